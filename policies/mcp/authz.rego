@@ -1,0 +1,175 @@
+# METADATA
+# title: Default MCP request authorization
+# description: |
+#   Decides one MCP request (tools/call, prompts/get, resources/read, the list
+#   methods, and the protocol housekeeping methods) for a principal, against the
+#   catalogue in data.catalogue. Deny by default: every deny carries a stable
+#   reason code, and a method this policy does not know is refused.
+#
+#   The engine has already checked the token, the session's existence, expiry,
+#   revocation and ownership before this runs; this policy can only narrow.
+package mcp.authz
+
+import data.mcp.common
+
+# METADATA
+# title: decision
+# description: |
+#   {allow, reasons, obligations, visible}, defined for any input. reasons is
+#   sorted and empty when allowed; visible is the sorted list of names (or URIs)
+#   the principal may see for a list method, else null.
+# entrypoint: true
+decision := {
+	"allow": allow,
+	"reasons": sort(deny),
+	"obligations": obligations,
+	"visible": visible,
+}
+
+# Allowed exactly when no rule below denies.
+allow := count(deny) == 0
+
+# No obligations by default. A team that wants, say, a stricter audit of allowed
+# destructive calls can add {"audit_level": "high"} here once its engine acts on it:
+# an obligation the engine does not understand must not be emitted.
+obligations := {}
+
+# --- request fields (null when absent or malformed) ----------------------------
+
+default _method := ""
+
+_method := input.request.method if is_string(input.request.method)
+
+default _tool := null
+
+_tool := input.request.tool
+
+default _arguments := {}
+
+_arguments := input.request.arguments if is_object(input.request.arguments)
+
+default _prompt := null
+
+_prompt := input.request.prompt
+
+default _uri := null
+
+_uri := input.request.uri
+
+# A session counts as present unless it is absent or null, so a malformed session
+# restricts (to nothing) rather than lifting the scope check.
+_session_present if input.session != null
+
+# --- methods -------------------------------------------------------------------
+
+# Protocol housekeeping every authenticated principal may send.
+_open_methods := {"initialize", "ping"}
+
+_list_methods := {"tools/list", "prompts/list", "resources/list"}
+
+_checked_methods := {"tools/call", "prompts/get", "resources/read"}
+
+_known_method if _method in _open_methods
+
+_known_method if _method in _list_methods
+
+_known_method if _method in _checked_methods
+
+_known_method if startswith(_method, "notifications/")
+
+deny contains common.reason("method_not_permitted", concat("", ["method '", _method, "' is not permitted by policy"])) if {
+	not _known_method
+}
+
+# --- tools/call ----------------------------------------------------------------
+
+deny contains common.tool_unknown(_tool) if {
+	_method == "tools/call"
+	not common.known_tool(_tool)
+}
+
+# The checks below are independent: a call can fail several, and each is reported.
+# A writer's role lists fs_delete, yet it is still refused as destructive.
+deny contains common.tool_not_permitted(_tool) if {
+	_method == "tools/call"
+	common.known_tool(_tool)
+	not _tool in common.permitted_tools
+}
+
+deny contains common.destructive_requires_role(_tool) if {
+	_method == "tools/call"
+	common.known_tool(_tool)
+	common.destructive(_tool)
+	not common.has_destructive_role
+}
+
+deny contains common.reason("tool_not_in_session_scope", concat("", ["tool '", _tool, "' is not in the session's scope"])) if {
+	_method == "tools/call"
+	common.known_tool(_tool)
+	not _in_session_scope(_tool)
+}
+
+# A tool whose catalogue entry has path_prefixes (any non-null value; a malformed
+# one matches nothing) takes a path argument that must stay under a prefix.
+deny contains common.reason("argument_not_allowed", concat("", ["argument '", arg, "' ", problem])) if {
+	_method == "tools/call"
+	spec := common.tools[_tool]
+	spec.path_prefixes != null
+	arg := _path_argument(spec)
+	problem := _path_problem(object.get(_arguments, arg, null), spec.path_prefixes)
+}
+
+_path_argument(spec) := spec.path_argument if is_string(spec.path_argument)
+
+else := "path"
+
+# Why value v is not an acceptable path under prefixes; undefined when it is.
+_path_problem(v, prefixes) := "is missing or not a string" if {
+	not is_string(v)
+} else := "must not contain a NUL character or a '..' segment" if {
+	common.unsafe_path(v)
+} else := concat("", ["must start with one of: ", concat(", ", sort(common.strings(prefixes)))]) if {
+	not common.has_prefix(v, prefixes)
+}
+
+_in_session_scope(_) if not _session_present
+
+_in_session_scope(t) if t in input.session.scope
+
+# --- prompts/get and resources/read --------------------------------------------
+
+deny contains common.reason("prompt_not_permitted", concat("", ["no role of the principal permits prompt '", common.display(_prompt), "'"])) if {
+	_method == "prompts/get"
+	not _prompt in common.permitted_prompts
+}
+
+deny contains common.reason("resource_not_permitted", concat("", ["resource '", common.display(_uri), "' is not under a permitted prefix"])) if {
+	_method == "resources/read"
+	not common.resource_permitted(_uri)
+}
+
+# --- list methods --------------------------------------------------------------
+
+default visible := null
+
+visible := sort(_candidates_within(_listable_tools)) if _method == "tools/list"
+
+visible := sort(_candidates_within(common.permitted_prompts)) if _method == "prompts/list"
+
+# Without candidates there is no catalogue of resources to list: nothing is visible.
+visible := sort({uri |
+	some uri in common.strings(input.request.candidates)
+	common.resource_permitted(uri)
+}) if _method == "resources/list"
+
+# Tools a tools/call for them would pass the role, destructive and session checks.
+_listable_tools contains t if {
+	some t in common.callable_tools
+	_in_session_scope(t)
+}
+
+# The candidates the PEP passed that are in allowed; without candidates, allowed.
+# Candidates that are not strings, or not an array, show nothing.
+_candidates_within(allowed) := {c | some c in common.strings(input.request.candidates); c in allowed} if {
+	input.request.candidates != null
+} else := allowed

@@ -1,0 +1,174 @@
+# METADATA
+# title: Shared helpers of the default MCP policies
+# description: |
+#   Reads the tool catalogue in data.catalogue and the principal in input, and
+#   derives what both entrypoints need: the principal's effective roles, the
+#   tools, prompts and resource prefixes those roles grant, and the argument
+#   and URI checks. Every helper is total: a missing or malformed input or data
+#   field yields an empty set (deny by default), never an error.
+package mcp.common
+
+# --- data ---------------------------------------------------------------------
+
+default tools := {}
+
+# The tool catalogue: name -> {description, destructive, path_argument, path_prefixes}.
+tools := data.catalogue.tools if is_object(data.catalogue.tools)
+
+default roles := {}
+
+# Role definitions: name -> {tools, prompts, resource_prefixes}. Lists are flat:
+# a role does not inherit from another, so each role spells out what it grants.
+roles := data.catalogue.roles if is_object(data.catalogue.roles)
+
+# Prompts the catalogue knows; a role may only grant a prompt listed here.
+prompts := {p | some p in data.catalogue.prompts; is_string(p)}
+
+# --- principal -----------------------------------------------------------------
+
+# The principal's effective roles: its own roles plus the roles its OAuth scopes
+# map to, restricted to roles the catalogue defines.
+effective_roles contains r if {
+	some r in input.principal.roles
+	_defined_role(r)
+}
+
+effective_roles contains r if {
+	some s in input.principal.scopes
+	is_string(s)
+	r := data.catalogue.scope_roles[s]
+	_defined_role(r)
+}
+
+_defined_role(r) if {
+	is_string(r)
+	is_object(roles[r])
+}
+
+# True when the principal holds one of the roles allowed to run destructive tools.
+has_destructive_role if {
+	some r in data.catalogue.destructive_roles
+	r in effective_roles
+}
+
+# --- tools ---------------------------------------------------------------------
+
+# True when t names a tool of the catalogue.
+known_tool(t) if {
+	is_string(t)
+	is_object(tools[t])
+}
+
+# True when the catalogue marks tool t destructive (anything but `true` is not).
+destructive(t) if tools[t].destructive == true
+
+# Catalogue tools listed by at least one effective role (destructive ones included).
+permitted_tools contains t if {
+	some r in effective_roles
+	some t in roles[r].tools
+	known_tool(t)
+}
+
+# Tools the principal may actually run: permitted, and destructive only with a
+# destructive role. Session scope is applied by the callers.
+callable_tools contains t if {
+	some t in permitted_tools
+	not destructive(t)
+}
+
+callable_tools contains t if {
+	some t in permitted_tools
+	has_destructive_role
+}
+
+# The one reason the principal may not run (or be granted) tool t, if any, in
+# order of precedence; undefined when t is callable.
+tool_refusal(t) := tool_unknown(t) if {
+	not known_tool(t)
+} else := tool_not_permitted(t) if {
+	not t in permitted_tools
+} else := destructive_requires_role(t) if {
+	destructive(t)
+	not has_destructive_role
+}
+
+# Reason: the request names no tool, or one the catalogue does not know.
+tool_unknown(t) := reason("tool_unknown", concat("", ["tool '", display(t), "' is not in the catalogue"]))
+
+# Reason: no effective role of the principal lists the tool.
+tool_not_permitted(t) := reason("tool_not_permitted", concat("", ["no role of the principal permits tool '", t, "'"]))
+
+# Reason: the tool is destructive and the principal holds no destructive role.
+destructive_requires_role(t) := reason("destructive_requires_role", concat("", [
+	"tool '", t, "' is destructive and requires one of the roles: ",
+	concat(", ", destructive_roles),
+]))
+
+# The roles allowed to run destructive tools, sorted, for messages.
+destructive_roles := sort({r | some r in data.catalogue.destructive_roles; is_string(r)})
+
+# --- prompts and resources -----------------------------------------------------
+
+# Catalogue prompts listed by at least one effective role.
+permitted_prompts contains p if {
+	some r in effective_roles
+	some p in roles[r].prompts
+	p in prompts
+}
+
+# URI prefixes of the resources the effective roles may read. Empty prefixes are
+# ignored: they would match every URI.
+resource_prefixes contains p if {
+	some r in effective_roles
+	some p in roles[r].resource_prefixes
+	is_string(p)
+	p != ""
+}
+
+# True when uri is a string under one of the permitted resource prefixes and
+# tries no traversal.
+resource_permitted(uri) if {
+	is_string(uri)
+	has_prefix(uri, resource_prefixes)
+	not unsafe_path(uri)
+}
+
+# --- strings and paths ---------------------------------------------------------
+
+# True when s starts with one of the non-empty strings in prefixes.
+has_prefix(s, prefixes) if {
+	some p in prefixes
+	is_string(p)
+	p != ""
+	startswith(s, p)
+}
+
+# True when path s could escape its prefix: it holds a NUL, or a `..` segment once
+# percent-encoded dots and slashes and backslashes are decoded. Decoding is
+# deliberately conservative: a server that URL-decodes its path argument, or
+# treats `\` as a separator, must not be walked out of its prefix either.
+unsafe_path(s) if contains(s, "\u0000")
+
+unsafe_path(s) if {
+	some segment in split(_decoded(s), "/")
+	segment == ".."
+}
+
+_decoded(s) := replace(replace(replace(replace(lower(s), "%2e", "."), "%2f", "/"), "%5c", "/"), "\\", "/")
+
+# --- results -------------------------------------------------------------------
+
+# A decision reason as the engine reads it.
+reason(code, message) := {"code": code, "message": message}
+
+# A printable form of a name that may not be a string (for messages only).
+display(x) := x if is_string(x)
+
+else := "(missing)" if x == null
+
+else := "(not a string)"
+
+# The string elements of x when x is an array; else the empty set.
+strings(x) := {s | some s in x; is_string(s)} if is_array(x)
+
+else := set()

@@ -1,0 +1,132 @@
+# METADATA
+# title: Default MCP session grant
+# description: |
+#   Decides the tool scope of a new session (session/create) or of a widening of
+#   an existing one (session/widen), and its absolute and idle lifetimes. A scope
+#   only ever holds tools the principal may call; destructive tools only when
+#   asked for by name.
+package mcp.session
+
+import data.mcp.common
+
+# METADATA
+# title: grant
+# description: |
+#   {allow, scope, ttl_seconds, idle_seconds, reasons}, defined for any input.
+#   scope is sorted, and empty whenever allow is false; reasons is sorted and
+#   empty when allowed.
+# entrypoint: true
+grant := {
+	"allow": allow,
+	"scope": scope,
+	"ttl_seconds": ttl_seconds,
+	"idle_seconds": idle_seconds,
+	"reasons": sort(deny),
+}
+
+# Allowed exactly when no rule below denies.
+allow := count(deny) == 0
+
+default scope := []
+
+scope := sort(_scope) if allow
+
+# --- request fields ------------------------------------------------------------
+
+default _method := ""
+
+_method := input.request.method if is_string(input.request.method)
+
+_grant_methods := {"session/create", "session/widen"}
+
+default _requested := []
+
+# The tools asked for, as given (non-strings included, so that they are refused).
+_requested := input.request.tools if is_array(input.request.tools)
+
+# The string entries of the session's current scope; empty when there is none.
+_session_scope := {t | is_array(input.session.scope); some t in input.session.scope; is_string(t)}
+
+# request.tools was given (possibly empty or malformed), as opposed to null/absent.
+_tools_given if input.request.tools != null
+
+# --- scope ---------------------------------------------------------------------
+
+# The scope asked for; undefined for a method that is not a grant method.
+#
+# A create that names no tools gets the minimal useful scope: every callable tool
+# that is not destructive. Destructive tools must be asked for by name.
+_scope := {t | some t in common.callable_tools; not common.destructive(t)} if {
+	_method == "session/create"
+	not _tools_given
+}
+
+_scope := {t | some t in _requested} if {
+	_method == "session/create"
+	_tools_given
+}
+
+# A widening adds to the scope the session already has; it never removes.
+_scope := _session_scope | {t | some t in _requested} if {
+	_method == "session/widen"
+}
+
+# --- deny ----------------------------------------------------------------------
+
+deny contains common.reason("method_not_permitted", concat("", ["method '", _method, "' is not a session grant method"])) if {
+	not _method in _grant_methods
+}
+
+# One reason per refused tool: tool_unknown, tool_not_permitted or
+# destructive_requires_role, whichever comes first.
+deny contains refusal if {
+	_method in _grant_methods
+	some t in _requested
+	refusal := common.tool_refusal(t)
+}
+
+deny contains common.reason("session_required", "a widening needs the session it widens") if {
+	_method == "session/widen"
+	not is_object(input.session)
+}
+
+deny contains common.reason("widen_empty", "a widening must name at least one tool") if {
+	_method == "session/widen"
+	count(_requested) == 0
+}
+
+deny contains common.reason("no_tools", "the resulting session scope would hold no tools") if {
+	_method in _grant_methods
+	count(_scope) == 0
+}
+
+# --- lifetimes -----------------------------------------------------------------
+
+# The most restrictive (smallest) lifetime configured for any effective role; the
+# catalogue default when none of them has one; a built-in default when the
+# catalogue has none. Values that are not numbers >= 1 are ignored.
+ttl_seconds := floor(min(_role_seconds("ttl_seconds"))) if {
+	count(_role_seconds("ttl_seconds")) > 0
+} else := floor(data.catalogue.session.default_ttl_seconds) if {
+	_duration(data.catalogue.session.default_ttl_seconds)
+} else := 900
+
+# Never longer than ttl_seconds: a session cannot stay idle past its absolute expiry.
+idle_seconds := min({_idle_seconds, ttl_seconds})
+
+_idle_seconds := floor(min(_role_seconds("idle_seconds"))) if {
+	count(_role_seconds("idle_seconds")) > 0
+} else := floor(data.catalogue.session.default_idle_seconds) if {
+	_duration(data.catalogue.session.default_idle_seconds)
+} else := 300
+
+_role_seconds(kind) := {v |
+	some r in common.effective_roles
+	v := data.catalogue.session[kind][r]
+	_duration(v)
+}
+
+_duration(v) if {
+	is_number(v)
+	v >= 1
+}

@@ -1,0 +1,11 @@
+# Shared by the scripts: paths and the pinned tools. Source it; it changes nothing.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=versions.sh
+. "$ROOT/scripts/versions.sh"
+TOOLS_BIN="$ROOT/.tools/bin"
+# Node 24 from the `node` devDependency first, then the pinned CLIs.
+export PATH="$ROOT/node_modules/.bin:$TOOLS_BIN:$PATH"
+OPA="$TOOLS_BIN/opa"
+
+log() { printf '\033[1m[mcp-warden]\033[0m %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }

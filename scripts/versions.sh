@@ -1,0 +1,3 @@
+# Pinned tool versions: the one place they are set. Sourced by the other scripts.
+OPA_VERSION=v1.22.2
+NODE_MAJOR_MIN=22

@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config/load.ts';
+import { isLoopback } from './server/loopback.ts';
+import { createService } from './service.ts';
+
+const USAGE = `usage: mcp-warden <command> [options]
+
+commands:
+  serve       run the decision service
+              --config <file>  JSON config (or MCP_WARDEN_CONFIG)
+              --host <addr>    listen address (default 127.0.0.1)
+              --port <n>       listen port (default 8181)
+              --bundle <file>  policy bundle (default: the bundled default)
+              --dev            dev mode: a local issuer and dev-token (loopback only)
+  dev-token   mint a token from a running dev-mode service on loopback
+              --sub <id> [--role <r>]... [--scope "<s> <s>"] [--client-id <id>]
+              [--server <uri>] [--ttl <seconds>] [--url http://127.0.0.1:8181]
+  help        show this text`;
+
+/** The MCP server id used by the quickstart and dev tokens unless told otherwise. */
+const DEFAULT_SERVER = 'https://mcp.example.com/files';
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'dev-token':
+      return devToken(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`unknown command: ${command}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      bundle: { type: 'string' },
+      dev: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  let config;
+  try {
+    config = loadConfig({
+      file: values.config,
+      overrides: {
+        server: {
+          host: values.host,
+          port: values.port === undefined ? undefined : Number(values.port),
+          dev: values.dev,
+        },
+        policy: { bundle: values.bundle },
+      },
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  const app = await createService(config, { level: config.server.log_level });
+  const address = await app.listen({ host: config.server.host, port: config.server.port });
+  app.log.info({ dev: config.server.dev, audit: config.audit.file }, `mcp-warden listening on ${address}`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      app.log.info(`${signal}: closing`);
+      void app.close().then(() => process.exit(0));
+    });
+  }
+  return -1;
+}
+
+async function devToken(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      sub: { type: 'string' },
+      role: { type: 'string', multiple: true },
+      scope: { type: 'string' },
+      'client-id': { type: 'string' },
+      server: { type: 'string', default: DEFAULT_SERVER },
+      ttl: { type: 'string' },
+      url: { type: 'string', default: process.env.MCP_WARDEN_URL ?? 'http://127.0.0.1:8181' },
+    },
+    strict: true,
+  });
+  if (!values.sub) {
+    console.error('dev-token: --sub is required');
+    return 2;
+  }
+  const url = new URL('/v1/dev/token', values.url);
+  if (!isLoopback(url.hostname.replace(/^\[|\]$/g, ''))) {
+    console.error(`dev-token: refused: ${url.host} is not loopback; dev tokens exist only on loopback`);
+    return 2;
+  }
+  const body = {
+    sub: values.sub,
+    server: values.server,
+    roles: values.role,
+    scope: values.scope,
+    client_id: values['client-id'],
+    ttl_seconds: values.ttl === undefined ? undefined : Number(values.ttl),
+  };
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  } catch {
+    console.error(`dev-token: no service answers at ${url.origin}; start it with \`npm start\``);
+    return 1;
+  }
+  const answer = (await response.json()) as { token?: string; code?: string; message?: string };
+  if (response.status === 404) {
+    console.error('dev-token: refused: the service is not in dev mode (start it with --dev on loopback)');
+    return 1;
+  }
+  if (!response.ok || !answer.token) {
+    console.error(`dev-token: refused: ${answer.code ?? response.status}: ${answer.message ?? ''}`);
+    return 1;
+  }
+  console.log(answer.token);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { auditConfigSchema } from './audit.ts';
+import { identityConfigSchema } from './identity.ts';
+import { policyConfigSchema } from './policy.ts';
+import { serverConfigSchema } from './server.ts';
+import { sessionConfigSchema } from './session.ts';
+
+/** The whole configuration: one schema, one sub-schema per concern. */
+export const configSchema = z.strictObject({
+  server: serverConfigSchema.default(serverConfigSchema.parse({})),
+  identity: identityConfigSchema.default(identityConfigSchema.parse({})),
+  session: sessionConfigSchema.default(sessionConfigSchema.parse({})),
+  policy: policyConfigSchema.default(policyConfigSchema.parse({})),
+  audit: auditConfigSchema.default(auditConfigSchema.parse({})),
+});
+
+/** Parsed, defaulted, frozen configuration. */
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,63 @@
+import type { Reason } from '../errors.ts';
+import type { SessionKind } from '../session/record.ts';
+
+/** Who is asking: the authenticated PEP (proxy, gateway, MCP server). */
+export interface Caller {
+  readonly id: string;
+  readonly role: 'pep' | 'admin';
+}
+
+/** The MCP request a PEP asks about. */
+export interface McpRequest {
+  readonly method: string;
+  readonly params?: {
+    readonly name?: string | undefined;
+    readonly arguments?: Readonly<Record<string, unknown>> | undefined;
+    readonly uri?: string | undefined;
+  } | undefined;
+  readonly protocol_version?: string | undefined;
+  /** For list methods: the names (or URIs) the upstream returned. */
+  readonly candidates?: readonly string[] | undefined;
+}
+
+/** Body of `POST /v1/decide`. */
+export interface DecideRequest {
+  readonly token?: string | undefined;
+  readonly session?: string | undefined;
+  readonly server: string;
+  readonly mcp: McpRequest;
+  readonly context?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** The answer. A deny is a normal answer, never an exception. */
+export interface Decision {
+  readonly decision_id: string;
+  readonly allow: boolean;
+  readonly reasons: readonly Reason[];
+  readonly obligations: Readonly<Record<string, unknown>>;
+  readonly visible_tools: readonly string[] | null;
+  readonly policy: { readonly revision: string | null };
+}
+
+/** Body of `POST /v1/sessions`. */
+export interface CreateSessionRequest {
+  readonly token?: string | undefined;
+  readonly server: string;
+  readonly kind?: SessionKind | undefined;
+  readonly tools?: readonly string[] | undefined;
+  readonly context?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** A session as the API shows it (the id only once, at creation). */
+export interface SessionView {
+  readonly id?: string;
+  readonly id_hash: string;
+  readonly kind: SessionKind;
+  readonly owner: { iss: string; sub: string; client_id: string | null; spiffe_id: string | null };
+  readonly server: string;
+  readonly scope: readonly string[];
+  readonly created_at: string;
+  readonly expires_at: string;
+  readonly idle_expires_at: string;
+  readonly revoked_at: string | null;
+}

@@ -1,0 +1,183 @@
+/**
+ * Coded errors. Each subclass carries a stable snake_case `code` that is at once the
+ * wire error code and the decision reason code. `docs/reason-codes.md` lists every code;
+ * `test/errors.test.ts` keeps that table and this file in step.
+ *
+ * Misuse by our own code (a bad option at construction) throws `TypeError`; these
+ * classes are for failures caused by untrusted input or by the environment.
+ */
+
+/** Base class of every coded failure. */
+export class WardenError extends Error {
+  /** Stable machine-readable code. */
+  static readonly code: string = 'internal_error';
+  readonly code: string;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = (new.target as typeof WardenError).code;
+  }
+}
+
+// ---- identity ------------------------------------------------------------------
+
+/** No bearer token was presented. */
+export class TokenMissing extends WardenError {
+  static override readonly code = 'token_missing';
+}
+/** The token is malformed, its signature does not verify, or a claim is wrong. */
+export class TokenInvalid extends WardenError {
+  static override readonly code = 'invalid_token';
+}
+/** The token's `exp` has passed (beyond the clock tolerance). */
+export class TokenExpired extends WardenError {
+  static override readonly code = 'token_expired';
+}
+/** The token's `iss` is not a configured, trusted issuer. */
+export class IssuerUntrusted extends WardenError {
+  static override readonly code = 'issuer_untrusted';
+}
+/** The token was minted for another audience than the MCP server asked about. */
+export class AudienceMismatch extends WardenError {
+  static override readonly code = 'audience_mismatch';
+}
+
+// ---- sessions ------------------------------------------------------------------
+
+/** The id was not issued by this service, or its record is gone. */
+export class SessionUnknown extends WardenError {
+  static override readonly code = 'session_unknown';
+}
+/** The session was revoked. */
+export class SessionRevoked extends WardenError {
+  static override readonly code = 'session_revoked';
+}
+/** The session passed its idle or absolute expiry. */
+export class SessionExpired extends WardenError {
+  static override readonly code = 'session_expired';
+}
+/** The session belongs to another principal (a replay); also a security event. */
+export class SessionOwnerMismatch extends WardenError {
+  static override readonly code = 'session_owner_mismatch';
+}
+/** The session was created for another MCP server. */
+export class SessionServerMismatch extends WardenError {
+  static override readonly code = 'session_server_mismatch';
+}
+/** The requested tool is outside the session's scope. */
+export class ToolNotInSessionScope extends WardenError {
+  static override readonly code = 'tool_not_in_session_scope';
+}
+/** The session grant policy refused to create or widen the session. */
+export class SessionNotGranted extends WardenError {
+  static override readonly code = 'session_not_granted';
+  readonly reasons: readonly Reason[];
+  constructor(message: string, reasons: readonly Reason[]) {
+    super(message);
+    this.reasons = reasons;
+  }
+}
+/** The caller may not act on this session (another PEP created it). */
+export class SessionForbidden extends WardenError {
+  static override readonly code = 'session_forbidden';
+}
+
+// ---- policy --------------------------------------------------------------------
+
+/** The bundle could not be read: bad archive, missing file, unsafe entry. */
+export class BundleInvalid extends WardenError {
+  static override readonly code = 'bundle_invalid';
+}
+/** No policy is loaded. */
+export class PolicyUnavailable extends WardenError {
+  static override readonly code = 'policy_unavailable';
+}
+/** The entrypoint produced no result for this input. */
+export class PolicyUndefined extends WardenError {
+  static override readonly code = 'policy_undefined';
+}
+/** Evaluation threw, or its result does not match the output contract. */
+export class PolicyError extends WardenError {
+  static override readonly code = 'policy_error';
+}
+/** The policy calls a builtin the WebAssembly runtime does not provide. */
+export class PolicyBuiltinMissing extends WardenError {
+  static override readonly code = 'policy_builtin_missing';
+}
+
+// ---- audit ---------------------------------------------------------------------
+
+/** The audit sink did not accept the record; the decision fails closed. */
+export class AuditUnavailable extends WardenError {
+  static override readonly code = 'audit_unavailable';
+}
+
+// ---- requests ------------------------------------------------------------------
+
+/** The request body does not match the contract. */
+export class InvalidRequest extends WardenError {
+  static override readonly code = 'invalid_request';
+}
+/** The request body is larger than the configured limit. */
+export class PayloadTooLarge extends WardenError {
+  static override readonly code = 'payload_too_large';
+}
+/** The caller is not authenticated. */
+export class CallerUnauthenticated extends WardenError {
+  static override readonly code = 'caller_unauthenticated';
+}
+/** The caller's role does not allow this operation. */
+export class CallerForbidden extends WardenError {
+  static override readonly code = 'caller_forbidden';
+}
+/** The route does not exist. */
+export class NotFound extends WardenError {
+  static override readonly code = 'not_found';
+}
+/** Dev-only features were asked for outside dev mode on loopback. */
+export class DevModeRequired extends WardenError {
+  static override readonly code = 'dev_mode_required';
+}
+
+/** A reason attached to a decision. */
+export interface Reason {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Every error class, for the docs table check. */
+export const ERROR_CLASSES: readonly { readonly code: string; readonly name: string }[] = [
+  WardenError,
+  TokenMissing,
+  TokenInvalid,
+  TokenExpired,
+  IssuerUntrusted,
+  AudienceMismatch,
+  SessionUnknown,
+  SessionRevoked,
+  SessionExpired,
+  SessionOwnerMismatch,
+  SessionServerMismatch,
+  ToolNotInSessionScope,
+  SessionNotGranted,
+  SessionForbidden,
+  BundleInvalid,
+  PolicyUnavailable,
+  PolicyUndefined,
+  PolicyError,
+  PolicyBuiltinMissing,
+  AuditUnavailable,
+  InvalidRequest,
+  PayloadTooLarge,
+  CallerUnauthenticated,
+  CallerForbidden,
+  NotFound,
+  DevModeRequired,
+];
+
+/** Turns anything thrown into a reason, never leaking a stack. */
+export function toReason(err: unknown): Reason {
+  if (err instanceof WardenError) return { code: err.code, message: err.message };
+  return { code: WardenError.code, message: 'internal error' };
+}

@@ -1,0 +1,46 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { CoreDeps } from '../decision/deps.ts';
+import type { DevIssuer } from '../identity/dev-issuer.ts';
+import { installErrorHandler } from './error-handler.ts';
+import { decideRoutes } from './routes/decide.ts';
+import { devRoutes } from './routes/dev.ts';
+import { healthRoutes } from './routes/health.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+
+export interface AppOptions {
+  core: CoreDeps;
+  bodyLimit: number;
+  /** A pino logger options object, or false. */
+  logger?: boolean | Record<string, unknown>;
+  /** Present only in dev mode. */
+  devIssuer?: DevIssuer | undefined;
+}
+
+/** Builds the HTTP app without listening, so tests can `inject()`. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: options.bodyLimit,
+    logger: options.logger ?? false,
+    // Request logs carry no body (tokens live there).
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app, options.bodyLimit);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'mcp-warden', version: '1', description: 'Authorization decisions for MCP requests and sessions' },
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  const core = options.core;
+  await app.register(decideRoutes, { core });
+  await app.register(sessionRoutes, { core });
+  await app.register(healthRoutes, { core });
+  if (options.devIssuer) await app.register(devRoutes, { issuer: options.devIssuer });
+  return app;
+}

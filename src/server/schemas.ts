@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+/** Largest JSON encoding of a session or decision `context`, in bytes. */
+export const CONTEXT_MAX_BYTES = 2048;
+
+const contextSchema = z
+  .record(z.string(), z.unknown())
+  .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= CONTEXT_MAX_BYTES, {
+    message: `must encode to at most ${CONTEXT_MAX_BYTES} bytes of JSON`,
+  });
+
+const tokenSchema = z.string().min(1).max(16_384).describe('the bearer access token the MCP client presented');
+const serverSchema = z.string().min(1).max(2048).describe('the MCP server id: its canonical resource URI');
+const toolNameSchema = z.string().min(1).max(256);
+
+/**
+ * The MCP request. Its `params` follow the MCP schema, which is open (`_meta`, cursors),
+ * so only `params` admits fields beyond the ones named here.
+ */
+export const mcpRequestSchema = z.strictObject({
+  method: z.string().min(1).max(128),
+  params: z
+    .looseObject({
+      name: z.string().min(1).max(1024).optional(),
+      arguments: z.record(z.string(), z.unknown()).optional(),
+      uri: z.string().min(1).max(4096).optional(),
+    })
+    .optional(),
+  protocol_version: z.string().min(1).max(64).optional(),
+  candidates: z.array(z.string().max(4096)).max(10_000).optional(),
+});
+
+/** `POST /v1/decide` body. */
+export const decideBodySchema = z.strictObject({
+  token: tokenSchema.optional(),
+  session: z.string().min(1).max(256).optional().describe('a session id or state handle'),
+  server: serverSchema,
+  mcp: mcpRequestSchema,
+  context: contextSchema.optional(),
+});
+
+const reasonSchema = z.object({ code: z.string(), message: z.string() });
+
+/** `POST /v1/decide` 200 answer. */
+export const decisionSchema = z.object({
+  decision_id: z.string(),
+  allow: z.boolean(),
+  reasons: z.array(reasonSchema).readonly(),
+  obligations: z.record(z.string(), z.unknown()),
+  visible_tools: z.array(z.string()).readonly().nullable(),
+  policy: z.object({ revision: z.string().nullable() }),
+});
+
+/** `POST /v1/sessions` body. */
+export const createSessionBodySchema = z.strictObject({
+  token: tokenSchema.optional(),
+  server: serverSchema,
+  kind: z.enum(['mcp-session', 'state-handle']).optional(),
+  tools: z.array(toolNameSchema).min(1).max(1000).optional(),
+  context: contextSchema.optional(),
+});
+
+/** `DELETE /v1/sessions/{id}` body (optional). */
+export const revokeBodySchema = z.strictObject({ token: tokenSchema.optional() }).optional();
+
+export const sessionIdParamsSchema = z.strictObject({ id: z.string().min(1).max(256) });
+
+/** A session as the API shows it. */
+export const sessionViewSchema = z.object({
+  id: z.string().optional().describe('returned once, at creation; only its sha256 is kept'),
+  id_hash: z.string(),
+  kind: z.enum(['mcp-session', 'state-handle']),
+  owner: z.object({
+    iss: z.string(),
+    sub: z.string(),
+    client_id: z.string().nullable(),
+    spiffe_id: z.string().nullable(),
+  }),
+  server: z.string(),
+  scope: z.array(z.string()).readonly(),
+  created_at: z.string(),
+  expires_at: z.string(),
+  idle_expires_at: z.string(),
+  revoked_at: z.string().nullable(),
+});
+
+/** The one error envelope. */
+export const errorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  reasons: z.array(reasonSchema).readonly().optional(),
+});

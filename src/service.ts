@@ -1,0 +1,50 @@
+import type { FastifyInstance } from 'fastify';
+import { FileAuditSink } from './audit/file-sink.ts';
+import type { Config } from './config/schema.ts';
+import type { CoreDeps } from './decision/deps.ts';
+import { loadDevIssuer } from './identity/dev-issuer.ts';
+import { createTokenVerifier } from './identity/verifier.ts';
+import { ActivePolicy } from './policy/active.ts';
+import { readBundleFile } from './policy/bundle.ts';
+import { loadPolicyEngine } from './policy/engine.ts';
+import { buildApp } from './server/app.ts';
+import { isLoopback } from './server/loopback.ts';
+import { MemorySessionStore } from './session/memory-store.ts';
+
+/** Wires the configured parts into an app (not yet listening); `app.close()` stops them all. */
+export async function createService(config: Config, logger: boolean | Record<string, unknown> = false): Promise<FastifyInstance> {
+  if (!isLoopback(config.server.host)) {
+    throw new Error(
+      `refusing to listen on ${config.server.host}: caller authentication is not configured, so only loopback is allowed`,
+    );
+  }
+  const devIssuer = config.server.dev ? await loadDevIssuer(config.server.dev_key_file) : undefined;
+  const issuers = devIssuer ? [...config.identity.issuers, devIssuer.issuerConfig] : config.identity.issuers;
+  const verifier = createTokenVerifier({
+    issuers,
+    cacheSize: config.identity.token_cache_size,
+    maxTokenBytes: config.identity.max_token_bytes,
+  });
+  const engine = await loadPolicyEngine(await readBundleFile(config.policy.bundle, config.policy.max_bundle_bytes));
+  const sessions = new MemorySessionStore({
+    sweepIntervalMs: config.session.sweep_interval_seconds * 1000,
+    retainMs: config.session.max_idle_seconds * 1000,
+  });
+  const audit = new FileAuditSink(config.audit.file);
+  await sessions.start();
+  await audit.start();
+  const core: CoreDeps = {
+    verifier,
+    sessions,
+    policy: new ActivePolicy(engine),
+    audit,
+    clock: Date.now,
+    limits: { maxTtlSeconds: config.session.max_ttl_seconds, maxIdleSeconds: config.session.max_idle_seconds },
+  };
+  const app = await buildApp({ core, bodyLimit: config.server.body_limit_bytes, logger, devIssuer });
+  app.addHook('onClose', async () => {
+    await sessions.stop();
+    await audit.stop();
+  });
+  return app;
+}
