@@ -80,14 +80,15 @@ export function installErrorHandler(app: FastifyInstance, bodyLimit: number): vo
 
 /** One entry per wrong field, naming unrecognized keys themselves. */
 function fieldErrors(item: {
+  keyword: string;
   instancePath: string;
   message?: string | undefined;
   params?: Record<string, unknown> | undefined;
 }): FieldError[] {
   const base = item.instancePath.replace(/^\//, '').split('/').filter(Boolean).join('.');
-  const issue = item.params?.issue as { code?: string; keys?: string[] } | undefined;
-  if (issue?.code === 'unrecognized_keys' && Array.isArray(issue.keys)) {
-    return issue.keys.map((key) => ({ path: base ? `${base}.${key}` : key, message: 'unknown field' }));
+  const keys = item.params?.keys;
+  if (item.keyword === 'unrecognized_keys' && Array.isArray(keys)) {
+    return keys.map((key) => ({ path: base ? `${base}.${String(key)}` : String(key), message: 'unknown field' }));
   }
   return [{ path: base, message: item.message ?? 'invalid' }];
 }

@@ -61,7 +61,7 @@ export const createSessionBodySchema = z.strictObject({
 });
 
 /** `DELETE /v1/sessions/{id}` body (optional). */
-export const revokeBodySchema = z.strictObject({ token: tokenSchema.optional() }).optional();
+export const revokeBodySchema = z.strictObject({ token: tokenSchema.optional() }).nullish();
 
 export const sessionIdParamsSchema = z.strictObject({ id: z.string().min(1).max(256) });
 

@@ -7,7 +7,7 @@ export const SERVER = 'https://mcp.example.com/files';
 /** A test identity provider: one ES256 key, its JWKS and an issuer config. */
 export interface TestIdp {
   readonly issuer: IssuerConfig;
-  readonly privateKey: CryptoKey;
+  readonly privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
   readonly publicJwk: JWK;
   mint(claims?: Record<string, unknown>, options?: MintOptions): Promise<string>;
 }
