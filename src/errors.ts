@@ -97,6 +97,10 @@ export class PolicyUnavailable extends WardenError {
 export class PolicyUndefined extends WardenError {
   static override readonly code = 'policy_undefined';
 }
+/** The policy denied without giving a reason. */
+export class PolicyDenied extends WardenError {
+  static override readonly code = 'policy_denied';
+}
 /** Evaluation threw, or its result does not match the output contract. */
 export class PolicyError extends WardenError {
   static override readonly code = 'policy_error';
@@ -122,6 +126,10 @@ export class InvalidRequest extends WardenError {
 /** The request body is larger than the configured limit. */
 export class PayloadTooLarge extends WardenError {
   static override readonly code = 'payload_too_large';
+}
+/** The request body is not JSON. */
+export class UnsupportedMediaType extends WardenError {
+  static override readonly code = 'unsupported_media_type';
 }
 /** The caller is not authenticated. */
 export class CallerUnauthenticated extends WardenError {
@@ -165,11 +173,13 @@ export const ERROR_CLASSES: readonly { readonly code: string; readonly name: str
   BundleInvalid,
   PolicyUnavailable,
   PolicyUndefined,
+  PolicyDenied,
   PolicyError,
   PolicyBuiltinMissing,
   AuditUnavailable,
   InvalidRequest,
   PayloadTooLarge,
+  UnsupportedMediaType,
   CallerUnauthenticated,
   CallerForbidden,
   NotFound,

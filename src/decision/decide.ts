@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditRecord } from '../audit/record.ts';
-import { AuditUnavailable, SessionUnknown, toReason, type Reason } from '../errors.ts';
+import { AuditUnavailable, PolicyDenied, SessionUnknown, toReason, type Reason } from '../errors.ts';
 import type { Principal } from '../identity/principal.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import { checkSession } from '../session/check.ts';
@@ -45,7 +45,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     obligations = {};
     visible = null;
   }
-  if (!allow && reasons.length === 0) reasons = [{ code: 'policy_denied', message: 'the policy denied the request without a reason' }];
+  if (!allow && reasons.length === 0) reasons = [toReason(new PolicyDenied('the policy denied the request without a reason'))];
   const decision: Decision = {
     decision_id: decisionId,
     allow,

@@ -5,6 +5,7 @@ import {
   NotFound,
   PayloadTooLarge,
   SessionNotGranted,
+  UnsupportedMediaType,
   WardenError,
 } from '../errors.ts';
 
@@ -64,7 +65,7 @@ export function installErrorHandler(app: FastifyInstance, bodyLimit: number): vo
           errors: [{ path: '', message: `body larger than ${bodyLimit} bytes` }],
         });
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return reply.code(415).send({ code: 'unsupported_media_type', message: 'send application/json' });
+        return reply.code(415).send({ code: UnsupportedMediaType.code, message: 'send application/json' });
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
         return reply.code(400).send({ code: InvalidRequest.code, message: error.message });
