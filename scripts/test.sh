@@ -4,8 +4,12 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
-log "typecheck"
+log "typecheck, and the build that ships (dist/)"
 tsc -p tsconfig.json --noEmit
+dist_check=$(mktemp -d)
+trap 'rm -rf "$dist_check"' EXIT
+tsc -p tsconfig.build.json --outDir "$dist_check"
+node "$dist_check/cli.js" help >/dev/null
 log "policy tests"
 bash scripts/policy-test.sh
 log "committed bundle matches policies/"

@@ -1,8 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config/load.ts';
 import { isLoopback } from './server/loopback.ts';
-import { createService } from './service.ts';
 
 const USAGE = `usage: mcp-warden <command> [options]
 
@@ -52,6 +50,9 @@ async function serve(args: string[]): Promise<number> {
     },
     strict: true,
   });
+  // Loaded here so that `dev-token` and `help` start without the whole service.
+  const { ConfigError, loadConfig } = await import('./config/load.ts');
+  const { createService } = await import('./service.ts');
   let config;
   try {
     config = loadConfig({

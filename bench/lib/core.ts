@@ -1,0 +1,54 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileAuditSink } from '../../src/audit/file-sink.ts';
+import { DEFAULT_BUNDLE } from '../../src/config/policy.ts';
+import type { CoreDeps } from '../../src/decision/deps.ts';
+import { createSession } from '../../src/decision/sessions.ts';
+import type { Caller, DecideRequest } from '../../src/decision/types.ts';
+import { createTokenVerifier } from '../../src/identity/verifier.ts';
+import { ActivePolicy } from '../../src/policy/active.ts';
+import { readBundleFile } from '../../src/policy/bundle.ts';
+import { loadPolicyEngine } from '../../src/policy/engine.ts';
+import { MemorySessionStore } from '../../src/session/memory-store.ts';
+import { BENCH_SERVER, createBenchIssuer } from './issuer.ts';
+import { toolCallRequest } from './request.ts';
+
+export const BENCH_CALLER: Caller = { id: 'bench-pep', role: 'pep' };
+
+/** The embedded default wiring (as in src/service.ts), plus one allowed request and a cleanup. */
+export interface BenchCore {
+  readonly deps: CoreDeps;
+  readonly request: DecideRequest;
+  close(): Promise<void>;
+}
+
+export async function createBenchCore(): Promise<BenchCore> {
+  const issuer = await createBenchIssuer();
+  const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
+  const audit = new FileAuditSink(join(dir, 'audit.jsonl'));
+  const sessions = new MemorySessionStore({ sweepIntervalMs: 60_000, retainMs: 3_600_000 });
+  const engine = await loadPolicyEngine(await readBundleFile(DEFAULT_BUNDLE, 64 << 20));
+  await audit.start();
+  await sessions.start();
+  const deps: CoreDeps = {
+    verifier: createTokenVerifier({ issuers: [issuer.config], cacheSize: 10_000, maxTokenBytes: 8192 }),
+    sessions,
+    policy: new ActivePolicy(engine),
+    audit,
+    clock: Date.now,
+    limits: { maxTtlSeconds: 8 * 3600, maxIdleSeconds: 3600 },
+  };
+  const token = await issuer.mint();
+  const session = await createSession(deps, { token, server: BENCH_SERVER }, BENCH_CALLER);
+  if (session.id === undefined) throw new Error('createSession returned no id');
+  return {
+    deps,
+    request: toolCallRequest(token, session.id),
+    async close() {
+      await sessions.stop();
+      await audit.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
