@@ -26,9 +26,53 @@ export class WardenError extends Error {
 export class TokenMissing extends WardenError {
   static override readonly code = 'token_missing';
 }
-/** The token is malformed, its signature does not verify, or a claim is wrong. */
+/** The token is not a well-formed JWT. */
 export class TokenInvalid extends WardenError {
   static override readonly code = 'invalid_token';
+}
+/** The token is larger than `identity.max_token_bytes`. */
+export class TokenTooLarge extends WardenError {
+  static override readonly code = 'token_too_large';
+}
+/** The token's `alg` is not allowed for its issuer (`none`, HMAC without a secret, …). */
+export class AlgorithmNotAllowed extends WardenError {
+  static override readonly code = 'algorithm_not_allowed';
+}
+/** The signature does not verify with the issuer's key. */
+export class SignatureInvalid extends WardenError {
+  static override readonly code = 'signature_invalid';
+}
+/** No key of the issuer matches the token's `kid`/`alg`, even after a refetch. */
+export class KeyUnknown extends WardenError {
+  static override readonly code = 'key_unknown';
+}
+/** The issuer's JWKS (or its discovery document) could not be fetched in time. */
+export class JwksUnavailable extends WardenError {
+  static override readonly code = 'jwks_unavailable';
+}
+/** The token's `nbf` is in the future. */
+export class TokenNotYetValid extends WardenError {
+  static override readonly code = 'token_not_yet_valid';
+}
+/** A required claim (`exp`, `iat`, `sub`, or one the issuer's config adds) is missing. */
+export class ClaimMissing extends WardenError {
+  static override readonly code = 'claim_missing';
+}
+/** A claim has a value that fails its check. */
+export class ClaimInvalid extends WardenError {
+  static override readonly code = 'claim_invalid';
+}
+/** The token's `typ` is not the one the issuer requires (e.g. an ID token for `at+jwt`). */
+export class TokenTypeInvalid extends WardenError {
+  static override readonly code = 'token_type_invalid';
+}
+/** A JWT-SVID from a trust domain that is not configured. */
+export class TrustDomainUntrusted extends WardenError {
+  static override readonly code = 'trust_domain_untrusted';
+}
+/** The request names an MCP server this service does not decide for. */
+export class ServerUnknown extends WardenError {
+  static override readonly code = 'server_unknown';
 }
 /** The token's `exp` has passed (beyond the clock tolerance). */
 export class TokenExpired extends WardenError {
@@ -159,6 +203,17 @@ export const ERROR_CLASSES: readonly { readonly code: string; readonly name: str
   WardenError,
   TokenMissing,
   TokenInvalid,
+  TokenTooLarge,
+  AlgorithmNotAllowed,
+  SignatureInvalid,
+  KeyUnknown,
+  JwksUnavailable,
+  TokenNotYetValid,
+  ClaimMissing,
+  ClaimInvalid,
+  TokenTypeInvalid,
+  TrustDomainUntrusted,
+  ServerUnknown,
   TokenExpired,
   IssuerUntrusted,
   AudienceMismatch,

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
-import type { IssuerConfig } from '../config/identity.ts';
+import { issuerConfigSchema, type IssuerConfig } from '../config/identity.ts';
 
 /** The issuer name of tokens minted in dev mode. */
 export const DEV_ISSUER = 'urn:mcp-warden:dev';
@@ -35,13 +35,12 @@ export async function loadDevIssuer(file: string): Promise<DevIssuer> {
   const { d: _secret, ...publicJwk } = privateJwk;
   const signingKey = await importJWK(privateJwk, 'EdDSA');
   return {
-    issuerConfig: {
+    issuerConfig: issuerConfigSchema.parse({
       issuer: DEV_ISSUER,
-      jwks: { keys: [publicJwk as { kty: string; kid?: string }] },
+      jwks: { keys: [publicJwk] },
       algorithms: ['EdDSA'],
-      roles_claim: 'roles',
-      clock_tolerance_seconds: 30,
-    },
+      require_typ: 'at+jwt',
+    }),
     async mint(claims) {
       const body: Record<string, unknown> = { roles: claims.roles ?? [] };
       if (claims.scope) body.scope = claims.scope;

@@ -7,29 +7,51 @@ export interface Principal {
   readonly roles: readonly string[];
   readonly spiffe_id: string | null;
   readonly kind: 'user' | 'workload';
-  /** Selected claims for policy; never the raw token. */
+  /** The configured selection of claims; never the raw token. */
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
-/** Claims passed to policy as `principal.claims` (the rest stay out of policy input). */
-const POLICY_CLAIMS = ['aud', 'exp', 'iat', 'azp', 'email', 'name', 'groups', 'tenant'] as const;
+/** How an issuer's claims become a principal. */
+export interface ClaimMapping {
+  /** A claim holding an array of roles (dotted path allowed), or `scope` for the scope string. */
+  readonly rolesClaim: string;
+  readonly policyClaims: readonly string[];
+}
 
-/** Maps verified JWT claims to a principal. */
-export function principalFromClaims(claims: Record<string, unknown>, rolesClaim: string): Principal {
-  const sub = String(claims.sub);
-  const spiffe = sub.startsWith('spiffe://') ? sub : null;
-  const selected: Record<string, unknown> = {};
-  for (const name of POLICY_CLAIMS) if (claims[name] !== undefined) selected[name] = claims[name];
+/** Maps the verified claims of an access token to a user principal. */
+export function principalFromClaims(claims: Record<string, unknown>, mapping: ClaimMapping): Principal {
+  const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
   return {
     iss: String(claims.iss),
-    sub,
+    sub: String(claims.sub),
     client_id: stringOrNull(claims.client_id) ?? stringOrNull(claims.azp),
-    scopes: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [],
-    roles: stringArray(readPath(claims, rolesClaim)),
-    spiffe_id: spiffe,
-    kind: spiffe ? 'workload' : 'user',
-    claims: selected,
+    scopes,
+    roles: mapping.rolesClaim === 'scope' ? scopes : stringArray(readPath(claims, mapping.rolesClaim)),
+    spiffe_id: null,
+    kind: 'user',
+    claims: pick(claims, mapping.policyClaims),
   };
+}
+
+/** Maps a verified JWT-SVID to a workload principal. */
+export function principalFromSvid(claims: Record<string, unknown>, trustDomain: string): Principal {
+  const sub = String(claims.sub);
+  return {
+    iss: `spiffe://${trustDomain}`,
+    sub,
+    client_id: null,
+    scopes: [],
+    roles: [],
+    spiffe_id: sub,
+    kind: 'workload',
+    claims: pick(claims, ['aud', 'exp', 'iat']),
+  };
+}
+
+function pick(claims: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  const selected: Record<string, unknown> = {};
+  for (const name of names) if (claims[name] !== undefined) selected[name] = claims[name];
+  return selected;
 }
 
 function stringOrNull(v: unknown): string | null {
@@ -37,6 +59,7 @@ function stringOrNull(v: unknown): string | null {
 }
 
 function stringArray(v: unknown): string[] {
+  if (typeof v === 'string') return v.split(' ').filter(Boolean);
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 

@@ -1,10 +1,14 @@
 import type { JWTPayload } from 'jose';
+import type { KeySource } from './key-source.ts';
 import type { Principal } from './principal.ts';
 
 /** A verified token's outcome, kept until its `exp`. */
 export interface CachedToken {
   readonly payload: JWTPayload;
   readonly principal: Principal;
+  /** The key that verified the token, to drop the entry once it is rotated out. */
+  readonly keys: KeySource;
+  readonly kid: string | undefined;
   /** Epoch seconds after which the entry is dead (exp + tolerance). */
   readonly deadline: number;
 }
@@ -38,6 +42,10 @@ export class TokenCache {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
     }
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
   }
 
   get size(): number {

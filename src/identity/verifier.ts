@@ -1,9 +1,19 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
-import type { IssuerConfig } from '../config/identity.ts';
-import { AudienceMismatch, IssuerUntrusted, TokenExpired, TokenInvalid, TokenMissing } from '../errors.ts';
-import { principalFromClaims, type Principal } from './principal.ts';
+import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
+import type { IssuerConfig, TrustDomainConfig } from '../config/identity.ts';
+import {
+  AudienceMismatch,
+  IssuerUntrusted,
+  ServerUnknown,
+  TokenInvalid,
+  TokenMissing,
+  TokenTooLarge,
+  TrustDomainUntrusted,
+} from '../errors.ts';
+import { fromJoseError } from './jose-errors.ts';
+import { createKeySource, type KeySource } from './key-source.ts';
+import { principalFromClaims, principalFromSvid, type Principal } from './principal.ts';
+import { parseSpiffeId } from './spiffe.ts';
 import { TokenCache } from './token-cache.ts';
 
 /** Verifies bearer tokens for one MCP server audience. */
@@ -14,90 +24,124 @@ export interface TokenVerifier {
 
 export interface VerifierOptions {
   issuers: readonly IssuerConfig[];
+  trustDomains?: readonly TrustDomainConfig[];
+  /** When non-empty, the only audiences (MCP servers) accepted. */
+  servers?: readonly string[];
   cacheSize: number;
   maxTokenBytes: number;
   /** Epoch milliseconds; injectable for tests. */
   now?: () => number;
 }
 
-interface TrustedIssuer {
-  readonly config: IssuerConfig;
-  readonly keys: ReturnType<typeof createLocalJWKSet>;
+/** How one issuer or trust domain is checked. */
+interface Trust {
+  readonly keys: KeySource;
+  readonly options: Omit<JWTVerifyOptions, 'audience' | 'currentDate'>;
+  readonly tolerance: number;
+  toPrincipal(claims: JWTPayload): Principal;
 }
 
-/** Builds a verifier over locally held key sets (inline JWKS or a JWKS file). */
+/**
+ * Builds a verifier. A token is routed by its (unverified) `iss` to a configured issuer,
+ * or, when its `sub` is a SPIFFE ID, to its trust domain; then jose verifies signature,
+ * algorithm, issuer, audience, expiry and required claims. Verified results are cached
+ * by the token's sha256 until `exp`, re-checked for audience, and dropped as soon as the
+ * key that verified them leaves its JWKS.
+ */
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const now = options.now ?? Date.now;
-  const issuers = new Map<string, TrustedIssuer>();
+  const servers = new Set(options.servers ?? []);
+  const issuers = new Map<string, Trust>();
   for (const config of options.issuers) {
     if (issuers.has(config.issuer)) throw new TypeError(`issuer configured twice: ${config.issuer}`);
-    issuers.set(config.issuer, { config, keys: createLocalJWKSet(readKeySet(config)) });
+    issuers.set(config.issuer, issuerTrust(config));
+  }
+  const domains = new Map<string, Trust>();
+  for (const config of options.trustDomains ?? []) {
+    if (domains.has(config.trust_domain)) throw new TypeError(`trust domain configured twice: ${config.trust_domain}`);
+    domains.set(config.trust_domain, svidTrust(config));
   }
   const cache = new TokenCache(options.cacheSize);
 
   return {
     async verify(token, audience) {
       if (token === undefined || token.length === 0) throw new TokenMissing('no bearer token was presented');
-      if (token.length > options.maxTokenBytes) {
-        throw new TokenInvalid(`token is longer than ${options.maxTokenBytes} bytes`);
-      }
+      if (token.length > options.maxTokenBytes) throw new TokenTooLarge(`the token is longer than ${options.maxTokenBytes} bytes`);
+      if (servers.size > 0 && !servers.has(audience)) throw new ServerUnknown(`this service does not decide for ${audience}`);
       const key = createHash('sha256').update(token).digest('base64url');
       const nowMs = now();
       const hit = cache.get(key, nowMs / 1000);
       if (hit !== undefined) {
-        if (!audienceIncludes(hit.payload, audience)) throw audienceError(audience);
-        return hit.principal;
+        if (hit.keys.publishes(hit.kid)) {
+          if (!audienceIncludes(hit.payload, audience)) throw new AudienceMismatch(`the token was not issued for ${audience}`);
+          return hit.principal;
+        }
+        cache.delete(key);
       }
-      const trusted = issuers.get(unverifiedIssuer(token));
-      if (trusted === undefined) throw new IssuerUntrusted('the token issuer is not trusted');
-      const { config } = trusted;
+      const { trust, kid } = route(token, issuers, domains);
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, trusted.keys, {
-          issuer: config.issuer,
-          audience,
-          algorithms: config.algorithms,
-          clockTolerance: config.clock_tolerance_seconds,
-          requiredClaims: ['exp', 'sub'],
-          currentDate: new Date(nowMs),
-        }));
+        ({ payload } = await jwtVerify(token, trust.keys.getKey, { ...trust.options, audience, currentDate: new Date(nowMs) }));
       } catch (err) {
-        throw mapJoseError(err, audience);
+        throw fromJoseError(err, audience);
       }
-      const principal = principalFromClaims(payload, config.roles_claim);
-      cache.set(key, { payload, principal, deadline: (payload.exp as number) + config.clock_tolerance_seconds });
+      const principal = trust.toPrincipal(payload);
+      cache.set(key, { payload, principal, kid, keys: trust.keys, deadline: (payload.exp as number) + trust.tolerance });
       return principal;
     },
   };
 }
 
-function readKeySet(config: IssuerConfig): JSONWebKeySet {
-  if (config.jwks) return config.jwks as JSONWebKeySet;
-  return JSON.parse(readFileSync(config.jwks_file as string, 'utf8')) as JSONWebKeySet;
+function issuerTrust(config: IssuerConfig): Trust {
+  const mapping = { rolesClaim: config.roles_claim, policyClaims: config.policy_claims };
+  return {
+    keys: createKeySource(config),
+    options: {
+      issuer: config.issuer,
+      algorithms: config.algorithms,
+      clockTolerance: config.clock_tolerance_seconds,
+      requiredClaims: ['exp', 'iat', 'sub', ...config.required_claims],
+      ...(config.require_typ ? { typ: config.require_typ } : {}),
+    },
+    tolerance: config.clock_tolerance_seconds,
+    toPrincipal: (claims) => principalFromClaims(claims, mapping),
+  };
 }
 
-function unverifiedIssuer(token: string): string {
+function svidTrust(config: TrustDomainConfig): Trust {
+  return {
+    keys: createKeySource(config),
+    options: {
+      algorithms: [...config.algorithms],
+      clockTolerance: config.clock_tolerance_seconds,
+      requiredClaims: ['exp', 'sub', 'aud'],
+    },
+    tolerance: config.clock_tolerance_seconds,
+    toPrincipal: (claims) => principalFromSvid(claims, config.trust_domain),
+  };
+}
+
+/** Picks the issuer or trust domain from the unverified token; verification follows. */
+function route(token: string, issuers: Map<string, Trust>, domains: Map<string, Trust>): { trust: Trust; kid: string | undefined } {
   let claims: JWTPayload;
+  let kid: string | undefined;
   try {
     claims = decodeJwt(token);
+    kid = decodeProtectedHeader(token).kid;
   } catch {
     throw new TokenInvalid('the token is not a well-formed JWT');
   }
-  if (typeof claims.iss !== 'string') throw new TokenInvalid('the token has no iss claim');
-  return claims.iss;
+  const issuer = typeof claims.iss === 'string' ? issuers.get(claims.iss) : undefined;
+  if (issuer !== undefined) return { trust: issuer, kid };
+  const spiffe = parseSpiffeId(claims.sub);
+  if (spiffe !== null) {
+    const domain = domains.get(spiffe.trustDomain);
+    if (domain === undefined) throw new TrustDomainUntrusted(`the trust domain ${spiffe.trustDomain} is not trusted`);
+    return { trust: domain, kid };
+  }
+  throw new IssuerUntrusted('the token issuer is not trusted');
 }
 
 function audienceIncludes(payload: JWTPayload, audience: string): boolean {
   return Array.isArray(payload.aud) ? payload.aud.includes(audience) : payload.aud === audience;
-}
-
-function audienceError(audience: string): AudienceMismatch {
-  return new AudienceMismatch(`the token was not issued for ${audience}`);
-}
-
-function mapJoseError(err: unknown, audience: string): Error {
-  if (err instanceof joseErrors.JWTExpired) return new TokenExpired('the token has expired');
-  if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'aud') return audienceError(audience);
-  if (err instanceof joseErrors.JOSEError) return new TokenInvalid(`token rejected: ${err.message}`);
-  return new TokenInvalid('token rejected');
 }
