@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createHash, randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { isLoopback } from './server/loopback.ts';
 
@@ -14,6 +15,8 @@ commands:
   dev-token   mint a token from a running dev-mode service on loopback
               --sub <id> [--role <r>]... [--scope "<s> <s>"] [--client-id <id>]
               [--server <uri>] [--ttl <seconds>] [--url http://127.0.0.1:8181]
+  api-key     generate an API key for a caller and print its config entry
+              --id <caller id> --role pep|admin
   help        show this text`;
 
 /** The MCP server id used by the quickstart and dev tokens unless told otherwise. */
@@ -26,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case 'dev-token':
       return devToken(rest);
+    case 'api-key':
+      return apiKey(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -133,6 +138,19 @@ async function devToken(args: string[]): Promise<number> {
     return 1;
   }
   console.log(answer.token);
+  return 0;
+}
+
+function apiKey(args: string[]): number {
+  const { values } = parseArgs({ args, options: { id: { type: 'string' }, role: { type: 'string', default: 'pep' } }, strict: true });
+  if (!values.id || !['pep', 'admin'].includes(values.role)) {
+    console.error('api-key: --id <caller id> and --role pep|admin are required');
+    return 2;
+  }
+  const key = `mwk_${randomBytes(32).toString('base64url')}`;
+  const sha256 = createHash('sha256').update(key).digest('hex');
+  console.log(`key (give it to the caller; it is not stored):\n  ${key}\n`);
+  console.log(`config entry (callers.api_keys):\n  ${JSON.stringify({ id: values.id, sha256, role: values.role })}`);
   return 0;
 }
 

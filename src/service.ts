@@ -8,20 +8,27 @@ import { ActivePolicy } from './policy/active.ts';
 import { readBundleFile } from './policy/bundle.ts';
 import { loadPolicyEngine } from './policy/engine.ts';
 import { buildApp } from './server/app.ts';
+import { createCallerAuth } from './server/caller.ts';
 import { isLoopback } from './server/loopback.ts';
 import { MemorySessionStore } from './session/memory-store.ts';
 
 /** Wires the configured parts into an app (not yet listening); `app.close()` stops them all. */
 export async function createService(config: Config, logger: boolean | Record<string, unknown> = false): Promise<FastifyInstance> {
-  if (!isLoopback(config.server.host)) {
+  const auth = createCallerAuth(config.callers.api_keys);
+  if (!auth.enabled && !isLoopback(config.server.host)) {
     throw new Error(
-      `refusing to listen on ${config.server.host}: caller authentication is not configured, so only loopback is allowed`,
+      `refusing to listen on ${config.server.host}: no API keys are configured (callers.api_keys), so only loopback is allowed`,
     );
+  }
+  if (config.server.dev && !isLoopback(config.server.host)) {
+    throw new Error(`refusing dev mode on ${config.server.host}: dev mode is for loopback only`);
   }
   const devIssuer = config.server.dev ? await loadDevIssuer(config.server.dev_key_file) : undefined;
   const issuers = devIssuer ? [...config.identity.issuers, devIssuer.issuerConfig] : config.identity.issuers;
   const verifier = createTokenVerifier({
     issuers,
+    trustDomains: config.identity.spiffe.trust_domains,
+    servers: config.identity.servers,
     cacheSize: config.identity.token_cache_size,
     maxTokenBytes: config.identity.max_token_bytes,
   });
@@ -41,7 +48,7 @@ export async function createService(config: Config, logger: boolean | Record<str
     clock: Date.now,
     limits: { maxTtlSeconds: config.session.max_ttl_seconds, maxIdleSeconds: config.session.max_idle_seconds },
   };
-  const app = await buildApp({ core, bodyLimit: config.server.body_limit_bytes, logger, devIssuer });
+  const app = await buildApp({ core, auth, bodyLimit: config.server.body_limit_bytes, logger, devIssuer });
   app.addHook('onClose', async () => {
     await sessions.stop();
     await audit.stop();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { auditConfigSchema } from './audit.ts';
+import { callersConfigSchema } from './callers.ts';
 import { identityConfigSchema } from './identity.ts';
 import { policyConfigSchema } from './policy.ts';
 import { serverConfigSchema } from './server.ts';
@@ -12,6 +13,7 @@ export const configSchema = z.strictObject({
   session: sessionConfigSchema.default(sessionConfigSchema.parse({})),
   policy: policyConfigSchema.default(policyConfigSchema.parse({})),
   audit: auditConfigSchema.default(auditConfigSchema.parse({})),
+  callers: callersConfigSchema.default(callersConfigSchema.parse({})),
 });
 
 /** Parsed, defaulted, frozen configuration. */

@@ -115,6 +115,18 @@ export async function revokeSession(deps: CoreDeps, request: RevokeRequest, call
   return viewOf(revoked);
 }
 
+/** Reads a session by its id, or by the sha256 hex of its id as the audit trail shows it. */
+export async function readSession(deps: CoreDeps, idOrHash: string): Promise<SessionView> {
+  const idHash = /^[0-9a-f]{64}$/.test(idOrHash)
+    ? idOrHash
+    : isWellFormedSessionId(idOrHash)
+      ? hashSessionId(idOrHash)
+      : undefined;
+  const record = idHash === undefined ? undefined : await deps.sessions.get(idHash);
+  if (record === undefined) throw new SessionUnknown('the session is unknown');
+  return viewOf(record);
+}
+
 /** The API view of a record (no id: only its hash is known after creation). */
 export function viewOf(record: SessionRecord): SessionView {
   return {

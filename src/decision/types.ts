@@ -1,11 +1,16 @@
 import type { Reason } from '../errors.ts';
 import type { SessionKind } from '../session/record.ts';
 
-/** Who is asking: the authenticated PEP (proxy, gateway, MCP server). */
+/**
+ * Who is asking: the authenticated PEP (proxy, gateway, MCP server) or operator. `local`
+ * is the one caller of a service without API keys, which listens on loopback only.
+ */
 export interface Caller {
   readonly id: string;
-  readonly role: 'pep' | 'admin';
+  readonly role: CallerRole;
 }
+
+export type CallerRole = 'pep' | 'admin' | 'local';
 
 /** The MCP request a PEP asks about. */
 export interface McpRequest {

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { CoreDeps } from '../decision/deps.ts';
 import type { DevIssuer } from '../identity/dev-issuer.ts';
+import type { CallerAuth } from './caller.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { decideRoutes } from './routes/decide.ts';
 import { devRoutes } from './routes/dev.ts';
@@ -11,6 +12,7 @@ import { sessionRoutes } from './routes/sessions.ts';
 
 export interface AppOptions {
   core: CoreDeps;
+  auth: CallerAuth;
   bodyLimit: number;
   /** A pino logger options object, or false. */
   logger?: boolean | Record<string, unknown>;
@@ -40,8 +42,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   const core = options.core;
-  await app.register(decideRoutes, { core });
-  await app.register(sessionRoutes, { core });
+  const auth = options.auth;
+  await app.register(decideRoutes, { core, auth });
+  await app.register(sessionRoutes, { core, auth });
   await app.register(healthRoutes, { core });
   if (options.devIssuer) await app.register(devRoutes, { issuer: options.devIssuer });
   return app;

@@ -44,8 +44,8 @@ describe('loadConfig', () => {
     expect(text).toMatch(/MCP_WARDEN_DEV/);
     expect(text).toMatch(/server\.port/);
     expect(text).toMatch(/server: Unrecognized key: "colour"|colour/);
-    expect(text).toMatch(/identity\.issuers\.0\.algorithms\.0/);
-    expect(text).toMatch(/exactly one of jwks or jwks_file/);
+    expect(text).toMatch(/identity\.issuers\.0\.algorithms: HS\* algorithms need hmac_secret/);
+    expect(text).toMatch(/identity\.issuers\.1: set exactly one key source/);
   });
 
   it('refuses a file that is not JSON', () => {

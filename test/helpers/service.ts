@@ -14,7 +14,10 @@ export interface TestService {
 }
 
 /** The real service composition in dev mode, with its files in a fresh temp dir. */
-export async function startTestService(server: Record<string, unknown> = {}): Promise<TestService> {
+export async function startTestService(
+  server: Record<string, unknown> = {},
+  more: Record<string, Record<string, unknown>> = {},
+): Promise<TestService> {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-'));
   const auditFile = join(dir, 'audit.jsonl');
   const config = loadConfig({
@@ -22,6 +25,7 @@ export async function startTestService(server: Record<string, unknown> = {}): Pr
     overrides: {
       server: { dev: true, dev_key_file: join(dir, 'dev-key.json'), ...server },
       audit: { file: auditFile },
+      ...more,
     },
   });
   const app = await createService(config);

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+/** One API key of a caller (a PEP or an operator); only its sha256 is configured. */
+export const apiKeyConfigSchema = z.strictObject({
+  /** The caller's name, recorded in every decision and audit record. */
+  id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits and . _ : - only'),
+  /** Hex sha256 of the key (`mcp-warden api-key` prints it). */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'the lowercase hex sha256 of the key'),
+  role: z.enum(['pep', 'admin']),
+  /** A revoked key: refused, kept in config for the record. */
+  disabled: z.boolean().default(false),
+});
+
+/** Who may call the API. Without keys, only loopback listening is allowed. */
+export const callersConfigSchema = z
+  .strictObject({ api_keys: z.array(apiKeyConfigSchema).default([]) })
+  .refine((v) => new Set(v.api_keys.map((k) => k.sha256)).size === v.api_keys.length, {
+    message: 'the same key is configured twice',
+    path: ['api_keys'],
+  });
+
+export type ApiKeyConfig = z.output<typeof apiKeyConfigSchema>;
