@@ -1,6 +1,7 @@
 // `npm run bench`: how fast mcp-warden decides, in process and over HTTP. About 75 s.
 // Prints a Markdown summary for docs/benchmarks.md and writes it as JSON to
 // bench/results/decide-latest.json.
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { runHttp } from './lib/http.ts';
 import { runInProcess } from './lib/inprocess.ts';
@@ -11,6 +12,7 @@ const HTTP = { connections: 32, pipelining: 1, durationSeconds: 5, rounds: 3, wa
 const RESULTS = fileURLToPath(new URL('./results/decide-latest.json', import.meta.url));
 
 const log = (line: string) => console.log(`  ${line}`);
+const loadBefore = loadavg()[0] ?? 0;
 
 console.log(`In-process decide() — ${IN_PROCESS.rounds} rounds × ${IN_PROCESS.roundMs / 1000} s after a ${IN_PROCESS.warmupMs / 1000} s warm-up`);
 const inProcess = await runInProcess(IN_PROCESS, log);
@@ -18,7 +20,7 @@ const inProcess = await runInProcess(IN_PROCESS, log);
 console.log(`\nHTTP — autocannon, ${HTTP.connections} connections, pipelining ${HTTP.pipelining}, ${HTTP.rounds} × ${HTTP.durationSeconds} s per target, alternated`);
 const http = await runHttp(HTTP, log);
 
-const summary = buildSummary(inProcess, http);
+const summary = buildSummary(inProcess, http, loadBefore);
 console.log(`\n## Summary\n\n${toMarkdown(summary)}\n`);
 writeJson(RESULTS, summary);
 console.log(`(written to ${RESULTS})`);

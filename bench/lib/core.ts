@@ -28,27 +28,29 @@ export async function createBenchCore(): Promise<BenchCore> {
   const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
   const audit = new FileAuditSink(join(dir, 'audit.jsonl'));
   const sessions = new MemorySessionStore({ sweepIntervalMs: 60_000, retainMs: 3_600_000 });
-  const engine = await loadPolicyEngine(await readBundleFile(DEFAULT_BUNDLE, 64 << 20));
-  await audit.start();
-  await sessions.start();
-  const deps: CoreDeps = {
-    verifier: createTokenVerifier({ issuers: [issuer.config], cacheSize: 10_000, maxTokenBytes: 8192 }),
-    sessions,
-    policy: new ActivePolicy(engine),
-    audit,
-    clock: Date.now,
-    limits: { maxTtlSeconds: 8 * 3600, maxIdleSeconds: 3600 },
+  const close = async () => {
+    await sessions.stop();
+    await audit.stop();
+    rmSync(dir, { recursive: true, force: true });
   };
-  const token = await issuer.mint();
-  const session = await createSession(deps, { token, server: BENCH_SERVER }, BENCH_CALLER);
-  if (session.id === undefined) throw new Error('createSession returned no id');
-  return {
-    deps,
-    request: toolCallRequest(token, session.id),
-    async close() {
-      await sessions.stop();
-      await audit.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  try {
+    const engine = await loadPolicyEngine(await readBundleFile(DEFAULT_BUNDLE, 64 << 20));
+    await audit.start();
+    await sessions.start();
+    const deps: CoreDeps = {
+      verifier: createTokenVerifier({ issuers: [issuer.config], cacheSize: 10_000, maxTokenBytes: 8192 }),
+      sessions,
+      policy: new ActivePolicy(engine),
+      audit,
+      clock: Date.now,
+      limits: { maxTtlSeconds: 8 * 3600, maxIdleSeconds: 3600 },
+    };
+    const token = await issuer.mint();
+    const session = await createSession(deps, { token, server: BENCH_SERVER }, BENCH_CALLER);
+    if (session.id === undefined) throw new Error('createSession returned no id');
+    return { deps, request: toolCallRequest(token, session.id), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

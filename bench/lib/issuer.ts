@@ -1,5 +1,5 @@
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
-import type { IssuerConfig } from '../../src/config/identity.ts';
+import { issuerConfigSchema, type IssuerConfig } from '../../src/config/identity.ts';
 
 /** The issuer and MCP server the benchmark's tokens name. */
 export const BENCH_ISSUER = 'https://idp.bench.example';
@@ -15,13 +15,12 @@ export async function createBenchIssuer(): Promise<BenchIssuer> {
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid: 'bench-1', alg: 'ES256', use: 'sig' };
   return {
-    config: {
+    // Through the schema, so that defaults the service adds later apply here too.
+    config: issuerConfigSchema.parse({
       issuer: BENCH_ISSUER,
-      jwks: { keys: [publicJwk as { kty: string }] },
+      jwks: { keys: [publicJwk] },
       algorithms: ['ES256'],
-      roles_claim: 'roles',
-      clock_tolerance_seconds: 30,
-    },
+    }),
     async mint(claims = {}) {
       return new SignJWT({ roles: ['reader'], client_id: 'bench-client', ...claims })
         .setProtectedHeader({ alg: 'ES256', kid: 'bench-1', typ: 'at+jwt' })

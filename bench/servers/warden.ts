@@ -17,7 +17,10 @@ const config = loadConfig({
     audit: { file: join(dir, 'audit.jsonl') },
   },
 });
-const app = await createService(config, false);
+const app = await createService(config, false).catch((err: unknown) => {
+  rmSync(dir, { recursive: true, force: true });
+  throw err;
+});
 await app.listen({ host: config.server.host, port: config.server.port });
 const address = app.server.address();
 console.log(JSON.stringify({ port: typeof address === 'object' && address ? address.port : null }));

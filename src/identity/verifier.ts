@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { IssuerConfig, TrustDomainConfig } from '../config/identity.ts';
 import {
@@ -68,7 +68,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       if (token === undefined || token.length === 0) throw new TokenMissing('no bearer token was presented');
       if (token.length > options.maxTokenBytes) throw new TokenTooLarge(`the token is longer than ${options.maxTokenBytes} bytes`);
       if (servers.size > 0 && !servers.has(audience)) throw new ServerUnknown(`this service does not decide for ${audience}`);
-      const key = createHash('sha256').update(token).digest('base64url');
+      const key = hash('sha256', token, 'base64url');
       const nowMs = now();
       const hit = cache.get(key, nowMs / 1000);
       if (hit !== undefined) {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { ApiKeyConfig } from '../config/callers.ts';
 import type { Caller, CallerRole } from '../decision/types.ts';
@@ -27,7 +27,7 @@ export function createCallerAuth(keys: readonly ApiKeyConfig[]): CallerAuth {
       const header = request.headers.authorization;
       const match = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{16,512})$/.exec(header) : null;
       if (match === null) throw new CallerUnauthenticated('an API key is required: Authorization: Bearer <key>');
-      const entry = byHash.get(createHash('sha256').update(match[1] as string).digest('hex'));
+      const entry = byHash.get(hash('sha256', match[1] as string, 'hex'));
       if (entry === undefined) throw new CallerUnauthenticated('the API key is not valid');
       if (entry.disabled) throw new CallerUnauthenticated('the API key was revoked');
       if (!roles.includes(entry.role)) throw new CallerForbidden(`the ${entry.role} role may not use this route`);

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { SessionKind } from './record.ts';
 
 const PREFIX: Record<SessionKind, string> = { 'mcp-session': 'mws_', 'state-handle': 'mwh_' };
@@ -12,7 +12,7 @@ export function newSessionId(kind: SessionKind): string {
 
 /** The only form in which an id is stored or logged. */
 export function hashSessionId(id: string): string {
-  return createHash('sha256').update(id).digest('hex');
+  return hash('sha256', id, 'hex');
 }
 
 /** Whether `id` has the shape of an id this service issues (no store lookup needed otherwise). */
