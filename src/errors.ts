@@ -113,6 +113,14 @@ export class SessionServerMismatch extends WardenError {
 export class ToolNotInSessionScope extends WardenError {
   static override readonly code = 'tool_not_in_session_scope';
 }
+/** A session id was presented as a state handle, or the reverse. */
+export class SessionKindMismatch extends WardenError {
+  static override readonly code = 'session_kind_mismatch';
+}
+/** The session store cannot answer; decisions that need it fail closed. */
+export class SessionStoreUnavailable extends WardenError {
+  static override readonly code = 'session_store_unavailable';
+}
 /** The session grant policy refused to create or widen the session. */
 export class SessionNotGranted extends WardenError {
   static override readonly code = 'session_not_granted';
@@ -223,6 +231,8 @@ export const ERROR_CLASSES: readonly { readonly code: string; readonly name: str
   SessionOwnerMismatch,
   SessionServerMismatch,
   ToolNotInSessionScope,
+  SessionKindMismatch,
+  SessionStoreUnavailable,
   SessionNotGranted,
   SessionForbidden,
   BundleInvalid,

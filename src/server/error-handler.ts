@@ -27,6 +27,7 @@ const STATUS: Record<string, number> = {
   session_unknown: 404,
   not_found: 404,
   policy_unavailable: 503,
+  session_store_unavailable: 503,
   audit_unavailable: 503,
 };
 

@@ -1,4 +1,4 @@
-import { isExpired, type SessionRecord, type SessionStore } from './record.ts';
+import { isExpired, matches, type SessionFilter, type SessionRecord, type SessionStore } from './record.ts';
 
 /** The embedded default store: one process, records in a Map, expired ones swept. */
 export class MemorySessionStore implements SessionStore {
@@ -35,6 +35,35 @@ export class MemorySessionStore implements SessionStore {
     const next = { ...current, last_seen_at: now, idle_expires_at: now + idleMs, version: current.version + 1 };
     this.#records.set(idHash, next);
     return next;
+  }
+
+  async addScope(idHash: string, tools: readonly string[], now: number): Promise<SessionRecord | undefined> {
+    const current = this.#records.get(idHash);
+    if (current === undefined || current.revoked_at !== null || isExpired(current, now)) return current;
+    const scope = [...new Set([...current.scope, ...tools])].sort();
+    const next = { ...current, scope, version: current.version + 1 };
+    this.#records.set(idHash, next);
+    return next;
+  }
+
+  async revokeWhere(filter: SessionFilter, now: number): Promise<SessionRecord[]> {
+    const revoked: SessionRecord[] = [];
+    for (const record of this.#records.values()) {
+      if (record.revoked_at !== null || isExpired(record, now) || !matches(record, filter)) continue;
+      const next = { ...record, revoked_at: now, version: record.version + 1 };
+      this.#records.set(record.id_hash, next);
+      revoked.push(next);
+    }
+    return revoked;
+  }
+
+  async list(filter: SessionFilter, limit: number): Promise<SessionRecord[]> {
+    const found: SessionRecord[] = [];
+    for (const record of this.#records.values()) {
+      if (found.length >= limit) break;
+      if (matches(record, filter)) found.push(record);
+    }
+    return found;
   }
 
   async revoke(idHash: string, now: number): Promise<SessionRecord | undefined> {

@@ -27,7 +27,19 @@ export interface SessionRecord {
   readonly version: number;
 }
 
-/** Storage of session records, keyed by `sha256(id)`; ids never reach a store. */
+/** Which sessions a bulk operation targets; every given field must match. */
+export interface SessionFilter {
+  readonly sub?: string | undefined;
+  readonly client_id?: string | undefined;
+  readonly server?: string | undefined;
+}
+
+/**
+ * Storage of session records, keyed by `sha256(id)`; ids never reach a store. Every
+ * update is atomic against every other: none of them ever clears `revoked_at`, and
+ * none changes a record that is revoked or expired at `now` (except `revoke`).
+ * A store that cannot answer rejects with `session_store_unavailable`.
+ */
 export interface SessionStore {
   /** Stores a new record; rejects if the hash exists. */
   insert(record: SessionRecord): Promise<void>;
@@ -37,12 +49,30 @@ export interface SessionStore {
    * record is revoked or expired at `now` (a touch never resurrects a session).
    */
   touch(idHash: string, now: number): Promise<SessionRecord | undefined>;
+  /**
+   * Adds tools to the scope of a live record (union, sorted); a revoked or expired
+   * record is returned unchanged. Returns undefined when unknown.
+   */
+  addScope(idHash: string, tools: readonly string[], now: number): Promise<SessionRecord | undefined>;
   /** Marks revoked; returns the record, or undefined when unknown. Idempotent. */
   revoke(idHash: string, now: number): Promise<SessionRecord | undefined>;
+  /** Revokes every live record matching `filter`; returns the records it revoked. */
+  revokeWhere(filter: SessionFilter, now: number): Promise<SessionRecord[]>;
+  /** Records matching `filter` (live or retained), at most `limit`, oldest first. */
+  list(filter: SessionFilter, limit: number): Promise<SessionRecord[]>;
   /** Drops records dead (expired or revoked) for longer than the retention; returns how many. */
   sweep(now: number): Promise<number>;
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** Whether a record matches every field the filter gives. */
+export function matches(record: SessionRecord, filter: SessionFilter): boolean {
+  return (
+    (filter.sub === undefined || record.owner.sub === filter.sub) &&
+    (filter.client_id === undefined || record.owner.client_id === filter.client_id) &&
+    (filter.server === undefined || record.server === filter.server)
+  );
 }
 
 /** True when `record` is past its idle or absolute expiry at `now`. */
