@@ -104,6 +104,12 @@ export class SessionExpired extends WardenError {
 /** The session belongs to another principal (a replay); also a security event. */
 export class SessionOwnerMismatch extends WardenError {
   static override readonly code = 'session_owner_mismatch';
+  /** sha256 of the id that was replayed, for the security event. */
+  readonly idHash: string;
+  constructor(message: string, idHash: string) {
+    super(message);
+    this.idHash = idHash;
+  }
 }
 /** The session was created for another MCP server. */
 export class SessionServerMismatch extends WardenError {

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditRecord } from '../audit/record.ts';
-import { AuditUnavailable, PolicyDenied, SessionUnknown, toReason, type Reason } from '../errors.ts';
+import { AuditUnavailable, PolicyDenied, SessionOwnerMismatch, toReason, type Reason } from '../errors.ts';
 import type { Principal } from '../identity/principal.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
-import { checkSession } from '../session/check.ts';
-import { hashSessionId, isWellFormedSessionId } from '../session/ids.ts';
-import type { SessionRecord } from '../session/record.ts';
+import { hashSessionId } from '../session/ids.ts';
 import type { CoreDeps } from './deps.ts';
 import { buildPolicyInput, toolOf } from './policy-input.ts';
+import { loadPresentedState } from './presented-state.ts';
 import type { Caller, Decision, DecideRequest } from './types.ts';
 
 const LIST_METHODS = new Set(['tools/list', 'resources/list', 'prompts/list']);
@@ -27,23 +26,32 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
   let reasons: readonly Reason[] = [];
   let obligations: Readonly<Record<string, unknown>> = {};
   let visible: readonly string[] | null = null;
+  let handleHash: string | null = null;
+  const records: AuditRecord[] = [];
   try {
     engine = deps.policy.get();
     principal = await deps.verifier.verify(request.token, request.server);
-    const session = await loadSession(deps, request, principal, sessionHash, now);
+    const { session, handle } = await loadPresentedState(deps, engine, request, principal, now);
+    handleHash = handle?.id_hash ?? null;
     const output = engine.decide(
-      buildPolicyInput({ mcp: request.mcp, principal, session, server: request.server, caller, now }),
+      buildPolicyInput({ mcp: request.mcp, principal, session: session ?? handle, server: request.server, caller, now }),
     );
     allow = output.allow;
     reasons = output.reasons;
     obligations = output.obligations;
     visible = LIST_METHODS.has(request.mcp.method) ? output.visible : null;
-    if (allow && session !== null && sessionHash !== null) await deps.sessions.touch(sessionHash, now);
+    if (allow) {
+      // Only an allowed use keeps state alive; a denied one never extends it.
+      for (const state of [session, handle]) if (state !== null) await deps.sessions.touch(state.id_hash, now);
+    }
   } catch (err) {
     allow = false;
     reasons = [toReason(err)];
     obligations = {};
     visible = null;
+    if (err instanceof SessionOwnerMismatch && principal !== null) {
+      records.push(ownerMismatchRecord(err.idHash, request, caller, principal, now, decisionId));
+    }
   }
   if (!allow && reasons.length === 0) reasons = [toReason(new PolicyDenied('the policy denied the request without a reason'))];
   const decision: Decision = {
@@ -54,27 +62,14 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     visible_tools: allow ? visible : null,
     policy: { revision: engine?.revision ?? null },
   };
+  records.push(decisionRecord(decision, request, caller, principal, sessionHash, handleHash, now));
   try {
-    await deps.audit.append(decisionRecord(decision, request, caller, principal, sessionHash, now));
+    for (const record of records) await deps.audit.append(record);
   } catch (err) {
     const reason = toReason(err instanceof AuditUnavailable ? err : new AuditUnavailable('the audit sink failed'));
     return { ...decision, allow: false, reasons: [reason], obligations: {}, visible_tools: null };
   }
   return decision;
-}
-
-async function loadSession(
-  deps: CoreDeps,
-  request: DecideRequest,
-  principal: Principal,
-  sessionHash: string | null,
-  now: number,
-): Promise<SessionRecord | null> {
-  if (request.session === undefined || sessionHash === null) return null;
-  // An id of a shape we never issue is unknown without a store round trip.
-  if (!isWellFormedSessionId(request.session)) throw new SessionUnknown('the session is unknown');
-  const record = await deps.sessions.get(sessionHash);
-  return checkSession(record, { principal, server: request.server, tool: toolOf(request.mcp), now });
 }
 
 function decisionRecord(
@@ -83,6 +78,7 @@ function decisionRecord(
   caller: Caller,
   principal: Principal | null,
   sessionHash: string | null,
+  handleHash: string | null,
   now: number,
 ): AuditRecord {
   return {
@@ -99,5 +95,32 @@ function decisionRecord(
     allow: decision.allow,
     reasons: decision.reasons,
     policy_revision: decision.policy.revision,
+    ...(handleHash === null ? {} : { detail: { handle: handleHash } }),
+  };
+}
+
+/** The security event of a replay: a principal presented state it does not own. */
+function ownerMismatchRecord(
+  idHash: string,
+  request: DecideRequest,
+  caller: Caller,
+  principal: Principal,
+  now: number,
+  decisionId: string,
+): AuditRecord {
+  return {
+    v: 1,
+    ts: new Date(now).toISOString(),
+    kind: 'session.owner_mismatch',
+    decision_id: decisionId,
+    caller: caller.id,
+    principal: { iss: principal.iss, sub: principal.sub, client_id: principal.client_id },
+    session: idHash,
+    server: request.server,
+    method: request.mcp.method,
+    tool: toolOf(request.mcp),
+    allow: false,
+    reasons: [],
+    policy_revision: null,
   };
 }

@@ -1,12 +1,20 @@
 import type { AuditRecord } from '../audit/record.ts';
-import { AuditUnavailable, SessionForbidden, SessionNotGranted, SessionUnknown, toReason } from '../errors.ts';
+import {
+  AuditUnavailable,
+  SessionExpired,
+  SessionForbidden,
+  SessionNotGranted,
+  SessionRevoked,
+  SessionUnknown,
+  toReason,
+} from '../errors.ts';
 import type { Principal } from '../identity/principal.ts';
-import { ownerOf } from '../session/check.ts';
-import { hashSessionId, isWellFormedSessionId, newSessionId } from '../session/ids.ts';
-import type { SessionRecord } from '../session/record.ts';
+import { checkSession, ownerOf } from '../session/check.ts';
+import { hashSessionId, isWellFormedSessionId, kindOfId, newSessionId } from '../session/ids.ts';
+import { isExpired, type SessionFilter, type SessionRecord } from '../session/record.ts';
 import type { CoreDeps } from './deps.ts';
 import { buildPolicyInput } from './policy-input.ts';
-import type { Caller, CreateSessionRequest, SessionView } from './types.ts';
+import type { Caller, CreateSessionRequest, SessionView, WidenRequest } from './types.ts';
 
 /**
  * Creates a session (or state handle) for the verified principal, with the scope and
@@ -69,6 +77,77 @@ export async function createSession(deps: CoreDeps, request: CreateSessionReques
   return { id, ...viewOf(record) };
 }
 
+/**
+ * Widens a session's scope. A widening is a fresh authorization: the owner's token is
+ * verified again, the session checked as on every request, and `mcp/session/grant` asked
+ * with `session/widen`. An unaudited widening does not live on: if the record is
+ * refused, the session is revoked. Throws coded errors (403 `session_not_granted`).
+ */
+export async function widenSession(deps: CoreDeps, request: WidenRequest, caller: Caller): Promise<SessionView> {
+  const now = deps.clock();
+  const engine = deps.policy.get();
+  const current = await findForCaller(deps, request.id, caller);
+  const principal = await deps.verifier.verify(request.token, current.server);
+  const session = checkSession(current, { principal, server: current.server, tool: null, now, kind: current.kind });
+  const grant = engine.grant(
+    buildPolicyInput({
+      mcp: { method: 'session/widen' },
+      principal,
+      session,
+      server: session.server,
+      caller,
+      now,
+      tools: request.add,
+    }),
+  );
+  if (!grant.allow) throw new SessionNotGranted('the policy refused the widening', grant.reasons);
+  const widened = await deps.sessions.addScope(session.id_hash, grant.scope, now);
+  // Revoked or expired between the check and the update: the widening did not happen.
+  if (widened === undefined) throw new SessionUnknown('the session is unknown');
+  if (widened.revoked_at !== null) throw new SessionRevoked('the session was revoked');
+  if (isExpired(widened, now)) throw new SessionExpired('the session has expired');
+  try {
+    await deps.audit.append(
+      sessionRecord('session.widened', widened, caller, principal, now, engine.revision, {
+        added: request.add,
+        scope: widened.scope,
+        previous_scope: session.scope,
+      }),
+    );
+  } catch {
+    await deps.sessions.revoke(widened.id_hash, now);
+    throw new AuditUnavailable('the audit sink did not accept the widening; the session was revoked');
+  }
+  return viewOf(widened);
+}
+
+/**
+ * Revokes every live session of a subject, a client or a server (admin). Each revoked
+ * session gets its own `session.revoked` record.
+ */
+export async function revokeSessions(deps: CoreDeps, filter: SessionFilter, caller: Caller): Promise<SessionView[]> {
+  const now = deps.clock();
+  const revoked = await deps.sessions.revokeWhere(filter, now);
+  for (const record of revoked) {
+    await deps.audit
+      .append(
+        sessionRecord('session.revoked', record, caller, null, now, deps.policy.revision, {
+          by: { caller: caller.id, role: caller.role, principal: null },
+          bulk: filter,
+        }),
+      )
+      .catch(() => {
+        throw new AuditUnavailable('the audit sink did not accept a revocation; retry the bulk revoke');
+      });
+  }
+  return revoked.map(viewOf);
+}
+
+/** Sessions matching a filter (admin), at most `limit`. */
+export async function listSessions(deps: CoreDeps, filter: SessionFilter, limit: number): Promise<SessionView[]> {
+  return (await deps.sessions.list(filter, limit)).map(viewOf);
+}
+
 /** Who asks for a revocation, beyond the caller: the client's principal, when known. */
 export interface RevokeRequest {
   readonly id: string;
@@ -82,13 +161,8 @@ export interface RevokeRequest {
  */
 export async function revokeSession(deps: CoreDeps, request: RevokeRequest, caller: Caller): Promise<SessionView> {
   const now = deps.clock();
-  if (!isWellFormedSessionId(request.id)) throw new SessionUnknown('the session is unknown');
-  const idHash = hashSessionId(request.id);
-  const current = await deps.sessions.get(idHash);
-  if (current === undefined) throw new SessionUnknown('the session is unknown');
-  if (caller.role !== 'admin' && caller.id !== current.created_by) {
-    throw new SessionForbidden('only the caller that created the session, or an admin, may revoke it');
-  }
+  const current = await findForCaller(deps, request.id, caller);
+  const idHash = current.id_hash;
   let requestedBy: Principal | null = null;
   let tokenProblem: string | null = null;
   if (request.token !== undefined) {
@@ -113,6 +187,16 @@ export async function revokeSession(deps: CoreDeps, request: RevokeRequest, call
       throw new AuditUnavailable('the audit sink did not accept the revocation');
     });
   return viewOf(revoked);
+}
+
+/** A session by id, if this caller may act on it: the caller that created it, or an admin. */
+async function findForCaller(deps: CoreDeps, id: string, caller: Caller): Promise<SessionRecord> {
+  const record = kindOfId(id) === null ? undefined : await deps.sessions.get(hashSessionId(id));
+  if (record === undefined) throw new SessionUnknown('the session is unknown');
+  if (caller.role !== 'admin' && caller.id !== record.created_by) {
+    throw new SessionForbidden('only the caller that created the session, or an admin, may act on it');
+  }
+  return record;
 }
 
 /** Reads a session by its id, or by the sha256 hex of its id as the audit trail shows it. */

@@ -23,6 +23,8 @@ export interface McpRequest {
   readonly protocol_version?: string | undefined;
   /** For list methods: the names (or URIs) the upstream returned. */
   readonly candidates?: readonly string[] | undefined;
+  /** The tool argument that carries a state handle (else the policy data says, per tool). */
+  readonly handle_argument?: string | undefined;
 }
 
 /** Body of `POST /v1/decide`. */
@@ -51,6 +53,13 @@ export interface CreateSessionRequest {
   readonly kind?: SessionKind | undefined;
   readonly tools?: readonly string[] | undefined;
   readonly context?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** Body of `POST /v1/sessions/{id}/scope`. */
+export interface WidenRequest {
+  readonly id: string;
+  readonly token?: string | undefined;
+  readonly add: readonly string[];
 }
 
 /** A session as the API shows it (the id only once, at creation). */

@@ -15,6 +15,8 @@ export interface PolicyEngine {
   readonly revision: string;
   decide(input: PolicyInput): DecisionOutput;
   grant(input: PolicyInput): GrantOutput;
+  /** The argument of `tool` that carries a state handle, per `data.catalogue.tools.<tool>.handle_argument`. */
+  handleArgument(tool: string): string | null;
 }
 
 /** The policy input of DESIGN.md; `now_ns` also drives `time.now_ns()`. */
@@ -40,10 +42,15 @@ export async function loadPolicyEngine(bundle: Bundle): Promise<PolicyEngine> {
   }
   const run = <T>(entrypoint: string, schema: z.ZodType<T>, input: PolicyInput): T =>
     evaluate(policy, host, entrypoint, schema, input);
+  const tools = readPath(bundle.data, ['catalogue', 'tools']);
   return {
     revision: bundle.revision,
     decide: (input) => run(DECISION_ENTRYPOINT, decisionOutputSchema, input),
     grant: (input) => run(GRANT_ENTRYPOINT, grantOutputSchema, input),
+    handleArgument(tool) {
+      const name = readPath(tools, [tool, 'handle_argument']);
+      return typeof name === 'string' ? name : null;
+    },
   };
 }
 
@@ -75,6 +82,15 @@ function evaluate<T>(
     throw new PolicyError(`${entrypoint} returned a result outside the contract (at "${where}")`);
   }
   return parsed.data;
+}
+
+function readPath(value: unknown, path: readonly string[]): unknown {
+  let cur = value;
+  for (const key of path) {
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, key)) return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
 }
 
 function describe(err: unknown): string {

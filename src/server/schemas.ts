@@ -28,6 +28,7 @@ export const mcpRequestSchema = z.strictObject({
     .optional(),
   protocol_version: z.string().min(1).max(64).optional(),
   candidates: z.array(z.string().max(4096)).max(10_000).optional(),
+  handle_argument: z.string().min(1).max(256).optional().describe('the tool argument that carries a state handle'),
 });
 
 /** `POST /v1/decide` body. */
@@ -62,6 +63,29 @@ export const createSessionBodySchema = z.strictObject({
 
 /** `DELETE /v1/sessions/{id}` body (optional). */
 export const revokeBodySchema = z.strictObject({ token: tokenSchema.optional() }).nullish();
+
+/** `POST /v1/sessions/{id}/scope` body. */
+export const widenBodySchema = z.strictObject({
+  token: tokenSchema.optional(),
+  add: z.array(toolNameSchema).min(1).max(1000),
+});
+
+const filterFields = {
+  subject: z.string().min(1).max(1024).optional(),
+  client_id: z.string().min(1).max(1024).optional(),
+  server: serverSchema.optional(),
+};
+
+/** `POST /v1/sessions/revoke` body: at least one filter. */
+export const bulkRevokeBodySchema = z
+  .strictObject(filterFields)
+  .refine((v) => Object.values(v).some((x) => x !== undefined), { message: 'give subject, client_id or server' });
+
+/** `GET /v1/sessions` query. */
+export const listQuerySchema = z.strictObject({
+  ...filterFields,
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
 
 export const sessionIdParamsSchema = z.strictObject({ id: z.string().min(1).max(256) });
 

@@ -1,5 +1,6 @@
 import {
   SessionExpired,
+  SessionKindMismatch,
   SessionOwnerMismatch,
   SessionRevoked,
   SessionServerMismatch,
@@ -7,7 +8,7 @@ import {
   ToolNotInSessionScope,
 } from '../errors.ts';
 import type { Principal } from '../identity/principal.ts';
-import { isExpired, type SessionOwner, type SessionRecord } from './record.ts';
+import { isExpired, type SessionKind, type SessionOwner, type SessionRecord } from './record.ts';
 
 /** What a request wants to do with a session. */
 export interface SessionUse {
@@ -16,18 +17,21 @@ export interface SessionUse {
   /** The tool called, when the method calls one. */
   readonly tool: string | null;
   readonly now: number;
+  /** The kind the request presents it as. */
+  readonly kind: SessionKind;
 }
 
 /**
  * Checks a session against the *current* request, in a fixed order: it exists, it is
- * owned by this principal, for this server, not revoked, not expired, and the tool is in
- * scope. Ownership comes first so that a replay by another principal is always reported
+ * of the kind presented, owned by this principal, for this server, not revoked, not
+ * expired, and the tool is in scope. Ownership comes first so that a replay by another principal is always reported
  * as such, whatever state the session is in. Throws the coded error of the first failure.
  */
 export function checkSession(record: SessionRecord | undefined, use: SessionUse): SessionRecord {
   if (record === undefined) throw new SessionUnknown('the session is unknown');
+  if (record.kind !== use.kind) throw new SessionKindMismatch(`a ${record.kind} was presented as a ${use.kind}`);
   if (!ownedBy(record.owner, use.principal)) {
-    throw new SessionOwnerMismatch('the session belongs to another principal');
+    throw new SessionOwnerMismatch('the session belongs to another principal', record.id_hash);
   }
   if (record.server !== use.server) throw new SessionServerMismatch('the session was created for another server');
   if (record.revoked_at !== null) throw new SessionRevoked('the session was revoked');

@@ -19,3 +19,9 @@ export function hashSessionId(id: string): string {
 export function isWellFormedSessionId(id: string): boolean {
   return ID_PATTERN.test(id);
 }
+
+/** The kind an id's prefix names, or null when the id is not one this service issues. */
+export function kindOfId(id: string): SessionKind | null {
+  if (!ID_PATTERN.test(id)) return null;
+  return id.startsWith(PREFIX['state-handle']) ? 'state-handle' : 'mcp-session';
+}

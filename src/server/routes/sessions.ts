@@ -1,16 +1,27 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { CoreDeps } from '../../decision/deps.ts';
-import { createSession, readSession, revokeSession } from '../../decision/sessions.ts';
+import {
+  createSession,
+  listSessions,
+  readSession,
+  revokeSession,
+  revokeSessions,
+  widenSession,
+} from '../../decision/sessions.ts';
 import type { CallerAuth } from '../caller.ts';
 import {
+  bulkRevokeBodySchema,
   createSessionBodySchema,
   errorSchema,
+  listQuerySchema,
+  widenBodySchema,
   revokeBodySchema,
   sessionIdParamsSchema,
   sessionViewSchema,
 } from '../schemas.ts';
 
-/** Session lifecycle: create, read (admin), revoke. */
+/** Session lifecycle: create, widen, read and list (admin), revoke one or in bulk (admin). */
 export const sessionRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: CallerAuth }> = async (app, { core, auth }) => {
   app.post(
     '/v1/sessions',
@@ -24,6 +35,53 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: Caller
     async (request, reply) => {
       const view = await createSession(core, request.body, auth.authorize(request, ['pep']));
       return reply.code(201).send(view);
+    },
+  );
+
+  app.post(
+    '/v1/sessions/:id/scope',
+    {
+      schema: {
+        summary: 'Widen the scope of a session: a fresh authorization by mcp/session/grant',
+        params: sessionIdParamsSchema,
+        body: widenBodySchema,
+        response: { 200: sessionViewSchema, 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 410: errorSchema, 503: errorSchema },
+      },
+    },
+    async (request) =>
+      widenSession(core, { id: request.params.id, token: request.body.token, add: request.body.add }, auth.authorize(request, ['pep', 'admin'])),
+  );
+
+  app.post(
+    '/v1/sessions/revoke',
+    {
+      schema: {
+        summary: 'Revoke every live session of a subject, client or server (admin)',
+        body: bulkRevokeBodySchema,
+        response: { 200: z.object({ revoked: z.number(), sessions: z.array(sessionViewSchema) }), 400: errorSchema, 401: errorSchema, 403: errorSchema, 503: errorSchema },
+      },
+    },
+    async (request) => {
+      const caller = auth.authorize(request, ['admin']);
+      const { subject, client_id, server } = request.body;
+      const sessions = await revokeSessions(core, { sub: subject, client_id, server }, caller);
+      return { revoked: sessions.length, sessions };
+    },
+  );
+
+  app.get(
+    '/v1/sessions',
+    {
+      schema: {
+        summary: 'List sessions by subject, client or server (admin)',
+        querystring: listQuerySchema,
+        response: { 200: z.object({ sessions: z.array(sessionViewSchema) }), 400: errorSchema, 401: errorSchema, 403: errorSchema },
+      },
+    },
+    async (request) => {
+      auth.authorize(request, ['admin']);
+      const { subject, client_id, server, limit } = request.query;
+      return { sessions: await listSessions(core, { sub: subject, client_id, server }, limit) };
     },
   );
 

@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestService, type TestService } from '../helpers/service.ts';
+
+const SERVER = 'https://mcp.example.com/files';
+const sha = (key: string) => createHash('sha256').update(key).digest('hex');
+const PEP = { authorization: 'Bearer mwk_route-tests-pep-0123456789abcdef' };
+const ADMIN = { authorization: 'Bearer mwk_route-tests-admin-0123456789abcdef' };
+
+describe('session routes: widen, list, bulk revoke', () => {
+  let s: TestService;
+  beforeAll(async () => {
+    s = await startTestService({}, {
+      callers: {
+        api_keys: [
+          { id: 'gw', sha256: sha(PEP.authorization.slice(7)), role: 'pep' },
+          { id: 'ops', sha256: sha(ADMIN.authorization.slice(7)), role: 'admin' },
+        ],
+      },
+    });
+  });
+  afterAll(async () => {
+    await s.app.close();
+  });
+
+  const create = async (sub: string, body: Record<string, unknown> = {}) => {
+    const token = await s.token({ sub, roles: ['writer'] });
+    const res = await s.app.inject({ method: 'POST', url: '/v1/sessions', headers: PEP, payload: { token, server: SERVER, tools: ['fs_read'], ...body } });
+    expect(res.statusCode).toBe(201);
+    return { token, id: res.json().id as string };
+  };
+
+  it('POST /v1/sessions/{id}/scope widens after re-authorization; 403 with reasons when refused', async () => {
+    const { token, id } = await create('carol');
+    const ok = await s.app.inject({ method: 'POST', url: `/v1/sessions/${id}/scope`, headers: PEP, payload: { token, add: ['fs_write'] } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().scope).toEqual(['fs_read', 'fs_write']);
+    const refused = await s.app.inject({ method: 'POST', url: `/v1/sessions/${id}/scope`, headers: PEP, payload: { token, add: ['fs_delete'] } });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'session_not_granted', reasons: [{ code: 'destructive_requires_role' }] });
+    const empty = await s.app.inject({ method: 'POST', url: `/v1/sessions/${id}/scope`, headers: PEP, payload: { token, add: [] } });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json().errors[0].path).toBe('add');
+  });
+
+  it('a widening of a revoked session answers 410', async () => {
+    const { token, id } = await create('dave');
+    await s.app.inject({ method: 'DELETE', url: `/v1/sessions/${id}`, headers: PEP });
+    const res = await s.app.inject({ method: 'POST', url: `/v1/sessions/${id}/scope`, headers: PEP, payload: { token, add: ['fs_write'] } });
+    expect(res.statusCode).toBe(410);
+    expect(res.json().code).toBe('session_revoked');
+  });
+
+  it('GET /v1/sessions lists by subject (admin only)', async () => {
+    await create('erin');
+    await create('erin');
+    const asPep = await s.app.inject({ method: 'GET', url: '/v1/sessions?subject=erin', headers: PEP });
+    expect(asPep.statusCode).toBe(403);
+    const res = await s.app.inject({ method: 'GET', url: '/v1/sessions?subject=erin', headers: ADMIN });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().sessions).toHaveLength(2);
+    for (const view of res.json().sessions) expect(view).not.toHaveProperty('id');
+  });
+
+  it('POST /v1/sessions/revoke revokes every live session of a subject, and only those', async () => {
+    const frank1 = await create('frank');
+    const frank2 = await create('frank');
+    const grace = await create('grace');
+    const noFilter = await s.app.inject({ method: 'POST', url: '/v1/sessions/revoke', headers: ADMIN, payload: {} });
+    expect(noFilter.statusCode).toBe(400);
+    const asPep = await s.app.inject({ method: 'POST', url: '/v1/sessions/revoke', headers: PEP, payload: { subject: 'frank' } });
+    expect(asPep.statusCode).toBe(403);
+    const res = await s.app.inject({ method: 'POST', url: '/v1/sessions/revoke', headers: ADMIN, payload: { subject: 'frank' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().revoked).toBe(2);
+    const decideWith = async ({ token, id }: { token: string; id: string }) =>
+      (await s.app.inject({
+        method: 'POST', url: '/v1/decide', headers: PEP,
+        payload: { token, server: SERVER, session: id, mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } } },
+      })).json();
+    expect((await decideWith(frank1)).reasons[0].code).toBe('session_revoked');
+    expect((await decideWith(frank2)).reasons[0].code).toBe('session_revoked');
+    expect((await decideWith(grace)).allow).toBe(true);
+  });
+});
