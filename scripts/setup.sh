@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, and nothing else: npm dependencies (which bring Node 24 via
-# the `node` package when the machine's Node is older) and the pinned `opa` CLI. Safe to
-# run again and again.
+# the `node` package when the machine's Node is older), the pinned `opa` CLI and
+# `redis-server` (the Redis session store's tests and benchmark start their own). Safe to
+# run again and again; it starts no service.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -35,4 +36,15 @@ if [ ! -x "$OPA" ] || [ "$(have_version "$OPA")" != "$want" ]; then
     GOBIN="$TOOLS_BIN" GOFLAGS=-mod=mod go install "github.com/open-policy-agent/opa@$OPA_VERSION"
   fi
 fi
-log "ready: node $(node -v), opa $(have_version "$OPA")"
+
+# 3. redis-server from Debian's packages when absent. Only the binary is used (tests and
+#    the benchmark start their own on a free port); this script starts nothing, though on
+#    a host run by systemd the package itself enables its default service on :6379.
+if ! command -v redis-server >/dev/null; then
+  command -v apt-get >/dev/null || die "redis-server is missing and apt-get is not there to install it"
+  log "installing redis-server (apt-get)"
+  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server; }
+  # A fresh image has no package lists: refresh them only when the install needs it.
+  apt_install || { DEBIAN_FRONTEND=noninteractive apt-get update && apt_install; }
+fi
+log "ready: node $(node -v), opa $(have_version "$OPA"), redis-server $(redis-server --version | sed -E 's/.* v=([^ ]+).*/\1/')"

@@ -10,7 +10,7 @@ import { loadPolicyEngine } from './policy/engine.ts';
 import { buildApp } from './server/app.ts';
 import { createCallerAuth } from './server/caller.ts';
 import { isLoopback } from './server/loopback.ts';
-import { MemorySessionStore } from './session/memory-store.ts';
+import { createSessionStore } from './session/create-store.ts';
 
 /** Wires the configured parts into an app (not yet listening); `app.close()` stops them all. */
 export async function createService(config: Config, logger: boolean | Record<string, unknown> = false): Promise<FastifyInstance> {
@@ -33,10 +33,7 @@ export async function createService(config: Config, logger: boolean | Record<str
     maxTokenBytes: config.identity.max_token_bytes,
   });
   const engine = await loadPolicyEngine(await readBundleFile(config.policy.bundle, config.policy.max_bundle_bytes));
-  const sessions = new MemorySessionStore({
-    sweepIntervalMs: config.session.sweep_interval_seconds * 1000,
-    retainMs: config.session.max_idle_seconds * 1000,
-  });
+  const sessions = createSessionStore(config.session);
   const audit = new FileAuditSink(config.audit.file);
   await sessions.start();
   await audit.start();

@@ -1,8 +1,21 @@
 import { z } from 'zod';
 
+/** Where the Redis session store connects, and how long it waits. */
+export const redisSessionConfigSchema = z.strictObject({
+  url: z.string().default('redis://127.0.0.1:6379'),
+  key_prefix: z.string().default('mcpw:'),
+  command_timeout_ms: z.number().int().min(10).max(10000).default(500),
+});
+
 /** Session limits: the policy picks lifetimes, these cap them. */
 export const sessionConfigSchema = z.strictObject({
   max_ttl_seconds: z.number().int().min(1).max(7 * 24 * 3600).default(8 * 3600),
   max_idle_seconds: z.number().int().min(1).max(24 * 3600).default(3600),
   sweep_interval_seconds: z.number().int().min(1).max(3600).default(60),
+  /** `memory` for one process; `redis` to share sessions between replicas. */
+  store: z.enum(['memory', 'redis']).default('memory'),
+  redis: redisSessionConfigSchema.default(redisSessionConfigSchema.parse({})),
 });
+
+/** The parsed `session` section. */
+export type SessionConfig = z.infer<typeof sessionConfigSchema>;

@@ -41,8 +41,12 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     obligations = output.obligations;
     visible = LIST_METHODS.has(request.mcp.method) ? output.visible : null;
     if (allow) {
-      // Only an allowed use keeps state alive; a denied one never extends it.
-      for (const state of [session, handle]) if (state !== null) await deps.sessions.touch(state.id_hash, now);
+      // Only an allowed use keeps state alive; a denied one never extends it. The answer
+      // does not wait for the touch: a lost touch only makes the state expire sooner, and
+      // the store never lets a touch revive a revoked or expired record.
+      for (const state of [session, handle]) {
+        if (state !== null) deps.sessions.touch(state.id_hash, now).catch(() => undefined);
+      }
     }
   } catch (err) {
     allow = false;

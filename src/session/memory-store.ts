@@ -96,6 +96,10 @@ export class MemorySessionStore implements SessionStore {
     this.#timer = undefined;
   }
 
+  status(): 'OK' {
+    return 'OK';
+  }
+
   get size(): number {
     return this.#records.size;
   }

@@ -64,6 +64,8 @@ export interface SessionStore {
   sweep(now: number): Promise<number>;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Whether the store can answer now, for `/health`. */
+  status(): 'OK' | 'ERROR';
 }
 
 /** Whether a record matches every field the filter gives. */

@@ -1,38 +1,17 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/paths.ts';
+import { CLI, postJson as post, startServe, type RunningService } from '../helpers/cli.ts';
 
 const run = promisify(execFile);
-const CLI = join(ROOT, 'src/cli.ts');
 const SERVER = 'https://mcp.example.com/files';
-
-/** Starts `mcp-warden serve` as the README does, on a free port, in a scratch directory. */
-async function serve(args: string[], cwd: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /mcp-warden listening on (http:\/\/[^"\s]+)/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
-  });
-  return { child, url };
-}
 
 async function devToken(url: string, ...args: string[]): Promise<string> {
   const { stdout } = await run(process.execPath, [CLI, 'dev-token', '--url', url, ...args]);
   return stdout.trim();
-}
-
-async function post(url: string, path: string, body: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, json: await res.json() };
 }
 
 const toolCall = (token: string, name: string, session?: string) => ({
@@ -44,43 +23,43 @@ const toolCall = (token: string, name: string, session?: string) => ({
 
 describe('quickstart: serve --dev, dev-token, decide', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-e2e-'));
-  let service: { child: ChildProcess; url: string };
+  let service: RunningService;
 
   beforeAll(async () => {
-    service = await serve(['--dev'], dir);
+    service = await startServe(['--dev'], dir);
   });
-  afterAll(() => {
-    service?.child.kill('SIGTERM');
+  afterAll(async () => {
+    await service?.stop();
   });
 
   it('allows a permitted tool', async () => {
     const alice = await devToken(service.url, '--sub', 'alice', '--role', 'reader');
-    const { status, json } = await post(service.url, '/v1/decide', toolCall(alice, 'fs_read'));
+    const { status, json } = await post(`${service.url}/v1/decide`, toolCall(alice, 'fs_read'));
     expect(status).toBe(200);
     expect(json.allow).toBe(true);
   });
 
   it('denies a forbidden tool with its reason code', async () => {
     const alice = await devToken(service.url, '--sub', 'alice', '--role', 'reader');
-    const { json } = await post(service.url, '/v1/decide', toolCall(alice, 'fs_delete'));
+    const { json } = await post(`${service.url}/v1/decide`, toolCall(alice, 'fs_delete'));
     expect(json.allow).toBe(false);
     expect(json.reasons.map((r: { code: string }) => r.code)).toContain('destructive_requires_role');
   });
 
   it('denies an unknown session', async () => {
     const alice = await devToken(service.url, '--sub', 'alice', '--role', 'reader');
-    const { json } = await post(service.url, '/v1/decide', toolCall(alice, 'fs_read', 'mws_not-a-session-we-issued'));
+    const { json } = await post(`${service.url}/v1/decide`, toolCall(alice, 'fs_read', 'mws_not-a-session-we-issued'));
     expect(json.reasons).toEqual([expect.objectContaining({ code: 'session_unknown' })]);
   });
 
   it("denies alice's session presented by bob", async () => {
     const alice = await devToken(service.url, '--sub', 'alice', '--role', 'reader');
     const bob = await devToken(service.url, '--sub', 'bob', '--role', 'reader');
-    const created = await post(service.url, '/v1/sessions', { token: alice, server: SERVER });
+    const created = await post(`${service.url}/v1/sessions`, { token: alice, server: SERVER });
     expect(created.status).toBe(201);
-    const own = await post(service.url, '/v1/decide', toolCall(alice, 'fs_read', created.json.id));
+    const own = await post(`${service.url}/v1/decide`, toolCall(alice, 'fs_read', created.json.id));
     expect(own.json.allow).toBe(true);
-    const replay = await post(service.url, '/v1/decide', toolCall(bob, 'fs_read', created.json.id));
+    const replay = await post(`${service.url}/v1/decide`, toolCall(bob, 'fs_read', created.json.id));
     expect(replay.json.allow).toBe(false);
     expect(replay.json.reasons).toEqual([expect.objectContaining({ code: 'session_owner_mismatch' })]);
   });
@@ -95,14 +74,14 @@ describe('quickstart: serve --dev, dev-token, decide', () => {
 describe('dev-token outside dev mode', () => {
   it('is refused by a service not in dev mode', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-e2e-'));
-    const service = await serve([], dir);
+    const service = await startServe([], dir);
     try {
       await expect(devToken(service.url, '--sub', 'alice')).rejects.toMatchObject({
         code: 1,
         stderr: expect.stringContaining('not in dev mode'),
       });
     } finally {
-      service.child.kill('SIGTERM');
+      await service.stop();
     }
   });
 

@@ -133,7 +133,7 @@ describe('HTTP API', () => {
   it('GET /health reports the policy revision', async () => {
     const res = await s.app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'OK', components: { policy: { status: 'OK' } } });
+    expect(res.json()).toMatchObject({ status: 'OK', components: { policy: { status: 'OK' }, sessions: { status: 'OK' } } });
   });
 
   it('GET /openapi.json describes the routes from the zod schemas', async () => {

@@ -36,43 +36,9 @@ describe('session ids', () => {
   });
 });
 
+// The behaviour every store shares is in store-contract.ts; here only what is the memory store's own.
 describe('MemorySessionStore', () => {
   const now = 1_000_000;
-
-  it('touch moves the idle window by the time elapsed', async () => {
-    const store = new MemorySessionStore({ sweepIntervalMs: 1000, retainMs: 0 });
-    const r = record(now);
-    await store.insert(r);
-    const touched = await store.touch(r.id_hash, now + 500);
-    expect(touched).toMatchObject({ last_seen_at: now + 500, idle_expires_at: now + 1_500, version: 2 });
-  });
-
-  it('touch never resurrects a revoked or expired record', async () => {
-    const store = new MemorySessionStore({ sweepIntervalMs: 1000, retainMs: 0 });
-    const revoked = record(now);
-    const idle = record(now);
-    await store.insert(revoked);
-    await store.insert(idle);
-    await store.revoke(revoked.id_hash, now + 1);
-    expect((await store.touch(revoked.id_hash, now + 2))!.revoked_at).toBe(now + 1);
-    expect((await store.touch(idle.id_hash, now + 1_000))!.idle_expires_at).toBe(now + 1_000);
-  });
-
-  it('revoke is idempotent and keeps the first time', async () => {
-    const store = new MemorySessionStore({ sweepIntervalMs: 1000, retainMs: 0 });
-    const r = record(now);
-    await store.insert(r);
-    await store.revoke(r.id_hash, now + 5);
-    expect((await store.revoke(r.id_hash, now + 9))!.revoked_at).toBe(now + 5);
-    expect(await store.revoke('unknown', now)).toBeUndefined();
-  });
-
-  it('refuses an id collision', async () => {
-    const store = new MemorySessionStore({ sweepIntervalMs: 1000, retainMs: 0 });
-    const r = record(now);
-    await store.insert(r);
-    await expect(store.insert(r)).rejects.toThrow(/collision/);
-  });
 
   it('sweeps dead records only after the retention', async () => {
     const store = new MemorySessionStore({ sweepIntervalMs: 1000, retainMs: 5_000 });

@@ -1,0 +1,299 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { hashSessionId, newSessionId } from '../../src/session/ids.ts';
+import type { SessionFilter, SessionRecord, SessionStore } from '../../src/session/record.ts';
+
+/**
+ * Two started stores over the same, empty storage: `peer` stands for another replica (a
+ * second connection); a single-process store passes itself. Retention must be long (an
+ * hour or more) and the background sweep must not run during a test.
+ */
+export interface StorePair {
+  readonly store: SessionStore;
+  readonly peer: SessionStore;
+}
+
+const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+/** A live record at `NOW` (idle 1 s, absolute 10 s), owned by alice. */
+export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id_hash: hashSessionId(newSessionId('mcp-session')),
+    kind: 'mcp-session',
+    owner: { iss: 'https://idp.test.example', sub: 'alice', client_id: null, spiffe_id: null },
+    created_by: 'pep-1',
+    server: 'https://mcp.example.com/files',
+    scope: ['fs_read'],
+    context: {},
+    created_at: NOW,
+    last_seen_at: NOW,
+    idle_expires_at: NOW + 1_000,
+    expires_at: NOW + 10_000,
+    revoked_at: null,
+    version: 1,
+    ...overrides,
+  };
+}
+
+function owner(sub: string, client_id: string | null = null): SessionRecord['owner'] {
+  return { iss: 'https://idp.test.example', sub, client_id, spiffe_id: null };
+}
+
+/** The behaviour every `SessionStore` shares: the memory default and Redis run this same suite. */
+export function describeSessionStoreContract(name: string, makeStore: () => Promise<StorePair>): void {
+  describe(`SessionStore contract: ${name}`, () => {
+    const opened: StorePair[] = [];
+    const open = async (): Promise<StorePair> => {
+      const pair = await makeStore();
+      opened.push(pair);
+      return pair;
+    };
+    afterEach(async () => {
+      for (const { store, peer } of opened.splice(0)) {
+        await store.stop();
+        if (peer !== store) await peer.stop();
+      }
+    });
+
+    describe('insert and get', () => {
+      it('round-trips every field, empty scope and context included', async () => {
+        const { store } = await open();
+        const rich = sessionRecord({
+          kind: 'state-handle',
+          owner: { iss: 'https://idp.test.example', sub: 'spiffe://td/ns/a', client_id: 'c-1', spiffe_id: 'spiffe://td/ns/a' },
+          scope: ['a/b', 'fs_read', 'fs_write', 'ünï'],
+          context: { ip: '10.0.0.1', nested: { list: [1, 'two', null], empty: {}, none: [] }, empty: {}, none: [], n: 1.5 },
+          last_seen_at: NOW + 5,
+          version: 7,
+        });
+        const bare = sessionRecord({ scope: [], context: {}, revoked_at: NOW + 3 });
+        await store.insert(rich);
+        await store.insert(bare);
+        expect(await store.get(rich.id_hash)).toStrictEqual(rich);
+        expect(await store.get(bare.id_hash)).toStrictEqual(bare);
+      });
+
+      it('refuses an id collision and keeps the first record', async () => {
+        const { store } = await open();
+        const first = sessionRecord();
+        await store.insert(first);
+        await expect(store.insert({ ...first, scope: ['other'] })).rejects.toThrow(/collision/);
+        expect(await store.get(first.id_hash)).toStrictEqual(first);
+      });
+
+      it('answers undefined for an unknown hash, whatever the operation', async () => {
+        const { store } = await open();
+        const unknown = hashSessionId('mws_unknown');
+        expect(await store.get(unknown)).toBeUndefined();
+        expect(await store.touch(unknown, NOW)).toBeUndefined();
+        expect(await store.addScope(unknown, ['x'], NOW)).toBeUndefined();
+        expect(await store.revoke(unknown, NOW)).toBeUndefined();
+        expect(await store.get(unknown)).toBeUndefined();
+      });
+    });
+
+    describe('touch', () => {
+      it('moves the idle window by the time elapsed', async () => {
+        const { store } = await open();
+        const r = sessionRecord();
+        await store.insert(r);
+        const touched = await store.touch(r.id_hash, NOW + 500);
+        expect(touched).toStrictEqual({ ...r, last_seen_at: NOW + 500, idle_expires_at: NOW + 1_500, version: 2 });
+        expect(await store.get(r.id_hash)).toStrictEqual(touched);
+      });
+
+      const dead: { note: string; record: Partial<SessionRecord>; at: number }[] = [
+        { note: 'revoked', record: { revoked_at: NOW + 1 }, at: NOW + 2 },
+        { note: 'idle-expired', record: {}, at: NOW + 1_000 },
+        { note: 'absolutely expired', record: { idle_expires_at: NOW + 5_000, expires_at: NOW + 600 }, at: NOW + 600 },
+      ];
+      for (const { note, record, at } of dead) {
+        it(`never resurrects a ${note} record`, async () => {
+          const { store } = await open();
+          const r = sessionRecord(record);
+          await store.insert(r);
+          expect(await store.touch(r.id_hash, at)).toStrictEqual(r);
+          expect(await store.get(r.id_hash)).toStrictEqual(r);
+        });
+      }
+    });
+
+    describe('addScope', () => {
+      it('unions and sorts', async () => {
+        const { store } = await open();
+        const r = sessionRecord({ scope: ['fs_read'] });
+        await store.insert(r);
+        const widened = await store.addScope(r.id_hash, ['zz_tool', 'fs_read', 'a_tool', 'zz_tool'], NOW + 1);
+        expect(widened).toStrictEqual({ ...r, scope: ['a_tool', 'fs_read', 'zz_tool'], version: 2 });
+        expect(await store.get(r.id_hash)).toStrictEqual(widened);
+      });
+
+      it('keeps an empty scope an empty list when nothing is added', async () => {
+        const { store } = await open();
+        const r = sessionRecord({ scope: [] });
+        await store.insert(r);
+        expect((await store.addScope(r.id_hash, [], NOW + 1))!.scope).toStrictEqual([]);
+        expect((await store.get(r.id_hash))!.scope).toStrictEqual([]);
+        expect((await store.addScope(r.id_hash, ['x'], NOW + 2))!.scope).toStrictEqual(['x']);
+      });
+
+      const dead: { note: string; record: Partial<SessionRecord>; at: number }[] = [
+        { note: 'revoked', record: { revoked_at: NOW + 1 }, at: NOW + 2 },
+        { note: 'idle-expired', record: {}, at: NOW + 1_000 },
+        { note: 'absolutely expired', record: { idle_expires_at: NOW + 5_000, expires_at: NOW + 600 }, at: NOW + 700 },
+      ];
+      for (const { note, record, at } of dead) {
+        it(`does nothing to a ${note} record`, async () => {
+          const { store } = await open();
+          const r = sessionRecord(record);
+          await store.insert(r);
+          expect(await store.addScope(r.id_hash, ['fs_write'], at)).toStrictEqual(r);
+          expect(await store.get(r.id_hash)).toStrictEqual(r);
+        });
+      }
+    });
+
+    describe('revoke', () => {
+      it('is idempotent and keeps the first time', async () => {
+        const { store } = await open();
+        const r = sessionRecord();
+        await store.insert(r);
+        const revoked = await store.revoke(r.id_hash, NOW + 5);
+        expect(revoked).toStrictEqual({ ...r, revoked_at: NOW + 5, version: 2 });
+        expect(await store.revoke(r.id_hash, NOW + 9)).toStrictEqual(revoked);
+        expect(await store.get(r.id_hash)).toStrictEqual(revoked);
+      });
+
+      it('marks an expired record revoked too', async () => {
+        const { store } = await open();
+        const r = sessionRecord();
+        await store.insert(r);
+        expect((await store.revoke(r.id_hash, NOW + 2_000))!.revoked_at).toBe(NOW + 2_000);
+      });
+    });
+
+    describe('revokeWhere and list', () => {
+      // One population for every filter: which of these a filter may touch is the point.
+      const population = () => ({
+        a1: sessionRecord({ owner: owner('alice', 'c1'), server: 's1', created_at: NOW - 5 }),
+        a2: sessionRecord({ owner: owner('alice', 'c2'), server: 's2', created_at: NOW - 4 }),
+        a3: sessionRecord({ owner: owner('alice', 'c1'), server: 's1', created_at: NOW - 3, revoked_at: NOW - 1 }),
+        a4: sessionRecord({ owner: owner('alice', 'c1'), server: 's1', created_at: NOW - 2, idle_expires_at: NOW }),
+        b1: sessionRecord({ owner: owner('bob', 'c1'), server: 's1', created_at: NOW - 1 }),
+        b2: sessionRecord({ owner: owner('bob'), server: 's2', created_at: NOW }),
+      });
+      type Name = keyof ReturnType<typeof population>;
+      const insertAll = async (store: SessionStore) => {
+        const records = population();
+        for (const r of Object.values(records)) await store.insert(r);
+        return records;
+      };
+
+      const revokeCases: { note: string; filter: SessionFilter; want: Name[] }[] = [
+        { note: 'by subject', filter: { sub: 'alice' }, want: ['a1', 'a2'] },
+        { note: 'by client', filter: { client_id: 'c1' }, want: ['a1', 'b1'] },
+        { note: 'by server', filter: { server: 's2' }, want: ['a2', 'b2'] },
+        { note: 'by subject and server', filter: { sub: 'alice', server: 's1' }, want: ['a1'] },
+        { note: 'by client and server', filter: { client_id: 'c2', server: 's1' }, want: [] },
+        { note: 'matching nothing', filter: { sub: 'carol' }, want: [] },
+      ];
+      for (const { note, filter, want } of revokeCases) {
+        it(`revokeWhere ${note} revokes only live matching records`, async () => {
+          const { store } = await open();
+          const records = await insertAll(store);
+          const revoked = await store.revokeWhere(filter, NOW + 10);
+          expect(revoked.map((r) => r.id_hash).sort()).toStrictEqual(want.map((n) => records[n].id_hash).sort());
+          for (const r of revoked) expect(r).toMatchObject({ revoked_at: NOW + 10, version: 2 });
+          for (const [n, r] of Object.entries(records)) {
+            const expected = want.includes(n as Name) ? { ...r, revoked_at: NOW + 10, version: 2 } : r;
+            expect(await store.get(r.id_hash)).toStrictEqual(expected);
+          }
+        });
+      }
+
+      const listCases: { note: string; filter: SessionFilter; limit: number; want: Name[] }[] = [
+        { note: 'everything, oldest first', filter: {}, limit: 100, want: ['a1', 'a2', 'a3', 'a4', 'b1', 'b2'] },
+        { note: 'by subject, dead ones included', filter: { sub: 'alice' }, limit: 100, want: ['a1', 'a2', 'a3', 'a4'] },
+        { note: 'by subject, limited', filter: { sub: 'alice' }, limit: 2, want: ['a1', 'a2'] },
+        { note: 'by client', filter: { client_id: 'c1' }, limit: 100, want: ['a1', 'a3', 'a4', 'b1'] },
+        { note: 'by server', filter: { server: 's2' }, limit: 100, want: ['a2', 'b2'] },
+        { note: 'by every field', filter: { sub: 'bob', client_id: 'c1', server: 's1' }, limit: 100, want: ['b1'] },
+        { note: 'with a zero limit', filter: {}, limit: 0, want: [] },
+      ];
+      for (const { note, filter, limit, want } of listCases) {
+        it(`list ${note}`, async () => {
+          const { store } = await open();
+          const records = await insertAll(store);
+          expect(await store.list(filter, limit)).toStrictEqual(want.map((n) => records[n]));
+        });
+      }
+    });
+
+    describe('concurrency', () => {
+      it('revoke racing touches: a resolved revoke always sticks, an expired record never moves', async () => {
+        const { store, peer } = await open();
+        for (let round = 0; round < 200; round += 1) {
+          const live = sessionRecord();
+          const expired = sessionRecord({ idle_expires_at: NOW + 10 });
+          await store.insert(live);
+          await store.insert(expired);
+          const touches = (id: string) => Array.from({ length: 4 }, (_, i) => (i % 2 ? store : peer).touch(id, NOW + 20 + i));
+          // Touches sent before and after the revoke, on both connections.
+          const results = await Promise.all([
+            ...touches(live.id_hash),
+            store.revoke(live.id_hash, NOW + 21),
+            ...touches(live.id_hash),
+            ...touches(expired.id_hash),
+            peer.revoke(expired.id_hash, NOW + 22),
+            ...touches(expired.id_hash),
+          ]);
+          expect(results[4]!.revoked_at).toBe(NOW + 21);
+          expect((await peer.get(live.id_hash))!.revoked_at).toBe(NOW + 21);
+          expect(await store.get(expired.id_hash)).toStrictEqual({ ...expired, revoked_at: NOW + 22, version: 2 });
+        }
+      });
+
+      it('many touches racing one revoke lose no update and never clear it', async () => {
+        const { store, peer } = await open();
+        for (let round = 0; round < 20; round += 1) {
+          const r = sessionRecord();
+          await store.insert(r);
+          const touches = Array.from({ length: 30 }, (_, i) => (i % 2 ? store : peer).touch(r.id_hash, NOW + 100));
+          const revoke = peer.revoke(r.id_hash, NOW + 100);
+          const results = await Promise.all([...touches, revoke]);
+          const final = (await store.get(r.id_hash))!;
+          expect(final.revoked_at).toBe(NOW + 100);
+          // Every touch that saw the record live counted, the revoke once: no lost update.
+          const applied = results.slice(0, -1).filter((t) => t!.revoked_at === null).length;
+          expect(final.version).toBe(1 + applied + 1);
+        }
+      });
+
+      it('addScope racing revoke never leaves a live record once the revoke resolved', async () => {
+        const { store, peer } = await open();
+        for (let round = 0; round < 200; round += 1) {
+          const r = sessionRecord();
+          await store.insert(r);
+          const [, revoked] = await Promise.all([
+            peer.addScope(r.id_hash, ['fs_write'], NOW + 5),
+            store.revoke(r.id_hash, NOW + 6),
+            peer.addScope(r.id_hash, ['fs_admin'], NOW + 7),
+            store.addScope(r.id_hash, ['fs_list'], NOW + 8),
+          ]);
+          expect(revoked!.revoked_at).toBe(NOW + 6);
+          expect((await peer.get(r.id_hash))!.revoked_at).toBe(NOW + 6);
+        }
+      });
+
+      it('concurrent addScope calls lose no tool', async () => {
+        const { store, peer } = await open();
+        const r = sessionRecord({ scope: ['fs_read'] });
+        await store.insert(r);
+        const tools = Array.from({ length: 100 }, (_, i) => `tool_${String(i).padStart(3, '0')}`);
+        await Promise.all(tools.map((tool, i) => (i % 2 ? store : peer).addScope(r.id_hash, [tool, 'shared'], NOW + 1)));
+        const final = (await store.get(r.id_hash))!;
+        expect(final.scope).toStrictEqual([...tools, 'fs_read', 'shared'].sort());
+        expect(final.version).toBe(1 + tools.length);
+      });
+    });
+  });
+}
