@@ -60,7 +60,7 @@ describe('replicas on one Redis', () => {
       expect((await create(replica)).status).toBe(503);
       const health = await fetch(`${replica.url}/health`);
       expect(health.status).toBe(503);
-      expect((await health.json()).components.sessions.status).toBe('ERROR');
+      expect(((await health.json()) as { components: { sessions: { status: string } } }).components.sessions.status).toBe('ERROR');
     }
     await redis.restart(); // an empty Redis: the old sessions are gone, as after a real loss
     let created: { status: number; json: any } = { status: 0, json: {} };
