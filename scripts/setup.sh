@@ -47,4 +47,17 @@ if ! command -v redis-server >/dev/null; then
   # A fresh image has no package lists: refresh them only when the install needs it.
   apt_install || { DEBIAN_FRONTEND=noninteractive apt-get update && apt_install; }
 fi
+
+# 4. a PostgreSQL server from Debian's packages when absent: `psql` alone is only the client.
+#    Only initdb/postgres are used (the Postgres audit sink's tests run their own cluster as
+#    the package's `postgres` user); Debian keeps them off PATH, in
+#    /usr/lib/postgresql/<ver>/bin. This script starts nothing, though the package itself
+#    creates a default cluster and, on a host run by systemd, starts it on :5432.
+has_pg_server() { command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
+if ! has_pg_server; then
+  command -v apt-get >/dev/null || die "the PostgreSQL server is missing and apt-get is not there to install it"
+  log "installing postgresql (apt-get)"
+  pg_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; }
+  pg_install || { DEBIAN_FRONTEND=noninteractive apt-get update && pg_install; }
+fi
 log "ready: node $(node -v), opa $(have_version "$OPA"), redis-server $(redis-server --version | sed -E 's/.* v=([^ ]+).*/\1/')"

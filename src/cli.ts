@@ -15,6 +15,11 @@ commands:
   dev-token   mint a token from a running dev-mode service on loopback
               --sub <id> [--role <r>]... [--scope "<s> <s>"] [--client-id <id>]
               [--server <uri>] [--ttl <seconds>] [--url http://127.0.0.1:8181]
+  audit       verify: replay every chain and signed checkpoint of the configured sink
+              (--config f, or --file f for a JSONL trail; --keys jwks.json for an
+              auditor's public keys); exit 1 and the first broken link when it fails
+              query: --session --subject --client-id --tool --server --kind
+              --outcome allow|deny --since --until --limit --cursor
   api-key     generate an API key for a caller and print its config entry
               --id <caller id> --role pep|admin
   help        show this text`;
@@ -31,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
       return devToken(rest);
     case 'api-key':
       return apiKey(rest);
+    case 'audit':
+      return (await import('./cli/audit.ts')).auditCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { FileAuditSink } from './audit/file-sink.ts';
+import { createAuditSink } from './audit/create-sink.ts';
+import { maskRules } from './audit/mask.ts';
 import type { Config } from './config/schema.ts';
 import type { CoreDeps } from './decision/deps.ts';
 import { loadDevIssuer } from './identity/dev-issuer.ts';
@@ -34,7 +35,7 @@ export async function createService(config: Config, logger: boolean | Record<str
   });
   const engine = await loadPolicyEngine(await readBundleFile(config.policy.bundle, config.policy.max_bundle_bytes));
   const sessions = createSessionStore(config.session);
-  const audit = new FileAuditSink(config.audit.file);
+  const { sink: audit } = await createAuditSink(config.audit);
   await sessions.start();
   await audit.start();
   const core: CoreDeps = {
@@ -42,6 +43,7 @@ export async function createService(config: Config, logger: boolean | Record<str
     sessions,
     policy: new ActivePolicy(engine),
     audit,
+    mask: maskRules(config.audit.mask_keys, config.audit.mask_pointers),
     clock: Date.now,
     limits: { maxTtlSeconds: config.session.max_ttl_seconds, maxIdleSeconds: config.session.max_idle_seconds },
   };

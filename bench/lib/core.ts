@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileAuditSink } from '../../src/audit/file-sink.ts';
+import { createAuditSink } from '../../src/audit/create-sink.ts';
+import { maskRules } from '../../src/audit/mask.ts';
+import { auditConfigSchema } from '../../src/config/audit.ts';
 import { DEFAULT_BUNDLE } from '../../src/config/policy.ts';
 import type { CoreDeps } from '../../src/decision/deps.ts';
 import { createSession } from '../../src/decision/sessions.ts';
@@ -26,7 +28,9 @@ export interface BenchCore {
 export async function createBenchCore(): Promise<BenchCore> {
   const issuer = await createBenchIssuer();
   const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
-  const audit = new FileAuditSink(join(dir, 'audit.jsonl'));
+  // The embedded default sink, configured as the service configures it.
+  const auditConfig = auditConfigSchema.parse({ file: join(dir, 'audit.jsonl'), checkpoint_key_file: join(dir, 'checkpoint.jwk.json') });
+  const { sink: audit } = await createAuditSink(auditConfig);
   const sessions = new MemorySessionStore({ sweepIntervalMs: 60_000, retainMs: 3_600_000 });
   const close = async () => {
     await sessions.stop();
@@ -42,6 +46,7 @@ export async function createBenchCore(): Promise<BenchCore> {
       sessions,
       policy: new ActivePolicy(engine),
       audit,
+      mask: maskRules(auditConfig.mask_keys, auditConfig.mask_pointers),
       clock: Date.now,
       limits: { maxTtlSeconds: 8 * 3600, maxIdleSeconds: 3600 },
     };

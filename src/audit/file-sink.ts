@@ -1,33 +1,188 @@
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { dirname } from 'node:path';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { createInterface } from 'node:readline';
 import { AuditUnavailable } from '../errors.ts';
-import type { AuditRecord, AuditSink } from './record.ts';
+import { ChainSealer, newChainId, type ChainHead, type SealedRecord } from './chain.ts';
+import { CheckpointSchedule, type CheckpointSigner } from './checkpoint.ts';
+import { matchesQuery, type AuditPage, type AuditQuery, type AuditRecord, type AuditSink } from './record.ts';
+
+export interface FileSinkOptions {
+  readonly path: string;
+  readonly signer: CheckpointSigner;
+  readonly checkpointEveryRecords: number;
+  readonly checkpointEveryMs: number;
+  /** Rotate to `<path>.<n>` before a write would pass this size. */
+  readonly maxFileBytes: number;
+  readonly chain?: string;
+  readonly now?: () => number;
+}
 
 interface Pending {
-  readonly line: string;
+  readonly record: AuditRecord;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 }
 
 /**
- * Appends one JSON line per record to a file. A record counts as accepted once the
- * write reached the operating system. Records appended in the same event-loop turn go
- * out in one write (group commit). A failed stream fails every later append (fail
- * closed) until the sink is restarted.
+ * The embedded default sink: one JSON line per sealed record in a file, and signed
+ * checkpoints in `<path>.checkpoints`. Records appended in the same event-loop turn go out
+ * in one write (group commit); a record counts as accepted once its write reached the
+ * operating system. A failed write rejects its batch and takes its seals back, so the
+ * chain has no gap; the next append tries to reopen the file, so the sink recovers by
+ * itself. Rotation renames the full file to `<path>.<n>`; the chain carries on.
  */
 export class FileAuditSink implements AuditSink {
-  readonly #path: string;
+  readonly #options: FileSinkOptions;
+  readonly #now: () => number;
+  readonly #sealer: ChainSealer;
+  #schedule: CheckpointSchedule;
   #stream: WriteStream | undefined;
+  #size = 0;
   #failure: Error | undefined;
   #pending: Pending[] = [];
+  #writing: Promise<void> = Promise.resolve();
 
-  constructor(path: string) {
-    this.#path = path;
+  constructor(options: FileSinkOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#sealer = new ChainSealer(options.chain ?? newChainId());
+    this.#schedule = new CheckpointSchedule(options.checkpointEveryRecords, options.checkpointEveryMs, this.#now());
   }
 
   async start(): Promise<void> {
-    mkdirSync(dirname(this.#path), { recursive: true });
-    const stream = createWriteStream(this.#path, { flags: 'a', mode: 0o600 });
+    mkdirSync(dirname(this.#options.path), { recursive: true });
+    await this.#open();
+  }
+
+  append(record: AuditRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#pending.push({ record, resolve, reject }) === 1) {
+        setImmediate(() => {
+          this.#writing = this.#writing.then(() => this.#flush());
+        });
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.#writing;
+    await this.#flush();
+    const head = this.#sealer.head;
+    if (this.#schedule.due(head, Number.POSITIVE_INFINITY)) await this.#checkpoint(head);
+    await this.#close();
+  }
+
+  head(): ChainHead {
+    return this.#sealer.head;
+  }
+
+  status(): 'OK' | 'ERROR' {
+    return this.#failure === undefined && this.#stream !== undefined ? 'OK' : 'ERROR';
+  }
+
+  async *records(): AsyncIterable<SealedRecord> {
+    for (const file of this.#files()) {
+      let line = 0;
+      for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+        line += 1;
+        if (text === '') continue;
+        try {
+          yield JSON.parse(text) as SealedRecord;
+        } catch {
+          throw new Error(`${file}:${line} is not a JSON record (a torn or edited line)`);
+        }
+      }
+    }
+  }
+
+  async *checkpoints(): AsyncIterable<string> {
+    const file = `${this.#options.path}.checkpoints`;
+    if (!existsSync(file)) return;
+    for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+      if (text !== '') yield (JSON.parse(text) as { jws: string }).jws;
+    }
+  }
+
+  async query(query: AuditQuery): Promise<AuditPage> {
+    const skip = query.cursor === undefined ? 0 : Number(Buffer.from(query.cursor, 'base64url').toString());
+    const records: SealedRecord[] = [];
+    let matched = 0;
+    for await (const record of this.records()) {
+      if (!matchesQuery(record, query)) continue;
+      matched += 1;
+      if (matched <= skip) continue;
+      if (records.length === query.limit) return { records, next: Buffer.from(String(skip + records.length)).toString('base64url') };
+      records.push(record);
+    }
+    return { records, next: null };
+  }
+
+  /** Files in chain order: rotated ones by number, then the current one. */
+  #files(): string[] {
+    const { path } = this.#options;
+    const dir = dirname(path);
+    const name = basename(path);
+    const rotated = existsSync(dir)
+      ? readdirSync(dir)
+          .map((f) => /^(.*)\.(\d+)$/.exec(f))
+          .filter((m): m is RegExpExecArray => m !== null && m[1] === name)
+          .map((m) => Number(m[2]))
+          .sort((a, b) => a - b)
+          .map((n) => `${path}.${n}`)
+      : [];
+    return existsSync(path) ? [...rotated, path] : rotated;
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    const before = this.#sealer.head;
+    try {
+      if (this.#failure !== undefined || this.#stream === undefined) await this.#open();
+      const data = batch.map((p) => `${JSON.stringify(this.#sealer.seal(p.record))}\n`).join('');
+      const bytes = Buffer.byteLength(data);
+      if (this.#size > 0 && this.#size + bytes > this.#options.maxFileBytes) await this.#rotate();
+      await this.#write(data);
+      this.#size += bytes;
+    } catch (err) {
+      this.#sealer.rewind(before);
+      this.#failure = err as Error;
+      for (const p of batch) p.reject(new AuditUnavailable('the audit file is not writable'));
+      return;
+    }
+    for (const p of batch) p.resolve();
+    const head = this.#sealer.head;
+    if (this.#schedule.due(head, this.#now())) await this.#checkpoint(head);
+  }
+
+  #write(data: string): Promise<void> {
+    const stream = this.#stream as WriteStream;
+    return new Promise((resolve, reject) => stream.write(data, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** A failed checkpoint is retried at the next batch; the records it covers stand. */
+  async #checkpoint(head: ChainHead): Promise<void> {
+    try {
+      const jws = await this.#options.signer.sign(head, this.#now());
+      await appendFile(`${this.#options.path}.checkpoints`, `${JSON.stringify({ jws })}\n`, { mode: 0o600 });
+      this.#schedule.done(head, this.#now());
+    } catch {
+      // keep the schedule due
+    }
+  }
+
+  async #rotate(): Promise<void> {
+    await this.#close();
+    const numbers = this.#files().map((f) => Number(/\.(\d+)$/.exec(f)?.[1] ?? 0));
+    renameSync(this.#options.path, `${this.#options.path}.${Math.max(0, ...numbers) + 1}`);
+    await this.#open();
+  }
+
+  async #open(): Promise<void> {
+    await this.#close();
+    const stream = createWriteStream(this.#options.path, { flags: 'a', mode: 0o600 });
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());
       stream.once('error', reject);
@@ -36,37 +191,15 @@ export class FileAuditSink implements AuditSink {
       this.#failure = err;
     });
     this.#stream = stream;
+    this.#size = statSync(this.#options.path).size;
     this.#failure = undefined;
   }
 
-  append(record: AuditRecord): Promise<void> {
-    const stream = this.#stream;
-    if (stream === undefined || this.#failure !== undefined || stream.destroyed) {
-      return Promise.reject(new AuditUnavailable('the audit file is not writable'));
-    }
-    const line = `${JSON.stringify(record)}\n`;
-    return new Promise((resolve, reject) => {
-      if (this.#pending.push({ line, resolve, reject }) === 1) setImmediate(() => this.#flush(stream));
-    });
-  }
-
-  #flush(stream: WriteStream): void {
-    const batch = this.#pending;
-    if (batch.length === 0) return;
-    this.#pending = [];
-    stream.write(batch.map((p) => p.line).join(''), (err) => {
-      for (const p of batch) {
-        if (err) p.reject(new AuditUnavailable('the audit file is not writable'));
-        else p.resolve();
-      }
-    });
-  }
-
-  async stop(): Promise<void> {
+  async #close(): Promise<void> {
     const stream = this.#stream;
     this.#stream = undefined;
     if (stream === undefined || stream.destroyed) return;
-    this.#flush(stream);
     await new Promise<void>((resolve) => stream.end(() => resolve()));
   }
 }
+

@@ -1,4 +1,5 @@
 import type { Reason } from '../errors.ts';
+import type { ChainHead, SealedRecord } from './chain.ts';
 
 /** Kinds of audit record. */
 export type AuditKind =
@@ -11,7 +12,7 @@ export type AuditKind =
   | 'policy.activated'
   | 'policy.rejected';
 
-/** One audit record. Never holds a token or a session id in clear. */
+/** One audit record, before it is sealed into a chain. Never holds a token or a session id in clear. */
 export interface AuditRecord {
   readonly v: 1;
   readonly ts: string;
@@ -27,13 +28,67 @@ export interface AuditRecord {
   readonly allow: boolean | null;
   readonly reasons: readonly Reason[];
   readonly policy_revision: string | null;
+  /** The MCP request, masked before anything is hashed or written. */
+  readonly input?: Readonly<Record<string, unknown>>;
   /** Kind-specific facts (scope granted, who revoked, …). */
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
-/** Where audit records go. `append` resolves only once the record is accepted. */
+/** Filters of an audit query; all given fields must match. */
+export interface AuditQuery {
+  /** sha256 of a session id (callers hash an id first). */
+  readonly session?: string | undefined;
+  readonly subject?: string | undefined;
+  readonly client_id?: string | undefined;
+  readonly tool?: string | undefined;
+  readonly server?: string | undefined;
+  readonly kind?: AuditKind | undefined;
+  readonly allow?: boolean | undefined;
+  /** ISO 8601 bounds on `ts`, inclusive since, exclusive until. */
+  readonly since?: string | undefined;
+  readonly until?: string | undefined;
+  readonly limit: number;
+  /** Opaque position from a previous page's `next`. */
+  readonly cursor?: string | undefined;
+}
+
+/** One page of query results, oldest first. */
+export interface AuditPage {
+  readonly records: readonly SealedRecord[];
+  readonly next: string | null;
+}
+
+/**
+ * Where audit records go. The sink seals each record into its replica's hash chain and
+ * writes it; `append` resolves only once the record is accepted, and rejects with
+ * `audit_unavailable` otherwise (the caller fails closed). It signs a checkpoint of its
+ * chain head every N records or T seconds, and at `stop()`.
+ */
 export interface AuditSink {
   append(record: AuditRecord): Promise<void>;
+  query(query: AuditQuery): Promise<AuditPage>;
+  /** Every record, in stored order (all chains), for `audit verify`. */
+  records(): AsyncIterable<SealedRecord>;
+  /** Every signed checkpoint (JWS compact), for `audit verify`. */
+  checkpoints(): AsyncIterable<string>;
+  /** The chain this sink writes, and where it stands. */
+  head(): ChainHead;
   start(): Promise<void>;
   stop(): Promise<void>;
+  status(): 'OK' | 'ERROR';
+}
+
+/** Whether a sealed record matches every given filter (for sinks that scan). */
+export function matchesQuery(record: SealedRecord, query: AuditQuery): boolean {
+  return (
+    (query.session === undefined || record.session === query.session) &&
+    (query.subject === undefined || record.principal?.sub === query.subject) &&
+    (query.client_id === undefined || record.principal?.client_id === query.client_id) &&
+    (query.tool === undefined || record.tool === query.tool) &&
+    (query.server === undefined || record.server === query.server) &&
+    (query.kind === undefined || record.kind === query.kind) &&
+    (query.allow === undefined || record.allow === query.allow) &&
+    (query.since === undefined || record.ts >= query.since) &&
+    (query.until === undefined || record.ts < query.until)
+  );
 }

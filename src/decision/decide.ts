@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { maskArguments, type MaskRules } from '../audit/mask.ts';
 import type { AuditRecord } from '../audit/record.ts';
 import { AuditUnavailable, PolicyDenied, SessionOwnerMismatch, toReason, type Reason } from '../errors.ts';
 import type { Principal } from '../identity/principal.ts';
@@ -66,7 +67,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     visible_tools: allow ? visible : null,
     policy: { revision: engine?.revision ?? null },
   };
-  records.push(decisionRecord(decision, request, caller, principal, sessionHash, handleHash, now));
+  records.push(decisionRecord(decision, request, caller, principal, sessionHash, handleHash, now, deps.mask));
   try {
     for (const record of records) await deps.audit.append(record);
   } catch (err) {
@@ -84,6 +85,7 @@ function decisionRecord(
   sessionHash: string | null,
   handleHash: string | null,
   now: number,
+  mask: MaskRules,
 ): AuditRecord {
   return {
     v: 1,
@@ -99,6 +101,13 @@ function decisionRecord(
     allow: decision.allow,
     reasons: decision.reasons,
     policy_revision: decision.policy.revision,
+    input: {
+      method: request.mcp.method,
+      tool: toolOf(request.mcp),
+      arguments: request.mcp.params?.arguments === undefined ? null : maskArguments(request.mcp.params.arguments, mask),
+      uri: request.mcp.params?.uri ?? null,
+      protocol_version: request.mcp.protocol_version ?? null,
+    },
     ...(handleHash === null ? {} : { detail: { handle: handleHash } }),
   };
 }

@@ -1,3 +1,4 @@
+import type { MaskRules } from '../audit/mask.ts';
 import type { AuditSink } from '../audit/record.ts';
 import type { TokenVerifier } from '../identity/verifier.ts';
 import type { ActivePolicy } from '../policy/active.ts';
@@ -9,6 +10,8 @@ export interface CoreDeps {
   readonly sessions: SessionStore;
   readonly policy: ActivePolicy;
   readonly audit: AuditSink;
+  /** Applied to tool arguments before they reach an audit record. */
+  readonly mask: MaskRules;
   /** Epoch milliseconds. */
   readonly clock: () => number;
   readonly limits: {

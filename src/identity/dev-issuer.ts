@@ -1,6 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
+import { SignJWT } from 'jose';
+import { loadOrCreateSigningKey } from '../keys/key-file.ts';
 import { issuerConfigSchema, type IssuerConfig } from '../config/identity.ts';
 
 /** The issuer name of tokens minted in dev mode. */
@@ -23,17 +22,7 @@ export interface DevTokenClaims {
 
 /** Loads the dev key from `file`, generating it on first use. */
 export async function loadDevIssuer(file: string): Promise<DevIssuer> {
-  let privateJwk: JWK;
-  if (existsSync(file)) {
-    privateJwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
-  } else {
-    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-    privateJwk = { ...(await exportJWK(privateKey)), kid: `dev-${Date.now().toString(36)}`, alg: 'EdDSA' };
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify(privateJwk), { mode: 0o600 });
-  }
-  const { d: _secret, ...publicJwk } = privateJwk;
-  const signingKey = await importJWK(privateJwk, 'EdDSA');
+  const { kid, key: signingKey, publicJwk } = await loadOrCreateSigningKey(file, 'dev');
   return {
     issuerConfig: issuerConfigSchema.parse({
       issuer: DEV_ISSUER,
@@ -46,7 +35,7 @@ export async function loadDevIssuer(file: string): Promise<DevIssuer> {
       if (claims.scope) body.scope = claims.scope;
       if (claims.client_id) body.client_id = claims.client_id;
       return new SignJWT(body)
-        .setProtectedHeader({ alg: 'EdDSA', kid: privateJwk.kid as string, typ: 'at+jwt' })
+        .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
         .setIssuer(DEV_ISSUER)
         .setSubject(claims.sub)
         .setAudience(claims.audience)

@@ -5,6 +5,7 @@ import type { CoreDeps } from '../decision/deps.ts';
 import type { DevIssuer } from '../identity/dev-issuer.ts';
 import type { CallerAuth } from './caller.ts';
 import { installErrorHandler } from './error-handler.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { decideRoutes } from './routes/decide.ts';
 import { devRoutes } from './routes/dev.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -46,6 +47,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(decideRoutes, { core, auth });
   await app.register(sessionRoutes, { core, auth });
   await app.register(healthRoutes, { core });
+  await app.register(auditRoutes, { sink: core.audit, auth });
   if (options.devIssuer) await app.register(devRoutes, { issuer: options.devIssuer });
   return app;
 }

@@ -1,46 +1,121 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { FileAuditSink } from '../../src/audit/file-sink.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadCheckpointSigner, type CheckpointSigner } from '../../src/audit/checkpoint.ts';
+import { FileAuditSink, type FileSinkOptions } from '../../src/audit/file-sink.ts';
 import type { AuditRecord } from '../../src/audit/record.ts';
+import { verifyTrail } from '../../src/audit/verify.ts';
 
 const record = (n: number): AuditRecord => ({
-  v: 1, ts: new Date(0).toISOString(), kind: 'decision', decision_id: `d${n}`, caller: 'pep', principal: null,
+  v: 1, ts: new Date(n * 1000).toISOString(), kind: 'decision', decision_id: `d${n}`, caller: 'pep', principal: null,
   session: null, server: 's', method: 'ping', tool: null, allow: false, reasons: [], policy_revision: null,
 });
 
 describe('FileAuditSink', () => {
-  it('writes every record appended in one turn, in order, one line each', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'mcp-warden-audit-')), 'a.jsonl');
-    const sink = new FileAuditSink(file);
+  let signer: CheckpointSigner;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mcp-warden-audit-'));
+    signer = await loadCheckpointSigner(join(dir, 'key.json'));
+  });
+
+  const sinkAt = (path: string, extra: Partial<FileSinkOptions> = {}) =>
+    new FileAuditSink({ path, signer, checkpointEveryRecords: 100, checkpointEveryMs: 60_000, maxFileBytes: 1 << 30, ...extra });
+  const lines = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+  it('seals every record into one chain, in order, with one write per turn; the trail verifies', async () => {
+    const path = join(dir, 'a.jsonl');
+    const sink = sinkAt(path);
     await sink.start();
     await Promise.all(Array.from({ length: 500 }, (_, i) => sink.append(record(i))));
     await sink.append(record(500));
     await sink.stop();
-    const ids = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).decision_id);
-    expect(ids).toEqual(Array.from({ length: 501 }, (_, i) => `d${i}`));
+    const written = lines(path);
+    expect(written.map((r) => r.seq)).toEqual(Array.from({ length: 501 }, (_, i) => i + 1));
+    expect(written.map((r) => r.decision_id)).toEqual(Array.from({ length: 501 }, (_, i) => `d${i}`));
+    expect(new Set(written.map((r) => r.chain)).size).toBe(1);
+    expect(written[0].prev).toBe('0'.repeat(64));
+    expect(written[1].prev).toBe(written[0].hash);
+    // a checkpoint once 100 records passed (the 500 went in one batch), and one at stop
+    expect(readFileSync(`${path}.checkpoints`, 'utf8').trim().split('\n')).toHaveLength(2);
+    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toEqual({ ok: true, records: 501, chains: 1, checkpoints: 2 });
   });
 
-  it('flushes what is pending on stop', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'mcp-warden-audit-')), 'a.jsonl');
-    const sink = new FileAuditSink(file);
+  it('verify finds an altered record by its sequence number', async () => {
+    const path = join(dir, 'b.jsonl');
+    const sink = sinkAt(path);
     await sink.start();
-    const appended = sink.append(record(1));
+    for (let i = 0; i < 20; i++) await sink.append(record(i));
     await sink.stop();
-    await expect(appended).resolves.toBeUndefined();
-    expect(readFileSync(file, 'utf8')).toContain('"d1"');
+    const text = readFileSync(path, 'utf8').replace('"decision_id":"d7"', '"decision_id":"dX"');
+    writeFileSync(path, text);
+    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({ ok: false, seq: 8, problem: expect.stringContaining('altered') });
   });
 
-  it('refuses records when the disk is full (/dev/full), and after that (fail closed)', async () => {
-    const sink = new FileAuditSink('/dev/full');
+  it('verify finds a removed record, and a truncated tail through the checkpoint', async () => {
+    const path = join(dir, 'c.jsonl');
+    const sink = sinkAt(path);
+    await sink.start();
+    for (let i = 0; i < 20; i++) await sink.append(record(i));
+    await sink.stop();
+    const all = readFileSync(path, 'utf8').trim().split('\n');
+    writeFileSync(path, `${[...all.slice(0, 4), ...all.slice(5)].join('\n')}\n`);
+    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({ ok: false, seq: 5 });
+    writeFileSync(path, `${all.slice(0, 15).join('\n')}\n`); // the last 5 records cut off: still a valid chain
+    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({ ok: false, seq: 16, problem: expect.stringContaining('truncated') });
+  });
+
+  it('verify refuses a checkpoint signed by another key', async () => {
+    const path = join(dir, 'd.jsonl');
+    const sink = sinkAt(path);
+    await sink.start();
+    await sink.append(record(1));
+    await sink.stop();
+    const other = await loadCheckpointSigner(join(dir, 'other-key.json'));
+    await expect(verifyTrail(sink, other.publicJwks)).resolves.toMatchObject({ ok: false, problem: expect.stringContaining('does not verify') });
+  });
+
+  it('rotates to numbered files, and the chain carries across them', async () => {
+    const sub = mkdtempSync(join(dir, 'rot-'));
+    const path = join(sub, 'audit.jsonl');
+    const sink = sinkAt(path, { maxFileBytes: 4096 });
+    await sink.start();
+    for (let i = 0; i < 60; i++) await sink.append(record(i));
+    await sink.stop();
+    expect(readdirSync(sub).filter((f) => /audit\.jsonl\.\d+$/.test(f)).length).toBeGreaterThan(1);
+    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({ ok: true, records: 60, chains: 1 });
+  });
+
+  it('queries by filter with pagination', async () => {
+    const path = join(dir, 'q.jsonl');
+    const sink = sinkAt(path);
+    await sink.start();
+    for (let i = 0; i < 30; i++) await sink.append({ ...record(i), allow: i % 3 === 0, tool: i % 2 === 0 ? 'fs_read' : 'fs_write' });
+    const first = await sink.query({ tool: 'fs_read', allow: true, limit: 2 });
+    expect(first.records.map((r) => r.decision_id)).toEqual(['d0', 'd6']);
+    const second = await sink.query({ tool: 'fs_read', allow: true, limit: 10, cursor: first.next as string });
+    expect(second.records.map((r) => r.decision_id)).toEqual(['d12', 'd18', 'd24']);
+    expect(second.next).toBeNull();
+    const window = await sink.query({ since: new Date(10_000).toISOString(), until: new Date(12_000).toISOString(), limit: 10 });
+    expect(window.records.map((r) => r.decision_id)).toEqual(['d10', 'd11']);
+    await sink.stop();
+  });
+
+  it('fails closed when the disk is full, and recovers by itself when it can write again, without a gap', async () => {
+    const sub = mkdtempSync(join(dir, 'full-'));
+    const link = join(sub, 'audit.jsonl');
+    symlinkSync('/dev/full', link);
+    const sink = sinkAt(link);
     await sink.start();
     await expect(sink.append(record(1))).rejects.toMatchObject({ code: 'audit_unavailable' });
+    expect(sink.status()).toBe('ERROR');
     await expect(sink.append(record(2))).rejects.toMatchObject({ code: 'audit_unavailable' });
+    rmSync(link);
+    symlinkSync(join(sub, 'real.jsonl'), link); // the disk is back
+    await expect(sink.append(record(3))).resolves.toBeUndefined();
+    expect(sink.status()).toBe('OK');
     await sink.stop();
-  });
-
-  it('refuses records when never started', async () => {
-    await expect(new FileAuditSink('/tmp/x').append(record(1))).rejects.toMatchObject({ code: 'audit_unavailable' });
+    expect(lines(join(sub, 'real.jsonl')).map((r) => [r.seq, r.decision_id])).toEqual([[1, 'd3']]);
   });
 });

@@ -25,8 +25,8 @@ describe('decide()', () => {
     const decision = await decide(t.deps, toolCall(await t.idp.mint(), 'fs_read'), PEP);
     expect(decision).toMatchObject({ allow: true, reasons: [], visible_tools: null });
     expect(decision.policy.revision).toMatch(/^[0-9a-f]{12}$/);
-    expect(t.audit.records).toHaveLength(1);
-    expect(t.audit.records[0]).toMatchObject({
+    expect(t.audit.saved).toHaveLength(1);
+    expect(t.audit.saved[0]).toMatchObject({
       kind: 'decision', decision_id: decision.decision_id, caller: 'pep-1', allow: true, tool: 'fs_read',
       principal: { sub: 'alice' }, server: SERVER, method: 'tools/call',
     });
@@ -67,7 +67,7 @@ describe('decide()', () => {
       const d = await decide(t.deps, toolCall(await t.idp.mint(), 'fs_read'), PEP);
       expect(d).toMatchObject({ allow: false, policy: { revision: null } });
       expect(codes(d)).toEqual(['policy_unavailable']);
-      expect(t.audit.records[0]).toMatchObject({ allow: false });
+      expect(t.audit.saved[0]).toMatchObject({ allow: false });
     });
 
     for (const [fixture, code] of [
@@ -107,7 +107,7 @@ describe('decide()', () => {
       expect(d.allow).toBe(true);
       const after = await t.sessions.get(hashSessionId(id));
       expect(after!.idle_expires_at - before!.idle_expires_at).toBe(60_000);
-      expect(t.audit.records.at(-1)).toMatchObject({ session: hashSessionId(id) });
+      expect(t.audit.saved.at(-1)).toMatchObject({ session: hashSessionId(id) });
     });
 
     it('refuses an unknown session, well-formed or not', async () => {

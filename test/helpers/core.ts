@@ -7,6 +7,8 @@ import { loadPolicyEngine, type PolicyEngine } from '../../src/policy/engine.ts'
 import { DEFAULT_BUNDLE } from '../../src/config/policy.ts';
 import { MemorySessionStore } from '../../src/session/memory-store.ts';
 import { MemoryAuditSink } from './audit.ts';
+import { maskRules } from '../../src/audit/mask.ts';
+import { DEFAULT_MASK_KEYS } from '../../src/config/audit.ts';
 import { createTestIdp, type TestIdp } from './tokens.ts';
 
 export const PEP: Caller = { id: 'pep-1', role: 'pep' };
@@ -48,6 +50,7 @@ export async function createTestCore(options: { engine?: PolicyEngine | null } =
     sessions,
     policy: new ActivePolicy(engine ?? undefined),
     audit,
+    mask: maskRules(DEFAULT_MASK_KEYS, []),
     clock: clock.read,
     limits: { maxTtlSeconds: 8 * 3600, maxIdleSeconds: 3600 },
   };

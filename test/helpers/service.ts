@@ -20,12 +20,13 @@ export async function startTestService(
 ): Promise<TestService> {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-'));
   const auditFile = join(dir, 'audit.jsonl');
+  const audit = { file: auditFile, checkpoint_key_file: join(dir, 'checkpoint.json'), ...more.audit };
   const config = loadConfig({
     env: {},
     overrides: {
       server: { dev: true, dev_key_file: join(dir, 'dev-key.json'), ...server },
-      audit: { file: auditFile },
       ...more,
+      audit,
     },
   });
   const app = await createService(config);

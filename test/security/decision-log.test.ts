@@ -34,3 +34,27 @@ describe('the decision log', () => {
     expect(text).toContain(created.json().id_hash);
   });
 });
+
+describe('masking', () => {
+  it('masks secret-named arguments at any depth and configured pointers before writing', async () => {
+    const s = await startTestService({}, { audit: { mask_pointers: ['/query/text'] } });
+    const token = await s.token();
+    const payload = {
+      token,
+      server: SERVER,
+      mcp: {
+        method: 'tools/call',
+        params: {
+          name: 'search_docs',
+          arguments: { query: { text: 'patient 4711 diagnosis', lang: 'en' }, auth: { Password: 'hunter2', api_key: 'sk-live-123' } },
+        },
+      },
+    };
+    expect((await s.app.inject({ method: 'POST', url: '/v1/decide', payload })).statusCode).toBe(200);
+    await s.app.close();
+    const text = readFileSync(s.auditFile, 'utf8');
+    for (const secret of ['hunter2', 'sk-live-123', 'patient 4711']) expect(text).not.toContain(secret);
+    const line = JSON.parse(text.trim().split('\n').at(-1) as string);
+    expect(line.input.arguments).toEqual({ query: { text: '[masked]', lang: 'en' }, auth: { Password: '[masked]', api_key: '[masked]' } });
+  });
+});

@@ -38,7 +38,7 @@ describe('session state attacks', () => {
     const mallory = await t.idp.mint({}, { subject: 'mallory' });
     const d = await decide(t.deps, read(mallory, { session: id }), PEP);
     expect(codes(d)).toEqual(['session_owner_mismatch']);
-    const event = t.audit.records.find((r) => r.kind === 'session.owner_mismatch');
+    const event = t.audit.saved.find((r) => r.kind === 'session.owner_mismatch');
     expect(event).toMatchObject({ session: hashSessionId(id), principal: { sub: 'mallory' }, decision_id: d.decision_id, caller: PEP.id });
   });
 
@@ -70,7 +70,7 @@ describe('session state attacks', () => {
       expect(id).toMatch(/^mwh_/);
       const d = await decide(t.deps, search(token, id), PEP);
       expect(d.allow).toBe(true);
-      expect(t.audit.records.at(-1)).toMatchObject({ kind: 'decision', detail: { handle: hashSessionId(id) } });
+      expect(t.audit.saved.at(-1)).toMatchObject({ kind: 'decision', detail: { handle: hashSessionId(id) } });
     });
 
     it('a handle presented by another principal is denied', async () => {
@@ -114,7 +114,7 @@ describe('session state attacks', () => {
       const { token, id } = await open({ roles: ['writer'] }, { tools: ['fs_read'] });
       const view = await widenSession(t.deps, { id, token, add: ['fs_write'] }, PEP);
       expect(view.scope).toEqual(['fs_read', 'fs_write']);
-      expect(t.audit.records.at(-1)).toMatchObject({ kind: 'session.widened', detail: { added: ['fs_write'], previous_scope: ['fs_read'] } });
+      expect(t.audit.saved.at(-1)).toMatchObject({ kind: 'session.widened', detail: { added: ['fs_write'], previous_scope: ['fs_read'] } });
       await expect(widenSession(t.deps, { id, token, add: ['fs_delete'] }, PEP)).rejects.toMatchObject({
         code: 'session_not_granted',
         reasons: [expect.objectContaining({ code: 'destructive_requires_role' })],

@@ -82,4 +82,19 @@ describe('session routes: widen, list, bulk revoke', () => {
     expect((await decideWith(frank2)).reasons[0].code).toBe('session_revoked');
     expect((await decideWith(grace)).allow).toBe(true);
   });
+
+  it('GET /v1/audit finds the records of a session by its id (admin only), paginated', async () => {
+    const { token, id } = await create('heidi');
+    await s.app.inject({ method: 'POST', url: `/v1/sessions/${id}/scope`, headers: PEP, payload: { token, add: ['fs_write'] } });
+    const asPep = await s.app.inject({ method: 'GET', url: `/v1/audit?session=${id}`, headers: PEP });
+    expect(asPep.statusCode).toBe(403);
+    const first = await s.app.inject({ method: 'GET', url: `/v1/audit?session=${id}&limit=1`, headers: ADMIN });
+    expect(first.statusCode).toBe(200);
+    expect(first.json().records.map((r: { kind: string }) => r.kind)).toEqual(['session.created']);
+    const rest = await s.app.inject({ method: 'GET', url: `/v1/audit?session=${id}&cursor=${first.json().next}`, headers: ADMIN });
+    expect(rest.json().records.map((r: { kind: string }) => r.kind)).toEqual(['session.widened']);
+    const bad = await s.app.inject({ method: 'GET', url: '/v1/audit?since=yesterday', headers: ADMIN });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().errors[0].path).toBe('since');
+  });
 });

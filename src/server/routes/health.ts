@@ -22,6 +22,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ core: CoreDeps }> = async (ap
       const components = {
         policy: revision === null ? { status: 'NOT_READY' as const } : { status: 'OK' as const, detail: `revision ${revision}` },
         sessions: { status: core.sessions.status() },
+        audit: { status: core.audit.status() },
       };
       const ok = Object.values(components).every((c) => c.status === 'OK');
       return reply.code(ok ? 200 : 503).send({ status: ok ? 'OK' : 'ERROR', components });

@@ -1,0 +1,241 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { GENESIS, type SealedRecord } from '../../src/audit/chain.ts';
+import { loadCheckpointSigner, verifyCheckpoint, type CheckpointSigner } from '../../src/audit/checkpoint.ts';
+import type { AuditQuery, AuditRecord, AuditSink } from '../../src/audit/record.ts';
+import { verifyTrail } from '../../src/audit/verify.ts';
+
+/** What the contract gives every sink it opens. */
+export interface ContractSinkOptions {
+  readonly signer: CheckpointSigner;
+  readonly checkpointEveryRecords: number;
+  readonly checkpointEveryMs: number;
+  readonly now: () => number;
+}
+
+/** Opens an unstarted sink on one storage; each call is another process run (a new chain) over the same records. */
+export type OpenSink = (options: ContractSinkOptions) => AuditSink;
+
+const BASE = Date.UTC(2026, 10, 23, 12, 0, 0);
+const at = (seconds: number): string => new Date(BASE + seconds * 1000).toISOString();
+
+/** A decision record at `BASE + n` seconds, with `decision_id` `d<n>`. */
+export function auditRecord(n: number, overrides: Partial<AuditRecord> = {}): AuditRecord {
+  return {
+    v: 1, ts: at(n), kind: 'decision', decision_id: `d${n}`, caller: 'pep-1',
+    principal: { iss: 'https://idp.test.example', sub: 'alice', client_id: 'c1' },
+    session: 'a'.repeat(64), server: 'https://mcp.example.com/files', method: 'tools/call', tool: 'fs_read',
+    allow: true, reasons: [], policy_revision: 'rev-1', input: { arguments: { path: '/tmp/x', n: 1.5 } },
+    ...overrides,
+  };
+}
+
+/** The behaviour every `AuditSink` shares: the file default and PostgreSQL run this same suite. */
+export function describeAuditSinkContract(name: string, makeSink: () => Promise<OpenSink>): void {
+  describe(`AuditSink contract: ${name}`, () => {
+    let signer: CheckpointSigner;
+    let stranger: CheckpointSigner;
+    let clock = BASE;
+    let keyDir: string;
+    const started: AuditSink[] = [];
+    beforeAll(async () => {
+      keyDir = mkdtempSync(join(tmpdir(), 'mcp-warden-contract-'));
+      signer = await loadCheckpointSigner(join(keyDir, 'key.json'));
+      stranger = await loadCheckpointSigner(join(keyDir, 'other.json'));
+    });
+    afterAll(() => rmSync(keyDir, { recursive: true, force: true }));
+    afterEach(async () => {
+      for (const sink of started.splice(0)) await sink.stop();
+      clock = BASE;
+    });
+
+    const options = (o: Partial<ContractSinkOptions> = {}): ContractSinkOptions => ({
+      signer, checkpointEveryRecords: 1000, checkpointEveryMs: 3_600_000, now: () => clock, ...o,
+    });
+    const start = async (open: OpenSink, o?: Partial<ContractSinkOptions>): Promise<AuditSink> => {
+      const sink = open(options(o));
+      await sink.start();
+      started.push(sink);
+      return sink;
+    };
+    /** Reads the storage back through a fresh sink, as `audit verify` would after a stop. */
+    const readBack = async (open: OpenSink) => {
+      const reader = await start(open);
+      const records: SealedRecord[] = [];
+      for await (const r of reader.records()) records.push(r);
+      const checkpoints = [];
+      for await (const jws of reader.checkpoints()) checkpoints.push(await verifyCheckpoint(jws, signer.publicJwks));
+      return { records, checkpoints, verdict: await verifyTrail(reader, signer.publicJwks), reader };
+    };
+
+    it('starts OK at the genesis of a new chain', async () => {
+      const sink = await start(await makeSink());
+      expect(sink.status()).toBe('OK');
+      expect(sink.head()).toMatchObject({ seq: 0, hash: GENESIS });
+    });
+
+    it('gives records back sealed, in order, seq 1..n, and the trail verifies', async () => {
+      const open = await makeSink();
+      const sink = await start(open);
+      const appended = Array.from({ length: 10 }, (_, i) => auditRecord(i));
+      for (const r of appended) await sink.append(r);
+      const { chain } = sink.head();
+      await sink.stop();
+      const { records, verdict } = await readBack(open);
+      expect(records.map((r) => r.seq)).toStrictEqual(appended.map((_, i) => i + 1));
+      records.forEach((r, i) => expect(r).toStrictEqual({ ...appended[i], chain, seq: i + 1, prev: i === 0 ? GENESIS : records[i - 1]!.hash, hash: r.hash }));
+      expect(sink.head()).toStrictEqual({ chain, seq: 10, hash: records[9]!.hash });
+      expect(verdict).toStrictEqual({ ok: true, records: 10, chains: 1, checkpoints: 1 });
+    });
+
+    it('accepts 500 concurrent appends into one chain without a gap, in append order', async () => {
+      const open = await makeSink();
+      const sink = await start(open);
+      const results = await Promise.allSettled(Array.from({ length: 500 }, (_, i) => sink.append(auditRecord(i))));
+      expect(results.filter((r) => r.status === 'rejected')).toStrictEqual([]);
+      expect(sink.head().seq).toBe(500);
+      await sink.stop();
+      const { records, verdict } = await readBack(open);
+      expect(new Set(records.map((r) => r.chain)).size).toBe(1);
+      expect(records.map((r) => r.seq)).toStrictEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+      expect(records.map((r) => r.decision_id)).toStrictEqual(Array.from({ length: 500 }, (_, i) => `d${i}`));
+      expect(verdict).toMatchObject({ ok: true, records: 500, chains: 1 });
+    });
+
+    it('flushes pending appends on stop', async () => {
+      const open = await makeSink();
+      const sink = await start(open);
+      const appends = [1, 2, 3].map((n) => sink.append(auditRecord(n)));
+      await sink.stop();
+      await expect(Promise.all(appends)).resolves.toBeDefined();
+      expect((await readBack(open)).records.map((r) => r.decision_id)).toStrictEqual(['d1', 'd2', 'd3']);
+    });
+
+    it('a restarted sink writes a new chain beside the first', async () => {
+      const open = await makeSink();
+      const first = await start(open);
+      for (const n of [1, 2, 3]) await first.append(auditRecord(n));
+      await first.stop();
+      const second = await start(open);
+      for (const n of [4, 5]) await second.append(auditRecord(n));
+      expect(second.head().chain).not.toBe(first.head().chain);
+      await second.stop();
+      const { records, verdict } = await readBack(open);
+      expect(records.filter((r) => r.chain === second.head().chain).map((r) => r.seq)).toStrictEqual([1, 2]);
+      expect(verdict).toStrictEqual({ ok: true, records: 5, chains: 2, checkpoints: 2 });
+    });
+
+    describe('query', () => {
+      const S1 = '1'.repeat(64);
+      const S2 = '2'.repeat(64);
+      const who = (sub: string, client_id: string | null) => ({ iss: 'https://idp.test.example', sub, client_id });
+      // Appended oldest first; c and d share a timestamp, so the order between them is the chain's.
+      const population: Record<string, AuditRecord> = {
+        a: auditRecord(0, { principal: who('alice', 'c1'), session: S1, tool: 'fs_read', server: 's1', allow: true }),
+        b: auditRecord(1, { principal: who('alice', 'c2'), session: S1, tool: 'fs_write', server: 's1', allow: false }),
+        c: auditRecord(2, { principal: who('bob', 'c1'), session: S2, tool: 'fs_read', server: 's2', allow: true }),
+        d: auditRecord(2, { principal: who('bob', null), session: S2, tool: null, server: 's2', allow: null, kind: 'session.created', decision_id: null }),
+        e: auditRecord(3, { principal: null, session: null, tool: null, server: null, allow: null, kind: 'policy.activated', decision_id: null, method: null }),
+        f: auditRecord(4, { principal: who('alice', 'c1'), session: null, tool: 'fs_read', server: 's2', allow: null, kind: 'session.revoked' }),
+      };
+      type Name = keyof typeof population;
+      const cases: { note: string; query: Omit<AuditQuery, 'limit'>; want: Name[] }[] = [
+        { note: 'everything', query: {}, want: ['a', 'b', 'c', 'd', 'e', 'f'] },
+        { note: 'by session', query: { session: S1 }, want: ['a', 'b'] },
+        { note: 'by subject', query: { subject: 'alice' }, want: ['a', 'b', 'f'] },
+        { note: 'by client', query: { client_id: 'c1' }, want: ['a', 'c', 'f'] },
+        { note: 'by tool', query: { tool: 'fs_read' }, want: ['a', 'c', 'f'] },
+        { note: 'by server', query: { server: 's2' }, want: ['c', 'd', 'f'] },
+        { note: 'by kind', query: { kind: 'session.created' }, want: ['d'] },
+        { note: 'allowed', query: { allow: true }, want: ['a', 'c'] },
+        { note: 'denied', query: { allow: false }, want: ['b'] },
+        { note: 'since (inclusive)', query: { since: at(2) }, want: ['c', 'd', 'e', 'f'] },
+        { note: 'until (exclusive)', query: { until: at(2) }, want: ['a', 'b'] },
+        { note: 'in a time range', query: { since: at(1), until: at(3) }, want: ['b', 'c', 'd'] },
+        { note: 'by subject and tool', query: { subject: 'alice', tool: 'fs_read' }, want: ['a', 'f'] },
+        { note: 'by subject, server and allow', query: { subject: 'alice', server: 's1', allow: false }, want: ['b'] },
+        { note: 'matching nothing', query: { subject: 'dave' }, want: [] },
+      ];
+
+      const populated = async () => {
+        const sink = await start(await makeSink());
+        for (const r of Object.values(population)) await sink.append(r);
+        const all: SealedRecord[] = [];
+        for await (const r of sink.records()) all.push(r);
+        const sealed = Object.fromEntries(Object.keys(population).map((n, i) => [n, all[i]!])) as Record<Name, SealedRecord>;
+        return { sink, sealed };
+      };
+
+      for (const { note, query, want } of cases) {
+        it(`${note}: exactly the matching records, oldest first, page by page`, async () => {
+          const { sink, sealed } = await populated();
+          expect(await sink.query({ ...query, limit: 100 })).toStrictEqual({ records: want.map((n) => sealed[n]), next: null });
+          for (const limit of [1, 2, 4]) {
+            const pages: SealedRecord[][] = [];
+            let cursor: string | undefined;
+            do {
+              const page = await sink.query({ ...query, limit, cursor });
+              pages.push([...page.records]);
+              cursor = page.next ?? undefined;
+            } while (cursor !== undefined && pages.length <= 10);
+            expect(pages.flat()).toStrictEqual(want.map((n) => sealed[n]));
+            // Full pages, then the rest; `next` is null on the last page.
+            expect(pages.map((p) => p.length)).toStrictEqual(pageSizes(want.length, limit));
+          }
+        });
+      }
+    });
+
+    describe('checkpoints', () => {
+      it('signs one every N records and one at stop, and they verify', async () => {
+        const open = await makeSink();
+        const sink = await start(open, { checkpointEveryRecords: 5 });
+        for (let n = 1; n <= 12; n += 1) await sink.append(auditRecord(n));
+        await sink.stop();
+        const { records, checkpoints, verdict } = await readBack(open);
+        expect(checkpoints.map((c) => c.seq)).toStrictEqual([5, 10, 12]);
+        for (const c of checkpoints) expect(c).toMatchObject({ chain: sink.head().chain, hash: records[c.seq - 1]!.hash });
+        expect(verdict).toStrictEqual({ ok: true, records: 12, chains: 1, checkpoints: 3 });
+      });
+
+      it('signs one when the interval has passed, at the next write', async () => {
+        const open = await makeSink();
+        const sink = await start(open, { checkpointEveryMs: 10_000 });
+        await sink.append(auditRecord(1));
+        clock += 10_000;
+        await sink.append(auditRecord(2));
+        await sink.append(auditRecord(3));
+        await sink.stop();
+        const { checkpoints } = await readBack(open);
+        expect(checkpoints.map((c) => [c.seq, c.ts])).toStrictEqual([[2, new Date(BASE + 10_000).toISOString()], [3, new Date(BASE + 10_000).toISOString()]]);
+      });
+
+      it('signs none at stop when nothing was written since the last one', async () => {
+        const open = await makeSink();
+        const sink = await start(open, { checkpointEveryRecords: 5 });
+        for (let n = 1; n <= 5; n += 1) await sink.append(auditRecord(n));
+        await sink.stop();
+        const idle = await start(open);
+        await idle.stop();
+        expect((await readBack(open)).checkpoints.map((c) => c.seq)).toStrictEqual([5]);
+      });
+
+      it('does not verify with keys that did not sign them', async () => {
+        const open = await makeSink();
+        const sink = await start(open);
+        await sink.append(auditRecord(1));
+        await sink.stop();
+        const { reader } = await readBack(open);
+        expect(await verifyTrail(reader, stranger.publicJwks)).toMatchObject({ ok: false, problem: expect.stringMatching(/does not verify/) });
+      });
+    });
+  });
+}
+
+/** Sizes of the pages of `total` results at `limit` per page (one empty page when there are none). */
+function pageSizes(total: number, limit: number): number[] {
+  if (total === 0) return [0];
+  return Array.from({ length: Math.ceil(total / limit) }, (_, i) => Math.min(limit, total - i * limit));
+}
