@@ -75,8 +75,11 @@ export function verifyRecords(records: Iterable<SealedRecord>): ChainVerdict {
   let count = 0;
   for (const record of records) {
     const head = heads.get(record.chain) ?? { chain: record.chain, seq: 0, hash: GENESIS };
+    if (record.seq <= head.seq) {
+      return { ok: false, chain: record.chain, seq: record.seq, problem: `record ${record.seq} appears a second time (inserted or duplicated)` };
+    }
     if (record.seq !== head.seq + 1) {
-      return { ok: false, chain: record.chain, seq: head.seq + 1, problem: `record ${head.seq + 1} is missing (found ${record.seq})` };
+      return { ok: false, chain: record.chain, seq: head.seq + 1, problem: `record ${head.seq + 1} is missing or out of order (found ${record.seq})` };
     }
     if (record.prev !== head.hash) return { ok: false, chain: record.chain, seq: record.seq, problem: 'prev does not match the previous hash' };
     if (record.hash !== hashRecord(record)) return { ok: false, chain: record.chain, seq: record.seq, problem: 'the record was altered (hash mismatch)' };

@@ -1,10 +1,12 @@
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, fdatasync, mkdirSync, readdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { basename, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AuditUnavailable } from '../errors.ts';
 import { ChainSealer, newChainId, type ChainHead, type SealedRecord } from './chain.ts';
 import { CheckpointSchedule, type CheckpointSigner } from './checkpoint.ts';
+import { cutTornTail } from './torn-tail.ts';
 import { matchesQuery, type AuditPage, type AuditQuery, type AuditRecord, type AuditSink } from './record.ts';
 
 export interface FileSinkOptions {
@@ -18,6 +20,8 @@ export interface FileSinkOptions {
   readonly now?: () => number;
 }
 
+const datasync = promisify(fdatasync);
+
 interface Pending {
   readonly record: AuditRecord;
   readonly resolve: () => void;
@@ -27,8 +31,8 @@ interface Pending {
 /**
  * The embedded default sink: one JSON line per sealed record in a file, and signed
  * checkpoints in `<path>.checkpoints`. Records appended in the same event-loop turn go out
- * in one write (group commit); a record counts as accepted once its write reached the
- * operating system. A failed write rejects its batch and takes its seals back, so the
+ * in one write followed by one fdatasync (group commit); a record counts as accepted once
+ * it is on disk. A line torn by a crash is cut at start, and the cut is recorded. A failed write rejects its batch and takes its seals back, so the
  * chain has no gap; the next append tries to reopen the file, so the sink recovers by
  * itself. Rotation renames the full file to `<path>.<n>`; the chain carries on.
  */
@@ -52,7 +56,15 @@ export class FileAuditSink implements AuditSink {
 
   async start(): Promise<void> {
     mkdirSync(dirname(this.#options.path), { recursive: true });
+    const cut = cutTornTail(this.#options.path);
     await this.#open();
+    if (cut !== null) {
+      await this.append({
+        v: 1, ts: new Date(this.#now()).toISOString(), kind: 'audit.recovered', decision_id: null, caller: 'mcp-warden',
+        principal: null, session: null, server: null, method: null, tool: null, allow: null, reasons: [],
+        policy_revision: null, detail: { file: this.#options.path, ...cut },
+      });
+    }
   }
 
   append(record: AuditRecord): Promise<void> {
@@ -157,9 +169,11 @@ export class FileAuditSink implements AuditSink {
     if (this.#schedule.due(head, this.#now())) await this.#checkpoint(head);
   }
 
-  #write(data: string): Promise<void> {
+  async #write(data: string): Promise<void> {
     const stream = this.#stream as WriteStream;
-    return new Promise((resolve, reject) => stream.write(data, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => stream.write(data, (err) => (err ? reject(err) : resolve())));
+    // `fd` is set once the stream is open (typed only on ReadStream in @types/node).
+    await datasync((stream as unknown as { fd: number }).fd);
   }
 
   /** A failed checkpoint is retried at the next batch; the records it covers stand. */

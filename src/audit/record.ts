@@ -10,7 +10,8 @@ export type AuditKind =
   | 'session.expired'
   | 'session.owner_mismatch'
   | 'policy.activated'
-  | 'policy.rejected';
+  | 'policy.rejected'
+  | 'audit.recovered';
 
 /** One audit record, before it is sealed into a chain. Never holds a token or a session id in clear. */
 export interface AuditRecord {

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { hashRecord } from '../../src/audit/chain.ts';
 import { loadCheckpointSigner, type CheckpointSigner } from '../../src/audit/checkpoint.ts';
 import { FileAuditSink, type FileSinkOptions } from '../../src/audit/file-sink.ts';
 import type { AuditRecord } from '../../src/audit/record.ts';
@@ -66,6 +67,25 @@ describe('FileAuditSink', () => {
     await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({ ok: false, seq: 16, problem: expect.stringContaining('truncated') });
   });
 
+  it('verify finds two swapped records, and an inserted one, by sequence number', async () => {
+    const path = join(dir, 'swap.jsonl');
+    const sink = sinkAt(path);
+    await sink.start();
+    for (let i = 0; i < 10; i++) await sink.append(record(i));
+    await sink.stop();
+    const all = readFileSync(path, 'utf8').trim().split('\n');
+    const swapped = [...all];
+    [swapped[4], swapped[5]] = [all[5] as string, all[4] as string];
+    writeFileSync(path, `${swapped.join('\n')}\n`);
+    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({ ok: false, seq: 5, problem: expect.stringContaining('out of order') });
+    // An inserted record, forged to link correctly after record 5: the original 6 then repeats.
+    const five = JSON.parse(all[4] as string);
+    const { hash: _h, ...forged } = { ...five, seq: 6, prev: five.hash, decision_id: 'forged', allow: true };
+    const inserted = [...all.slice(0, 5), JSON.stringify({ ...forged, hash: hashRecord(forged) }), ...all.slice(5)];
+    writeFileSync(path, `${inserted.join('\n')}\n`);
+    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({ ok: false, seq: 6, problem: expect.stringContaining('second time') });
+  });
+
   it('verify refuses a checkpoint signed by another key', async () => {
     const path = join(dir, 'd.jsonl');
     const sink = sinkAt(path);
@@ -117,5 +137,29 @@ describe('FileAuditSink', () => {
     expect(sink.status()).toBe('OK');
     await sink.stop();
     expect(lines(join(sub, 'real.jsonl')).map((r) => [r.seq, r.decision_id])).toEqual([[1, 'd3']]);
+  });
+});
+
+describe('FileAuditSink after a crash', () => {
+  it('cuts a torn last line explicitly, records the cut, and the trail verifies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-torn-'));
+    const signer = await loadCheckpointSigner(join(dir, 'key.json'));
+    const path = join(dir, 'audit.jsonl');
+    const options = { path, signer, checkpointEveryRecords: 1000, checkpointEveryMs: 60_000, maxFileBytes: 1 << 30 };
+    const first = new FileAuditSink(options);
+    await first.start();
+    for (let i = 0; i < 5; i++) await first.append(record(i));
+    // The process dies mid-write: no stop, and half a line at the end.
+    const torn = '{"v":1,"ts":"2026-11-23T00:00:00.000Z","kind":"deci';
+    writeFileSync(path, readFileSync(path, 'utf8') + torn);
+    const second = new FileAuditSink(options);
+    await second.start();
+    await second.append(record(99));
+    await second.stop();
+    const written = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(written.map((r) => r.kind)).toEqual(['decision', 'decision', 'decision', 'decision', 'decision', 'audit.recovered', 'decision']);
+    expect(written[5].detail).toMatchObject({ cut_bytes: Buffer.byteLength(torn) });
+    expect(written[5].seq).toBe(1); // the first record of the new process's chain
+    await expect(verifyTrail(second, signer.publicJwks)).resolves.toMatchObject({ ok: true, records: 7, chains: 2 });
   });
 });
