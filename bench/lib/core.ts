@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuditSink } from '../../src/audit/create-sink.ts';
 import { maskRules } from '../../src/audit/mask.ts';
+import type { AuditSink } from '../../src/audit/record.ts';
 import { auditConfigSchema } from '../../src/config/audit.ts';
 import { DEFAULT_BUNDLE } from '../../src/config/policy.ts';
 import type { CoreDeps } from '../../src/decision/deps.ts';
@@ -14,6 +15,7 @@ import { readBundleFile } from '../../src/policy/bundle.ts';
 import { loadPolicyEngine } from '../../src/policy/engine.ts';
 import { MemorySessionStore } from '../../src/session/memory-store.ts';
 import { BENCH_SERVER, createBenchIssuer } from './issuer.ts';
+import { NullAuditSink } from './null-sink.ts';
 import { toolCallRequest } from './request.ts';
 
 export const BENCH_CALLER: Caller = { id: 'bench-pep', role: 'pep' };
@@ -25,12 +27,26 @@ export interface BenchCore {
   close(): Promise<void>;
 }
 
-export async function createBenchCore(): Promise<BenchCore> {
+/** Which audit sink the core writes to (default `file`, the embedded default). */
+export interface BenchCoreOptions {
+  /** `off`: a sink that accepts every record at once and keeps nothing (bench/lib/null-sink.ts). */
+  readonly audit?: 'off' | 'file' | 'postgres';
+  /** Needed with `audit: 'postgres'`. */
+  readonly postgresUrl?: string;
+}
+
+export async function createBenchCore(options: BenchCoreOptions = {}): Promise<BenchCore> {
   const issuer = await createBenchIssuer();
   const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
-  // The embedded default sink, configured as the service configures it.
-  const auditConfig = auditConfigSchema.parse({ file: join(dir, 'audit.jsonl'), checkpoint_key_file: join(dir, 'checkpoint.jwk.json') });
-  const { sink: audit } = await createAuditSink(auditConfig);
+  const kind = options.audit ?? 'file';
+  if (kind === 'postgres' && options.postgresUrl === undefined) throw new TypeError("audit: 'postgres' needs postgresUrl");
+  // The configured sink, configured as the service configures it (the embedded file default unless told).
+  const auditConfig = auditConfigSchema.parse({
+    file: join(dir, 'audit.jsonl'),
+    checkpoint_key_file: join(dir, 'checkpoint.jwk.json'),
+    ...(kind === 'postgres' ? { sink: 'postgres', postgres: { url: options.postgresUrl } } : {}),
+  });
+  const audit: AuditSink = kind === 'off' ? new NullAuditSink() : (await createAuditSink(auditConfig)).sink;
   const sessions = new MemorySessionStore({ sweepIntervalMs: 60_000, retainMs: 3_600_000 });
   const close = async () => {
     await sessions.stop();
