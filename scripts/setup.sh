@@ -3,9 +3,15 @@
 # the `node` package when the machine's Node is older), the pinned `opa` CLI and
 # `redis-server` (the Redis session store's tests and benchmark start their own). Safe to
 # run again and again; it starts no service.
+#
+#   scripts/setup.sh          everything the tests need
+#   scripts/setup.sh serve    only what serving needs (npm dependencies): the committed
+#                             bundle means no opa, and the embedded defaults no Redis or
+#                             PostgreSQL
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
+purpose=${1:-test}
 
 # 1. npm dependencies, when absent or older than the lock file.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -14,6 +20,10 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge "$NODE_MAJOR_MIN" ] || die "Node $node_major is too old and the node package did not install"
+if [ "$purpose" = serve ]; then
+  log "ready to serve: node $(node -v)"
+  exit 0
+fi
 
 # 2. opa at the pinned version: the one on PATH when it is that version, else go install.
 want=${OPA_VERSION#v}

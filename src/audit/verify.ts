@@ -1,5 +1,5 @@
 import type { JSONWebKeySet } from 'jose';
-import { verifyRecords, type ChainHead, type SealedRecord } from './chain.ts';
+import { verifyRecords, type SealedRecord } from './chain.ts';
 import { verifyCheckpoint, type Checkpoint } from './checkpoint.ts';
 import type { AuditSink } from './record.ts';
 
@@ -57,4 +57,3 @@ function* checkedAgainst(records: readonly SealedRecord[], expected: Map<string,
   }
 }
 
-export type { ChainHead };
