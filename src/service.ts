@@ -6,8 +6,7 @@ import type { CoreDeps } from './decision/deps.ts';
 import { loadDevIssuer } from './identity/dev-issuer.ts';
 import { createTokenVerifier } from './identity/verifier.ts';
 import { ActivePolicy } from './policy/active.ts';
-import { readBundleFile } from './policy/bundle.ts';
-import { loadPolicyEngine } from './policy/engine.ts';
+import { PolicyReloader } from './policy/reloader.ts';
 import { buildApp } from './server/app.ts';
 import { createCallerAuth } from './server/caller.ts';
 import { isLoopback } from './server/loopback.ts';
@@ -33,22 +32,32 @@ export async function createService(config: Config, logger: boolean | Record<str
     cacheSize: config.identity.token_cache_size,
     maxTokenBytes: config.identity.max_token_bytes,
   });
-  const engine = await loadPolicyEngine(await readBundleFile(config.policy.bundle, config.policy.max_bundle_bytes));
   const sessions = createSessionStore(config.session);
   const { sink: audit } = await createAuditSink(config.audit);
   await sessions.start();
   await audit.start();
+  const policy = new ActivePolicy();
+  const reloader = new PolicyReloader({
+    path: config.policy.bundle,
+    maxBytes: config.policy.max_bundle_bytes,
+    active: policy,
+    audit,
+    watch: config.policy.watch,
+    debounceMs: config.policy.reload_debounce_ms,
+  });
+  await reloader.start();
   const core: CoreDeps = {
     verifier,
     sessions,
-    policy: new ActivePolicy(engine),
+    policy,
     audit,
     mask: maskRules(config.audit.mask_keys, config.audit.mask_pointers),
     clock: Date.now,
     limits: { maxTtlSeconds: config.session.max_ttl_seconds, maxIdleSeconds: config.session.max_idle_seconds },
   };
-  const app = await buildApp({ core, auth, bodyLimit: config.server.body_limit_bytes, logger, devIssuer });
+  const app = await buildApp({ core, auth, reloader, bodyLimit: config.server.body_limit_bytes, logger, devIssuer });
   app.addHook('onClose', async () => {
+    await reloader.stop();
     await sessions.stop();
     await audit.stop();
   });

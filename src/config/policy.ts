@@ -8,4 +8,7 @@ export const DEFAULT_BUNDLE = fileURLToPath(new URL('../../bundles/default.tar.g
 export const policyConfigSchema = z.strictObject({
   bundle: z.string().min(1).default(DEFAULT_BUNDLE),
   max_bundle_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+  /** Reload when the bundle file changes (else only `POST /v1/admin/reload`). */
+  watch: z.boolean().default(true),
+  reload_debounce_ms: z.number().int().min(0).max(60_000).default(250),
 });

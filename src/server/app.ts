@@ -3,7 +3,9 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { CoreDeps } from '../decision/deps.ts';
 import type { DevIssuer } from '../identity/dev-issuer.ts';
+import type { PolicyReloader } from '../policy/reloader.ts';
 import type { CallerAuth } from './caller.ts';
+import { policyRoutes } from './routes/policy.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { decideRoutes } from './routes/decide.ts';
@@ -14,6 +16,7 @@ import { sessionRoutes } from './routes/sessions.ts';
 export interface AppOptions {
   core: CoreDeps;
   auth: CallerAuth;
+  reloader: PolicyReloader;
   bodyLimit: number;
   /** A pino logger options object, or false. */
   logger?: boolean | Record<string, unknown>;
@@ -46,7 +49,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const auth = options.auth;
   await app.register(decideRoutes, { core, auth });
   await app.register(sessionRoutes, { core, auth });
-  await app.register(healthRoutes, { core });
+  await app.register(healthRoutes, { core, reloader: options.reloader });
+  await app.register(policyRoutes, { reloader: options.reloader, auth });
   await app.register(auditRoutes, { sink: core.audit, auth });
   if (options.devIssuer) await app.register(devRoutes, { issuer: options.devIssuer });
   return app;

@@ -42,6 +42,7 @@ const STATUS: Record<string, number> = {
   session_revoked: 410,
   session_expired: 410,
   not_found: 404,
+  bundle_invalid: 422,
   policy_unavailable: 503,
   session_store_unavailable: 503,
   audit_unavailable: 503,

@@ -97,4 +97,15 @@ describe('session routes: widen, list, bulk revoke', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.json().errors[0].path).toBe('since');
   });
+
+  it('GET /v1/status shows the active revision; POST /v1/admin/reload is for admins', async () => {
+    const status = await s.app.inject({ method: 'GET', url: '/v1/status', headers: PEP });
+    expect(status.statusCode).toBe(200);
+    expect(status.json()).toMatchObject({ status: 'OK', revision: expect.stringMatching(/^[0-9a-f]{12}$/), last_error: null });
+    expect((await s.app.inject({ method: 'POST', url: '/v1/admin/reload', headers: PEP })).statusCode).toBe(403);
+    const reloaded = await s.app.inject({ method: 'POST', url: '/v1/admin/reload', headers: ADMIN });
+    expect(reloaded.statusCode).toBe(200);
+    expect(reloaded.json().revision).toBe(status.json().revision);
+  });
 });
+

@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CoreDeps } from '../../decision/deps.ts';
+import type { PolicyReloader } from '../../policy/reloader.ts';
 
 const componentSchema = z.object({ status: z.enum(['OK', 'NOT_READY', 'ERROR', 'WARN']), detail: z.string().optional() });
 
-/** `GET /health`: a status per component; 503 unless everything can decide. */
-export const healthRoutes: FastifyPluginAsyncZod<{ core: CoreDeps }> = async (app, { core }) => {
+/** `GET /health`: a status per component (OK / NOT_READY / ERROR / WARN); 503 unless everything can decide. */
+export const healthRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; reloader: PolicyReloader }> = async (app, { core, reloader }) => {
   app.get(
     '/health',
     {
@@ -18,14 +19,20 @@ export const healthRoutes: FastifyPluginAsyncZod<{ core: CoreDeps }> = async (ap
       },
     },
     async (_request, reply) => {
-      const revision = core.policy.revision;
+      const policy = reloader.status();
       const components = {
-        policy: revision === null ? { status: 'NOT_READY' as const } : { status: 'OK' as const, detail: `revision ${revision}` },
+        policy: {
+          status: policy.status,
+          detail: policy.last_error ? `revision ${policy.revision}; last reload failed: ${policy.last_error.message}` : `revision ${policy.revision}`,
+        },
         sessions: { status: core.sessions.status() },
         audit: { status: core.audit.status() },
       };
-      const ok = Object.values(components).every((c) => c.status === 'OK');
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'OK' : 'ERROR', components });
+      // WARN (a rejected reload, the last good policy still active) still decides: 200.
+      const statuses = Object.values(components).map((c) => c.status);
+      const serving = statuses.every((s) => s === 'OK' || s === 'WARN');
+      const status = !serving ? 'ERROR' : statuses.includes('WARN') ? 'WARN' : 'OK';
+      return reply.code(serving ? 200 : 503).send({ status, components });
     },
   );
 };

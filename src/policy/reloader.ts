@@ -1,0 +1,141 @@
+import { hash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { AuditRecord, AuditSink } from '../audit/record.ts';
+import { BundleInvalid, toReason } from '../errors.ts';
+import type { ActivePolicy } from './active.ts';
+import { parseBundle } from './bundle.ts';
+import { loadPolicyEngine } from './engine.ts';
+
+/** What `/v1/status` shows of the policy lifecycle. */
+export interface PolicyStatus {
+  readonly status: 'OK' | 'WARN' | 'NOT_READY';
+  readonly revision: string | null;
+  readonly last_activation: { readonly revision: string; readonly at: string } | null;
+  readonly last_error: { readonly message: string; readonly at: string } | null;
+}
+
+export interface ReloaderOptions {
+  readonly path: string;
+  readonly maxBytes: number;
+  readonly active: ActivePolicy;
+  readonly audit: AuditSink;
+  /** Watch the bundle's directory; without it, only `reload()` (the admin route) loads. */
+  readonly watch: boolean;
+  readonly debounceMs: number;
+  readonly now?: () => number;
+}
+
+/**
+ * Loads the bundle at `path` beside the active policy and swaps it in at once; decisions
+ * in flight keep the engine they started with. A bundle that fails keeps the last good
+ * one active, records `policy.rejected`, and turns the status to WARN. The watcher
+ * debounces, ignores hidden and temporary files (but not Kubernetes' `..data` swap),
+ * and re-reads the path on any event, so editors' renames and ConfigMap symlink swaps
+ * are followed; an unchanged bundle is not reloaded.
+ */
+export class PolicyReloader {
+  readonly #options: ReloaderOptions;
+  readonly #now: () => number;
+  #watcher: FSWatcher | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #loadedHash: string | null = null;
+  #lastActivation: PolicyStatus['last_activation'] = null;
+  #lastError: PolicyStatus['last_error'] = null;
+  #running: Promise<string> | undefined;
+
+  constructor(options: ReloaderOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Loads the bundle once (throws when it is bad: the service does not start without a policy), then watches. */
+  async start(): Promise<void> {
+    const raw = await readBundleBytes(this.#options.path);
+    const engine = await loadPolicyEngine(await parseBundle(raw, this.#options.maxBytes));
+    this.#options.active.activate(engine);
+    this.#loadedHash = hash('sha256', raw, 'hex');
+    this.#lastActivation = { revision: engine.revision, at: new Date(this.#now()).toISOString() };
+    if (!this.#options.watch) return;
+    const dir = dirname(this.#options.path);
+    this.#watcher = watch(dir, { ignoreInitial: true, depth: 0, ignored: (p: string) => p !== dir && ignorable(basename(p)) });
+    this.#watcher.on('all', () => this.#schedule());
+    this.#watcher.on('error', () => this.#schedule());
+    await new Promise<void>((resolve) => this.#watcher?.once('ready', () => resolve()));
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.#timer);
+    await this.#watcher?.close();
+    this.#watcher = undefined;
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** Reloads now (one at a time); resolves to the active revision, rejects with `bundle_invalid`. */
+  reload(): Promise<string> {
+    const run = (this.#running ?? Promise.resolve('')).catch(() => '').then(() => this.#reload());
+    this.#running = run;
+    return run;
+  }
+
+  status(): PolicyStatus {
+    const revision = this.#options.active.revision;
+    const status = revision === null ? 'NOT_READY' : this.#lastError !== null ? 'WARN' : 'OK';
+    return { status, revision, last_activation: this.#lastActivation, last_error: this.#lastError };
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.reload().catch(() => undefined), this.#options.debounceMs);
+    this.#timer.unref();
+  }
+
+  async #reload(): Promise<string> {
+    const previous = this.#options.active.revision;
+    try {
+      const raw = await readBundleBytes(this.#options.path);
+      const digest = hash('sha256', raw, 'hex');
+      if (digest === this.#loadedHash && previous !== null) {
+        this.#lastError = null;
+        return previous;
+      }
+      const engine = await loadPolicyEngine(await parseBundle(raw, this.#options.maxBytes));
+      // Record first: a policy that cannot be audited is not activated.
+      await this.#options.audit.append(policyRecord('policy.activated', this.#now(), engine.revision, { previous }));
+      this.#options.active.activate(engine);
+      this.#loadedHash = digest;
+      this.#lastError = null;
+      this.#lastActivation = { revision: engine.revision, at: new Date(this.#now()).toISOString() };
+      return engine.revision;
+    } catch (err) {
+      const reason = toReason(err);
+      this.#lastError = { message: reason.message, at: new Date(this.#now()).toISOString() };
+      await this.#options.audit
+        .append(policyRecord('policy.rejected', this.#now(), previous, { reason, kept: previous }))
+        .catch(() => undefined);
+      throw err instanceof BundleInvalid ? err : new BundleInvalid(reason.message);
+    }
+  }
+}
+
+/** Hidden and temporary files are not bundles; Kubernetes' `..data` swap is a change. */
+function ignorable(name: string): boolean {
+  if (name === '..data') return false;
+  return name.startsWith('.') || name.endsWith('~') || name.endsWith('.swp') || name.endsWith('.tmp');
+}
+
+async function readBundleBytes(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new BundleInvalid(`cannot read bundle ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+function policyRecord(kind: 'policy.activated' | 'policy.rejected', now: number, revision: string | null, detail: Record<string, unknown>): AuditRecord {
+  return {
+    v: 1, ts: new Date(now).toISOString(), kind, decision_id: null, caller: 'mcp-warden', principal: null, session: null,
+    server: null, method: null, tool: null, allow: null, reasons: [], policy_revision: revision, detail,
+  };
+}
