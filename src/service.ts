@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import type { JSONWebKeySet } from 'jose';
 import { createAuditSink } from './audit/create-sink.ts';
 import { maskRules } from './audit/mask.ts';
 import type { Config } from './config/schema.ts';
@@ -7,10 +9,17 @@ import { loadDevIssuer } from './identity/dev-issuer.ts';
 import { createTokenVerifier } from './identity/verifier.ts';
 import { ActivePolicy } from './policy/active.ts';
 import { PolicyReloader } from './policy/reloader.ts';
+import type { BundleTrust } from './policy/signature.ts';
 import { buildApp } from './server/app.ts';
 import { createCallerAuth } from './server/caller.ts';
 import { isLoopback } from './server/loopback.ts';
 import { createSessionStore } from './session/create-store.ts';
+
+function bundleTrust(signing: Config['policy']['signing']): BundleTrust | undefined {
+  if (signing.jwks) return { keys: signing.jwks as JSONWebKeySet };
+  if (signing.jwks_file) return { keys: JSON.parse(readFileSync(signing.jwks_file, 'utf8')) as JSONWebKeySet };
+  return undefined;
+}
 
 /** Wires the configured parts into an app (not yet listening); `app.close()` stops them all. */
 export async function createService(config: Config, logger: boolean | Record<string, unknown> = false): Promise<FastifyInstance> {
@@ -44,6 +53,9 @@ export async function createService(config: Config, logger: boolean | Record<str
     audit,
     watch: config.policy.watch,
     debounceMs: config.policy.reload_debounce_ms,
+    trust: bundleTrust(config.policy.signing),
+    scope: config.policy.signing.scope,
+    requireSignature: config.policy.signing.require_signature,
   });
   await reloader.start();
   const core: CoreDeps = {

@@ -5,13 +5,16 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { AuditRecord, AuditSink } from '../audit/record.ts';
 import { BundleInvalid, toReason } from '../errors.ts';
 import type { ActivePolicy } from './active.ts';
-import { parseBundle } from './bundle.ts';
-import { loadPolicyEngine } from './engine.ts';
+import { parseBundle, type Bundle } from './bundle.ts';
+import { loadPolicyEngine, type PolicyEngine } from './engine.ts';
+import { isSigned, verifyBundleSignature, type BundleTrust } from './signature.ts';
 
 /** What `/v1/status` shows of the policy lifecycle. */
 export interface PolicyStatus {
   readonly status: 'OK' | 'WARN' | 'NOT_READY';
   readonly revision: string | null;
+  /** The key id that signed the active bundle, or null when it is unsigned. */
+  readonly signer: string | null;
   readonly last_activation: { readonly revision: string; readonly at: string } | null;
   readonly last_error: { readonly message: string; readonly at: string } | null;
 }
@@ -24,6 +27,11 @@ export interface ReloaderOptions {
   /** Watch the bundle's directory; without it, only `reload()` (the admin route) loads. */
   readonly watch: boolean;
   readonly debounceMs: number;
+  /** Keys trusted to sign bundles; a signed bundle is verified when they are given. */
+  readonly trust?: BundleTrust | undefined;
+  readonly scope?: string | undefined;
+  /** Refuse unsigned bundles. */
+  readonly requireSignature: boolean;
   readonly now?: () => number;
 }
 
@@ -42,6 +50,7 @@ export class PolicyReloader {
   #timer: NodeJS.Timeout | undefined;
   #loadedHash: string | null = null;
   #lastActivation: PolicyStatus['last_activation'] = null;
+  #signer: string | null = null;
   #lastError: PolicyStatus['last_error'] = null;
   #running: Promise<string> | undefined;
 
@@ -53,8 +62,9 @@ export class PolicyReloader {
   /** Loads the bundle once (throws when it is bad: the service does not start without a policy), then watches. */
   async start(): Promise<void> {
     const raw = await readBundleBytes(this.#options.path);
-    const engine = await loadPolicyEngine(await parseBundle(raw, this.#options.maxBytes));
+    const { engine, signer } = await this.#load(raw);
     this.#options.active.activate(engine);
+    this.#signer = signer;
     this.#loadedHash = hash('sha256', raw, 'hex');
     this.#lastActivation = { revision: engine.revision, at: new Date(this.#now()).toISOString() };
     if (!this.#options.watch) return;
@@ -82,7 +92,20 @@ export class PolicyReloader {
   status(): PolicyStatus {
     const revision = this.#options.active.revision;
     const status = revision === null ? 'NOT_READY' : this.#lastError !== null ? 'WARN' : 'OK';
-    return { status, revision, last_activation: this.#lastActivation, last_error: this.#lastError };
+    return { status, revision, signer: this.#signer, last_activation: this.#lastActivation, last_error: this.#lastError };
+  }
+
+  /** Reads, verifies (signature) and instantiates a bundle, beside the active one. */
+  async #load(raw: Buffer): Promise<{ engine: PolicyEngine; signer: string | null }> {
+    const bundle: Bundle = await parseBundle(raw, this.#options.maxBytes);
+    const { trust, requireSignature, scope } = this.#options;
+    let signer: string | null = null;
+    if (isSigned(bundle.files)) {
+      if (trust !== undefined) signer = (await verifyBundleSignature(bundle.files, trust, { scope })).signer;
+    } else if (requireSignature) {
+      throw new BundleInvalid('the bundle is not signed, and policy.signing.require_signature is on');
+    }
+    return { engine: await loadPolicyEngine(bundle), signer };
   }
 
   #schedule(): void {
@@ -100,10 +123,11 @@ export class PolicyReloader {
         this.#lastError = null;
         return previous;
       }
-      const engine = await loadPolicyEngine(await parseBundle(raw, this.#options.maxBytes));
+      const { engine, signer } = await this.#load(raw);
       // Record first: a policy that cannot be audited is not activated.
-      await this.#options.audit.append(policyRecord('policy.activated', this.#now(), engine.revision, { previous }));
+      await this.#options.audit.append(policyRecord('policy.activated', this.#now(), engine.revision, { previous, signer }));
       this.#options.active.activate(engine);
+      this.#signer = signer;
       this.#loadedHash = digest;
       this.#lastError = null;
       this.#lastActivation = { revision: engine.revision, at: new Date(this.#now()).toISOString() };

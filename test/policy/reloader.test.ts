@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +10,7 @@ import { ActivePolicy } from '../../src/policy/active.ts';
 import { PolicyReloader } from '../../src/policy/reloader.ts';
 import { MemoryAuditSink } from '../helpers/audit.ts';
 import { createTestCore, PEP } from '../helpers/core.ts';
-import { fixtureBundle } from '../helpers/paths.ts';
+import { FIXTURE_POLICIES, fixtureBundle, OPA } from '../helpers/paths.ts';
 import { SERVER } from '../helpers/tokens.ts';
 
 /** Polls `check` until it holds, at most ~5 s: file events are asynchronous. */
@@ -33,7 +35,7 @@ describe('PolicyReloader', () => {
   async function reloaderIn(dir: string, path: string, watch = true) {
     const active = new ActivePolicy();
     const audit = new MemoryAuditSink();
-    const reloader = new PolicyReloader({ path, maxBytes: 64 << 20, active, audit, watch, debounceMs: 50 });
+    const reloader = new PolicyReloader({ path, maxBytes: 64 << 20, active, audit, watch, debounceMs: 50, requireSignature: false });
     await reloader.start();
     stops.push(() => reloader.stop());
     return { active, audit, reloader, dir };
@@ -107,7 +109,7 @@ describe('PolicyReloader', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-reload-'));
     const path = join(dir, 'bundle.tar.gz');
     copyFileSync(DEFAULT_BUNDLE, path);
-    const reloader = new PolicyReloader({ path, maxBytes: 64 << 20, active: t.deps.policy, audit: t.audit, watch: false, debounceMs: 0 });
+    const reloader = new PolicyReloader({ path, maxBytes: 64 << 20, active: t.deps.policy, audit: t.audit, watch: false, debounceMs: 0, requireSignature: false });
     await reloader.start();
     const token = await t.idp.mint();
     const request = { token, server: SERVER, mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } } };
@@ -131,4 +133,37 @@ describe('PolicyReloader', () => {
     expect(answers.filter((a) => !a.allow)).toEqual([]);
     expect(new Set(answers.map((a) => a.revision)).size).toBe(2);
   });
+
+  it('with require_signature: starts on a bundle signed by a trusted key, refuses unsigned and foreign-signed ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-signed-'));
+    const sign = (name: string, kid: string) => {
+      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const pem = join(dir, `${name}.pem`);
+      writeFileSync(pem, privateKey.export({ format: 'pem', type: 'pkcs8' }));
+      const out = join(dir, `${name}.tar.gz`);
+      execFileSync(OPA, ['build', '-b', '.', '-t', 'wasm', '-e', 'mcp/authz/decision', '-e', 'mcp/session/grant',
+        '--signing-key', pem, '--verification-key-id', kid, '-o', out], { cwd: join(FIXTURE_POLICIES, 'clock'), stdio: 'pipe' });
+      return { out, jwk: { ...publicKey.export({ format: 'jwk' }), kid } };
+    };
+    const trusted = sign('trusted', 'release-2026');
+    const foreign = sign('foreign', 'release-2026');
+    const path = join(dir, 'bundle.tar.gz');
+    copyFileSync(trusted.out, path);
+    const active = new ActivePolicy();
+    const reloader = new PolicyReloader({
+      path, maxBytes: 64 << 20, active, audit: new MemoryAuditSink(), watch: false, debounceMs: 0,
+      trust: { keys: { keys: [trusted.jwk] } }, requireSignature: true,
+    });
+    await reloader.start();
+    stops.push(() => reloader.stop());
+    expect(reloader.status()).toMatchObject({ status: 'OK', signer: 'release-2026' });
+    const revision = active.revision;
+    copyFileSync(DEFAULT_BUNDLE, path);
+    await expect(reloader.reload()).rejects.toThrow(/not signed/);
+    copyFileSync(foreign.out, path);
+    await expect(reloader.reload()).rejects.toMatchObject({ code: 'bundle_invalid' });
+    expect(active.revision).toBe(revision);
+    expect(reloader.status()).toMatchObject({ status: 'WARN', signer: 'release-2026' });
+  });
 });
+

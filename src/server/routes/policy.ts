@@ -7,6 +7,7 @@ import { errorSchema } from '../schemas.ts';
 const statusSchema = z.object({
   status: z.enum(['OK', 'WARN', 'NOT_READY']),
   revision: z.string().nullable(),
+  signer: z.string().nullable(),
   last_activation: z.object({ revision: z.string(), at: z.string() }).nullable(),
   last_error: z.object({ message: z.string(), at: z.string() }).nullable(),
 });
