@@ -12,6 +12,8 @@ commands:
               --port <n>       listen port (default 8181)
               --bundle <file>  policy bundle (default: the bundled default)
               --dev            dev mode: a local issuer and dev-token (loopback only)
+              --watch-policies <dir>  build <dir> with opa on every .rego/data change
+                               and serve it (a compile error keeps the old policy)
   dev-token   mint a token from a running dev-mode service on loopback
               --sub <id> [--role <r>]... [--scope "<s> <s>"] [--client-id <id>]
               [--server <uri>] [--ttl <seconds>] [--url http://127.0.0.1:8181]
@@ -59,12 +61,28 @@ async function serve(args: string[]): Promise<number> {
       port: { type: 'string' },
       bundle: { type: 'string' },
       dev: { type: 'boolean' },
+      'watch-policies': { type: 'string' },
     },
     strict: true,
   });
   // Loaded here so that `dev-token` and `help` start without the whole service.
   const { ConfigError, loadConfig } = await import('./config/load.ts');
   const { createService } = await import('./service.ts');
+  let builder: import('./policy/dev-builder.ts').DevPolicyBuilder | undefined;
+  if (values['watch-policies'] !== undefined) {
+    // Dev mode on a Rego folder: build it with opa into var/, and serve that bundle.
+    const { DevPolicyBuilder } = await import('./policy/dev-builder.ts');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync('var', { recursive: true });
+    values.bundle = 'var/dev-policy.tar.gz';
+    builder = new DevPolicyBuilder(values['watch-policies'], values.bundle, (message) => console.error(`[policy] ${message}`));
+    try {
+      await builder.start();
+    } catch (err) {
+      console.error((err as Error).message);
+      return 1;
+    }
+  }
   let config;
   try {
     config = loadConfig({
@@ -91,7 +109,7 @@ async function serve(args: string[]): Promise<number> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       app.log.info(`${signal}: closing`);
-      void app.close().then(() => process.exit(0));
+      void Promise.all([builder?.stop(), app.close()]).then(() => process.exit(0));
     });
   }
   return -1;

@@ -39,9 +39,9 @@ export interface ReloaderOptions {
  * Loads the bundle at `path` beside the active policy and swaps it in at once; decisions
  * in flight keep the engine they started with. A bundle that fails keeps the last good
  * one active, records `policy.rejected`, and turns the status to WARN. The watcher
- * debounces, ignores hidden and temporary files (but not Kubernetes' `..data` swap),
- * and re-reads the path on any event, so editors' renames and ConfigMap symlink swaps
- * are followed; an unchanged bundle is not reloaded.
+ * debounces, ignores hidden and temporary files and the other files of the directory
+ * (but not Kubernetes' `..data` swap), and re-reads the path on each event, so editors'
+ * renames and ConfigMap symlink swaps are followed; an unchanged bundle is not reloaded.
  */
 export class PolicyReloader {
   readonly #options: ReloaderOptions;
@@ -70,7 +70,14 @@ export class PolicyReloader {
     if (!this.#options.watch) return;
     const dir = dirname(this.#options.path);
     this.#watcher = watch(dir, { ignoreInitial: true, depth: 0, ignored: (p: string) => p !== dir && ignorable(basename(p)) });
-    this.#watcher.on('all', () => this.#schedule());
+    // Only the bundle (or Kubernetes' `..data` swap) counts: other files in the same
+    // directory, such as an audit file written on every decision, must not keep
+    // resetting the debounce.
+    const name = basename(this.#options.path);
+    this.#watcher.on('all', (_event, changed: string) => {
+      const base = basename(changed);
+      if (base === name || base === '..data') this.#schedule();
+    });
     this.#watcher.on('error', () => this.#schedule());
     await new Promise<void>((resolve) => this.#watcher?.once('ready', () => resolve()));
   }

@@ -8,6 +8,8 @@ export const CLI = join(ROOT, 'src/cli.ts');
 export interface RunningService {
   readonly child: ChildProcess;
   readonly url: string;
+  /** Everything the process wrote so far (stdout and stderr). */
+  output(): string;
   /** SIGTERM, then wait for the exit. */
   stop(): Promise<void>;
 }
@@ -20,8 +22,8 @@ export async function startServe(args: string[], cwd: string, env: NodeJS.Proces
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   process.once('exit', () => child.kill('SIGKILL'));
+  let out = '';
   const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
     const collect = (chunk: Buffer) => {
       out += chunk.toString();
       const m = /mcp-warden listening on (http:\/\/[^"\s]+)/.exec(out);
@@ -34,6 +36,7 @@ export async function startServe(args: string[], cwd: string, env: NodeJS.Proces
   return {
     child,
     url,
+    output: () => out,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
