@@ -1,0 +1,185 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadPolicy, type LoadedPolicy } from '@open-policy-agent/opa-wasm';
+import { parse } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readBundleFile } from '../../src/policy/bundle.ts';
+import { loadPolicyEngine, type PolicyEngine, type PolicyInput } from '../../src/policy/engine.ts';
+import { DEFAULT_BUNDLE } from '../../src/config/policy.ts';
+import { FIXTURE_BUNDLES, OPA, ROOT } from '../helpers/paths.ts';
+
+const MAX = 64 << 20;
+const CASES = join(ROOT, 'test/fixtures/cases');
+const EXAMPLES = join(ROOT, 'policies/examples');
+
+type Json = Record<string, unknown>;
+
+/** One data-driven case of test/fixtures/cases/*.yaml. */
+interface Case {
+  note: string;
+  input: { request?: Json; principal?: Json; session?: Json | null; [key: string]: unknown };
+  want: { allow: boolean; codes?: string[]; visible?: string[] | null };
+}
+
+const REQUEST: Json = {
+  method: 'tools/call', tool: null, arguments: null, uri: null, prompt: null,
+  protocol_version: '2025-11-25', candidates: null, tools: null,
+};
+const PRINCIPAL: Json = {
+  iss: 'https://issuer.example.com', sub: 'alice', client_id: 'app-1', scopes: [], roles: [],
+  spiffe_id: null, kind: 'user', claims: {},
+};
+const SESSION: Json = {
+  id_hash: '3f1c', kind: 'mcp-session', scope: [], created_at: 1_700_000_000_000_000_000,
+  expires_at: 1_700_000_900_000_000_000, context: {},
+};
+
+/** A full policy input from a case's compact one: request, principal and session merged over the defaults. */
+function fullInput(compact: Case['input']): PolicyInput {
+  const { request, principal, session, ...rest } = compact;
+  return {
+    server: { id: 'https://mcp.example.com/files' },
+    caller: { id: 'pep-1', role: 'pep' },
+    now_ns: 1_700_000_000_000_000_000,
+    ...rest,
+    request: { ...REQUEST, ...request },
+    principal: { ...PRINCIPAL, ...principal },
+    session: session == null ? null : { ...SESSION, ...session },
+  };
+}
+
+function loadCases(): Array<{ file: string; cases: Case[] }> {
+  return readdirSync(CASES)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((file) => ({ file, cases: parse(readFileSync(join(CASES, file), 'utf8')) as Case[] }));
+}
+
+const files = loadCases();
+
+describe('default policy: data-driven cases (test/fixtures/cases)', () => {
+  let engine: PolicyEngine;
+  beforeAll(async () => {
+    engine = await loadPolicyEngine(await readBundleFile(DEFAULT_BUNDLE, MAX));
+  });
+
+  it('has at least 25 cases with unique notes', () => {
+    const notes = files.flatMap((f) => f.cases.map((c) => c.note));
+    expect(notes.length).toBeGreaterThanOrEqual(25);
+    expect(new Set(notes).size).toBe(notes.length);
+  });
+
+  for (const { file, cases } of files) {
+    describe(file, () => {
+      for (const c of cases) {
+        it(c.note, () => {
+          const got = engine.decide(fullInput(c.input));
+          expect(got.allow).toBe(c.want.allow);
+          if (c.want.allow) expect(got.reasons).toEqual([]);
+          if (c.want.codes !== undefined) expect(got.reasons.map((r) => r.code)).toEqual(c.want.codes);
+          if (c.want.visible !== undefined) expect(got.visible).toEqual(c.want.visible);
+        });
+      }
+    });
+  }
+});
+
+// --- policies/examples, compiled to WASM and evaluated with opa-wasm directly ---------
+// The engine requires both mcp/authz/decision and mcp/session/grant, which an example
+// does not define, so these load the module themselves.
+
+const WED_1030_UTC = Date.UTC(2026, 2, 4, 10, 30) * 1_000_000; // a Wednesday
+const WED_2000_UTC = Date.UTC(2026, 2, 4, 20, 0) * 1_000_000;
+
+interface ExampleCase { input: Json; allow: boolean; codes?: string[]; obligations?: Json; visible?: string[] | null }
+
+const call = (tool: string, extra: Json = {}): Json => ({ request: { method: 'tools/call', tool, ...extra } });
+
+const EXAMPLE_CASES: Record<string, { allow: ExampleCase; deny: ExampleCase }> = {
+  rbac: {
+    allow: { input: { ...call('fs_write'), principal: { roles: ['writer'] } }, allow: true },
+    deny: { input: { ...call('fs_delete'), principal: { roles: ['writer'] } }, allow: false, codes: ['tool_not_permitted'] },
+  },
+  arguments: {
+    allow: { input: call('http_fetch', { arguments: { url: 'https://api.example.com/v1' } }), allow: true },
+    deny: { input: call('sql_query', { arguments: { query: 'select 1', max_rows: 50_000 } }), allow: false, codes: ['argument_not_allowed'] },
+  },
+  approval: {
+    allow: {
+      input: call('fs_delete', { arguments: { path: '/srv/data/a' } }),
+      allow: true,
+      obligations: { require_approval: true, approvers: ['data-owner', 'secops'] },
+    },
+    deny: { input: call('fs_delete', { arguments: { approval_ref: 'trust me' } }), allow: false, codes: ['approval_invalid'] },
+  },
+  workloads: {
+    allow: { input: { ...call('deploy'), principal: { kind: 'workload', spiffe_id: 'spiffe://example.org/ci/runner' } }, allow: true },
+    deny: { input: { ...call('deploy'), principal: { kind: 'user', sub: 'alice', spiffe_id: null } }, allow: false, codes: ['principal_not_workload'] },
+  },
+  time_window: {
+    allow: { input: { ...call('deploy'), now_ns: WED_1030_UTC }, allow: true },
+    deny: { input: { ...call('deploy'), now_ns: WED_2000_UTC }, allow: false, codes: ['outside_time_window'] },
+  },
+  visibility: {
+    allow: {
+      input: { request: { method: 'tools/list', candidates: ['fs_write', 'fs_read', 'shell'] }, principal: { roles: ['reader'] } },
+      allow: true,
+      visible: ['fs_read'],
+    },
+    deny: { input: { ...call('fs_write'), principal: { roles: ['reader'] } }, allow: false, codes: ['tool_not_permitted'] },
+  },
+};
+
+const exampleNames = readdirSync(EXAMPLES, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+
+/** Compiles policies/examples/<name> (tests left out) into var/test-bundles/example-<name>.tar.gz. */
+function buildExample(name: string): string {
+  const out = join(FIXTURE_BUNDLES, `example-${name}.tar.gz`);
+  execFileSync(OPA, [
+    'build', '-t', 'wasm',
+    '-e', `mcp/examples/${name}/decision`,
+    '--ignore', '*_test.rego',
+    '--revision', `example-${name}`,
+    '-o', out,
+    join(EXAMPLES, name),
+  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return out;
+}
+
+describe('policies/examples compiled to WASM', () => {
+  it('every example folder has an allow and a deny case here', () => {
+    expect(exampleNames).toEqual(Object.keys(EXAMPLE_CASES).sort());
+  });
+
+  for (const name of exampleNames) {
+    describe(name, () => {
+      const entrypoint = `mcp/examples/${name}/decision`;
+      let policy: LoadedPolicy;
+      let now = 0;
+      beforeAll(async () => {
+        mkdirSync(FIXTURE_BUNDLES, { recursive: true });
+        const bundle = await readBundleFile(buildExample(name), MAX);
+        expect(bundle.entrypoints).toEqual([entrypoint]);
+        // Like the engine: time.now_ns() is the host's and equals input.now_ns.
+        policy = await loadPolicy(bundle.wasm, undefined, { 'time.now_ns': () => now });
+        policy.setData(bundle.data as object);
+      });
+
+      for (const kind of ['allow', 'deny'] as const) {
+        it(kind, () => {
+          const c = EXAMPLE_CASES[name]?.[kind];
+          if (c === undefined) throw new Error(`no ${kind} case for example ${name}`);
+          now = typeof c.input.now_ns === 'number' ? c.input.now_ns : 0;
+          const [first] = policy.evaluate(c.input, entrypoint) as Array<{ result: Json }>;
+          const got = first?.result as { allow: boolean; reasons: Array<{ code: string; message: string }>; obligations: Json; visible: unknown };
+          expect(Object.keys(got).sort()).toEqual(['allow', 'obligations', 'reasons', 'visible']);
+          expect(got.allow).toBe(c.allow);
+          expect(got.reasons.map((r) => r.code)).toEqual(c.codes ?? []);
+          expect(got.obligations).toEqual(c.obligations ?? {});
+          expect(got.visible).toEqual(c.visible ?? null);
+        });
+      }
+    });
+  }
+});
