@@ -22,6 +22,9 @@ commands:
               auditor's public keys); exit 1 and the first broken link when it fails
               query: --session --subject --client-id --tool --server --kind
               --outcome allow|deny --since --until --limit --cursor
+  test        check a policy folder as CI does: opa fmt, opa check --strict, opa test
+              with coverage ≥ --coverage-min (90), and --cases <dir> of *.yaml
+              {note, input, want} evaluated against the compiled WASM bundle
   api-key     generate an API key for a caller and print its config entry
               --id <caller id> --role pep|admin
   help        show this text`;
@@ -40,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
       return apiKey(rest);
     case 'audit':
       return (await import('./cli/audit.ts')).auditCommand(rest);
+    case 'test':
+      return (await import('./cli/test.ts')).testCommand(rest);
     case undefined:
     case 'help':
     case '--help':

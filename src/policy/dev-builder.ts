@@ -1,19 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync, renameSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { watch, type FSWatcher } from 'chokidar';
-import { DECISION_ENTRYPOINT, GRANT_ENTRYPOINT } from './engine.ts';
+import { opaBinary, wasmBuildArgs } from './opa-cli.ts';
 
 const run = promisify(execFile);
-
-/** The pinned opa of a source checkout, else `opa` on PATH (or `MCP_WARDEN_OPA`). */
-function opaBinary(): string {
-  if (process.env.MCP_WARDEN_OPA) return process.env.MCP_WARDEN_OPA;
-  const pinned = fileURLToPath(new URL('../../.tools/bin/opa', import.meta.url));
-  return existsSync(pinned) ? pinned : 'opa';
-}
 
 /**
  * Dev mode (`serve --watch-policies <dir>`): compiles a Rego folder to a WASM bundle with
@@ -64,11 +56,7 @@ export class DevPolicyBuilder {
   async #build(): Promise<boolean> {
     const aside = join(dirname(this.#output), `.${basename(this.#output)}.building`);
     try {
-      await run(opaBinary(), [
-        'build', '-t', 'wasm', '-e', DECISION_ENTRYPOINT, '-e', GRANT_ENTRYPOINT,
-        '--ignore', '*_test.rego', '--ignore', 'examples', '--ignore', '.*',
-        '--revision', `dev-${Date.now().toString(36)}`, '-o', aside, this.#source,
-      ]);
+      await run(opaBinary(), wasmBuildArgs(this.#source, aside, `dev-${Date.now().toString(36)}`));
     } catch (err) {
       const output = (err as { stderr?: string }).stderr?.trim() || (err as Error).message;
       this.#report(`policy build failed; the previous policy stays active:\n${output}`);

@@ -1,0 +1,97 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readBundleFile } from '../policy/bundle.ts';
+import { checkCase, loadCaseFiles } from '../policy/cases.ts';
+import { loadPolicyEngine } from '../policy/engine.ts';
+import { opaBinary, wasmBuildArgs } from '../policy/opa-cli.ts';
+
+interface CoverageReport {
+  files?: Record<string, { covered_lines?: number; not_covered_lines?: number }>;
+}
+
+/**
+ * `mcp-warden test <dir>`: what a policy folder must pass before it ships — `opa fmt`,
+ * `opa check --strict`, `opa test` with line coverage of the policy files (tests left out)
+ * at or above a floor, and data-driven cases evaluated against the *compiled* WASM bundle.
+ */
+export async function testCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { cases: { type: 'string' }, 'coverage-min': { type: 'string', default: '90' } },
+  });
+  const dir = positionals[0];
+  if (dir === undefined) {
+    console.error('usage: mcp-warden test <policy dir> [--cases <dir of *.yaml>] [--coverage-min 90]');
+    return 2;
+  }
+  const opa = opaBinary();
+  const step = (title: string, opaArgs: string[]): { ok: boolean; stdout: string } => {
+    console.log(`== ${title}`);
+    const result = spawnSync(opa, opaArgs, { encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (result.error) {
+      console.error(`cannot run ${opa}: ${result.error.message} (run scripts/setup.sh, or set MCP_WARDEN_OPA)`);
+      return { ok: false, stdout: '' };
+    }
+    return { ok: result.status === 0, stdout: `${result.stdout}${result.stderr}` };
+  };
+
+  const fmt = step('opa fmt', ['fmt', '--list', '--fail', dir]);
+  if (!fmt.ok || fmt.stdout.trim() !== '') return fail(`not opa-fmt clean (run: opa fmt -w ${dir}):\n${fmt.stdout}`);
+  const check = step('opa check --strict', ['check', '--strict', dir]);
+  if (!check.ok) return fail(check.stdout);
+  const tests = step('opa test', ['test', dir]);
+  process.stdout.write(tests.stdout);
+  if (!tests.ok) return fail('opa test failed');
+  const coverage = step('coverage (policy files, tests left out)', ['test', '--coverage', '--format=json', dir]);
+  if (!coverage.ok) return fail(coverage.stdout);
+  const total = policyCoverage(JSON.parse(coverage.stdout) as CoverageReport);
+  const min = Number(values['coverage-min']);
+  console.log(`${total.toFixed(2)}% line coverage of the policy files (floor ${min}%)`);
+  if (!(total >= min)) return fail(`coverage ${total.toFixed(2)}% is below ${min}%`);
+
+  if (values.cases === undefined) return 0;
+  const work = mkdtempSync(join(tmpdir(), 'mcp-warden-test-'));
+  try {
+    const bundle = join(work, 'bundle.tar.gz');
+    const build = step('opa build -t wasm', wasmBuildArgs(dir, bundle, 'test'));
+    if (!build.ok) return fail(build.stdout);
+    const engine = await loadPolicyEngine(await readBundleFile(bundle, 64 << 20));
+    console.log(`== cases against the compiled bundle (${values.cases})`);
+    let failed = 0;
+    let count = 0;
+    for (const { file, cases } of loadCaseFiles(values.cases)) {
+      for (const c of cases) {
+        count += 1;
+        const problems = checkCase(engine, c);
+        if (problems.length > 0) {
+          failed += 1;
+          console.error(`FAIL ${file}: ${c.note}\n  ${problems.join('\n  ')}`);
+        }
+      }
+    }
+    console.log(`${count - failed}/${count} cases pass`);
+    return failed === 0 ? 0 : 1;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function policyCoverage(report: CoverageReport): number {
+  let covered = 0;
+  let missed = 0;
+  for (const [file, c] of Object.entries(report.files ?? {})) {
+    if (file.endsWith('_test.rego')) continue;
+    covered += c.covered_lines ?? 0;
+    missed += c.not_covered_lines ?? 0;
+  }
+  return covered + missed === 0 ? 0 : (100 * covered) / (covered + missed);
+}
+
+function fail(message: string): number {
+  console.error(message);
+  return 1;
+}
