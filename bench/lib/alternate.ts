@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { runFor } from './rounds.ts';
 import { median } from './stats.ts';
 
 export interface AlternateOptions {
@@ -40,18 +41,4 @@ export async function alternateRounds(
     }
   }
   return { perRound, median: Object.fromEntries(names.map((n) => [n, median(perRound[n]!)])) };
-}
-
-/** Keeps `concurrency` loops calling `op` until `ms` have passed; answers the number of calls. */
-async function runFor(op: () => unknown, ms: number, concurrency: number): Promise<number> {
-  const deadline = performance.now() + ms;
-  let count = 0;
-  const loop = async (): Promise<void> => {
-    do {
-      await op();
-      count += 1;
-    } while (performance.now() < deadline);
-  };
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  return count;
 }

@@ -31,7 +31,7 @@ export async function measureRounds(op: () => unknown, options: RoundsOptions): 
 }
 
 /** Keeps `concurrency` loops calling `op` until `ms` have passed; answers the number of calls. */
-async function runFor(op: () => unknown, ms: number, concurrency: number): Promise<number> {
+export async function runFor(op: () => unknown, ms: number, concurrency: number): Promise<number> {
   const deadline = performance.now() + ms;
   let count = 0;
   const loop = async (): Promise<void> => {
