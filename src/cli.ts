@@ -71,7 +71,7 @@ async function serve(args: string[]): Promise<number> {
     strict: true,
   });
   // Loaded here so that `dev-token` and `help` start without the whole service.
-  const { ConfigError, loadConfig } = await import('./config/load.ts');
+  const { commandConfig } = await import('./cli/config.ts');
   const { createService } = await import('./service.ts');
   let builder: import('./policy/dev-builder.ts').DevPolicyBuilder | undefined;
   if (values['watch-policies'] !== undefined) {
@@ -88,26 +88,18 @@ async function serve(args: string[]): Promise<number> {
       return 1;
     }
   }
-  let config;
-  try {
-    config = loadConfig({
-      file: values.config,
-      overrides: {
-        server: {
-          host: values.host,
-          port: values.port === undefined ? undefined : Number(values.port),
-          dev: values.dev,
-        },
-        policy: { bundle: values.bundle },
+  const config = commandConfig({
+    file: values.config,
+    overrides: {
+      server: {
+        host: values.host,
+        port: values.port === undefined ? undefined : Number(values.port),
+        dev: values.dev,
       },
-    });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      return 2;
-    }
-    throw err;
-  }
+      policy: { bundle: values.bundle },
+    },
+  });
+  if (config === null) return 2;
   const app = await createService(config, { level: config.server.log_level });
   const address = await app.listen({ host: config.server.host, port: config.server.port });
   app.log.info({ dev: config.server.dev, audit: config.audit.file }, `mcp-warden listening on ${address}`);

@@ -7,7 +7,7 @@ import { AuditUnavailable } from '../errors.ts';
 import { ChainSealer, newChainId, type ChainHead, type SealedRecord } from './chain.ts';
 import { CheckpointSchedule, type CheckpointSigner } from './checkpoint.ts';
 import { cutTornTail } from './torn-tail.ts';
-import { matchesQuery, type AuditPage, type AuditQuery, type AuditRecord, type AuditSink } from './record.ts';
+import { auditRecord, matchesQuery, type AuditPage, type AuditQuery, type AuditRecord, type AuditSink } from './record.ts';
 
 export interface FileSinkOptions {
   readonly path: string;
@@ -59,11 +59,7 @@ export class FileAuditSink implements AuditSink {
     const cut = cutTornTail(this.#options.path);
     await this.#open();
     if (cut !== null) {
-      await this.append({
-        v: 1, ts: new Date(this.#now()).toISOString(), kind: 'audit.recovered', decision_id: null, caller: 'mcp-warden',
-        principal: null, session: null, server: null, method: null, tool: null, allow: null, reasons: [],
-        policy_revision: null, detail: { file: this.#options.path, ...cut },
-      });
+      await this.append(auditRecord('audit.recovered', this.#now(), 'mcp-warden', { detail: { file: this.#options.path, ...cut } }));
     }
   }
 

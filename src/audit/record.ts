@@ -35,6 +35,35 @@ export interface AuditRecord {
   readonly detail?: Readonly<Record<string, unknown>>;
 }
 
+type RecordFields = Partial<Omit<AuditRecord, 'v' | 'ts' | 'kind' | 'caller'>>;
+
+/** A record of `kind` written at `now` for `caller`; every field not given is empty. */
+export function auditRecord(kind: AuditKind, now: number, caller: string, fields: RecordFields = {}): AuditRecord {
+  return {
+    v: 1,
+    ts: new Date(now).toISOString(),
+    kind,
+    decision_id: null,
+    caller,
+    principal: null,
+    session: null,
+    server: null,
+    method: null,
+    tool: null,
+    allow: null,
+    reasons: [],
+    policy_revision: null,
+    ...fields,
+  };
+}
+
+/** The part of a principal a record keeps. */
+export function recordedPrincipal(
+  principal: { readonly iss: string; readonly sub: string; readonly client_id: string | null } | null,
+): AuditRecord['principal'] {
+  return principal && { iss: principal.iss, sub: principal.sub, client_id: principal.client_id };
+}
+
 /** Filters of an audit query; all given fields must match. */
 export interface AuditQuery {
   /** sha256 of a session id (callers hash an id first). */

@@ -4,7 +4,7 @@ import type { JSONWebKeySet } from 'jose';
 import { createAuditSink } from '../audit/create-sink.ts';
 import type { AuditKind } from '../audit/record.ts';
 import { verifyTrail } from '../audit/verify.ts';
-import { ConfigError, loadConfig } from '../config/load.ts';
+import { commandConfig } from './config.ts';
 import { hashSessionId, kindOfId } from '../session/ids.ts';
 
 /** `mcp-warden audit verify|query`: the trail of the configured sink (file or PostgreSQL). */
@@ -30,16 +30,8 @@ export async function auditCommand(args: string[]): Promise<number> {
     },
     strict: true,
   });
-  let config;
-  try {
-    config = loadConfig({ file: values.config, overrides: { audit: { file: values.file, ...(values.file ? { sink: 'file' } : {}) } } });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      return 2;
-    }
-    throw err;
-  }
+  const config = commandConfig({ file: values.config, overrides: { audit: { file: values.file, ...(values.file ? { sink: 'file' } : {}) } } });
+  if (config === null) return 2;
   const { sink, signer } = await createAuditSink(config.audit);
   await sink.start();
   try {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { maskArguments, type MaskRules } from '../audit/mask.ts';
-import type { AuditRecord } from '../audit/record.ts';
+import { auditRecord, recordedPrincipal, type AuditRecord } from '../audit/record.ts';
 import { AuditUnavailable, PolicyDenied, SessionOwnerMismatch, toReason, type Reason } from '../errors.ts';
 import type { Principal } from '../identity/principal.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
@@ -20,19 +20,20 @@ const LIST_METHODS = new Set(['tools/list', 'resources/list', 'prompts/list']);
 export async function decide(deps: CoreDeps, request: DecideRequest, caller: Caller): Promise<Decision> {
   const decisionId = randomUUID();
   const now = deps.clock();
-  const sessionHash = request.session ? hashSessionId(request.session) : null;
   let engine: PolicyEngine | undefined;
   let principal: Principal | null = null;
   let allow = false;
   let reasons: readonly Reason[] = [];
   let obligations: Readonly<Record<string, unknown>> = {};
   let visible: readonly string[] | null = null;
+  let sessionHash: string | null = null;
   let handleHash: string | null = null;
   const records: AuditRecord[] = [];
   try {
     engine = deps.policy.get();
     principal = await deps.verifier.verify(request.token, request.server);
     const { session, handle } = await loadPresentedState(deps, engine, request, principal, now);
+    sessionHash = session?.id_hash ?? null;
     handleHash = handle?.id_hash ?? null;
     const output = engine.decide(
       buildPolicyInput({ mcp: request.mcp, principal, session: session ?? handle, server: request.server, caller, now }),
@@ -67,6 +68,8 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     visible_tools: allow ? visible : null,
     policy: { revision: engine?.revision ?? null },
   };
+  // A session that failed its check still names its hash in the record (hashed once).
+  if (sessionHash === null && request.session !== undefined) sessionHash = hashSessionId(request.session);
   records.push(decisionRecord(decision, request, caller, principal, sessionHash, handleHash, now, deps.mask));
   try {
     for (const record of records) await deps.audit.append(record);
@@ -87,29 +90,26 @@ function decisionRecord(
   now: number,
   mask: MaskRules,
 ): AuditRecord {
-  return {
-    v: 1,
-    ts: new Date(now).toISOString(),
-    kind: 'decision',
+  const { mcp } = request;
+  return auditRecord('decision', now, caller.id, {
     decision_id: decision.decision_id,
-    caller: caller.id,
-    principal: principal && { iss: principal.iss, sub: principal.sub, client_id: principal.client_id },
+    principal: recordedPrincipal(principal),
     session: sessionHash,
     server: request.server,
-    method: request.mcp.method,
-    tool: toolOf(request.mcp),
+    method: mcp.method,
+    tool: toolOf(mcp),
     allow: decision.allow,
     reasons: decision.reasons,
     policy_revision: decision.policy.revision,
     input: {
-      method: request.mcp.method,
-      tool: toolOf(request.mcp),
-      arguments: request.mcp.params?.arguments === undefined ? null : maskArguments(request.mcp.params.arguments, mask),
-      uri: request.mcp.params?.uri ?? null,
-      protocol_version: request.mcp.protocol_version ?? null,
+      method: mcp.method,
+      tool: toolOf(mcp),
+      arguments: mcp.params?.arguments === undefined ? null : maskArguments(mcp.params.arguments, mask),
+      uri: mcp.params?.uri ?? null,
+      protocol_version: mcp.protocol_version ?? null,
     },
     ...(handleHash === null ? {} : { detail: { handle: handleHash } }),
-  };
+  });
 }
 
 /** The security event of a replay: a principal presented state it does not own. */
@@ -121,19 +121,13 @@ function ownerMismatchRecord(
   now: number,
   decisionId: string,
 ): AuditRecord {
-  return {
-    v: 1,
-    ts: new Date(now).toISOString(),
-    kind: 'session.owner_mismatch',
+  return auditRecord('session.owner_mismatch', now, caller.id, {
     decision_id: decisionId,
-    caller: caller.id,
-    principal: { iss: principal.iss, sub: principal.sub, client_id: principal.client_id },
+    principal: recordedPrincipal(principal),
     session: idHash,
     server: request.server,
     method: request.mcp.method,
     tool: toolOf(request.mcp),
     allow: false,
-    reasons: [],
-    policy_revision: null,
-  };
+  });
 }

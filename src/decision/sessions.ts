@@ -1,4 +1,4 @@
-import type { AuditRecord } from '../audit/record.ts';
+import { auditRecord, recordedPrincipal, type AuditRecord } from '../audit/record.ts';
 import {
   AuditUnavailable,
   SessionExpired,
@@ -235,20 +235,11 @@ function sessionRecord(
   revision: string | null,
   detail: Record<string, unknown>,
 ): AuditRecord {
-  return {
-    v: 1,
-    ts: new Date(now).toISOString(),
-    kind,
-    decision_id: null,
-    caller: caller.id,
-    principal: principal && { iss: principal.iss, sub: principal.sub, client_id: principal.client_id },
+  return auditRecord(kind, now, caller.id, {
+    principal: recordedPrincipal(principal),
     session: record.id_hash,
     server: record.server,
-    method: null,
-    tool: null,
-    allow: null,
-    reasons: [],
     policy_revision: revision,
     detail,
-  };
+  });
 }

@@ -22,13 +22,16 @@ const manifestSchema = z.looseObject({
 
 /** Reads a bundle file from disk; see {@link parseBundle}. */
 export async function readBundleFile(path: string, maxBytes: number): Promise<Bundle> {
-  let raw: Buffer;
+  return parseBundle(await readBundleBytes(path), maxBytes);
+}
+
+/** The raw bytes of a bundle file; a file that cannot be read is `bundle_invalid`. */
+export async function readBundleBytes(path: string): Promise<Buffer> {
   try {
-    raw = await readFile(path);
+    return await readFile(path);
   } catch (err) {
     throw new BundleInvalid(`cannot read bundle ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
-  return parseBundle(raw, maxBytes);
 }
 
 /**

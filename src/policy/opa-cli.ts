@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { DECISION_ENTRYPOINT, GRANT_ENTRYPOINT } from './engine.ts';
 
 /** The pinned opa of a source checkout (`.tools/bin/opa`), else `MCP_WARDEN_OPA`, else `opa` on PATH. */
 export function opaBinary(): string {
@@ -11,7 +12,7 @@ export function opaBinary(): string {
 /** The `opa build` arguments of a deployable WASM bundle of a policy folder (tests and examples left out). */
 export function wasmBuildArgs(source: string, output: string, revision: string): string[] {
   return [
-    'build', '-t', 'wasm', '-e', 'mcp/authz/decision', '-e', 'mcp/session/grant',
+    'build', '-t', 'wasm', '-e', DECISION_ENTRYPOINT, '-e', GRANT_ENTRYPOINT,
     '--ignore', '*_test.rego', '--ignore', 'examples', '--ignore', '.*',
     '--revision', revision, '-o', output, source,
   ];

@@ -1,11 +1,10 @@
 import { hash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import type { AuditRecord, AuditSink } from '../audit/record.ts';
+import { auditRecord, type AuditRecord, type AuditSink } from '../audit/record.ts';
 import { BundleInvalid, toReason } from '../errors.ts';
 import type { ActivePolicy } from './active.ts';
-import { parseBundle, type Bundle } from './bundle.ts';
+import { parseBundle, readBundleBytes, type Bundle } from './bundle.ts';
 import { loadPolicyEngine, type PolicyEngine } from './engine.ts';
 import { isSigned, verifyBundleSignature, type BundleTrust } from './signature.ts';
 
@@ -156,17 +155,6 @@ function ignorable(name: string): boolean {
   return name.startsWith('.') || name.endsWith('~') || name.endsWith('.swp') || name.endsWith('.tmp');
 }
 
-async function readBundleBytes(path: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    throw new BundleInvalid(`cannot read bundle ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-}
-
 function policyRecord(kind: 'policy.activated' | 'policy.rejected', now: number, revision: string | null, detail: Record<string, unknown>): AuditRecord {
-  return {
-    v: 1, ts: new Date(now).toISOString(), kind, decision_id: null, caller: 'mcp-warden', principal: null, session: null,
-    server: null, method: null, tool: null, allow: null, reasons: [], policy_revision: revision, detail,
-  };
+  return auditRecord(kind, now, 'mcp-warden', { policy_revision: revision, detail });
 }

@@ -17,7 +17,7 @@ export function hashSessionId(id: string): string {
 
 /** Whether `id` has the shape of an id this service issues (no store lookup needed otherwise). */
 export function isWellFormedSessionId(id: string): boolean {
-  return ID_PATTERN.test(id);
+  return kindOfId(id) !== null;
 }
 
 /** The kind an id's prefix names, or null when the id is not one this service issues. */
