@@ -21,17 +21,17 @@ function bundleTrust(signing: Config['policy']['signing']): BundleTrust | undefi
   return undefined;
 }
 
-/** Wires the configured parts into an app (not yet listening); `app.close()` stops them all. */
-export async function createService(config: Config, logger: boolean | Record<string, unknown> = false): Promise<FastifyInstance> {
-  const auth = createCallerAuth(config.callers.api_keys);
-  if (!auth.enabled && !isLoopback(config.server.host)) {
-    throw new Error(
-      `refusing to listen on ${config.server.host}: no API keys are configured (callers.api_keys), so only loopback is allowed`,
-    );
-  }
-  if (config.server.dev && !isLoopback(config.server.host)) {
-    throw new Error(`refusing dev mode on ${config.server.host}: dev mode is for loopback only`);
-  }
+/** The running core of one process: decision deps and the long-lived parts behind them. */
+export interface RunningCore {
+  readonly core: CoreDeps;
+  readonly reloader: PolicyReloader;
+  readonly devIssuer: Awaited<ReturnType<typeof loadDevIssuer>> | undefined;
+  /** Stops the reloader, the session store and the audit sink (flushing it). */
+  stop(): Promise<void>;
+}
+
+/** Starts the configured verifier, session store, audit sink and policy reloader. */
+export async function startCore(config: Config): Promise<RunningCore> {
   const devIssuer = config.server.dev ? await loadDevIssuer(config.server.dev_key_file) : undefined;
   const issuers = devIssuer ? [...config.identity.issuers, devIssuer.issuerConfig] : config.identity.issuers;
   const verifier = createTokenVerifier({
@@ -57,7 +57,13 @@ export async function createService(config: Config, logger: boolean | Record<str
     scope: config.policy.signing.scope,
     requireSignature: config.policy.signing.require_signature,
   });
-  await reloader.start();
+  try {
+    await reloader.start();
+  } catch (err) {
+    await sessions.stop();
+    await audit.stop();
+    throw err;
+  }
   const core: CoreDeps = {
     verifier,
     sessions,
@@ -67,11 +73,32 @@ export async function createService(config: Config, logger: boolean | Record<str
     clock: Date.now,
     limits: { maxTtlSeconds: config.session.max_ttl_seconds, maxIdleSeconds: config.session.max_idle_seconds },
   };
+  return {
+    core,
+    reloader,
+    devIssuer,
+    stop: async () => {
+      await reloader.stop();
+      await sessions.stop();
+      await audit.stop();
+    },
+  };
+}
+
+/** Wires the configured parts into an app (not yet listening); `app.close()` stops them all. */
+export async function createService(config: Config, logger: boolean | Record<string, unknown> = false): Promise<FastifyInstance> {
+  const auth = createCallerAuth(config.callers.api_keys);
+  if (!auth.enabled && !isLoopback(config.server.host)) {
+    throw new Error(
+      `refusing to listen on ${config.server.host}: no API keys are configured (callers.api_keys), so only loopback is allowed`,
+    );
+  }
+  if (config.server.dev && !isLoopback(config.server.host)) {
+    throw new Error(`refusing dev mode on ${config.server.host}: dev mode is for loopback only`);
+  }
+  const running = await startCore(config);
+  const { core, reloader, devIssuer } = running;
   const app = await buildApp({ core, auth, reloader, bodyLimit: config.server.body_limit_bytes, logger, devIssuer });
-  app.addHook('onClose', async () => {
-    await reloader.stop();
-    await sessions.stop();
-    await audit.stop();
-  });
+  app.addHook('onClose', running.stop);
   return app;
 }

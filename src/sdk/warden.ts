@@ -1,0 +1,35 @@
+import type { Reason } from '../errors.ts';
+import type { CreateSessionRequest, Decision, DecideRequest, SessionView, WidenRequest } from '../decision/types.ts';
+
+/**
+ * What a policy enforcement point (the proxy, the SDK guard) needs from mcp-warden,
+ * whether it runs in the same process or behind `POST /v1/decide`. Both implementations
+ * call the one `decide()` pipeline; neither re-implements a step.
+ */
+export interface Warden {
+  /** Never throws and never allows on a failure: any error is a deny with a reason. */
+  decide(request: DecideRequest): Promise<Decision>;
+  /** Creates a session or state handle; throws a {@link WardenRefusal} when refused. */
+  createSession(request: CreateSessionRequest): Promise<SessionView>;
+  /** Re-authorizes a widening of a session's scope; throws a {@link WardenRefusal}. */
+  widenSession(request: WidenRequest): Promise<SessionView>;
+  /** Revokes a session (idempotent); throws a {@link WardenRefusal}. */
+  revokeSession(request: { readonly id: string; readonly token?: string | undefined }): Promise<void>;
+  /** Releases connections or nothing; the warden itself is not stopped by a PEP. */
+  close(): Promise<void>;
+}
+
+/**
+ * A refused or failed session operation, with the wire code of the decision API
+ * (`invalid_token`, `session_not_granted`, `session_revoked`, `audit_unavailable`, …).
+ */
+export class WardenRefusal extends Error {
+  readonly code: string;
+  readonly reasons: readonly Reason[];
+  constructor(code: string, message: string, reasons: readonly Reason[] = []) {
+    super(message);
+    this.name = 'WardenRefusal';
+    this.code = code;
+    this.reasons = reasons;
+  }
+}
