@@ -14,6 +14,11 @@ commands:
               --dev            dev mode: a local issuer and dev-token (loopback only)
               --watch-policies <dir>  build <dir> with opa on every .rego/data change
                                and serve it (a compile error keeps the old policy)
+  proxy       an MCP Streamable HTTP endpoint in front of an MCP server, deciding
+              every request (see docs/mcp.md)
+              --upstream <url> [--config <file>] [--host <addr>] [--port <n>]
+              [--resource <uri>] [--warden <url> (key in MCP_WARDEN_API_KEY)]
+              [--bundle <file>] [--dev]
   dev-token   mint a token from a running dev-mode service on loopback
               --sub <id> [--role <r>]... [--scope "<s> <s>"] [--client-id <id>]
               [--server <uri>] [--ttl <seconds>] [--url http://127.0.0.1:8181]
@@ -37,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'proxy':
+      return (await import('./cli/proxy.ts')).proxyCommand(rest);
     case 'dev-token':
       return devToken(rest);
     case 'api-key':

@@ -1,18 +1,29 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURE_BUNDLES, FIXTURE_POLICIES, OPA } from './helpers/paths.ts';
+import { FIXTURE_BUNDLES, FIXTURE_CATALOGUES, FIXTURE_POLICIES, OPA, POLICIES } from './helpers/paths.ts';
 
-/** Compiles every fixture policy under test/fixtures/policies/ into a bundle, once per run. */
+const ENTRYPOINTS = ['-e', 'mcp/authz/decision', '-e', 'mcp/session/grant'];
+
+/**
+ * Compiles, once per run, every fixture policy under test/fixtures/policies/ into a
+ * bundle, and the default Rego with every catalogue under test/fixtures/catalogues/
+ * (a data.json in place of the default one) into `catalogue-<name>.tar.gz`.
+ */
 export default function setup(): void {
   mkdirSync(FIXTURE_BUNDLES, { recursive: true });
   for (const name of readdirSync(FIXTURE_POLICIES)) {
-    execFileSync(OPA, [
-      'build', '-t', 'wasm',
-      '-e', 'mcp/authz/decision', '-e', 'mcp/session/grant',
-      '--revision', `fixture-${name}`,
-      '-o', join(FIXTURE_BUNDLES, `${name}.tar.gz`),
-      join(FIXTURE_POLICIES, name),
-    ], { stdio: ['ignore', 'ignore', 'inherit'] });
+    opaBuild(`fixture-${name}`, join(FIXTURE_BUNDLES, `${name}.tar.gz`), [join(FIXTURE_POLICIES, name)]);
   }
+  for (const name of readdirSync(FIXTURE_CATALOGUES)) {
+    opaBuild(`catalogue-${name}`, join(FIXTURE_BUNDLES, `catalogue-${name}.tar.gz`), [
+      '--ignore', '*_test.rego', join(POLICIES, 'mcp'), join(FIXTURE_CATALOGUES, name),
+    ]);
+  }
+}
+
+function opaBuild(revision: string, output: string, sources: string[]): void {
+  execFileSync(OPA, ['build', '-t', 'wasm', ...ENTRYPOINTS, '--revision', revision, '-o', output, ...sources], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }

@@ -62,8 +62,11 @@ _session_present if input.session != null
 
 # --- methods -------------------------------------------------------------------
 
-# Protocol housekeeping every authenticated principal may send.
-_open_methods := {"initialize", "ping"}
+# Protocol housekeeping every authenticated principal may send, and the Streamable
+# HTTP operations an enforcement proxy asks about (opening a session's SSE stream,
+# ending a session, a client's answer to a server request): the engine has already
+# checked the token and that the session is this principal's.
+_open_methods := {"initialize", "ping", "transport/stream", "transport/close", "transport/response"}
 
 _list_methods := {"tools/list", "prompts/list", "resources/list"}
 

@@ -116,6 +116,16 @@ test_open_methods_allowed if {
 	}
 }
 
+test_transport_operations_allowed if {
+	every method in ["transport/stream", "transport/close", "transport/response"] {
+		_allowed(_decide(_request(method), _nobody, null))
+	}
+}
+
+test_other_transport_method_denied if {
+	_denied_with(_decide(_request("transport/other"), _admin, null), {"method_not_permitted"})
+}
+
 test_unknown_method_denied if {
 	d := _decide(_request("sampling/createMessage"), _admin, null)
 	_denied_with(d, {"method_not_permitted"})

@@ -19,6 +19,7 @@ const ENV_OVERRIDES = [
   ['MCP_WARDEN_LOG_LEVEL', ['server', 'log_level'], 'string'],
   ['MCP_WARDEN_BUNDLE', ['policy', 'bundle'], 'string'],
   ['MCP_WARDEN_AUDIT_FILE', ['audit', 'file'], 'string'],
+  ['MCP_WARDEN_PROXY_PORT', ['proxy', 'port'], 'int'],
 ] as const;
 
 export interface LoadOptions {
@@ -77,8 +78,14 @@ function convert(value: string, type: 'string' | 'int' | 'bool'): unknown {
 function setIn(raw: Record<string, unknown>, section: string, key: string, value: unknown): void {
   const current = raw[section];
   const target = current !== null && typeof current === 'object' ? (current as Record<string, unknown>) : {};
-  target[key] = value;
+  const existing = target[key];
+  // A nested override (e.g. proxy.upstream.url from a flag) keeps the file's other fields.
+  target[key] = isPlainObject(value) && isPlainObject(existing) ? { ...existing, ...value } : value;
   raw[section] = target;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function deepFreeze<T>(value: T): T {

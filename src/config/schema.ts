@@ -3,6 +3,7 @@ import { auditConfigSchema } from './audit.ts';
 import { callersConfigSchema } from './callers.ts';
 import { identityConfigSchema } from './identity.ts';
 import { policyConfigSchema } from './policy.ts';
+import { proxyConfigSchema } from './proxy.ts';
 import { serverConfigSchema } from './server.ts';
 import { sessionConfigSchema } from './session.ts';
 
@@ -14,6 +15,7 @@ export const configSchema = z.strictObject({
   policy: policyConfigSchema.default(policyConfigSchema.parse({})),
   audit: auditConfigSchema.default(auditConfigSchema.parse({})),
   callers: callersConfigSchema.default(callersConfigSchema.parse({})),
+  proxy: proxyConfigSchema.default(proxyConfigSchema.parse({})),
 });
 
 /** Parsed, defaulted, frozen configuration. */

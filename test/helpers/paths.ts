@@ -11,3 +11,6 @@ export const FIXTURE_BUNDLES = `${ROOT}var/test-bundles`;
 export function fixtureBundle(name: string): string {
   return `${FIXTURE_BUNDLES}/${name}.tar.gz`;
 }
+
+export const POLICIES = `${ROOT}policies`;
+export const FIXTURE_CATALOGUES = `${ROOT}test/fixtures/catalogues`;

@@ -1,0 +1,104 @@
+import { createServer } from 'node:net';
+import { parseArgs } from 'node:util';
+import type { Config } from '../config/schema.ts';
+import { buildProxyApp } from '../proxy/app.ts';
+import { isLoopback } from '../server/loopback.ts';
+import { metadataPaths } from '../proxy/resource-server.ts';
+import type { Warden } from '../sdk/warden.ts';
+import { commandConfig } from './config.ts';
+
+/** The caller id the in-process proxy records in every decision and session. */
+export const PROXY_CALLER = { id: 'mcp-warden-proxy', role: 'pep' } as const;
+
+/** `mcp-warden proxy --upstream <url>`: the enforcement proxy in front of one MCP server. */
+export async function proxyCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      upstream: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      resource: { type: 'string' },
+      warden: { type: 'string' },
+      bundle: { type: 'string' },
+      dev: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const config = commandConfig({
+    file: values.config,
+    overrides: {
+      server: { dev: values.dev },
+      policy: { bundle: values.bundle },
+      proxy: {
+        host: values.host,
+        port: values.port === undefined ? undefined : Number(values.port),
+        resource: values.resource,
+        upstream: values.upstream === undefined ? undefined : { url: values.upstream },
+        warden: values.warden === undefined ? undefined : { url: values.warden },
+      },
+    },
+  });
+  if (config === null) return 2;
+  const { proxy } = config;
+  if (proxy.upstream.url === undefined) {
+    console.error('proxy: --upstream <url> (or proxy.upstream.url) is required');
+    return 2;
+  }
+  const port = proxy.port === 0 ? await freePort(proxy.host) : proxy.port;
+  const publicUrl = (proxy.public_url ?? `http://${proxy.host.includes(':') ? `[${proxy.host}]` : proxy.host}:${port}`).replace(/\/$/, '');
+  const { warden, stop } = await connectWarden(config);
+  const app = await buildProxyApp({
+    warden,
+    upstream: { url: proxy.upstream.url, headers: proxy.upstream.headers, timeoutMs: proxy.upstream.timeout_ms, connections: proxy.upstream.connections },
+    path: proxy.path,
+    identity: {
+      resource: proxy.resource ?? `${publicUrl}${proxy.path}`,
+      authorizationServers: proxy.authorization_servers ?? config.identity.issuers.map((i) => i.issuer).filter((i) => /^https?:/.test(i)),
+      scopesSupported: proxy.scopes_supported,
+      metadataUrl: `${publicUrl}${metadataPaths(proxy.path)[0]}`,
+    },
+    allowedOrigins: proxy.allowed_origins,
+    loopback: isLoopback(proxy.host),
+    publicHost: new URL(publicUrl).host,
+    widenOnDemand: proxy.widen_on_demand,
+    insufficientScopeReasons: proxy.insufficient_scope_reasons,
+    maxSessions: proxy.max_sessions,
+    bodyLimit: proxy.body_limit_bytes,
+    logger: { level: config.server.log_level },
+  });
+  app.addHook('onClose', stop);
+  await app.listen({ host: proxy.host, port });
+  // One line on stdout, for scripts: where clients connect.
+  console.log(`proxy listening on ${publicUrl}${proxy.path} (upstream ${proxy.upstream.url})`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void app.close().then(() => process.exit(0)));
+  }
+  return -1;
+}
+
+/** The decision service behind the proxy: a remote one when configured, else this process's core. */
+async function connectWarden(config: Config): Promise<{ warden: Warden; stop: () => Promise<void> }> {
+  const remote = config.proxy.warden;
+  if (remote !== undefined) {
+    const { createWardenClient } = await import('../sdk/client.ts');
+    const apiKey = process.env[remote.api_key_env];
+    return { warden: createWardenClient({ url: remote.url, apiKey, timeoutMs: remote.timeout_ms }), stop: async () => undefined };
+  }
+  const { startCore } = await import('../service.ts');
+  const { inProcessWarden } = await import('../sdk/in-process.ts');
+  const running = await startCore(config);
+  return { warden: inProcessWarden(running.core, PROXY_CALLER), stop: running.stop };
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

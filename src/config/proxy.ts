@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'an http(s) URL' });
+const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'an HTTP header name');
+
+/** The MCP enforcement proxy (`mcp-warden proxy`): a Streamable HTTP endpoint in front of one upstream. */
+export const proxyConfigSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535).default(8282),
+  /** The path of the MCP endpoint the proxy serves. */
+  path: z.string().regex(/^\/[^?#]*$/, 'an absolute path').default('/mcp'),
+  /** The URL clients use to reach the proxy (behind a load balancer, its public origin). */
+  public_url: httpUrl.optional(),
+  /**
+   * The protected resource: the audience tokens must be bound to and the `server` of
+   * every decision. Defaults to `public_url` + `path`.
+   */
+  resource: z.string().min(1).optional(),
+  /** Authorization servers named in the resource metadata (RFC 9728); default: the configured issuers. */
+  authorization_servers: z.array(httpUrl).optional(),
+  scopes_supported: z.array(z.string().min(1)).default([]),
+  /** Browser origins allowed to call the endpoint; a request with any other Origin gets 403. */
+  allowed_origins: z.array(z.string().min(1)).default([]),
+  upstream: z
+    .strictObject({
+      url: httpUrl.optional(),
+      /** Credentials for the upstream, set here: the client's token is never forwarded. */
+      headers: z.record(headerName, z.string()).default({}),
+      /** Time to the upstream's response headers; a stream, once open, is not cut. */
+      timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
+      connections: z.number().int().min(1).max(1024).default(64),
+    })
+    .default({ headers: {}, timeout_ms: 30_000, connections: 64 }),
+  /** A remote decision service; absent, the proxy decides in-process with this config's core. */
+  warden: z
+    .strictObject({
+      url: httpUrl,
+      /** The environment variable holding the API key (keys are not written in config files). */
+      api_key_env: z.string().min(1).default('MCP_WARDEN_API_KEY'),
+      timeout_ms: z.number().int().min(50).max(60_000).default(2_000),
+    })
+    .optional(),
+  /** Ask the policy to widen a session's scope when a call needs a tool outside it (re-authorized, audited). */
+  widen_on_demand: z.boolean().default(true),
+  /** Reason codes answered as HTTP 403 `insufficient_scope` (the token lacks a right a new token could carry). */
+  insufficient_scope_reasons: z
+    .array(z.string().min(1))
+    .default(['tool_not_permitted', 'destructive_requires_role', 'prompt_not_permitted', 'resource_not_permitted']),
+  /** Most legacy sessions mapped to upstream sessions at once; the oldest are dropped beyond. */
+  max_sessions: z.number().int().min(1).max(10_000_000).default(100_000),
+  body_limit_bytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+});
+
+export type ProxyConfig = z.output<typeof proxyConfigSchema>;

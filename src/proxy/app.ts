@@ -1,0 +1,80 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Warden } from '../sdk/warden.ts';
+import { handleDelete, handleGet, handlePost, type ProxyContext } from './endpoint.ts';
+import { originProblem } from './origin-guard.ts';
+import { RpcCode, rpcError } from './protocol.ts';
+import { metadataPaths, resourceMetadata, type ResourceIdentity } from './resource-server.ts';
+import { SessionMap } from './session-map.ts';
+import { Upstream, type UpstreamOptions } from './upstream.ts';
+
+export interface ProxyOptions {
+  readonly warden: Warden;
+  readonly upstream: UpstreamOptions;
+  /** The MCP endpoint's path on the proxy. */
+  readonly path: string;
+  readonly identity: ResourceIdentity;
+  readonly allowedOrigins: readonly string[];
+  /** The proxy listens on loopback only: loopback origins and hosts are allowed. */
+  readonly loopback: boolean;
+  /** The host (name:port) of the public URL clients use. */
+  readonly publicHost?: string | undefined;
+  readonly widenOnDemand: boolean;
+  readonly insufficientScopeReasons: readonly string[];
+  readonly maxSessions: number;
+  readonly bodyLimit: number;
+  readonly logger?: FastifyServerOptions['logger'];
+}
+
+/**
+ * The enforcement proxy: an MCP Streamable HTTP endpoint in front of one upstream MCP
+ * server, asking the warden about every message before it is forwarded. Not listening;
+ * `close()` releases the upstream pool and the warden client.
+ */
+export async function buildProxyApp(options: ProxyOptions): Promise<FastifyInstance> {
+  // Long-lived SSE streams must not hold a shutdown open: close() ends them.
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit, forceCloseConnections: true });
+  const upstream = new Upstream(options.upstream);
+  const ctx: ProxyContext = {
+    warden: options.warden,
+    upstream,
+    sessions: new SessionMap(options.maxSessions),
+    identity: options.identity,
+    widenOnDemand: options.widenOnDemand,
+    insufficientScope: new Set(options.insufficientScopeReasons),
+  };
+  const originPolicy = { allowedOrigins: new Set(options.allowedOrigins), loopback: options.loopback, publicHost: options.publicHost };
+
+  app.removeAllContentTypeParsers();
+  // The body is kept as bytes: parsed once to decide, forwarded unchanged when all is allowed.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, _body, done) => {
+    done(Object.assign(new Error('Unsupported Media Type: the body must be application/json'), { statusCode: 415 }));
+  });
+
+  // DNS rebinding: a browser page of another origin must not reach a local MCP server.
+  app.addHook('onRequest', async (request, reply) => {
+    const problem = originProblem(originPolicy, request.headers.origin, request.headers.host);
+    if (problem === null) return undefined;
+    return reply.code(403).type('application/json').send(JSON.stringify(rpcError(null, RpcCode.invalidRequest, `Forbidden: ${problem}`)));
+  });
+
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error }, 'proxy failure');
+    const message = status === 500 ? 'Internal error' : error.message;
+    return reply.code(status).type('application/json').send(JSON.stringify(rpcError(null, status === 500 ? -32603 : RpcCode.invalidRequest, message)));
+  });
+
+  for (const path of metadataPaths(options.path)) {
+    app.get(path, async () => resourceMetadata(options.identity));
+  }
+  app.post(options.path, (request, reply) => handlePost(ctx, request, reply));
+  app.get(options.path, (request, reply) => handleGet(ctx, request, reply));
+  app.delete(options.path, (request, reply) => handleDelete(ctx, request, reply));
+
+  app.addHook('onClose', async () => {
+    await upstream.close();
+    await options.warden.close();
+  });
+  return app;
+}

@@ -1,0 +1,69 @@
+import type { ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { Dispatcher } from 'undici';
+import type { FastifyReply } from 'fastify';
+import type { PendingLists } from './list-responses.ts';
+
+/** A response the proxy writes itself, without asking the upstream. */
+export interface OwnAnswer {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** A JSON value, or undefined for an empty body (202). */
+  readonly body?: unknown;
+}
+
+export function sendOwn(reply: FastifyReply, answer: OwnAnswer): FastifyReply {
+  void reply.code(answer.status).headers(answer.headers ?? {});
+  if (answer.body === undefined) return reply.send();
+  return reply.type('application/json').send(JSON.stringify(answer.body));
+}
+
+/**
+ * Writes the upstream's answer to the client. Bytes pass through as they come (an SSE
+ * stream is never buffered); list responses are filtered event by event, and the
+ * proxy's own answers for denied messages of a batch are added (as first events of a
+ * stream, or merged into a JSON array).
+ */
+export async function relay(
+  reply: FastifyReply,
+  response: Dispatcher.ResponseData,
+  headers: Record<string, string>,
+  lists: PendingLists,
+  ownMessages: readonly unknown[],
+): Promise<void> {
+  const type = String(response.headers['content-type'] ?? '');
+  const res: ServerResponse = reply.raw;
+  reply.hijack();
+  // The client went away: stop reading the upstream (closing the stream cancels the request).
+  res.once('close', () => {
+    if (!res.writableFinished) response.body.destroy();
+  });
+  if (ownMessages.length > 0 && response.statusCode === 202) {
+    // Only notifications went upstream; the denied requests still need their answers.
+    await response.body.dump();
+    res.writeHead(200, { ...headers, 'content-type': 'application/json' });
+    res.end(JSON.stringify(ownMessages));
+    return;
+  }
+  if (type.startsWith('application/json') && (lists.size > 0 || ownMessages.length > 0)) {
+    const text = await response.body.text();
+    res.writeHead(response.statusCode, headers);
+    res.end(mergeJson(lists.size > 0 ? await lists.filterJson(text) : text, ownMessages));
+    return;
+  }
+  res.writeHead(response.statusCode, headers);
+  if (type.startsWith('text/event-stream')) {
+    for (const message of ownMessages) res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    if (lists.size > 0) {
+      await pipeline(response.body, lists.sseTransform(), res).catch(() => undefined);
+      return;
+    }
+  }
+  await pipeline(response.body, res).catch(() => undefined);
+}
+
+function mergeJson(text: string, ownMessages: readonly unknown[]): string {
+  if (ownMessages.length === 0) return text;
+  const parsed: unknown = text.trim() === '' ? [] : JSON.parse(text);
+  return JSON.stringify([...ownMessages, ...(Array.isArray(parsed) ? parsed : [parsed])]);
+}

@@ -1,0 +1,41 @@
+import { hashSessionId } from '../session/ids.ts';
+
+/**
+ * Legacy sessions: the warden session id the client holds, mapped to the upstream's own
+ * `Mcp-Session-Id` (null for a stateless upstream). Keyed by the id's sha256, like the
+ * session store; the upstream id never leaves the proxy. Bounded: beyond `max`, the
+ * oldest mapping is dropped (its client gets 404 and re-initializes).
+ */
+export class SessionMap {
+  readonly #entries = new Map<string, string | null>();
+  readonly #max: number;
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  /** Records a new mapping; returns the mapping dropped to make room, if any. */
+  set(wardenId: string, upstreamId: string | null): string | null | undefined {
+    this.#entries.set(hashSessionId(wardenId), upstreamId);
+    if (this.#entries.size <= this.#max) return undefined;
+    const [oldest, upstream] = this.#entries.entries().next().value as [string, string | null];
+    this.#entries.delete(oldest);
+    return upstream;
+  }
+
+  /** The upstream id for a warden id: a string, null (stateless upstream), or undefined (unknown). */
+  get(wardenId: string): string | null | undefined {
+    return this.#entries.get(hashSessionId(wardenId));
+  }
+
+  delete(wardenId: string): string | null | undefined {
+    const key = hashSessionId(wardenId);
+    const upstream = this.#entries.get(key);
+    this.#entries.delete(key);
+    return upstream;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}

@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import { PROXY_CALLER } from '../../src/cli/proxy.ts';
+import { readBundleFile } from '../../src/policy/bundle.ts';
+import { loadPolicyEngine } from '../../src/policy/engine.ts';
+import { buildProxyApp, type ProxyOptions } from '../../src/proxy/app.ts';
+import { inProcessWarden } from '../../src/sdk/in-process.ts';
+import { createTestCore, type TestCore } from './core.ts';
+import { fixtureBundle } from './paths.ts';
+
+/** The resource (token audience) the test proxy protects. */
+export const RESOURCE = 'https://mcp.example.com/everything';
+
+export interface TestProxy {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly core: TestCore;
+  /** A token for `sub` with OAuth scopes, bound to the proxy's resource, valid for two hours of the fake clock. */
+  token(sub: string, scope: string, claims?: Record<string, unknown>): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The enforcement proxy in this process, deciding in-process over a test core (fake
+ * clock, in-memory store and audit) with a compiled bundle (default: the default Rego
+ * with server-everything's catalogue), in front of `upstreamUrl`.
+ */
+export async function startTestProxy(
+  upstreamUrl: string,
+  options: { bundle?: string; more?: Partial<ProxyOptions> } = {},
+): Promise<TestProxy> {
+  const engine = await loadPolicyEngine(await readBundleFile(options.bundle ?? fixtureBundle('catalogue-everything'), 64 << 20));
+  const core = await createTestCore({ engine });
+  const app = await buildProxyApp({
+    warden: inProcessWarden(core.deps, PROXY_CALLER),
+    upstream: { url: upstreamUrl, headers: {}, timeoutMs: 5_000, connections: 8 },
+    path: '/mcp',
+    identity: {
+      resource: RESOURCE,
+      authorizationServers: [core.idp.issuer.issuer],
+      scopesSupported: ['mcp:read', 'mcp:write', 'mcp:admin'],
+      metadataUrl: 'http://127.0.0.1/.well-known/oauth-protected-resource/mcp',
+    },
+    allowedOrigins: [],
+    loopback: true,
+    widenOnDemand: true,
+    insufficientScopeReasons: ['tool_not_permitted', 'destructive_requires_role', 'prompt_not_permitted', 'resource_not_permitted'],
+    maxSessions: 1000,
+    bodyLimit: 1 << 20,
+    ...options.more,
+  });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url: `${address}/mcp`,
+    app,
+    core,
+    token: (sub, scope, claims = {}) => core.idp.mint({ scope, roles: [], ...claims }, { subject: sub, audience: RESOURCE, expiresIn: 7200 }),
+    stop: () => app.close(),
+  };
+}
