@@ -206,6 +206,13 @@ export class DevModeRequired extends WardenError {
   static override readonly code = 'dev_mode_required';
 }
 
+// ---- enforcement points --------------------------------------------------------
+
+/** A PEP could not get a valid answer from the decision API in time; it denies. */
+export class PdpUnavailable extends WardenError {
+  static override readonly code = 'pdp_unavailable';
+}
+
 /** A reason attached to a decision. */
 export interface Reason {
   readonly code: string;
@@ -255,6 +262,7 @@ export const ERROR_CLASSES: readonly { readonly code: string; readonly name: str
   CallerForbidden,
   NotFound,
   DevModeRequired,
+  PdpUnavailable,
 ];
 
 /** Turns anything thrown into a reason, never leaking a stack. */

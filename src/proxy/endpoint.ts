@@ -151,7 +151,7 @@ async function decideAndForward(
   verdicts.forEach(({ message, decision }, i) => {
     if (decision.allow) {
       forwarded.push(raw[i]);
-      if (message.type === 'request' && isListMethod(message.method)) lists.add(message.id, message.method, decision.visible_tools);
+      if (message.type === 'request' && isListMethod(message.method)) lists.add(message.id, message.method);
     } else if (message.type === 'request') {
       own.push(forbidden(message.id, decision));
     }

@@ -8,18 +8,18 @@ export type VisibleAmong = (method: string, candidates: readonly string[]) => Pr
 
 /**
  * The list requests of one POST whose responses must be filtered before they reach the
- * client: request id → (method, what the allowing decision made visible).
+ * client (request id → method): each response's names are decided as candidates.
  */
 export class PendingLists {
-  readonly #byId = new Map<string, { method: string; visible: readonly string[] | null }>();
+  readonly #byId = new Map<string, string>();
   readonly #visibleAmong: VisibleAmong;
 
   constructor(visibleAmong: VisibleAmong = async () => null) {
     this.#visibleAmong = visibleAmong;
   }
 
-  add(id: JsonRpcId, method: string, visible: readonly string[] | null): void {
-    this.#byId.set(JSON.stringify(id), { method, visible });
+  add(id: JsonRpcId, method: string): void {
+    this.#byId.set(JSON.stringify(id), method);
   }
 
   get size(): number {
@@ -31,11 +31,9 @@ export class PendingLists {
     if (message === null || typeof message !== 'object' || Array.isArray(message)) return message;
     const m = message as Record<string, unknown>;
     if (!('id' in m) || m.result === null || typeof m.result !== 'object') return message;
-    const pending = this.#byId.get(JSON.stringify(m.id));
-    if (pending === undefined) return message;
-    const result = await filterListResult(pending.method, m.result as Record<string, unknown>, pending.visible, (candidates) =>
-      this.#visibleAmong(pending.method, candidates),
-    );
+    const method = this.#byId.get(JSON.stringify(m.id));
+    if (method === undefined) return message;
+    const result = await filterListResult(method, m.result as Record<string, unknown>, (candidates) => this.#visibleAmong(method, candidates));
     return { ...m, result };
   }
 

@@ -1,0 +1,18 @@
+/**
+ * The SDK for enforcement points: a typed client of the decision API, an in-process
+ * warden, and a guard for `@modelcontextprotocol/sdk` servers over any transport.
+ */
+export { createWardenClient, type WardenClientOptions } from './client.ts';
+export { FORBIDDEN_CODE, guardTransport, type GuardOptions } from './guard.ts';
+export { inProcessWarden } from './in-process.ts';
+export { WardenRefusal, type Warden } from './warden.ts';
+export type {
+  Caller,
+  CreateSessionRequest,
+  Decision,
+  DecideRequest,
+  McpRequest,
+  SessionView,
+  WidenRequest,
+} from '../decision/types.ts';
+export type { Reason } from '../errors.ts';
