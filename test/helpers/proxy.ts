@@ -26,13 +26,13 @@ export interface TestProxy {
  */
 export async function startTestProxy(
   upstreamUrl: string,
-  options: { bundle?: string; more?: Partial<ProxyOptions> } = {},
+  options: { bundle?: string; upstream?: Partial<ProxyOptions['upstream']>; more?: Partial<ProxyOptions> } = {},
 ): Promise<TestProxy> {
   const engine = await loadPolicyEngine(await readBundleFile(options.bundle ?? fixtureBundle('catalogue-everything'), 64 << 20));
   const core = await createTestCore({ engine });
   const app = await buildProxyApp({
     warden: inProcessWarden(core.deps, PROXY_CALLER),
-    upstream: { url: upstreamUrl, headers: {}, timeoutMs: 5_000, connections: 8 },
+    upstream: { url: upstreamUrl, headers: {}, timeoutMs: 5_000, connections: 8, ...options.upstream },
     path: '/mcp',
     identity: {
       resource: RESOURCE,
