@@ -13,4 +13,5 @@ export function fixtureBundle(name: string): string {
 }
 
 export const POLICIES = `${ROOT}policies`;
-export const FIXTURE_CATALOGUES = `${ROOT}test/fixtures/catalogues`;
+/** The default policy's catalogue for @modelcontextprotocol/server-everything (docs/mcp.md). */
+export const EVERYTHING_CATALOGUE = `${ROOT}examples/server-everything`;
