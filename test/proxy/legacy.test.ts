@@ -121,6 +121,26 @@ describe('proxy, legacy era, against a stub upstream', () => {
     expect(text).toMatch(/^: ?keep-alive$/m);
   });
 
+  it('relays an SSE stream without buffering: an event arrives before the upstream has finished', async () => {
+    const session = await initialize();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    upstream.handler = ({ body }, res) => {
+      const { id } = body as { id: number };
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1 } })}\n\n`);
+      void released.then(() => res.end(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [] } })}\n\n`));
+    };
+    const response = await post({ jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'echo', arguments: {} } }, { 'mcp-session-id': session });
+    const reader = response.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toContain('notifications/progress');
+    release(); // only now does the upstream send its final event
+    let rest = '';
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
+    expect(rest).toContain('"id":11');
+  });
+
   it('decides a client response to a server request, and revokes on DELETE before closing upstream', async () => {
     const session = await initialize();
     upstream.seen.length = 0;
