@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { createHash, randomBytes } from 'node:crypto';
+import { constants as osConstants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { isLoopback } from './server/loopback.ts';
 
@@ -31,7 +32,7 @@ commands:
               with coverage ≥ --coverage-min (90), and --cases <dir> of *.yaml
               {note, input, want} evaluated against the compiled WASM bundle
   api-key     generate an API key for a caller and print its config entry
-              --id <caller id> --role pep|admin
+              --id <caller id> --role pep|admin|metrics
   help        show this text`;
 
 /** The MCP server id used by the quickstart and dev tokens unless told otherwise. */
@@ -107,15 +108,31 @@ async function serve(args: string[]): Promise<number> {
     },
   });
   if (config === null) return 2;
-  const app = await createService(config, { level: config.server.log_level });
+  const { Lifecycle } = await import('./server/lifecycle.ts');
+  const { shutdown } = await import('./server/shutdown.ts');
+  const lifecycle = new Lifecycle();
+  const app = await createService(config, { level: config.server.log_level }, lifecycle);
   const address = await app.listen({ host: config.server.host, port: config.server.port });
   app.log.info({ dev: config.server.dev, audit: config.audit.file }, `mcp-warden listening on ${address}`);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      app.log.info(`${signal}: closing`);
-      void Promise.all([builder?.stop(), app.close()]).then(() => process.exit(0));
+  // The first signal drains and closes in order; a second one exits at once.
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      app.log.warn(`${signal} again: exiting now`);
+      process.exit(128 + (osConstants.signals[signal] ?? 0));
+    }
+    stopping = true;
+    const { shutdown_delay_ms: delayMs, shutdown_grace_ms: graceMs } = config.server;
+    app.log.info({ delay_ms: delayMs, grace_ms: graceMs }, `${signal}: draining, then closing`);
+    void Promise.all([builder?.stop(), shutdown(app, lifecycle, { delayMs, graceMs })]).then(([, result]) => {
+      if (result === 'forced') app.log.warn(`requests still in flight after ${graceMs} ms were cut`);
+      if (result === 'timeout') app.log.error('the service did not stop in time (audit sink or session store)');
+      else app.log.info('closed');
+      process.exit(result === 'timeout' ? 1 : 0);
     });
-  }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   return -1;
 }
 
@@ -172,8 +189,8 @@ async function devToken(args: string[]): Promise<number> {
 
 function apiKey(args: string[]): number {
   const { values } = parseArgs({ args, options: { id: { type: 'string' }, role: { type: 'string', default: 'pep' } }, strict: true });
-  if (!values.id || !['pep', 'admin'].includes(values.role)) {
-    console.error('api-key: --id <caller id> and --role pep|admin are required');
+  if (!values.id || !['pep', 'admin', 'metrics'].includes(values.role)) {
+    console.error('api-key: --id <caller id> and --role pep|admin|metrics are required');
     return 2;
   }
   const key = `mwk_${randomBytes(32).toString('base64url')}`;

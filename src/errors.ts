@@ -140,6 +140,10 @@ export class SessionNotGranted extends WardenError {
 export class SessionForbidden extends WardenError {
   static override readonly code = 'session_forbidden';
 }
+/** The principal already holds `session.max_per_principal` live sessions. */
+export class SessionLimitReached extends WardenError {
+  static override readonly code = 'session_limit_reached';
+}
 
 // ---- policy --------------------------------------------------------------------
 
@@ -177,13 +181,30 @@ export class AuditUnavailable extends WardenError {
 
 // ---- requests ------------------------------------------------------------------
 
+/** One wrong field of a request, by its dotted path (`''` for the whole body). */
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+}
 /** The request body does not match the contract. */
 export class InvalidRequest extends WardenError {
   static override readonly code = 'invalid_request';
+  /** The fields at fault, when known. */
+  readonly errors: readonly FieldError[];
+  constructor(message: string, errors: readonly FieldError[] = []) {
+    super(message);
+    this.errors = errors;
+  }
 }
-/** The request body is larger than the configured limit. */
+/** The request body is larger than a configured limit (bytes, JSON keys). */
 export class PayloadTooLarge extends WardenError {
   static override readonly code = 'payload_too_large';
+  /** Where the limit was crossed. */
+  readonly errors: readonly FieldError[];
+  constructor(message: string, errors: readonly FieldError[] = []) {
+    super(message);
+    this.errors = errors;
+  }
 }
 /** The request body is not JSON. */
 export class UnsupportedMediaType extends WardenError {
@@ -204,6 +225,18 @@ export class NotFound extends WardenError {
 /** Dev-only features were asked for outside dev mode on loopback. */
 export class DevModeRequired extends WardenError {
   static override readonly code = 'dev_mode_required';
+}
+/** The caller sent more requests than `server.rate_limit` allows; `retry-after` says when to retry. */
+export class RateLimited extends WardenError {
+  static override readonly code = 'rate_limited';
+}
+/** The request was not answered within `server.request_timeout_ms`. */
+export class RequestTimeout extends WardenError {
+  static override readonly code = 'request_timeout';
+}
+/** The service is shutting down and takes no new work. */
+export class ShuttingDown extends WardenError {
+  static override readonly code = 'shutting_down';
 }
 
 // ---- enforcement points --------------------------------------------------------
@@ -248,6 +281,7 @@ export const ERROR_CLASSES: readonly { readonly code: string; readonly name: str
   SessionStoreUnavailable,
   SessionNotGranted,
   SessionForbidden,
+  SessionLimitReached,
   BundleInvalid,
   PolicyUnavailable,
   PolicyUndefined,
@@ -262,6 +296,9 @@ export const ERROR_CLASSES: readonly { readonly code: string; readonly name: str
   CallerForbidden,
   NotFound,
   DevModeRequired,
+  RateLimited,
+  RequestTimeout,
+  ShuttingDown,
   PdpUnavailable,
 ];
 

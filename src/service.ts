@@ -7,11 +7,15 @@ import type { Config } from './config/schema.ts';
 import type { CoreDeps } from './decision/deps.ts';
 import { loadDevIssuer } from './identity/dev-issuer.ts';
 import { createTokenVerifier } from './identity/verifier.ts';
+import { instrumentAuditSink } from './metrics/instrumented-audit.ts';
+import { instrumentSessionStore } from './metrics/instrumented-sessions.ts';
+import { ServiceMetrics } from './metrics/service-metrics.ts';
 import { ActivePolicy } from './policy/active.ts';
 import { PolicyReloader } from './policy/reloader.ts';
 import type { BundleTrust } from './policy/signature.ts';
 import { buildApp } from './server/app.ts';
 import { createCallerAuth } from './server/caller.ts';
+import { Lifecycle } from './server/lifecycle.ts';
 import { isLoopback } from './server/loopback.ts';
 import { createSessionStore } from './session/create-store.ts';
 
@@ -30,8 +34,8 @@ export interface RunningCore {
   stop(): Promise<void>;
 }
 
-/** Starts the configured verifier, session store, audit sink and policy reloader. */
-export async function startCore(config: Config): Promise<RunningCore> {
+/** Starts the configured verifier, session store, audit sink and policy reloader; `metrics` sees them all. */
+export async function startCore(config: Config, metrics?: ServiceMetrics): Promise<RunningCore> {
   const devIssuer = config.server.dev ? await loadDevIssuer(config.server.dev_key_file) : undefined;
   const issuers = devIssuer ? [...config.identity.issuers, devIssuer.issuerConfig] : config.identity.issuers;
   const verifier = createTokenVerifier({
@@ -41,8 +45,10 @@ export async function startCore(config: Config): Promise<RunningCore> {
     cacheSize: config.identity.token_cache_size,
     maxTokenBytes: config.identity.max_token_bytes,
   });
-  const sessions = createSessionStore(config.session);
-  const { sink: audit } = await createAuditSink(config.audit);
+  const store = createSessionStore(config.session);
+  const sink = (await createAuditSink(config.audit)).sink;
+  const sessions = metrics ? instrumentSessionStore(store, metrics, config.session.store) : store;
+  const audit = metrics ? instrumentAuditSink(sink, metrics, config.audit.sink) : sink;
   await sessions.start();
   await audit.start();
   const policy = new ActivePolicy();
@@ -56,6 +62,7 @@ export async function startCore(config: Config): Promise<RunningCore> {
     trust: bundleTrust(config.policy.signing),
     scope: config.policy.signing.scope,
     requireSignature: config.policy.signing.require_signature,
+    observe: metrics && ((outcome) => metrics.policyActivation(outcome)),
   });
   try {
     await reloader.start();
@@ -72,7 +79,9 @@ export async function startCore(config: Config): Promise<RunningCore> {
     mask: maskRules(config.audit.mask_keys, config.audit.mask_pointers),
     clock: Date.now,
     limits: { maxTtlSeconds: config.session.max_ttl_seconds, maxIdleSeconds: config.session.max_idle_seconds },
+    observe: metrics,
   };
+  metrics?.watch({ sessions, policyRevision: () => policy.revision });
   return {
     core,
     reloader,
@@ -85,8 +94,15 @@ export async function startCore(config: Config): Promise<RunningCore> {
   };
 }
 
-/** Wires the configured parts into an app (not yet listening); `app.close()` stops them all. */
-export async function createService(config: Config, logger: boolean | Record<string, unknown> = false): Promise<FastifyInstance> {
+/**
+ * Wires the configured parts into an app (not yet listening); `app.close()` stops them all.
+ * `lifecycle` is how a caller drains it for shutdown (see `server/shutdown.ts`).
+ */
+export async function createService(
+  config: Config,
+  logger: boolean | Record<string, unknown> = false,
+  lifecycle: Lifecycle = new Lifecycle(),
+): Promise<FastifyInstance> {
   const auth = createCallerAuth(config.callers.api_keys);
   if (!auth.enabled && !isLoopback(config.server.host)) {
     throw new Error(
@@ -96,9 +112,23 @@ export async function createService(config: Config, logger: boolean | Record<str
   if (config.server.dev && !isLoopback(config.server.host)) {
     throw new Error(`refusing dev mode on ${config.server.host}: dev mode is for loopback only`);
   }
-  const running = await startCore(config);
+  const metrics = new ServiceMetrics();
+  const running = await startCore(config, metrics);
   const { core, reloader, devIssuer } = running;
-  const app = await buildApp({ core, auth, reloader, bodyLimit: config.server.body_limit_bytes, logger, devIssuer });
+  const { server } = config;
+  const app = await buildApp({
+    core,
+    auth,
+    reloader,
+    bodyLimit: server.body_limit_bytes,
+    logger,
+    devIssuer,
+    jsonLimits: { maxDepth: server.max_json_depth, maxKeys: server.max_json_keys },
+    requestTimeoutMs: server.request_timeout_ms,
+    rateLimit: server.rate_limit && { max: server.rate_limit.max, timeWindowMs: server.rate_limit.time_window_ms },
+    metrics,
+    lifecycle,
+  });
   app.addHook('onClose', running.stop);
   return app;
 }

@@ -6,7 +6,8 @@ export const apiKeyConfigSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'letters, digits and . _ : - only'),
   /** Hex sha256 of the key (`mcp-warden api-key` prints it). */
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'the lowercase hex sha256 of the key'),
-  role: z.enum(['pep', 'admin']),
+  /** `pep` decides and manages sessions, `admin` operates, `metrics` only scrapes `/metrics`. */
+  role: z.enum(['pep', 'admin', 'metrics']),
   /** A revoked key: refused, kept in config for the record. */
   disabled: z.boolean().default(false),
 });

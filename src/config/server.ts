@@ -9,4 +9,26 @@ export const serverConfigSchema = z.strictObject({
   dev: z.boolean().default(false),
   dev_key_file: z.string().min(1).default('var/dev-issuer.jwk.json'),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Processes serving the one port (node:cluster); more than 1 needs a shared session store. */
+  workers: z.number().int().min(1).max(64).default(1),
+  /** Deepest nesting of a JSON body (objects and arrays), checked before validation: 400. */
+  max_json_depth: z.number().int().min(4).max(1024).default(32),
+  /** Most object keys in one JSON body, counted at every depth: 413. */
+  max_json_keys: z.number().int().min(16).max(1_000_000).default(10_000),
+  /** Longest time to receive a request and answer it; past it the answer is 503 `request_timeout`. */
+  request_timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
+  /** On SIGTERM/SIGINT: how long readiness reads 503 before the listener closes (for load balancers to notice). */
+  shutdown_delay_ms: z.number().int().min(0).max(120_000).default(0),
+  /** On SIGTERM/SIGINT: how long requests in flight may take to finish before their connections are cut. */
+  shutdown_grace_ms: z.number().int().min(0).max(600_000).default(10_000),
+  /** Requests per caller (API key id, else client address) per window; absent, no limit. */
+  rate_limit: z
+    .strictObject({
+      max: z.number().int().min(1).max(10_000_000),
+      time_window_ms: z.number().int().min(100).max(86_400_000).default(60_000),
+    })
+    .optional(),
 });
+
+/** The parsed `server` section. */
+export type ServerConfig = z.output<typeof serverConfigSchema>;

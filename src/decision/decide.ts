@@ -18,6 +18,7 @@ const LIST_METHODS = new Set(['tools/list', 'resources/list', 'prompts/list']);
  * audit record was accepted.
  */
 export async function decide(deps: CoreDeps, request: DecideRequest, caller: Caller): Promise<Decision> {
+  const started = performance.now();
   const decisionId = randomUUID();
   const now = deps.clock();
   let engine: PolicyEngine | undefined;
@@ -71,13 +72,15 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
   // A session that failed its check still names its hash in the record (hashed once).
   if (sessionHash === null && request.session !== undefined) sessionHash = hashSessionId(request.session);
   records.push(decisionRecord(decision, request, caller, principal, sessionHash, handleHash, now, deps.mask));
+  let answer = decision;
   try {
     for (const record of records) await deps.audit.append(record);
   } catch (err) {
     const reason = toReason(err instanceof AuditUnavailable ? err : new AuditUnavailable('the audit sink failed'));
-    return { ...decision, allow: false, reasons: [reason], obligations: {}, visible_tools: null };
+    answer = { ...decision, allow: false, reasons: [reason], obligations: {}, visible_tools: null };
   }
-  return decision;
+  deps.observe?.decision(answer, (performance.now() - started) / 1000);
+  return answer;
 }
 
 function decisionRecord(

@@ -3,6 +3,13 @@ import type { AuditSink } from '../audit/record.ts';
 import type { TokenVerifier } from '../identity/verifier.ts';
 import type { ActivePolicy } from '../policy/active.ts';
 import type { SessionStore } from '../session/record.ts';
+import type { Decision } from './types.ts';
+
+/** Told of every answer, for metrics; kept outside the core, and must not throw. */
+export interface CoreObserver {
+  /** A decision as answered, and the seconds `decide()` took (its audit write included). */
+  decision(decision: Decision, seconds: number): void;
+}
 
 /** What the decision pipeline and the session operations run on. */
 export interface CoreDeps {
@@ -18,4 +25,6 @@ export interface CoreDeps {
     readonly maxTtlSeconds: number;
     readonly maxIdleSeconds: number;
   };
+  /** Metrics, when the service keeps them. */
+  readonly observe?: CoreObserver | undefined;
 }

@@ -10,7 +10,7 @@ export interface Caller {
   readonly role: CallerRole;
 }
 
-export type CallerRole = 'pep' | 'admin' | 'local';
+export type CallerRole = 'pep' | 'admin' | 'metrics' | 'local';
 
 /** The MCP request a PEP asks about. */
 export interface McpRequest {

@@ -31,6 +31,8 @@ export interface ReloaderOptions {
   readonly scope?: string | undefined;
   /** Refuse unsigned bundles. */
   readonly requireSignature: boolean;
+  /** Told of every activation (the first load included) and every rejected bundle, for metrics. */
+  readonly observe?: ((outcome: 'activated' | 'rejected') => void) | undefined;
   readonly now?: () => number;
 }
 
@@ -66,6 +68,7 @@ export class PolicyReloader {
     this.#signer = signer;
     this.#loadedHash = hash('sha256', raw, 'hex');
     this.#lastActivation = { revision: engine.revision, at: new Date(this.#now()).toISOString() };
+    this.#options.observe?.('activated');
     if (!this.#options.watch) return;
     const dir = dirname(this.#options.path);
     this.#watcher = watch(dir, { ignoreInitial: true, depth: 0, ignored: (p: string) => p !== dir && ignorable(basename(p)) });
@@ -137,8 +140,10 @@ export class PolicyReloader {
       this.#loadedHash = digest;
       this.#lastError = null;
       this.#lastActivation = { revision: engine.revision, at: new Date(this.#now()).toISOString() };
+      this.#options.observe?.('activated');
       return engine.revision;
     } catch (err) {
+      this.#options.observe?.('rejected');
       const reason = toReason(err);
       this.#lastError = { message: reason.message, at: new Date(this.#now()).toISOString() };
       await this.#options.audit

@@ -3,9 +3,16 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { CoreDeps } from '../decision/deps.ts';
 import type { DevIssuer } from '../identity/dev-issuer.ts';
+import { ShuttingDown } from '../errors.ts';
+import type { ServiceMetrics } from '../metrics/service-metrics.ts';
 import type { PolicyReloader } from '../policy/reloader.ts';
 import type { CallerAuth } from './caller.ts';
+import { installJsonParser, type JsonLimits } from './json-limits.ts';
+import { Lifecycle } from './lifecycle.ts';
+import { installRateLimit, type RateLimitOptions } from './rate-limit.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { policyRoutes } from './routes/policy.ts';
+import { probeRoutes } from './routes/probes.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { decideRoutes } from './routes/decide.ts';
@@ -22,34 +29,68 @@ export interface AppOptions {
   logger?: boolean | Record<string, unknown>;
   /** Present only in dev mode. */
   devIssuer?: DevIssuer | undefined;
+  /** Shape limits of JSON bodies; 32 levels and 10 000 keys when absent. */
+  jsonLimits?: JsonLimits | undefined;
+  /** Longest time from a request's arrival to its answer; none when absent. */
+  requestTimeoutMs?: number | undefined;
+  /** Requests per caller per window; none when absent. */
+  rateLimit?: RateLimitOptions | undefined;
+  /** Served at `/metrics` when present. */
+  metrics?: ServiceMetrics | undefined;
+  /** The shutdown phase `/readyz` and the request gate read. */
+  lifecycle?: Lifecycle | undefined;
 }
+
+/** Routes that answer whatever the phase: an orchestrator must see a draining replica as such. */
+const PROBES = new Set(['/livez', '/readyz', '/health']);
 
 /** Builds the HTTP app without listening, so tests can `inject()`. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const lifecycle = options.lifecycle ?? new Lifecycle();
+  const timeout = options.requestTimeoutMs ?? 0;
   const app = Fastify({
     bodyLimit: options.bodyLimit,
     logger: options.logger ?? false,
     // Request logs carry no body (tokens live there).
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
+    // Refused by the gate below instead, with the error envelope, and probes still answer.
+    return503OnClosing: false,
+    // The whole route lifecycle (503 `request_timeout`), and receiving the request (Node's 408).
+    handlerTimeout: timeout,
+    requestTimeout: timeout,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // JSON only: a text body would otherwise reach validation as a string.
   app.removeContentTypeParser('text/plain');
+  installJsonParser(app, options.jsonLimits ?? { maxDepth: 32, maxKeys: 10_000 });
   installErrorHandler(app, options.bodyLimit);
+  app.addHook('preClose', async () => lifecycle.close());
+  app.addHook('onRequest', async (request) => {
+    if (lifecycle.phase === 'closing' && !PROBES.has(request.routeOptions.url ?? '')) {
+      throw new ShuttingDown('the service is shutting down; retry on another replica');
+    }
+  });
+  // A keep-alive connection would outlive its last answer and hold the close up to the grace.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (lifecycle.phase === 'closing') void reply.header('connection', 'close');
+    done(null, payload);
+  });
+  if (options.rateLimit) await installRateLimit(app, options.auth, options.rateLimit);
   await app.register(swagger, {
     openapi: {
       info: { title: 'mcp-warden', version: '1', description: 'Authorization decisions for MCP requests and sessions' },
     },
     transform: jsonSchemaTransform,
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
   const core = options.core;
   const auth = options.auth;
   await app.register(decideRoutes, { core, auth });
   await app.register(sessionRoutes, { core, auth });
   await app.register(healthRoutes, { core, reloader: options.reloader });
+  await app.register(probeRoutes, { core, reloader: options.reloader, lifecycle });
+  if (options.metrics) await app.register(metricsRoutes, { metrics: options.metrics, auth });
   await app.register(policyRoutes, { reloader: options.reloader, auth });
   await app.register(auditRoutes, { sink: core.audit, auth });
   if (options.devIssuer) await app.register(devRoutes, { issuer: options.devIssuer });

@@ -10,6 +10,8 @@ export interface CallerAuth {
   readonly enabled: boolean;
   /** The caller, if allowed one of `roles`; throws 401/403 coded errors otherwise. */
   authorize(request: FastifyRequest, roles: readonly CallerRole[]): Caller;
+  /** The id of the caller a request's valid, enabled key belongs to, whatever its role; else null. */
+  identify(request: FastifyRequest): string | null;
 }
 
 const LOCAL: Caller = Object.freeze({ id: 'local', role: 'local' });
@@ -20,18 +22,28 @@ const LOCAL: Caller = Object.freeze({ id: 'local', role: 'local' });
  */
 export function createCallerAuth(keys: readonly ApiKeyConfig[]): CallerAuth {
   const byHash = new Map(keys.map((k) => [k.sha256, k]));
+  const presented = (request: FastifyRequest): string | null => {
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{16,512})$/.exec(header) : null;
+    return match === null ? null : (match[1] as string);
+  };
   return {
     enabled: keys.length > 0,
     authorize(request, roles) {
       if (byHash.size === 0) return LOCAL;
-      const header = request.headers.authorization;
-      const match = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{16,512})$/.exec(header) : null;
-      if (match === null) throw new CallerUnauthenticated('an API key is required: Authorization: Bearer <key>');
-      const entry = byHash.get(hash('sha256', match[1] as string, 'hex'));
+      const key = presented(request);
+      if (key === null) throw new CallerUnauthenticated('an API key is required: Authorization: Bearer <key>');
+      const entry = byHash.get(hash('sha256', key, 'hex'));
       if (entry === undefined) throw new CallerUnauthenticated('the API key is not valid');
       if (entry.disabled) throw new CallerUnauthenticated('the API key was revoked');
       if (!roles.includes(entry.role)) throw new CallerForbidden(`the ${entry.role} role may not use this route`);
       return { id: entry.id, role: entry.role };
+    },
+    identify(request) {
+      if (byHash.size === 0) return LOCAL.id;
+      const key = presented(request);
+      const entry = key === null ? undefined : byHash.get(hash('sha256', key, 'hex'));
+      return entry === undefined || entry.disabled ? null : entry.id;
     },
   };
 }

@@ -1,9 +1,11 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import {
+  type FieldError,
   InvalidRequest,
   NotFound,
   PayloadTooLarge,
+  RequestTimeout,
   SessionNotGranted,
   UnsupportedMediaType,
   WardenError,
@@ -35,6 +37,10 @@ const STATUS: Record<string, number> = {
   dev_mode_required: 403,
   session_not_granted: 403,
   session_forbidden: 403,
+  session_limit_reached: 429,
+  rate_limited: 429,
+  request_timeout: 503,
+  shutting_down: 503,
   session_unknown: 404,
   session_kind_mismatch: 400,
   session_owner_mismatch: 403,
@@ -47,11 +53,6 @@ const STATUS: Record<string, number> = {
   session_store_unavailable: 503,
   audit_unavailable: 503,
 };
-
-interface FieldError {
-  path: string;
-  message: string;
-}
 
 /** Maps every failure to the one envelope `{code, message, errors?, reasons?}`. */
 export function installErrorHandler(app: FastifyInstance, bodyLimit: number): void {
@@ -72,10 +73,17 @@ export function installErrorHandler(app: FastifyInstance, bodyLimit: number): vo
     if (error instanceof SessionNotGranted) {
       return reply.code(403).send({ code: error.code, message: error.message, reasons: error.reasons });
     }
+    if (error instanceof InvalidRequest || error instanceof PayloadTooLarge) {
+      const errors = error.errors.length > 0 ? { errors: error.errors } : {};
+      return reply.code(STATUS[error.code] as number).send({ code: error.code, message: error.message, ...errors });
+    }
     if (error instanceof WardenError) {
       return reply.code(STATUS[error.code] ?? 500).send({ code: error.code, message: error.message });
     }
     switch (error.code) {
+      case 'FST_ERR_HANDLER_TIMEOUT':
+        // The work goes on (a decision still writes its audit record); the caller treats the 503 as a deny.
+        return reply.code(503).send({ code: RequestTimeout.code, message: 'the request was not answered in time (server.request_timeout_ms)' });
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return reply.code(413).send({
           code: PayloadTooLarge.code,

@@ -9,7 +9,8 @@ const contextSchema = z
     message: `must encode to at most ${CONTEXT_MAX_BYTES} bytes of JSON`,
   });
 
-const tokenSchema = z.string().min(1).max(16_384).describe('the bearer access token the MCP client presented');
+// The body bound only: `identity.max_token_bytes` (up to 64 KiB) is the limit, answered `token_too_large`.
+const tokenSchema = z.string().min(1).max(65_536).describe('the bearer access token the MCP client presented');
 const serverSchema = z.string().min(1).max(2048).describe('the MCP server id: its canonical resource URI');
 const toolNameSchema = z.string().min(1).max(256);
 

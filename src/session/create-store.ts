@@ -9,6 +9,7 @@ export function createSessionStore(config: SessionConfig): SessionStore {
     sweepIntervalMs: config.sweep_interval_seconds * 1000,
     // A dead session stays answerable as expired/revoked for one idle period.
     retainMs: config.max_idle_seconds * 1000,
+    maxPerOwner: config.max_per_principal,
   };
   if (config.store === 'memory') return new MemorySessionStore(common);
   return new RedisSessionStore({

@@ -1,8 +1,12 @@
-import { isExpired, matches, type SessionFilter, type SessionRecord, type SessionStore } from './record.ts';
+import { SessionLimitReached } from '../errors.ts';
+import { isExpired, matches, ownerKey, type SessionFilter, type SessionRecord, type SessionStore } from './record.ts';
 
 /** The embedded default store: one process, records in a Map, expired ones swept. */
 export class MemorySessionStore implements SessionStore {
   readonly #records = new Map<string, SessionRecord>();
+  /** Id hashes by owner key, for the per-owner limit; dead ones are pruned as they are met. */
+  readonly #byOwner = new Map<string, Set<string>>();
+  readonly #maxPerOwner: number;
   readonly #sweepMs: number;
   readonly #retainMs: number;
   readonly #now: () => number;
@@ -11,8 +15,10 @@ export class MemorySessionStore implements SessionStore {
   /**
    * `retainMs`: how long a dead (expired or revoked) record is kept, so that using it
    * is answered `session_expired` / `session_revoked` rather than `session_unknown`.
+   * `maxPerOwner`: live records one owner (iss, sub) may hold; 0 or absent for no limit.
    */
-  constructor(options: { sweepIntervalMs: number; retainMs: number; now?: () => number }) {
+  constructor(options: { sweepIntervalMs: number; retainMs: number; maxPerOwner?: number; now?: () => number }) {
+    this.#maxPerOwner = options.maxPerOwner ?? 0;
     this.#sweepMs = options.sweepIntervalMs;
     this.#retainMs = options.retainMs;
     this.#now = options.now ?? Date.now;
@@ -20,7 +26,31 @@ export class MemorySessionStore implements SessionStore {
 
   async insert(record: SessionRecord): Promise<void> {
     if (this.#records.has(record.id_hash)) throw new Error('session id collision');
+    const key = ownerKey(record.owner);
+    let owned = this.#byOwner.get(key);
+    if (owned === undefined) this.#byOwner.set(key, (owned = new Set()));
+    if (this.#maxPerOwner > 0 && this.#liveOf(owned, record.created_at) >= this.#maxPerOwner) {
+      throw new SessionLimitReached(`the principal already holds ${this.#maxPerOwner} live sessions`);
+    }
     this.#records.set(record.id_hash, record);
+    owned.add(record.id_hash);
+  }
+
+  async countLive(now: number): Promise<number> {
+    let live = 0;
+    for (const record of this.#records.values()) if (record.revoked_at === null && !isExpired(record, now)) live += 1;
+    return live;
+  }
+
+  /** Live records in `owned` at `now`; a dead one never lives again, so it leaves the set. */
+  #liveOf(owned: Set<string>, now: number): number {
+    let live = 0;
+    for (const hash of owned) {
+      const record = this.#records.get(hash);
+      if (record !== undefined && record.revoked_at === null && !isExpired(record, now)) live += 1;
+      else owned.delete(hash);
+    }
+    return live;
   }
 
   async get(idHash: string): Promise<SessionRecord | undefined> {
@@ -80,6 +110,10 @@ export class MemorySessionStore implements SessionStore {
       const deadAt = Math.min(record.expires_at, record.idle_expires_at, record.revoked_at ?? Infinity);
       if (now >= deadAt + this.#retainMs) {
         this.#records.delete(hash);
+        const key = ownerKey(record.owner);
+        const owned = this.#byOwner.get(key);
+        owned?.delete(hash);
+        if (owned?.size === 0) this.#byOwner.delete(key);
         dropped += 1;
       }
     }

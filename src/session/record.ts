@@ -41,7 +41,11 @@ export interface SessionFilter {
  * A store that cannot answer rejects with `session_store_unavailable`.
  */
 export interface SessionStore {
-  /** Stores a new record; rejects if the hash exists. */
+  /**
+   * Stores a new record; rejects if the hash exists, and with `session_limit_reached`
+   * when the store was given a per-owner limit and the owner (iss, sub) already holds that
+   * many live records at the record's `created_at` (checked and inserted atomically).
+   */
   insert(record: SessionRecord): Promise<void>;
   get(idHash: string): Promise<SessionRecord | undefined>;
   /**
@@ -62,6 +66,11 @@ export interface SessionStore {
   list(filter: SessionFilter, limit: number): Promise<SessionRecord[]>;
   /** Drops records dead (expired or revoked) for longer than the retention; returns how many. */
   sweep(now: number): Promise<number>;
+  /**
+   * How many records are live at `now`, for the `sessions_live` gauge; cheap enough to call
+   * on every scrape. A shared store may answer an upper bound (see its docs).
+   */
+  countLive(now: number): Promise<number>;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Whether the store can answer now, for `/health`. */
@@ -75,6 +84,11 @@ export function matches(record: SessionRecord, filter: SessionFilter): boolean {
     (filter.client_id === undefined || record.owner.client_id === filter.client_id) &&
     (filter.server === undefined || record.server === filter.server)
   );
+}
+
+/** The owner key a per-principal limit counts under: issuer and subject. */
+export function ownerKey(owner: SessionOwner): string {
+  return JSON.stringify([owner.iss, owner.sub]);
 }
 
 /** True when `record` is past its idle or absolute expiry at `now`. */

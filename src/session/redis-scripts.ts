@@ -38,15 +38,35 @@ end
 `;
 
 /**
- * KEYS: record, gone-set, index… ARGV: pttl, created_at, gone-at, gone-member, id hash,
- * field, value… Returns 0 when the hash exists (collision), else 1.
+ * KEYS: record, gone-set, owner index, index… ARGV: pttl, created_at, gone-at, gone-member,
+ * id hash, expires_at, max per owner (0: none), record key prefix, field, value…
+ * Returns 0 when the hash exists (collision), -1 when the owner already holds the most
+ * live records, else 1.
+ *
+ * The owner index is scored by absolute expiry. With a limit, the script drops from it
+ * every member past that expiry, then reads the others' times and drops the dead ones
+ * (dead never lives again), so its size stays near the limit and the count is exact and
+ * atomic with the insert, across replicas. The records it reads are named from the
+ * prefix, not passed as KEYS: on Redis Cluster a hash-tag prefix (`{mcpw}:`) keeps every
+ * key of the store in one slot, as the other indexes already need.
  */
 const INSERT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+local max, now = tonumber(ARGV[7]), tonumber(ARGV[2])
+if max > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[2])
+  local count = 0
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+    local t = times(ARGV[8] .. member)
+    if t ~= nil and live(t, now) then count = count + 1 else redis.call('ZREM', KEYS[3], member) end
+  end
+  if count >= max then return -1 end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 9))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-for i = 3, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[5]) end
+redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])
+for i = 4, #KEYS do redis.call('ZADD', KEYS[i], ARGV[2], ARGV[5]) end
 return 1
 `;
 
@@ -124,7 +144,7 @@ type Reply = Promise<string[] | null>;
 
 /** The scripts as commands of a client or a pipeline (ioredis `defineCommand` adds them untyped). */
 export interface SessionScripts {
-  mcpwInsert(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<0 | 1>;
+  mcpwInsert(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<0 | 1 | -1>;
   mcpwTouch(key: string, now: number, retainMs: number): Reply;
   mcpwAddScope(key: string, now: number, ...tools: string[]): Reply;
   mcpwRevoke(key: string, now: number, retainMs: number): Reply;
@@ -133,7 +153,7 @@ export interface SessionScripts {
 
 /** Registers the scripts on `redis` (sent by EVALSHA, reloaded by ioredis after a server restart). */
 export function defineSessionScripts(redis: Redis): void {
-  redis.defineCommand('mcpwInsert', { lua: INSERT });
+  redis.defineCommand('mcpwInsert', { lua: PRELUDE + INSERT });
   redis.defineCommand('mcpwTouch', { numberOfKeys: 1, lua: PRELUDE + TOUCH });
   redis.defineCommand('mcpwAddScope', { numberOfKeys: 1, lua: PRELUDE + ADD_SCOPE });
   redis.defineCommand('mcpwRevoke', { numberOfKeys: 1, lua: PRELUDE + REVOKE });

@@ -1,6 +1,7 @@
+import { hash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { SessionStoreUnavailable } from '../errors.ts';
-import { matches, type SessionFilter, type SessionRecord, type SessionStore } from './record.ts';
+import { SessionLimitReached, SessionStoreUnavailable } from '../errors.ts';
+import { matches, ownerKey, type SessionFilter, type SessionRecord, type SessionStore } from './record.ts';
 import { fromFields, fromReply, toFields } from './redis-codec.ts';
 import { defineSessionScripts, type SessionScripts } from './redis-scripts.ts';
 
@@ -16,6 +17,8 @@ export interface RedisSessionStoreOptions {
   readonly retainMs: number;
   /** How often `sweep` drops index entries of records Redis has expired. */
   readonly sweepIntervalMs: number;
+  /** Live records one owner (iss, sub) may hold; 0 or absent for no limit. */
+  readonly maxPerOwner?: number;
   readonly now?: () => number;
 }
 
@@ -39,6 +42,7 @@ export class RedisSessionStore implements SessionStore {
   readonly #prefix: string;
   readonly #retainMs: number;
   readonly #sweepMs: number;
+  readonly #maxPerOwner: number;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
 
@@ -49,6 +53,7 @@ export class RedisSessionStore implements SessionStore {
     this.#prefix = options.keyPrefix;
     this.#retainMs = options.retainMs;
     this.#sweepMs = options.sweepIntervalMs;
+    this.#maxPerOwner = options.maxPerOwner ?? 0;
     this.#now = options.now ?? Date.now;
     this.#redis = new Redis(options.url, {
       lazyConnect: true,
@@ -78,7 +83,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async insert(record: SessionRecord): Promise<void> {
-    const keys = [this.#recordKey(record.id_hash), this.#goneKey(), ...this.#indexKeys(record)];
+    const keys = [this.#recordKey(record.id_hash), this.#goneKey(), this.#ownerIndexKey(ownerHash(record)), ...this.#indexKeys(record)];
     // The record's own clock, not ours: it is what its expiry times are measured on.
     const since = Math.max(record.created_at, record.last_seen_at);
     const deadAt = Math.min(record.expires_at, record.idle_expires_at, record.revoked_at ?? Infinity);
@@ -90,10 +95,24 @@ export class RedisSessionStore implements SessionStore {
       record.expires_at + this.#retainMs,
       goneMember(record),
       record.id_hash,
+      record.expires_at,
+      this.#maxPerOwner,
+      this.#recordKey(''),
       ...toFields(record),
     ];
     const inserted = await this.#call(() => this.#scripts.mcpwInsert(keys.length, ...keys, ...args));
     if (inserted === 0) throw new Error('session id collision');
+    if (inserted === -1) throw new SessionLimitReached(`the principal already holds ${this.#maxPerOwner} live sessions`);
+  }
+
+  /**
+   * An upper bound, in one command: records whose absolute expiry is still ahead (from
+   * the `gone` set, scored by that expiry plus the retention), so revoked and idle-expired
+   * records count until their absolute expiry. It is the count of the whole shared store,
+   * the same on every replica.
+   */
+  async countLive(now: number): Promise<number> {
+    return this.#call(() => this.#redis.zcount(this.#goneKey(), `(${now + this.#retainMs}`, '+inf'));
   }
 
   async get(idHash: string): Promise<SessionRecord | undefined> {
@@ -215,10 +234,17 @@ export class RedisSessionStore implements SessionStore {
     return this.#indexKeysOf([record.id_hash, record.owner.sub, record.owner.client_id, record.server]);
   }
 
-  #indexKeysOf([, sub, clientId, server]: GoneEntry): string[] {
+  #indexKeysOf([, sub, clientId, server, owner]: GoneEntry): string[] {
     const keys = [`${this.#prefix}i:all`, `${this.#prefix}i:sub:${sub}`, `${this.#prefix}i:server:${server}`];
     if (clientId !== null) keys.push(`${this.#prefix}i:client:${clientId}`);
+    // Entries written before the owner index existed have no owner hash.
+    if (owner !== undefined) keys.push(this.#ownerIndexKey(owner));
     return keys;
+  }
+
+  /** The owner's records for the per-owner limit, scored by absolute expiry; by hash (issuers are URLs). */
+  #ownerIndexKey(ownerHashHex: string): string {
+    return `${this.#prefix}i:owner:${ownerHashHex}`;
   }
 
   /** The smallest index that holds every match: the filter's first field, or all records. */
@@ -239,11 +265,15 @@ export class RedisSessionStore implements SessionStore {
 }
 
 /** What `sweep` needs of a record once Redis has dropped it: its id hash and index fields. */
-type GoneEntry = [idHash: string, sub: string, clientId: string | null, server: string];
+type GoneEntry = [idHash: string, sub: string, clientId: string | null, server: string, ownerHash?: string];
 
 function goneMember(record: SessionRecord): string {
-  const entry: GoneEntry = [record.id_hash, record.owner.sub, record.owner.client_id, record.server];
+  const entry: GoneEntry = [record.id_hash, record.owner.sub, record.owner.client_id, record.server, ownerHash(record)];
   return JSON.stringify(entry);
+}
+
+function ownerHash(record: SessionRecord): string {
+  return hash('sha256', ownerKey(record.owner), 'hex');
 }
 
 /** A coded error whose message says what kind of failure it was, and nothing of the data. */

@@ -10,6 +10,17 @@ function fileWith(content: string): string {
   return path;
 }
 
+/** The problems a refused configuration reports (fails when it is accepted). */
+function problemsOf(options: Parameters<typeof loadConfig>[0]): readonly string[] {
+  try {
+    loadConfig(options);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('the configuration was accepted');
+}
+
 describe('loadConfig', () => {
   it('gives secure defaults: loopback, dev off, no issuers, 64 KiB bodies', () => {
     const config = loadConfig({ env: {} });
@@ -33,19 +44,70 @@ describe('loadConfig', () => {
       server: { port: 'eighty', colour: 'blue' },
       identity: { issuers: [{ issuer: 'https://idp', jwks_file: '/k', algorithms: ['HS256'] }, { issuer: 'https://idp2' }] },
     }));
-    let error: ConfigError | undefined;
-    try {
-      loadConfig({ env: { MCP_WARDEN_CONFIG: file, MCP_WARDEN_DEV: 'maybe' } });
-    } catch (err) {
-      error = err as ConfigError;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    const text = error!.problems.join('\n');
+    const text = problemsOf({ env: { MCP_WARDEN_CONFIG: file, MCP_WARDEN_DEV: 'maybe' } }).join('\n');
     expect(text).toMatch(/MCP_WARDEN_DEV/);
     expect(text).toMatch(/server\.port/);
     expect(text).toMatch(/server: Unrecognized key: "colour"|colour/);
     expect(text).toMatch(/identity\.issuers\.0\.algorithms: HS\* algorithms need hmac_secret/);
     expect(text).toMatch(/identity\.issuers\.1: set exactly one key source/);
+  });
+
+  it('defaults the operational limits: 32 levels, 10 000 keys, 30 s requests, 10 s grace, 100 sessions a principal, no rate limit', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.server).toMatchObject({
+      max_json_depth: 32,
+      max_json_keys: 10_000,
+      request_timeout_ms: 30_000,
+      shutdown_delay_ms: 0,
+      shutdown_grace_ms: 10_000,
+    });
+    expect(config.server.rate_limit).toBeUndefined();
+    expect(config.session.max_per_principal).toBe(100);
+  });
+
+  it('takes the limits from the file and the environment, the environment last', () => {
+    const file = fileWith(JSON.stringify({
+      server: { rate_limit: { max: 500 }, shutdown_grace_ms: 1000, max_json_depth: 16 },
+      session: { max_per_principal: 5 },
+    }));
+    const config = loadConfig({
+      env: {
+        MCP_WARDEN_CONFIG: file,
+        MCP_WARDEN_SHUTDOWN_GRACE_MS: '25000',
+        MCP_WARDEN_SHUTDOWN_DELAY_MS: '5000',
+        MCP_WARDEN_REQUEST_TIMEOUT_MS: '2000',
+        MCP_WARDEN_SESSIONS_PER_PRINCIPAL: '0',
+      },
+    });
+    expect(config.server).toMatchObject({ shutdown_grace_ms: 25_000, shutdown_delay_ms: 5_000, request_timeout_ms: 2_000, max_json_depth: 16 });
+    expect(config.server.rate_limit).toEqual({ max: 500, time_window_ms: 60_000 });
+    expect(config.session.max_per_principal).toBe(0);
+  });
+
+  it('reports every problem with the limits at once, with the others', () => {
+    const file = fileWith(JSON.stringify({
+      server: { max_json_depth: 2, max_json_keys: 'many', rate_limit: { max: 0, per: 'minute' }, shutdown_grace_ms: -1 },
+      session: { max_per_principal: 1.5 },
+      callers: { api_keys: [{ id: 'scraper', sha256: 'a'.repeat(64), role: 'viewer' }] },
+    }));
+    const problems = problemsOf({ env: { MCP_WARDEN_CONFIG: file, MCP_WARDEN_REQUEST_TIMEOUT_MS: 'soon' } });
+    const paths = problems.map((p) => p.split(':')[0]);
+    expect(paths).toEqual(expect.arrayContaining([
+      'MCP_WARDEN_REQUEST_TIMEOUT_MS',
+      'server.max_json_depth',
+      'server.max_json_keys',
+      'server.rate_limit.max',
+      'server.rate_limit',
+      'server.shutdown_grace_ms',
+      'session.max_per_principal',
+      'callers.api_keys.0.role',
+    ]));
+    expect(problems.join('\n')).toMatch(/per/);
+  });
+
+  it('accepts a metrics role for a scrape-only API key', () => {
+    const config = loadConfig({ env: {}, overrides: { callers: { api_keys: [{ id: 'prometheus', sha256: 'b'.repeat(64), role: 'metrics' }] } } });
+    expect(config.callers.api_keys[0]?.role).toBe('metrics');
   });
 
   it('refuses a file that is not JSON', () => {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisSessionStore } from '../../src/session/redis-store.ts';
@@ -89,6 +89,39 @@ describe('RedisSessionStore layout', () => {
     }
     expect(await raw.zcard(`${prefix}gone`)).toBe(1);
     expect(await store.sweep(gone.expires_at + RETAIN_MS)).toBe(0);
+  });
+
+  it('keeps an owner index by sha256(iss, sub), scored by absolute expiry, that sweep cleans like the others', async () => {
+    const { store, prefix } = await started();
+    const gone = sessionRecord();
+    const kept = sessionRecord();
+    await store.insert(gone);
+    await store.insert(kept);
+    const owner = `${prefix}i:owner:${createHash('sha256').update(JSON.stringify([gone.owner.iss, gone.owner.sub])).digest('hex')}`;
+    expect(await raw.zscore(owner, gone.id_hash)).toBe(String(gone.expires_at));
+    await raw.del(`${prefix}s:${gone.id_hash}`);
+    expect(await store.sweep(gone.expires_at + RETAIN_MS)).toBe(1);
+    expect(await raw.zrange(owner, '0', '-1')).toStrictEqual([kept.id_hash]);
+  });
+
+  it('with a limit, an insert drops the owner\'s dead members from the index, so it stays near the limit', async () => {
+    const prefix = `test:${randomUUID()}:`;
+    const store = new RedisSessionStore({ url: server.url, keyPrefix: prefix, commandTimeoutMs: 2_000, retainMs: RETAIN_MS, sweepIntervalMs: 3_600_000, maxPerOwner: 3 });
+    stores.push(store);
+    await store.start();
+    for (let i = 0; i < 3; i += 1) await store.insert(sessionRecord({ revoked_at: NOW }));
+    await store.insert(sessionRecord({ created_at: NOW + 1, last_seen_at: NOW + 1 }));
+    const owner = (await raw.keys(`${prefix}i:owner:*`))[0]!;
+    expect(await raw.zcard(owner)).toBe(1);
+  });
+
+  it('countLive is one command over the gone set: records whose absolute expiry is ahead, revoked ones included', async () => {
+    const { store } = await started();
+    await store.insert(sessionRecord());
+    await store.insert(sessionRecord({ revoked_at: NOW }));
+    await store.insert(sessionRecord({ expires_at: NOW + 100, idle_expires_at: NOW + 100 }));
+    expect(await store.countLive(NOW + 50)).toBe(3);
+    expect(await store.countLive(NOW + 100)).toBe(2);
   });
 
   it('list and revokeWhere drop index members whose record is gone', async () => {

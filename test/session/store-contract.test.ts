@@ -9,8 +9,8 @@ const RETAIN_MS = 3_600_000;
 // Long enough that the background sweep never runs during a test.
 const SWEEP_MS = 3_600_000;
 
-describeSessionStoreContract('memory', async () => {
-  const store = new MemorySessionStore({ sweepIntervalMs: SWEEP_MS, retainMs: RETAIN_MS });
+describeSessionStoreContract('memory', async (options = {}) => {
+  const store = new MemorySessionStore({ sweepIntervalMs: SWEEP_MS, retainMs: RETAIN_MS, ...options });
   await store.start();
   return { store, peer: store };
 });
@@ -23,11 +23,18 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-describeSessionStoreContract('redis', async () => {
+describeSessionStoreContract('redis', async (options = {}) => {
   // A fresh prefix is a fresh, empty store; two instances on it are two replicas.
   const keyPrefix = `test:${randomUUID()}:`;
   const open = async () => {
-    const store = new RedisSessionStore({ url: redis.url, keyPrefix, commandTimeoutMs: 2_000, retainMs: RETAIN_MS, sweepIntervalMs: SWEEP_MS });
+    const store = new RedisSessionStore({
+      url: redis.url,
+      keyPrefix,
+      commandTimeoutMs: 2_000,
+      retainMs: RETAIN_MS,
+      sweepIntervalMs: SWEEP_MS,
+      ...options,
+    });
     await store.start();
     return store;
   };

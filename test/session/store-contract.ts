@@ -38,12 +38,18 @@ function owner(sub: string, client_id: string | null = null): SessionRecord['own
   return { iss: 'https://idp.test.example', sub, client_id, spiffe_id: null };
 }
 
+/** How a store under test is configured beyond its defaults. */
+export interface StoreOptions {
+  /** Live records one owner (iss, sub) may hold; absent for no limit. */
+  readonly maxPerOwner?: number;
+}
+
 /** The behaviour every `SessionStore` shares: the memory default and Redis run this same suite. */
-export function describeSessionStoreContract(name: string, makeStore: () => Promise<StorePair>): void {
+export function describeSessionStoreContract(name: string, makeStore: (options?: StoreOptions) => Promise<StorePair>): void {
   describe(`SessionStore contract: ${name}`, () => {
     const opened: StorePair[] = [];
-    const open = async (): Promise<StorePair> => {
-      const pair = await makeStore();
+    const open = async (options?: StoreOptions): Promise<StorePair> => {
+      const pair = await makeStore(options);
       opened.push(pair);
       return pair;
     };
@@ -226,6 +232,91 @@ export function describeSessionStoreContract(name: string, makeStore: () => Prom
           expect(await store.list(filter, limit)).toStrictEqual(want.map((n) => records[n]));
         });
       }
+    });
+
+    describe('live sessions per owner (iss, sub)', () => {
+      /** A record created at `at`, live for 1 s idle and 10 s absolute from then. */
+      const createdAt = (at: number, overrides: Partial<SessionRecord> = {}) =>
+        sessionRecord({ created_at: at, last_seen_at: at, idle_expires_at: at + 1_000, expires_at: at + 10_000, ...overrides });
+      const codeOf = (promise: Promise<unknown>) =>
+        promise.then(
+          () => 'inserted',
+          (err: { code?: string }) => err.code ?? String(err),
+        );
+
+      it('refuses one more than the limit with session_limit_reached, and stores nothing', async () => {
+        const { store } = await open({ maxPerOwner: 3 });
+        for (let i = 0; i < 3; i += 1) await store.insert(createdAt(NOW));
+        const extra = createdAt(NOW);
+        expect(await codeOf(store.insert(extra))).toBe('session_limit_reached');
+        expect(await store.get(extra.id_hash)).toBeUndefined();
+      });
+
+      it('counts per issuer and subject: another subject, or the same subject of another issuer, has its own count', async () => {
+        const { store } = await open({ maxPerOwner: 1 });
+        await store.insert(createdAt(NOW));
+        await store.insert(createdAt(NOW, { owner: owner('bob') }));
+        await store.insert(createdAt(NOW, { owner: { ...owner('alice'), iss: 'https://other-idp.test.example' } }));
+        // Another client of the same principal counts against the same limit.
+        expect(await codeOf(store.insert(createdAt(NOW, { owner: owner('alice', 'other-client') })))).toBe('session_limit_reached');
+      });
+
+      const dead: { note: string; record: Partial<SessionRecord> }[] = [
+        { note: 'revoked', record: { revoked_at: NOW + 1 } },
+        { note: 'idle-expired', record: {} },
+        { note: 'absolutely expired', record: { idle_expires_at: NOW + 5_000, expires_at: NOW + 1_500 } },
+      ];
+      for (const { note, record } of dead) {
+        it(`does not count a ${note} record`, async () => {
+          const { store } = await open({ maxPerOwner: 2 });
+          await store.insert(createdAt(NOW, record));
+          await store.insert(createdAt(NOW + 800));
+          // At NOW + 1.7 s the first is dead and the second live (until NOW + 1.8 s).
+          expect(await codeOf(store.insert(createdAt(NOW + 1_700)))).toBe('inserted');
+          expect(await codeOf(store.insert(createdAt(NOW + 1_700)))).toBe('session_limit_reached');
+        });
+      }
+
+      it('frees a place when a session is revoked', async () => {
+        const { store } = await open({ maxPerOwner: 1 });
+        const first = createdAt(NOW);
+        await store.insert(first);
+        expect(await codeOf(store.insert(createdAt(NOW + 1)))).toBe('session_limit_reached');
+        await store.revoke(first.id_hash, NOW + 2);
+        expect(await codeOf(store.insert(createdAt(NOW + 3)))).toBe('inserted');
+      });
+
+      it('has no limit without one', async () => {
+        const { store } = await open();
+        for (let i = 0; i < 150; i += 1) await store.insert(createdAt(NOW));
+        expect(await store.countLive(NOW)).toBe(150);
+      });
+
+      it('lets exactly the limit through when inserts race on two connections', async () => {
+        const { store, peer } = await open({ maxPerOwner: 5 });
+        const results = await Promise.all(Array.from({ length: 24 }, (_, i) => codeOf((i % 2 ? store : peer).insert(createdAt(NOW)))));
+        expect(results.filter((r) => r === 'inserted')).toHaveLength(5);
+        expect(results.filter((r) => r === 'session_limit_reached')).toHaveLength(19);
+        expect(await store.countLive(NOW)).toBe(5);
+      });
+    });
+
+    describe('countLive', () => {
+      it('counts live records, never an absolutely expired one, and at most the revoked and idle-expired ones besides', async () => {
+        const { store, peer } = await open();
+        await store.insert(sessionRecord());
+        await store.insert(sessionRecord({ owner: owner('bob') }));
+        await store.insert(sessionRecord({ expires_at: NOW + 500, idle_expires_at: NOW + 500 }));
+        await store.insert(sessionRecord({ revoked_at: NOW + 1 }));
+        const now = await store.countLive(NOW);
+        expect(now).toBeGreaterThanOrEqual(3);
+        expect(now).toBeLessThanOrEqual(4);
+        const later = await peer.countLive(NOW + 600);
+        // Live: the first two; a shared store may count the revoked one until its absolute expiry.
+        expect(later).toBeGreaterThanOrEqual(2);
+        expect(later).toBeLessThanOrEqual(3);
+        expect(await store.countLive(NOW + 10_000)).toBe(0);
+      });
     });
 
     describe('concurrency', () => {

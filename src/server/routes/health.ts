@@ -10,6 +10,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; reloader: Pol
   app.get(
     '/health',
     {
+      config: { rateLimit: false },
       schema: {
         summary: 'Component health',
         response: {
