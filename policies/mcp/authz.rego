@@ -137,7 +137,7 @@ _path_problem(v, prefixes) := "is missing or not a string" if {
 
 _in_session_scope(_) if not _session_present
 
-_in_session_scope(t) if t in input.session.scope
+_in_session_scope(t) if _session_scope[t]
 
 # --- prompts/get and resources/read --------------------------------------------
 
@@ -166,13 +166,19 @@ visible := sort({uri |
 }) if _method == "resources/list"
 
 # Tools a tools/call for them would pass the role, destructive and session checks.
-_listable_tools contains t if {
-	some t in common.callable_tools
-	_in_session_scope(t)
-}
+# Set intersections, not a membership test per tool: `x in coll` scans coll in the
+# WASM target, which made a list quadratic in the catalogue (bench/scaling.ts).
+_listable_tools := common.callable_tools if not _session_present
+
+_listable_tools := common.callable_tools & _session_scope if _session_present
+
+# The session's scope as a set (empty when malformed, so nothing is listed).
+_session_scope := {t | some t in input.session.scope}
 
 # The candidates the PEP passed that are in allowed; without candidates, allowed.
 # Candidates that are not strings, or not an array, show nothing.
-_candidates_within(allowed) := {c | some c in common.strings(input.request.candidates); c in allowed} if {
+_candidates_within(allowed) := _candidates & allowed if {
 	input.request.candidates != null
 } else := allowed
+
+_candidates := {c | some c in common.strings(input.request.candidates)}
