@@ -96,18 +96,34 @@ async function serve(args: string[]): Promise<number> {
       return 1;
     }
   }
-  const config = commandConfig({
-    file: values.config,
-    overrides: {
-      server: {
-        host: values.host,
-        port: values.port === undefined ? undefined : Number(values.port),
-        dev: values.dev,
-      },
-      policy: { bundle: values.bundle },
+  const overrides = {
+    server: {
+      host: values.host,
+      port: values.port === undefined ? undefined : Number(values.port),
+      dev: values.dev,
     },
-  });
+    policy: { bundle: values.bundle },
+  };
+  let config = commandConfig({ file: values.config, overrides });
   if (config === null) return 2;
+  if (config.server.workers > 1) {
+    // Several processes on one port: the primary only supervises; each worker is a full
+    // service with its own audit chain (and file), sharing the session store.
+    const { runPrimary, workerAuditFile, workerIndex, workersProblem } = await import('./server/workers.ts');
+    const problem = workersProblem(config) ?? (builder ? '--watch-policies runs in one process only (server.workers 1)' : null);
+    if (problem !== null) {
+      console.error(problem);
+      await builder?.stop();
+      return 2;
+    }
+    const index = workerIndex();
+    if (index === null) {
+      await runPrimary(config, (message) => console.error(`[primary] ${message}`));
+      return 0;
+    }
+    config = commandConfig({ file: values.config, overrides: { ...overrides, audit: { file: workerAuditFile(config.audit.file, index) } } });
+    if (config === null) return 2;
+  }
   const { Lifecycle } = await import('./server/lifecycle.ts');
   const { shutdown } = await import('./server/shutdown.ts');
   const lifecycle = new Lifecycle();
