@@ -3,28 +3,40 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const READY = /^proxy listening on (\S+)/m;
 
-/** `node src/cli.ts proxy` running in its own process (and so on its own event loop). */
+/** A proxy running in its own process (and so on its own event loop). */
 export interface ProxyChild {
   /** The MCP endpoint it printed, e.g. `http://127.0.0.1:PORT/mcp`. */
   readonly url: string;
   readonly pid: number | undefined;
   /** The last 4 KiB of its stdout and stderr, for error messages. */
   output(): string;
-  /** SIGTERM (the CLI closes the app, flushes the audit and exits 0, so a `--cpu-prof` file is written), SIGKILL after 5 s. */
+  /** SIGTERM (it closes, flushes what it must and exits 0, so a `--cpu-prof` file is written), SIGKILL after 5 s. */
   stop(): Promise<void>;
   /** Synchronous last resort for `process.on('exit')`. */
   kill(): void;
 }
 
 /**
- * Starts `node [nodeArgs] src/cli.ts proxy --upstream <upstream> --config <config>` and waits
- * for its `proxy listening on <url>` line. Its output is drained continuously, so a chatty
- * log level never blocks it on a full pipe.
+ * Starts `node [nodeArgs] src/cli.ts proxy --upstream <upstream> --config <config>` (mcp-warden's
+ * proxy) and waits for its `proxy listening on <url>` line.
  */
-export async function startProxyChild(upstream: string, config: string, nodeArgs: string[] = [], timeoutMs = 30_000): Promise<ProxyChild> {
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, 'src/cli.ts', 'proxy', '--upstream', upstream, '--config', config], {
+export function startProxyChild(upstream: string, config: string, nodeArgs: string[] = [], timeoutMs = 30_000): Promise<ProxyChild> {
+  return startChild('proxy', [...nodeArgs, 'src/cli.ts', 'proxy', '--upstream', upstream, '--config', config], /^proxy listening on (\S+)/m, timeoutMs);
+}
+
+/** Starts `node bench/proxy/bare-proxy.ts --upstream <upstream>` (no authorization) and waits for its `bare proxy listening on <url>` line. */
+export function startBareProxyChild(upstream: string, nodeArgs: string[] = [], timeoutMs = 30_000): Promise<ProxyChild> {
+  return startChild('bare proxy', [...nodeArgs, 'bench/proxy/bare-proxy.ts', '--upstream', upstream], /^bare proxy listening on (\S+)/m, timeoutMs);
+}
+
+/**
+ * Starts `node <args>` in the repository root and waits for the line `ready` matches (its
+ * first group is the URL). Its output is drained continuously, so a chatty log level
+ * never blocks it on a full pipe.
+ */
+async function startChild(name: string, args: string[], ready: RegExp, timeoutMs: number): Promise<ProxyChild> {
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, MCP_WARDEN_CONFIG: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -35,15 +47,15 @@ export async function startProxyChild(upstream: string, config: string, nodeArgs
     const fail = (why: string) => {
       clearTimeout(timer);
       child.kill('SIGKILL');
-      reject(new Error(`proxy ${why}; last output:\n${output}`));
+      reject(new Error(`${name} ${why}; last output:\n${output}`));
     };
     const timer = setTimeout(() => fail(`not ready after ${timeoutMs} ms`), timeoutMs);
     const onData = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-4096);
-      const ready = READY.exec(output);
-      if (ready) {
+      const match = ready.exec(output);
+      if (match) {
         clearTimeout(timer);
-        resolve(ready[1] as string);
+        resolve(match[1] as string);
       }
     };
     child.stdout?.on('data', onData);

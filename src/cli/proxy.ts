@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.ts';
 import { buildProxyApp } from '../proxy/app.ts';
+import { RequestGate } from '../proxy/gate.ts';
 import { isLoopback } from '../server/loopback.ts';
 import { metadataPaths } from '../proxy/resource-server.ts';
 import type { Warden } from '../sdk/warden.ts';
@@ -49,7 +50,9 @@ export async function proxyCommand(args: string[]): Promise<number> {
   const port = proxy.port === 0 ? await freePort(proxy.host) : proxy.port;
   const publicUrl = (proxy.public_url ?? `http://${proxy.host.includes(':') ? `[${proxy.host}]` : proxy.host}:${port}`).replace(/\/$/, '');
   const { warden, stop } = await connectWarden(config);
+  const gate = new RequestGate();
   const app = await buildProxyApp({
+    gate,
     warden,
     upstream: { url: proxy.upstream.url, headers: proxy.upstream.headers, timeoutMs: proxy.upstream.timeout_ms, connections: proxy.upstream.connections },
     path: proxy.path,
@@ -72,9 +75,21 @@ export async function proxyCommand(args: string[]): Promise<number> {
   await app.listen({ host: proxy.host, port });
   // One line on stdout, for scripts: where clients connect.
   console.log(`proxy listening on ${publicUrl}${proxy.path} (upstream ${proxy.upstream.url})`);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => void app.close().then(() => process.exit(0)));
-  }
+  // The first signal lets requests in flight (streams included) finish within the grace
+  // period and refuses new ones, then closes (flushing the audit); a second exits at once.
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    app.log.info(`${signal}: draining ${gate.inFlight} requests in flight`);
+    void gate.drain(config.server.shutdown_grace_ms).then(async (drained) => {
+      if (!drained) app.log.warn(`requests still in flight after ${config.server.shutdown_grace_ms} ms were cut`);
+      await app.close();
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   return -1;
 }
 

@@ -1,6 +1,7 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Warden } from '../sdk/warden.ts';
 import { handleDelete, handleGet, handlePost, type ProxyContext } from './endpoint.ts';
+import { RequestGate } from './gate.ts';
 import { originProblem } from './origin-guard.ts';
 import { RpcCode, rpcError } from './protocol.ts';
 import { metadataPaths, resourceMetadata, type ResourceIdentity } from './resource-server.ts';
@@ -23,6 +24,8 @@ export interface ProxyOptions {
   readonly maxSessions: number;
   readonly bodyLimit: number;
   readonly logger?: FastifyServerOptions['logger'];
+  /** Shutdown: requests in flight are counted here, new ones refused once it drains. */
+  readonly gate?: RequestGate;
 }
 
 /**
@@ -68,9 +71,22 @@ export async function buildProxyApp(options: ProxyOptions): Promise<FastifyInsta
   for (const path of metadataPaths(options.path)) {
     app.get(path, async () => resourceMetadata(options.identity));
   }
-  app.post(options.path, (request, reply) => handlePost(ctx, request, reply));
-  app.get(options.path, (request, reply) => handleGet(ctx, request, reply));
-  app.delete(options.path, (request, reply) => handleDelete(ctx, request, reply));
+  const gate = options.gate ?? new RequestGate();
+  const gated =
+    (handler: typeof handlePost) =>
+    async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+      if (!gate.enter()) {
+        return reply.code(503).header('connection', 'close').type('application/json').send(JSON.stringify(rpcError(null, RpcCode.upstreamUnavailable, 'Service Unavailable: the proxy is shutting down')));
+      }
+      try {
+        return await handler(ctx, request, reply);
+      } finally {
+        gate.leave();
+      }
+    };
+  app.post(options.path, gated(handlePost));
+  app.get(options.path, gated(handleGet));
+  app.delete(options.path, gated(handleDelete));
 
   app.addHook('onClose', async () => {
     await upstream.close();

@@ -75,7 +75,7 @@ function filtered(body: Readable, lists: PendingLists): Readable {
  * together). Plain listeners, not `stream.pipeline`: it costs an AbortController and a
  * DOMException per stream, a measurable share of the proxy's CPU per call.
  */
-function relayStream(body: Readable, res: ServerResponse): Promise<void> {
+export function relayStream(body: Readable, res: ServerResponse): Promise<void> {
   return new Promise<void>((resolve) => {
     let corked = false;
     const uncork = () => {
