@@ -80,7 +80,6 @@ async function serve(args: string[]): Promise<number> {
   });
   // Loaded here so that `dev-token` and `help` start without the whole service.
   const { commandConfig } = await import('./cli/config.ts');
-  const { createService } = await import('./service.ts');
   let builder: import('./policy/dev-builder.ts').DevPolicyBuilder | undefined;
   if (values['watch-policies'] !== undefined) {
     // Dev mode on a Rego folder: build it with opa into var/, and serve that bundle.
@@ -124,6 +123,8 @@ async function serve(args: string[]): Promise<number> {
     config = commandConfig({ file: values.config, overrides: { ...overrides, audit: { file: workerAuditFile(config.audit.file, index) } } });
     if (config === null) return 2;
   }
+  // Loaded only where it serves: a cluster's primary only supervises.
+  const { createService } = await import('./service.ts');
   const { Lifecycle } = await import('./server/lifecycle.ts');
   const { shutdown } = await import('./server/shutdown.ts');
   const lifecycle = new Lifecycle();

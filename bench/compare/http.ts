@@ -10,13 +10,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startRedisServer, type RedisServer } from '../../test/helpers/redis.ts';
 import { startServer } from '../lib/child.ts';
 import { BENCH_ISSUER, BENCH_SERVER, createBenchIssuer } from '../lib/issuer.ts';
 import { runLoad, type LoadOptions, type LoadRun, type LoadTarget } from '../lib/load.ts';
 import { toolCallRequest } from '../lib/request.ts';
 import { median } from '../lib/stats.ts';
 import { fmtInt, fmtMs, fmtPct, parseArgs } from './lib/cli.ts';
-import { freePort, procMemory, runCommand, startProc } from './lib/proc.ts';
+import { freePort, treeMemory, runCommand, startProc } from './lib/proc.ts';
 import { cerbosCheckBody, COMPARE_CLAIMS, createCompareCore, requestFacts } from './lib/scenario.ts';
 import { CERBOS_BIN, CERBOS_DIR, goEnv, OPA_BIN, POLICIES_DIR, ROOT } from './lib/tools.ts';
 
@@ -30,7 +31,7 @@ export const HTTP_FULL: HttpCompareOptions = { connections: 32, pipelining: 1, d
 export const HTTP_QUICK: HttpCompareOptions = { connections: 32, pipelining: 1, durationSeconds: 2, rounds: 2, warmupSeconds: 1 };
 
 export interface HttpSystem {
-  readonly key: 'warden' | 'opa' | 'cerbos' | 'hello';
+  readonly key: 'warden' | 'warden2' | 'opa' | 'cerbos' | 'hello';
   readonly label: string;
   readonly requestsPerSecond: number;
   readonly p50Ms: number;
@@ -70,18 +71,21 @@ export async function runHttpCompare(options: HttpCompareOptions, log: (line: st
   const dir = mkdtempSync(join(tmpdir(), 'warden-compare-http-'));
   const servers: Server[] = [];
   const checks: string[] = [];
+  let redis: RedisServer | undefined;
   try {
     // The Cerbos policy's own tests (the bench request allowed, its neighbours denied).
     const compiled = await runCommand(CERBOS_BIN, ['compile', join(CERBOS_DIR, 'policies')]);
     checks.push(`\`cerbos compile\`: ${/(\d+) tests executed \[(.*?)\]/.exec(compiled)?.[0] ?? 'policies compiled'}`);
 
+    redis = await startRedisServer();
     servers.push(await startWarden(dir, log));
+    servers.push(await startWarden(dir, log, { workers: 2, redisUrl: redis.url }));
     servers.push(await startOpa(input, options.gomaxprocs));
     servers.push(await startCerbos(facts, options.gomaxprocs));
     servers.push(await startHello());
     for (const server of servers) checks.push(await server.verify());
     for (const line of checks) log(`check: ${line}`);
-    const idle = new Map(servers.map((s) => [s.key, procMemory(s.pid).rssKb]));
+    const idle = new Map(servers.map((s) => [s.key, treeMemory(s.pid).rssKb]));
 
     for (const server of servers) await runLoad(server.target, { ...options, durationSeconds: options.warmupSeconds });
     const runs = new Map<string, LoadRun[]>(servers.map((s) => [s.key, []]));
@@ -104,7 +108,7 @@ export async function runHttpCompare(options: HttpCompareOptions, log: (line: st
         requestsPerSecond: median(rounds.map((r) => r.requestsPerSecond)),
         p50Ms: median(rounds.map((r) => r.p50Ms)),
         p99Ms: median(rounds.map((r) => r.p99Ms)),
-        peakRssMb: procMemory(s.pid).peakKb / 1024,
+        peakRssMb: treeMemory(s.pid).peakKb / 1024,
         idleRssMb: (idle.get(s.key) ?? 0) / 1024,
         responses: sum((r) => r.responses),
         bad: sum((r) => r.non2xx + r.errors + r.timeouts + r.mismatches),
@@ -114,6 +118,7 @@ export async function runHttpCompare(options: HttpCompareOptions, log: (line: st
     return { options, systems, checks };
   } finally {
     for (const server of servers.reverse()) await server.stop().catch(() => undefined);
+    await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -124,24 +129,25 @@ export async function runHttpCompare(options: HttpCompareOptions, log: (line: st
  * checkpoints, policy hot reload on. No caller API keys (loopback, as bench/decide.ts):
  * bench/lib/load.ts sends no Authorization header.
  */
-async function startWarden(dir: string, log: (line: string) => void): Promise<Server> {
+async function startWarden(dir: string, log: (line: string) => void, cluster?: { workers: number; redisUrl: string }): Promise<Server> {
   const issuer = await createBenchIssuer();
   const port = await freePort();
+  const name = cluster === undefined ? 'warden' : `warden${cluster.workers}`;
   writeFileSync(join(dir, 'jwks.json'), JSON.stringify(issuer.config.jwks));
   const config = {
-    server: { host: '127.0.0.1', port, log_level: 'warn' },
+    server: { host: '127.0.0.1', port, log_level: 'warn', workers: cluster?.workers ?? 1 },
     identity: {
       issuers: [{ issuer: BENCH_ISSUER, jwks_file: join(dir, 'jwks.json'), algorithms: ['ES256'], require_typ: 'at+jwt' }],
       servers: [BENCH_SERVER],
     },
-    session: { store: 'memory' },
-    audit: { sink: 'file', file: join(dir, 'audit.jsonl'), checkpoint_key_file: join(dir, 'checkpoint.jwk.json') },
+    session: cluster === undefined ? { store: 'memory' } : { store: 'redis', redis: { url: cluster.redisUrl } },
+    audit: { sink: 'file', file: join(dir, `${name}-audit.jsonl`), checkpoint_key_file: join(dir, 'checkpoint.jwk.json') },
   };
-  const configFile = join(dir, 'warden.json');
+  const configFile = join(dir, `${name}.json`);
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const base = `http://127.0.0.1:${port}`;
   const proc = await startProc({
-    name: 'mcp-warden',
+    name: name === 'warden' ? 'mcp-warden' : `mcp-warden (${cluster?.workers} workers)`,
     command: process.execPath,
     args: [join(ROOT, 'src/cli.ts'), 'serve', '--config', configFile],
     cwd: ROOT,
@@ -160,10 +166,13 @@ async function startWarden(dir: string, log: (line: string) => void): Promise<Se
     const body = JSON.stringify(toolCallRequest(token, session.id));
     const url = `${base}/v1/decide`;
     return {
-      key: 'warden',
-      label: 'mcp-warden `POST /v1/decide` (token + session + policy + file audit)',
+      key: name === 'warden' ? 'warden' : 'warden2',
+      label:
+        cluster === undefined
+          ? 'mcp-warden `POST /v1/decide` (token + session + policy + file audit)'
+          : `mcp-warden, ${cluster.workers} workers, Redis sessions (same pipeline; RSS summed over the processes)`,
       pid: proc.pid,
-      target: { name: 'warden', url, method: 'POST', body, expectInBody: '"allow":true' },
+      target: { name, url, method: 'POST', body, expectInBody: '"allow":true' },
       async verify() {
         const answer = await postJson(url, body);
         if (answer.status !== 200 || (answer.json as { allow?: unknown }).allow !== true) throw new Error(`mcp-warden did not allow: ${answer.status} ${answer.text}`);
@@ -287,7 +296,7 @@ export function httpMarkdown(r: HttpCompareResult): string {
         `| ${s.label} | ${fmtInt(s.requestsPerSecond)} | ${fmtMs(s.p50Ms)} | ${fmtMs(s.p99Ms)} | ${s.peakRssMb.toFixed(0)} | ${fmtPct(s.requestsPerSecond / opa.requestsPerSecond)} | ${fmtPct(s.requestsPerSecond / hello.requestsPerSecond)} |`,
     ),
     '',
-    `Per round, warden / OPA: ${perRound(warden, opa)}; warden / Cerbos: ${perRound(warden, by('cerbos'))}; warden / hello: ${perRound(warden, hello)}.`,
+    `Per round, warden / OPA: ${perRound(warden, opa)}; warden / Cerbos: ${perRound(warden, by('cerbos'))}; warden / hello: ${perRound(warden, hello)}; 2 workers / hello: ${perRound(by('warden2'), hello)}.`,
     `Idle RSS once ready (MB): ${r.systems.map((s) => `${s.key} ${s.idleRssMb.toFixed(0)}`).join(', ')}; peak RSS is VmHWM of the server process at the end of the run.`,
     '',
     `Checks before timing: ${r.checks.join('; ')}. During the run: ${r.systems.map((s) => `${s.key} ${fmtInt(s.responses)} responses, ${s.bad} bad`).join('; ')} (bad = non-2xx, errors, timeouts or a body without the expected allow).`,

@@ -94,6 +94,20 @@ export function procMemory(pid: number): { peakKb: number; rssKb: number } {
   return { peakKb: field('VmHWM'), rssKb: field('VmRSS') };
 }
 
+/**
+ * procMemory summed over a process and its children (the workers of a cluster): the sum
+ * of each process's own peak, an upper bound of the tree's peak.
+ */
+export function treeMemory(pid: number): { peakKb: number; rssKb: number } {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // no children file: a single process
+  }
+  return [pid, ...children].map(procMemory).reduce((a, b) => ({ peakKb: a.peakKb + b.peakKb, rssKb: a.rssKb + b.rssKb }));
+}
+
 /** A TCP port free on loopback right now. */
 export async function freePort(): Promise<number> {
   const server = createServer();
