@@ -1,9 +1,11 @@
 import { SessionLimitReached } from '../errors.ts';
+import { SharedValues } from './shared-values.ts';
 import { isExpired, matches, ownerKey, type SessionFilter, type SessionRecord, type SessionStore } from './record.ts';
 
 /** The embedded default store: one process, records in a Map, expired ones swept. */
 export class MemorySessionStore implements SessionStore {
   readonly #records = new Map<string, SessionRecord>();
+  readonly #shared = new SharedValues();
   /** Id hashes by owner key, for the per-owner limit; dead ones are pruned as they are met. */
   readonly #byOwner = new Map<string, Set<string>>();
   readonly #maxPerOwner: number;
@@ -32,7 +34,7 @@ export class MemorySessionStore implements SessionStore {
     if (this.#maxPerOwner > 0 && this.#liveOf(owned, record.created_at) >= this.#maxPerOwner) {
       throw new SessionLimitReached(`the principal already holds ${this.#maxPerOwner} live sessions`);
     }
-    this.#records.set(record.id_hash, record);
+    this.#records.set(record.id_hash, this.#shared.compact(record));
     owned.add(record.id_hash);
   }
 
@@ -71,7 +73,7 @@ export class MemorySessionStore implements SessionStore {
     const current = this.#records.get(idHash);
     if (current === undefined || current.revoked_at !== null || isExpired(current, now)) return current;
     const scope = [...new Set([...current.scope, ...tools])].sort();
-    const next = { ...current, scope, version: current.version + 1 };
+    const next = this.#shared.compact({ ...current, scope, version: current.version + 1 });
     this.#records.set(idHash, next);
     return next;
   }
