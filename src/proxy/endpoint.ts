@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Decision } from '../decision/types.ts';
-import { WardenRefusal, type Warden } from '../sdk/warden.ts';
+import { TRANSPORT_METHOD, WardenRefusal, type Warden } from '../sdk/warden.ts';
 import { isListMethod } from '../sdk/list-filter.ts';
 import { PendingLists } from './list-responses.ts';
 import { headerMismatch } from './modern-headers.ts';
@@ -10,7 +10,7 @@ import { bearerChallenge, bearerToken, type ResourceIdentity } from './resource-
 import type { SessionMap } from './session-map.ts';
 import { clientHeaders, type Upstream } from './upstream.ts';
 import {
-  decideMessages, decideOne, denialData, hasReason, SESSION_GONE, TOKEN_FAILURES, TRANSPORT_METHOD, type DecisionContext, type Verdict,
+  decideMessages, decideOne, denialData, hasReason, SESSION_GONE, TOKEN_FAILURES, type DecisionContext, type Verdict,
 } from './verdicts.ts';
 
 export interface ProxyContext {

@@ -4,7 +4,7 @@ import {
   ServerUnknown, SessionExpired, SessionRevoked, SessionUnknown, SignatureInvalid, TokenExpired, TokenInvalid,
   TokenMissing, TokenNotYetValid, TokenTooLarge, TokenTypeInvalid, TrustDomainUntrusted, type Reason,
 } from '../errors.ts';
-import { WardenRefusal, type Warden } from '../sdk/warden.ts';
+import { TRANSPORT_METHOD, WardenRefusal, type Warden } from '../sdk/warden.ts';
 import type { ClientMessage } from './protocol.ts';
 
 /** Reasons that mean the bearer token itself failed: answered 401 with a challenge. */
@@ -16,19 +16,6 @@ export const TOKEN_FAILURES: ReadonlySet<string> = new Set(
 
 /** Reasons that mean the session is gone: answered 404 so that the client re-initializes. */
 export const SESSION_GONE: ReadonlySet<string> = new Set([SessionExpired, SessionRevoked, SessionUnknown].map((c) => c.code));
-
-/**
- * Methods the proxy asks about that are Streamable HTTP operations, not MCP requests: a
- * policy sees them like any method (the engine has checked token and session first).
- */
-export const TRANSPORT_METHOD = {
-  /** A legacy GET that opens the server's SSE stream for a session. */
-  stream: 'transport/stream',
-  /** A legacy DELETE that ends a session. */
-  close: 'transport/close',
-  /** A client's JSON-RPC response to a server request (sampling, elicitation, roots). */
-  response: 'transport/response',
-} as const;
 
 export interface Verdict {
   readonly message: ClientMessage;

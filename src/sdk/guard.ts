@@ -12,7 +12,7 @@ import {
 import type { Decision, DecideRequest, McpRequest } from '../decision/types.ts';
 import { PdpUnavailable, WardenError, type Reason } from '../errors.ts';
 import { filterListResult, isListMethod } from './list-filter.ts';
-import { WardenRefusal, type Warden } from './warden.ts';
+import { TRANSPORT_METHOD, WardenRefusal, type Warden } from './warden.ts';
 
 /** JSON-RPC error code of a request the guard refused (implementation-defined server range). */
 export const FORBIDDEN_CODE = -32003;
@@ -135,8 +135,9 @@ class GuardedTransport implements Transport {
     if (isJSONRPCRequest(message) || isJSONRPCNotification(message)) {
       return this.#initialized.then(() => this.#check(message, extra));
     }
-    // Responses to the server's own requests (sampling, elicitation) are not decided.
-    return Promise.resolve(() => this.#deliver(message, extra));
+    // A client's answer to a server request (sampling, elicitation, roots) is decided as
+    // the proxy decides it: the session must still be this principal's.
+    return this.#initialized.then(() => this.#checkResponse(message, extra));
   }
 
   async #initialize(message: JSONRPCRequest, extra: MessageExtraInfo | undefined): Promise<Delivery> {
@@ -181,6 +182,12 @@ class GuardedTransport implements Transport {
       this.#lists.set(message.id, { method: message.method, token, session });
     }
     return () => this.#deliver(message, extra);
+  }
+
+  async #checkResponse(message: JSONRPCMessage, extra: MessageExtraInfo | undefined): Promise<Delivery> {
+    const mcp: McpRequest = { method: TRANSPORT_METHOD.response, protocol_version: this.#protocolVersion };
+    const decision = await this.#options.warden.decide({ token: this.#token(extra), session: this.#session, server: this.#options.server, mcp });
+    return decision.allow ? () => this.#deliver(message, extra) : async () => undefined;
   }
 
   /** Only a tool call denied for nothing but the session's scope may be widened. */

@@ -20,6 +20,20 @@ export interface Warden {
 }
 
 /**
+ * Methods an enforcement point asks about that are Streamable HTTP operations, not MCP
+ * requests: a policy sees them like any method (the engine has checked token and
+ * session first). The default policy allows them.
+ */
+export const TRANSPORT_METHOD = {
+  /** A legacy GET that opens the server's SSE stream for a session. */
+  stream: 'transport/stream',
+  /** A legacy DELETE that ends a session. */
+  close: 'transport/close',
+  /** A client's JSON-RPC response to a server request (sampling, elicitation, roots). */
+  response: 'transport/response',
+} as const;
+
+/**
  * A refused or failed session operation, with the wire code of the decision API
  * (`invalid_token`, `session_not_granted`, `session_revoked`, `audit_unavailable`, …).
  */

@@ -3,10 +3,12 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
+  ListRootsRequestSchema,
   ListToolsRequestSchema,
   type JSONRPCMessage,
 } from '@modelcontextprotocol/sdk/types.js';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { revokeSessions } from '../../src/decision/sessions.ts';
 import { createWardenClient } from '../../src/sdk/client.ts';
 import { FORBIDDEN_CODE, guardTransport, type GuardOptions } from '../../src/sdk/guard.ts';
 import { inProcessWarden } from '../../src/sdk/in-process.ts';
@@ -67,6 +69,22 @@ describe('guardTransport over any transport', () => {
     expect(core.audit.saved.filter((r) => r.kind === 'session.created')).toHaveLength(1);
     await client.close();
     await expect.poll(() => core.audit.saved.filter((r) => r.kind === 'session.revoked').length).toBe(1);
+    await server.close();
+  });
+
+  it("decides a client's answer to a server request (transport/response), and drops it once the session is revoked", async () => {
+    const { clientSide, server } = await lowLevelPair({ warden: inProcessWarden(core.deps, PEP), token: () => token }, 'mem-3');
+    const client = new Client({ name: 'c', version: '1.0.0' }, { capabilities: { roots: {} } });
+    client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: 'file:///srv/data/', name: 'data' }] }));
+    await client.connect(clientSide);
+    const roots = await server.listRoots();
+    expect(roots.roots.map((r) => r.uri)).toEqual(['file:///srv/data/']);
+    expect(core.audit.saved.filter((r) => r.kind === 'decision' && r.method === 'transport/response').map((r) => r.allow)).toEqual([true]);
+    await revokeSessions(core.deps, { sub: 'alice' }, { id: 'ops', role: 'admin' });
+    // The answer is refused and dropped: the server's request never gets it.
+    await expect(server.listRoots(undefined, { timeout: 300 })).rejects.toThrow(/timed out/i);
+    expect(core.audit.saved.filter((r) => r.kind === 'decision' && r.method === 'transport/response').map((r) => r.allow)).toEqual([true, false]);
+    await client.close();
     await server.close();
   });
 
