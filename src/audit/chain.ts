@@ -60,6 +60,29 @@ export class ChainSealer {
   }
 }
 
+/**
+ * Seals each record of a batch in turn. A record the canonical form refuses (RFC 8785
+ * has no lone surrogate and no non-finite number) is handed to `refuse` and takes no
+ * place in the chain: one unsealable record never fails the group it was batched with.
+ */
+export function sealEach<T extends { readonly record: AuditRecord }>(
+  sealer: ChainSealer,
+  batch: readonly T[],
+  refuse: (item: T, err: unknown) => void,
+): { items: T[]; sealed: SealedRecord[] } {
+  const items: T[] = [];
+  const sealed: SealedRecord[] = [];
+  for (const item of batch) {
+    try {
+      sealed.push(sealer.seal(item.record));
+      items.push(item);
+    } catch (err) {
+      refuse(item, err);
+    }
+  }
+  return { items, sealed };
+}
+
 /** The first problem found while replaying chains, or the count verified. */
 export type ChainVerdict =
   | { readonly ok: true; readonly records: number; readonly heads: readonly ChainHead[] }

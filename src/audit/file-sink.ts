@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { basename, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AuditUnavailable } from '../errors.ts';
-import { ChainSealer, newChainId, type ChainHead, type SealedRecord } from './chain.ts';
+import { ChainSealer, newChainId, sealEach, type ChainHead, type SealedRecord } from './chain.ts';
 import { CheckpointSchedule, type CheckpointSigner } from './checkpoint.ts';
 import { cutTornTail } from './torn-tail.ts';
 import { auditRecord, matchesQuery, type AuditPage, type AuditQuery, type AuditRecord, type AuditSink } from './record.ts';
@@ -143,13 +143,21 @@ export class FileAuditSink implements AuditSink {
   }
 
   async #flush(): Promise<void> {
-    const batch = this.#pending;
-    if (batch.length === 0) return;
+    const pending = this.#pending;
+    if (pending.length === 0) return;
     this.#pending = [];
     const before = this.#sealer.head;
+    let batch: Pending[] = [];
     try {
+      // After a failed write (a full disk) the file may end in part of a line: cut it
+      // (its batch was refused, never answered) and record the cut, as at start.
+      const recovered = this.#failure !== undefined ? this.#recoverTail() : [];
       if (this.#failure !== undefined || this.#stream === undefined) await this.#open();
-      const data = batch.map((p) => `${JSON.stringify(this.#sealer.seal(p.record))}\n`).join('');
+      const unsealable = (p: Pending) => p.reject(new AuditUnavailable('the record has no canonical form (a lone surrogate or a non-finite number)'));
+      const { items, sealed } = sealEach(this.#sealer, [...recovered, ...pending], unsealable);
+      batch = items;
+      if (sealed.length === 0) return;
+      const data = sealed.map((r) => `${JSON.stringify(r)}\n`).join('');
       const bytes = Buffer.byteLength(data);
       if (this.#size > 0 && this.#size + bytes > this.#options.maxFileBytes) await this.#rotate();
       await this.#write(data);
@@ -157,12 +165,20 @@ export class FileAuditSink implements AuditSink {
     } catch (err) {
       this.#sealer.rewind(before);
       this.#failure = err as Error;
-      for (const p of batch) p.reject(new AuditUnavailable('the audit file is not writable'));
+      for (const p of pending) p.reject(new AuditUnavailable('the audit file is not writable'));
       return;
     }
     for (const p of batch) p.resolve();
     const head = this.#sealer.head;
     if (this.#schedule.due(head, this.#now())) await this.#checkpoint(head);
+  }
+
+  /** The cut of a torn last line as a record to write first (with no one waiting on it), or nothing. */
+  #recoverTail(): Pending[] {
+    const cut = cutTornTail(this.#options.path);
+    if (cut === null) return [];
+    const record = auditRecord('audit.recovered', this.#now(), 'mcp-warden', { detail: { file: this.#options.path, after: 'a failed write', ...cut } });
+    return [{ record, resolve: () => undefined, reject: () => undefined }];
   }
 
   async #write(data: string): Promise<void> {

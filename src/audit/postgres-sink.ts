@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { AuditUnavailable, InvalidRequest } from '../errors.ts';
-import { ChainSealer, newChainId, type ChainHead, type SealedRecord } from './chain.ts';
+import { ChainSealer, newChainId, sealEach, type ChainHead, type SealedRecord } from './chain.ts';
 import { CheckpointSchedule, type CheckpointSigner } from './checkpoint.ts';
 import type { AuditPage, AuditQuery, AuditRecord, AuditSink } from './record.ts';
 
@@ -250,15 +250,18 @@ export class PostgresAuditSink implements AuditSink {
   }
 
   /** Seals and inserts one batch; true when it was committed, else its appends are rejected. */
-  async #write(pool: pg.Pool, batch: readonly Pending[]): Promise<boolean> {
+  async #write(pool: pg.Pool, pending: readonly Pending[]): Promise<boolean> {
+    let batch = pending;
     let before = this.#sealer.head;
     try {
       if (this.#resync) {
         await this.#resyncHead(pool);
         before = this.#sealer.head;
       }
-      const sealed = batch.map((p) => this.#sealer.seal(p.record));
-      await pool.query(INSERT(this.#table), columns(this.#sealer.head.chain, sealed));
+      const unsealable = (p: Pending) => p.reject(new AuditUnavailable('the record has no canonical form (a lone surrogate or a non-finite number)'));
+      const { items, sealed } = sealEach(this.#sealer, batch, unsealable);
+      batch = items;
+      if (sealed.length > 0) await pool.query(INSERT(this.#table), columns(this.#sealer.head.chain, sealed));
     } catch (err) {
       this.#sealer.rewind(before);
       this.#resync = true;

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { maskArguments, type MaskRules } from '../audit/mask.ts';
 import { auditRecord, recordedPrincipal, type AuditRecord } from '../audit/record.ts';
-import { AuditUnavailable, PolicyDenied, SessionOwnerMismatch, toReason, type Reason } from '../errors.ts';
+import { AuditUnavailable, InvalidRequest, PolicyDenied, SessionOwnerMismatch, toReason, type Reason } from '../errors.ts';
 import type { Principal } from '../identity/principal.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import { hashSessionId } from '../session/ids.ts';
+import { argumentsProblem } from './arguments.ts';
 import type { CoreDeps } from './deps.ts';
 import { buildPolicyInput, toolOf } from './policy-input.ts';
 import { loadPresentedState } from './presented-state.ts';
@@ -30,7 +31,9 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
   let sessionHash: string | null = null;
   let handleHash: string | null = null;
   const records: AuditRecord[] = [];
+  const unfit = requestProblem(request);
   try {
+    if (unfit !== null) throw new InvalidRequest(`the request cannot be decided: ${unfit}`);
     engine = deps.policy.get();
     principal = await deps.verifier.verify(request.token, request.server);
     const { session, handle } = await loadPresentedState(deps, engine, request, principal, now);
@@ -71,7 +74,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
   };
   // A session that failed its check still names its hash in the record (hashed once).
   if (sessionHash === null && request.session !== undefined) sessionHash = hashSessionId(request.session);
-  records.push(decisionRecord(decision, request, caller, principal, sessionHash, handleHash, now, deps.mask));
+  records.push(decisionRecord(decision, unfit === null ? request : recordable(request), caller, principal, sessionHash, handleHash, now, deps.mask));
   let answer = decision;
   try {
     for (const record of records) await deps.audit.append(record);
@@ -81,6 +84,25 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
   }
   deps.observe?.decision(answer, (performance.now() - started) / 1000);
   return answer;
+}
+
+/** Why the request cannot be decided (or recorded): its MCP part and server, deep. */
+function requestProblem(request: DecideRequest): string | null {
+  return argumentsProblem({ server: request.server, mcp: request.mcp });
+}
+
+/** What of a request that could not be decided can be recorded: its names, made well-formed; no arguments. */
+function recordable(request: DecideRequest): DecideRequest {
+  const text = (value: unknown) => (typeof value === 'string' ? value.toWellFormed() : undefined);
+  const { mcp } = request;
+  return {
+    server: text(request.server) ?? '',
+    mcp: {
+      method: text(mcp.method) ?? '',
+      params: { name: text(mcp.params?.name), uri: text(mcp.params?.uri) },
+      protocol_version: text(mcp.protocol_version),
+    },
+  };
 }
 
 function decisionRecord(

@@ -1,3 +1,5 @@
+import { ClaimInvalid } from '../errors.ts';
+
 /** A verified identity, as policies see it. Built only from a verified token. */
 export interface Principal {
   readonly iss: string;
@@ -18,13 +20,31 @@ export interface ClaimMapping {
   readonly policyClaims: readonly string[];
 }
 
+/**
+ * The `sub` claim, which must be a non-empty string: a signature proves who issued the
+ * claims, not that they are well-typed, and `["alice"]` must not become `alice`.
+ */
+function subjectOf(claims: Record<string, unknown>): string {
+  if (typeof claims.sub !== 'string' || claims.sub === '' || !claims.sub.isWellFormed()) {
+    throw new ClaimInvalid('the token claim sub must be a non-empty, well-formed string');
+  }
+  return claims.sub;
+}
+
+/** `client_id` (else `azp`), recorded in every audit record: a lone surrogate is refused. */
+function clientIdOf(claims: Record<string, unknown>): string | null {
+  const id = stringOrNull(claims.client_id) ?? stringOrNull(claims.azp);
+  if (id !== null && !id.isWellFormed()) throw new ClaimInvalid('the token claim client_id must be a well-formed string');
+  return id;
+}
+
 /** Maps the verified claims of an access token to a user principal. */
 export function principalFromClaims(claims: Record<string, unknown>, mapping: ClaimMapping): Principal {
   const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
   return {
     iss: String(claims.iss),
-    sub: String(claims.sub),
-    client_id: stringOrNull(claims.client_id) ?? stringOrNull(claims.azp),
+    sub: subjectOf(claims),
+    client_id: clientIdOf(claims),
     scopes,
     roles: mapping.rolesClaim === 'scope' ? scopes : stringArray(readPath(claims, mapping.rolesClaim)),
     spiffe_id: null,
@@ -35,7 +55,7 @@ export function principalFromClaims(claims: Record<string, unknown>, mapping: Cl
 
 /** Maps a verified JWT-SVID to a workload principal. */
 export function principalFromSvid(claims: Record<string, unknown>, trustDomain: string): Principal {
-  const sub = String(claims.sub);
+  const sub = subjectOf(claims);
   return {
     iss: `spiffe://${trustDomain}`,
     sub,

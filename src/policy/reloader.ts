@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { auditRecord, type AuditRecord, type AuditSink } from '../audit/record.ts';
@@ -7,6 +8,9 @@ import type { ActivePolicy } from './active.ts';
 import { parseBundle, readBundleBytes, type Bundle } from './bundle.ts';
 import { loadPolicyEngine, type PolicyEngine } from './engine.ts';
 import { isSigned, verifyBundleSignature, type BundleTrust } from './signature.ts';
+
+/** How often a removed bundle directory is looked for. */
+const DIRECTORY_POLL_MS = 500;
 
 /** What `/v1/status` shows of the policy lifecycle. */
 export interface PolicyStatus {
@@ -48,6 +52,7 @@ export class PolicyReloader {
   readonly #options: ReloaderOptions;
   readonly #now: () => number;
   #watcher: FSWatcher | undefined;
+  #poll: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   #loadedHash: string | null = null;
   #lastActivation: PolicyStatus['last_activation'] = null;
@@ -70,22 +75,53 @@ export class PolicyReloader {
     this.#lastActivation = { revision: engine.revision, at: new Date(this.#now()).toISOString() };
     this.#options.observe?.('activated');
     if (!this.#options.watch) return;
+    await this.#watch();
+  }
+
+  /**
+   * Watches the bundle's directory. Only the bundle (or Kubernetes' `..data` swap) counts:
+   * other files in the same directory, such as an audit file written on every decision,
+   * must not keep resetting the debounce. When the directory itself goes away the watcher
+   * is dropped and the directory polled for; once it is back it is watched again and
+   * the bundle reloaded (the last good policy decides meanwhile).
+   */
+  async #watch(): Promise<void> {
     const dir = dirname(this.#options.path);
-    this.#watcher = watch(dir, { ignoreInitial: true, depth: 0, ignored: (p: string) => p !== dir && ignorable(basename(p)) });
-    // Only the bundle (or Kubernetes' `..data` swap) counts: other files in the same
-    // directory, such as an audit file written on every decision, must not keep
-    // resetting the debounce.
     const name = basename(this.#options.path);
-    this.#watcher.on('all', (_event, changed: string) => {
+    const watcher = watch(dir, { ignoreInitial: true, depth: 0, ignored: (p: string) => p !== dir && ignorable(basename(p)) });
+    this.#watcher = watcher;
+    watcher.on('all', (event, changed: string) => {
+      if (event === 'unlinkDir' && changed === dir) return void this.#awaitDirectory();
       const base = basename(changed);
       if (base === name || base === '..data') this.#schedule();
     });
-    this.#watcher.on('error', () => this.#schedule());
-    await new Promise<void>((resolve) => this.#watcher?.once('ready', () => resolve()));
+    watcher.on('error', () => {
+      if (!existsSync(dir)) return void this.#awaitDirectory();
+      this.#schedule();
+    });
+    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  }
+
+  #awaitDirectory(): void {
+    if (this.#poll !== undefined) return;
+    const dir = dirname(this.#options.path);
+    void this.#watcher?.close();
+    this.#watcher = undefined;
+    // The failing reload records why (policy.rejected) and turns the status WARN.
+    this.#schedule();
+    this.#poll = setInterval(() => {
+      if (!existsSync(dir)) return;
+      clearInterval(this.#poll);
+      this.#poll = undefined;
+      void this.#watch().then(() => this.#schedule());
+    }, DIRECTORY_POLL_MS);
+    this.#poll.unref();
   }
 
   async stop(): Promise<void> {
     clearTimeout(this.#timer);
+    clearInterval(this.#poll);
+    this.#poll = undefined;
     await this.#watcher?.close();
     this.#watcher = undefined;
     await this.#running?.catch(() => undefined);
