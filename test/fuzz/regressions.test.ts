@@ -1,0 +1,89 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decide } from '../../src/decision/decide.ts';
+import { WardenError } from '../../src/errors.ts';
+import { createTestCore, PEP } from '../helpers/core.ts';
+import { startTestService, type TestService } from '../helpers/service.ts';
+import { SERVER } from '../helpers/tokens.ts';
+
+/**
+ * Inputs the fuzz targets found, each a failing case until its bug is fixed (the fuzz
+ * targets count these as `known: …` outcomes meanwhile; `FUZZ_STRICT=1` fails on them).
+ */
+
+const READ = { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } };
+
+/** A decide body as raw JSON text, with `extra` spliced into the tool arguments verbatim. */
+const rawBody = (token: string, extra: string) =>
+  `{"token":${JSON.stringify(token)},"server":${JSON.stringify(SERVER)},"mcp":{"method":"tools/call","params":{"name":"fs_read","arguments":{"path":"/srv/data/a","q":${extra}}}}}`;
+
+describe('fuzz regressions: one unsealable record must not take down its group commit', () => {
+  let s: TestService;
+  let token: string;
+  beforeAll(async () => {
+    s = await startTestService();
+    token = await s.token();
+  });
+  afterAll(async () => {
+    await s.app.close();
+    rmSync(s.dir, { recursive: true, force: true });
+  });
+
+  // RFC 8785 (canonicalize) refuses lone surrogates and non-finite numbers, JSON.parse
+  // yields both ("\ud800", 1e400), and the file sink seals a whole batch in one map: one
+  // such request is unaudited and denies every decision written with it.
+  for (const [name, poison] of [['a lone surrogate ("\\ud800")', '"x\\ud800"'], ['a number that overflows to Infinity (1e400)', '1e400']] as const) {
+    it(`${name} in a tool argument: refused as invalid_request or audited, and the concurrent decisions still allowed`, async () => {
+      const [evil, ...innocent] = await Promise.all([
+        s.app.inject({ method: 'POST', url: '/v1/decide', headers: { 'content-type': 'application/json' }, payload: rawBody(token, poison) }),
+        ...Array.from({ length: 5 }, () => s.app.inject({ method: 'POST', url: '/v1/decide', payload: { token, server: SERVER, mcp: READ } })),
+      ]);
+      expect(innocent.map((r) => r.json().allow)).toEqual([true, true, true, true, true]);
+      if (evil!.statusCode === 400) {
+        expect(evil!.json()).toMatchObject({ code: 'invalid_request', errors: [expect.objectContaining({ path: 'mcp.params.arguments.q' })] });
+      } else {
+        expect(evil!.statusCode).toBe(200);
+        // Answered, so audited: a request nobody can find in the trail is an audit evasion.
+        expect(readFileSync(s.auditFile, 'utf8')).toContain(evil!.json().decision_id);
+      }
+      expect((await s.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    });
+  }
+
+  it('arguments nested 5000 deep over HTTP: 400 naming the field, never a 500', async () => {
+    const res = await s.app.inject({ method: 'POST', url: '/v1/decide', headers: { 'content-type': 'application/json' }, payload: rawBody(token, `${'['.repeat(5000)}${']'.repeat(5000)}`) });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe('invalid_request');
+  });
+});
+
+describe('fuzz regressions: decide() never throws (DESIGN.md: "Nothing throws past decide()")', () => {
+  it('arguments nested 5000 deep, in process (the SDK adapter has no HTTP body limits): a deny, not a RangeError', async () => {
+    const t = await createTestCore();
+    let deep: unknown = 'x';
+    for (let i = 0; i < 5000; i++) deep = [deep];
+    const request = { token: await t.idp.mint(), server: SERVER, mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a', deep } } } };
+    const outcome = await decide(t.deps, request as never, PEP).then(
+      (d) => ({ allow: d.allow, threw: null }),
+      (err: unknown) => ({ allow: null, threw: String(err) }),
+    );
+    expect(outcome.threw).toBeNull();
+  });
+});
+
+describe('fuzz regressions: a validly signed token with a non-string sub', () => {
+  // jose checks `sub` for presence only; principalFromClaims does String(claims.sub), so
+  // ["alice"] becomes the principal "alice" and {"toString":1} throws a TypeError.
+  for (const sub of [['alice'], 42, { toString: 1 }]) {
+    it(`sub ${JSON.stringify(sub)} is refused with claim_invalid`, async () => {
+      const t = await createTestCore();
+      const token = await t.idp.mint({ sub }, { subject: null });
+      const err = await t.deps.verifier.verify(token, SERVER).then(
+        (p) => new Error(`accepted as ${JSON.stringify(p.sub)}`),
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(WardenError);
+      expect((err as WardenError).code).toBe('claim_invalid');
+    });
+  }
+});
