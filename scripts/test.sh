@@ -15,4 +15,8 @@ bash scripts/policy-test.sh
 log "committed bundle matches policies/"
 bash scripts/check-bundle.sh
 log "vitest"
-vitest run "$@"
+vitest run --exclude 'test/faults/**' "$@"
+# Fault injection kills and starves real servers under load, with timed phases: one
+# scenario at a time, so that no other test file competes with it for the 2 cores.
+log "vitest: fault injection, one file at a time"
+vitest run test/faults --no-file-parallelism
