@@ -31,6 +31,7 @@ interface FuzzRecord {
   readonly mode: string;
   readonly date: string;
   readonly machine: string;
+  readonly note?: string;
   readonly results: readonly FuzzResult[];
 }
 
@@ -112,7 +113,7 @@ async function main(): Promise<number> {
     fuzz.length > 0 ? `Bounded run (the CI counts, as \`npx vitest run test/fuzz\` runs them):\n\n${fuzzTable(fuzz)}` : 'Bounded run: skipped (`--no-fuzz`).',
     '',
     long !== undefined
-      ? `Longer run (\`node scripts/fuzz.ts ${long.mode}\`, ${long.date}, ${long.machine}):\n\n${fuzzTable(long.results)}`
+      ? `Longer run (\`node scripts/fuzz.ts ${long.mode}\`, ${long.date}, ${long.machine}${long.note ? `; ${long.note}` : ''}):\n\n${fuzzTable(long.results)}`
       : 'Longer run: none recorded yet (`node scripts/fuzz.ts --time 300 --out bench/results/fuzz-long.json`).',
     '',
     '### Soak',

@@ -42,7 +42,7 @@ export const sessionIdTarget: FuzzTarget = {
         : { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } };
       const d = await decide(t.deps, { token, server: SERVER, ...(asHandle ? {} : { session: id }), mcp }, PEP);
       const code = d.reasons[0]?.code ?? 'allow';
-      if (code !== 'audit_unavailable') count(outcomes, `${asHandle ? 'handle' : 'session'}: ${code}`);
+      count(outcomes, `${asHandle ? 'handle' : 'session'}: ${code}`);
       const live = asHandle ? ids[1] : ids[0];
       if (d.allow) {
         if (id !== live) throw new Error(`WRONG ALLOW for ${JSON.stringify(id)}`);
