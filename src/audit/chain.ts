@@ -97,6 +97,14 @@ export function verifyRecords(records: Iterable<SealedRecord>): ChainVerdict {
   const heads = new Map<string, ChainHead>();
   let count = 0;
   for (const record of records) {
+    // A tampered record may hold anything: the chain fields must have their types before
+    // they are compared (an object with a broken toString would throw, not be reported).
+    const bad = typeof record.chain !== 'string' || !Number.isSafeInteger(record.seq) || typeof record.prev !== 'string' || typeof record.hash !== 'string';
+    if (bad) {
+      const chain = typeof record.chain === 'string' ? record.chain : '?';
+      const seq = (heads.get(chain)?.seq ?? 0) + 1;
+      return { ok: false, chain, seq, problem: 'the record lacks a well-typed chain, seq, prev or hash (altered)' };
+    }
     const head = heads.get(record.chain) ?? { chain: record.chain, seq: 0, hash: GENESIS };
     if (record.seq <= head.seq) {
       return { ok: false, chain: record.chain, seq: record.seq, problem: `record ${record.seq} appears a second time (inserted or duplicated)` };

@@ -1,4 +1,5 @@
-import { createReadStream, createWriteStream, existsSync, fdatasync, mkdirSync, readdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import { hash } from 'node:crypto';
+import { closeSync, createReadStream, createWriteStream, existsSync, fdatasync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, truncateSync, type WriteStream } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { basename, dirname } from 'node:path';
@@ -6,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { AuditUnavailable } from '../errors.ts';
 import { ChainSealer, newChainId, sealEach, type ChainHead, type SealedRecord } from './chain.ts';
 import { CheckpointSchedule, type CheckpointSigner } from './checkpoint.ts';
-import { cutTornTail } from './torn-tail.ts';
+import { cutTornTail, type TailCut } from './torn-tail.ts';
 import { auditRecord, matchesQuery, type AuditPage, type AuditQuery, type AuditRecord, type AuditSink } from './record.ts';
 
 export interface FileSinkOptions {
@@ -175,7 +176,9 @@ export class FileAuditSink implements AuditSink {
 
   /** The cut of a torn last line as a record to write first (with no one waiting on it), or nothing. */
   #recoverTail(): Pending[] {
-    const cut = cutTornTail(this.#options.path);
+    // Everything past the size before the refused batch goes: its whole records too
+    // (they were refused, never answered, and their seals were taken back).
+    const cut = cutBack(this.#options.path, this.#size) ?? cutTornTail(this.#options.path);
     if (cut === null) return [];
     const record = auditRecord('audit.recovered', this.#now(), 'mcp-warden', { detail: { file: this.#options.path, after: 'a failed write', ...cut } });
     return [{ record, resolve: () => undefined, reject: () => undefined }];
@@ -229,3 +232,18 @@ export class FileAuditSink implements AuditSink {
   }
 }
 
+/** Truncates `path` back to `size` bytes, answering what was cut; null when it is no longer. */
+function cutBack(path: string, size: number): TailCut | null {
+  if (!existsSync(path)) return null;
+  const now = statSync(path).size;
+  if (now <= size) return null;
+  const tail = Buffer.alloc(now - size);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, tail, 0, tail.length, size);
+  } finally {
+    closeSync(fd);
+  }
+  truncateSync(path, size);
+  return { cut_bytes: tail.length, cut_sha256: hash('sha256', tail, 'hex') };
+}

@@ -17,7 +17,13 @@ function postFresh(url: string, body: unknown): Promise<{ status: number; json: 
     const req = request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) });
+        } catch {
+          reject(new Error(`${res.statusCode}: not JSON: ${JSON.stringify(text)}`));
+        }
+      });
     });
     req.on('error', reject);
     req.end(JSON.stringify(body));
@@ -40,6 +46,8 @@ describe('serve with server.workers: 2', () => {
     };
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
     service = await startServe(['--config', join(dir, 'config.json')], dir);
+    // startServe returns at the first worker's line; wait for the second one too.
+    await expect.poll(() => service.output().match(/mcp-warden listening on/g)?.length ?? 0, { timeout: 30_000 }).toBe(2);
   });
   afterAll(async () => {
     await service?.stop();
