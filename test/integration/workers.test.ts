@@ -47,7 +47,10 @@ describe('serve with server.workers: 2', () => {
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
     service = await startServe(['--config', join(dir, 'config.json')], dir);
     // startServe returns at the first worker's line; wait for the second one too.
-    await expect.poll(() => service.output().match(/mcp-warden listening on/g)?.length ?? 0, { timeout: 30_000 }).toBe(2);
+    for (let waited = 0; (service.output().match(/mcp-warden listening on/g)?.length ?? 0) < 2; waited += 50) {
+      if (waited > 30_000) throw new Error(`the second worker did not start:\n${service.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   });
   afterAll(async () => {
     await service?.stop();
