@@ -1,5 +1,5 @@
 /** Deepest nesting of tool arguments decided on (the HTTP layer's own limit is lower). */
-export const MAX_ARGUMENT_DEPTH = 64;
+const MAX_ARGUMENT_DEPTH = 64;
 
 /**
  * Why tool arguments cannot be decided on, or null. The policy sees them as JSON and the

@@ -60,7 +60,7 @@ export async function handlePost(ctx: ProxyContext, request: FastifyRequest, rep
 
 /** Legacy `GET`: the server's SSE stream of a session, opened only for its owner. */
 export async function handleGet(ctx: ProxyContext, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-  return sessionOperation(ctx, request, reply, TRANSPORT_METHOD.stream, async (sessionId, upstreamId) => {
+  return sessionOperation(ctx, request, reply, TRANSPORT_METHOD.stream, async (_sessionId, upstreamId) => {
     const response = await ctx.upstream.send('GET', request.headers, upstreamId);
     await relay(reply, response, clientHeaders(response.headers), new PendingLists(), []);
   });
