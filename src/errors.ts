@@ -246,6 +246,27 @@ export class PdpUnavailable extends WardenError {
   static override readonly code = 'pdp_unavailable';
 }
 
+/** The request is in an MCP era (protocol version) the upstream does not speak. */
+export class EraNotSupported extends WardenError {
+  static override readonly code = 'era_not_supported';
+}
+/** The principal (subject, client, token or `jti`) was revoked after this token was issued. */
+export class PrincipalRevoked extends WardenError {
+  static override readonly code = 'principal_revoked';
+}
+/** The decision carries an obligation this enforcement point does not implement: fail closed. */
+export class ObligationUnsupported extends WardenError {
+  static override readonly code = 'obligation_unsupported';
+}
+/** A JSON-RPC id repeats within a batch, or while a request with that id is pending. */
+export class DuplicateId extends WardenError {
+  static override readonly code = 'duplicate_id';
+}
+/** A message a parser could read two ways: duplicate keys, or keys that fold onto a protocol field. */
+export class AmbiguousMessage extends WardenError {
+  static override readonly code = 'ambiguous_message';
+}
+
 /** A reason attached to a decision. */
 export interface Reason {
   readonly code: string;
@@ -300,6 +321,11 @@ export const ERROR_CLASSES: readonly { readonly code: string; readonly name: str
   RequestTimeout,
   ShuttingDown,
   PdpUnavailable,
+  EraNotSupported,
+  PrincipalRevoked,
+  ObligationUnsupported,
+  DuplicateId,
+  AmbiguousMessage,
 ];
 
 /** Turns anything thrown into a reason, never leaking a stack. */
