@@ -5,7 +5,7 @@ import { buildProxyApp } from '../proxy/app.ts';
 import { RequestGate } from '../proxy/gate.ts';
 import { isLoopback } from '../server/loopback.ts';
 import { metadataPaths } from '../proxy/resource-server.ts';
-import type { Warden } from '../sdk/warden.ts';
+import type { Warden } from '../pep/warden.ts';
 import { commandConfig } from './config.ts';
 
 /** The caller id the in-process proxy records in every decision and session. */
@@ -97,12 +97,12 @@ export async function proxyCommand(args: string[]): Promise<number> {
 async function connectWarden(config: Config): Promise<{ warden: Warden; stop: () => Promise<void> }> {
   const remote = config.proxy.warden;
   if (remote !== undefined) {
-    const { createWardenClient } = await import('../sdk/client.ts');
+    const { createWardenClient } = await import('../pep/http-warden.ts');
     const apiKey = process.env[remote.api_key_env];
     return { warden: createWardenClient({ url: remote.url, apiKey, timeoutMs: remote.timeout_ms }), stop: async () => undefined };
   }
   const { startCore } = await import('../service.ts');
-  const { inProcessWarden } = await import('../sdk/in-process.ts');
+  const { inProcessWarden } = await import('../pep/in-process.ts');
   const running = await startCore(config);
   return { warden: inProcessWarden(running.core, PROXY_CALLER), stop: running.stop };
 }

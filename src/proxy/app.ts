@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
-import type { Warden } from '../sdk/warden.ts';
+import type { Warden } from '../pep/warden.ts';
 import { handleDelete, handleGet, handlePost, type ProxyContext } from './endpoint.ts';
 import { RequestGate } from './gate.ts';
 import { originProblem } from './origin-guard.ts';

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Decision } from '../decision/types.ts';
-import { TRANSPORT_METHOD, WardenRefusal, type Warden } from '../sdk/warden.ts';
-import { isListMethod } from '../sdk/list-filter.ts';
+import { TRANSPORT_METHOD, WardenRefusal, type Warden } from '../pep/warden.ts';
+import { isListMethod } from '../pep/list-filter.ts';
 import { PendingLists } from './list-responses.ts';
 import { headerMismatch } from './modern-headers.ts';
 import { HEADER, isModern, parseMessages, RpcCode, RpcParseError, rpcError, statedVersion, type ClientMessage, type JsonRpcId } from './protocol.ts';

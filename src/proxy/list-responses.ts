@@ -1,6 +1,6 @@
 import { Transform } from 'node:stream';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { filterListResult } from '../sdk/list-filter.ts';
+import { filterListResult } from '../pep/list-filter.ts';
 import type { JsonRpcId } from './protocol.ts';
 
 /** Asks which of the upstream's names or URIs this principal may see (a decision with candidates). */

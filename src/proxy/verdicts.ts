@@ -4,7 +4,7 @@ import {
   ServerUnknown, SessionExpired, SessionRevoked, SessionUnknown, SignatureInvalid, TokenExpired, TokenInvalid,
   TokenMissing, TokenNotYetValid, TokenTooLarge, TokenTypeInvalid, TrustDomainUntrusted, type Reason,
 } from '../errors.ts';
-import { TRANSPORT_METHOD, WardenRefusal, type Warden } from '../sdk/warden.ts';
+import { TRANSPORT_METHOD, WardenRefusal, type Warden } from '../pep/warden.ts';
 import type { ClientMessage } from './protocol.ts';
 
 /** Reasons that mean the bearer token itself failed: answered 401 with a challenge. */

@@ -11,8 +11,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Decision, DecideRequest, McpRequest } from '../decision/types.ts';
 import { PdpUnavailable, WardenError, type Reason } from '../errors.ts';
-import { filterListResult, isListMethod } from './list-filter.ts';
-import { TRANSPORT_METHOD, WardenRefusal, type Warden } from './warden.ts';
+import { filterListResult, isListMethod } from '../pep/list-filter.ts';
+import { TRANSPORT_METHOD, WardenRefusal, type Warden } from '../pep/warden.ts';
 
 /** JSON-RPC error code of a request the guard refused (implementation-defined server range). */
 export const FORBIDDEN_CODE = -32003;

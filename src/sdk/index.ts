@@ -2,10 +2,10 @@
  * The SDK for enforcement points: a typed client of the decision API, an in-process
  * warden, and a guard for `@modelcontextprotocol/sdk` servers over any transport.
  */
-export { createWardenClient, type WardenClientOptions } from './client.ts';
+export { createWardenClient, type WardenClientOptions } from '../pep/http-warden.ts';
 export { FORBIDDEN_CODE, guardTransport, type GuardOptions } from './guard.ts';
-export { inProcessWarden } from './in-process.ts';
-export { WardenRefusal, type Warden } from './warden.ts';
+export { inProcessWarden } from '../pep/in-process.ts';
+export { WardenRefusal, type Warden } from '../pep/warden.ts';
 export type {
   Caller,
   CreateSessionRequest,

@@ -3,7 +3,7 @@ import { PROXY_CALLER } from '../../src/cli/proxy.ts';
 import { readBundleFile } from '../../src/policy/bundle.ts';
 import { loadPolicyEngine } from '../../src/policy/engine.ts';
 import { buildProxyApp, type ProxyOptions } from '../../src/proxy/app.ts';
-import { inProcessWarden } from '../../src/sdk/in-process.ts';
+import { inProcessWarden } from '../../src/pep/in-process.ts';
 import { createTestCore, type TestCore } from './core.ts';
 import { fixtureBundle } from './paths.ts';
 

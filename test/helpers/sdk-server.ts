@@ -10,7 +10,7 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { expect } from 'vitest';
 import { z } from 'zod';
 import { FORBIDDEN_CODE, guardTransport, type GuardOptions } from '../../src/sdk/guard.ts';
-import type { Warden } from '../../src/sdk/warden.ts';
+import type { Warden } from '../../src/pep/warden.ts';
 import { SERVER } from './tokens.ts';
 
 /** A real SDK server on loopback, every session guarded; `calls` counts tool handler runs. */

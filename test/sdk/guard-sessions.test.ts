@@ -2,7 +2,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { revokeSessions } from '../../src/decision/sessions.ts';
-import { inProcessWarden } from '../../src/sdk/in-process.ts';
+import { inProcessWarden } from '../../src/pep/in-process.ts';
 import { createTestCore, PEP, type TestCore } from '../helpers/core.ts';
 import { connectClient, refusalCodes, startGuardedSdkServer, type GuardedSdkServer } from '../helpers/sdk-server.ts';
 

@@ -9,9 +9,9 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { revokeSessions } from '../../src/decision/sessions.ts';
-import { createWardenClient } from '../../src/sdk/client.ts';
+import { createWardenClient } from '../../src/pep/http-warden.ts';
 import { FORBIDDEN_CODE, guardTransport, type GuardOptions } from '../../src/sdk/guard.ts';
-import { inProcessWarden } from '../../src/sdk/in-process.ts';
+import { inProcessWarden } from '../../src/pep/in-process.ts';
 import { createTestCore, PEP, type TestCore } from '../helpers/core.ts';
 import { freePort, refusalCodes, refusalOf } from '../helpers/sdk-server.ts';
 import { SERVER } from '../helpers/tokens.ts';

@@ -1,7 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FORBIDDEN_CODE } from '../../src/sdk/guard.ts';
-import { inProcessWarden } from '../../src/sdk/in-process.ts';
+import { inProcessWarden } from '../../src/pep/in-process.ts';
 import { createTestCore, PEP, type TestCore } from '../helpers/core.ts';
 import { connectClient, refusalOf as refusal, startGuardedSdkServer, type GuardedSdkServer, type RefusalData } from '../helpers/sdk-server.ts';
 
