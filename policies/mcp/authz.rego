@@ -65,10 +65,12 @@ _session_present if input.session != null
 # Protocol housekeeping every authenticated principal may send, and the Streamable
 # HTTP operations an enforcement proxy asks about (opening a session's SSE stream,
 # ending a session, a client's answer to a server request): the engine has already
-# checked the token and that the session is this principal's.
-_open_methods := {"initialize", "ping", "transport/stream", "transport/close", "transport/response"}
+# checked the token and that the session is this principal's. `server/discover` is
+# MCP 2026-07-28's handshake (capabilities and versions, no state), which SDK clients
+# probe before anything else.
+_open_methods := {"initialize", "ping", "server/discover", "transport/stream", "transport/close", "transport/response"}
 
-_list_methods := {"tools/list", "prompts/list", "resources/list"}
+_list_methods := {"tools/list", "prompts/list", "resources/list", "resources/templates/list"}
 
 _checked_methods := {"tools/call", "prompts/get", "resources/read"}
 
@@ -164,6 +166,17 @@ visible := sort({uri |
 	some uri in common.strings(input.request.candidates)
 	common.resource_permitted(uri)
 }) if _method == "resources/list"
+
+# A URI template is listed when its fixed part lies under a permitted prefix: every URI
+# it expands to then starts with that prefix too (resources/read still checks each).
+visible := sort({template |
+	some template in common.strings(input.request.candidates)
+	common.resource_permitted(_template_prefix(template))
+}) if _method == "resources/templates/list"
+
+_template_prefix(template) := substring(template, 0, indexof(template, "{")) if contains(template, "{")
+
+_template_prefix(template) := template if not contains(template, "{")
 
 # Tools a tools/call for them would pass the role, destructive and session checks.
 # Set intersections, not a membership test per tool: `x in coll` scans coll in the

@@ -111,7 +111,7 @@ test_reasons_are_sorted if {
 # --- methods -------------------------------------------------------------------
 
 test_open_methods_allowed if {
-	every method in ["initialize", "ping", "notifications/initialized", "notifications/cancelled"] {
+	every method in ["initialize", "ping", "server/discover", "notifications/initialized", "notifications/cancelled"] {
 		_allowed(_decide(_request(method), _nobody, null))
 	}
 }
@@ -514,4 +514,21 @@ test_resources_list_without_candidates_is_empty if {
 
 test_resources_list_nobody_sees_nothing if {
 	_decide(_list("resources/list", ["file:///srv/data/a.txt"]), _nobody, null).visible == []
+}
+
+test_resource_templates_listed_only_under_permitted_prefixes if {
+	candidates := [
+		"file:///srv/data/{path}",
+		"file:///srv/{path}",
+		"file:///srv/data",
+		"file:///etc/{name}",
+		"file:///srv/data/reports/{year}/{name}",
+	]
+	d := _decide(_list("resources/templates/list", candidates), _reader, null)
+	_allowed(d)
+	d.visible == ["file:///srv/data/reports/{year}/{name}", "file:///srv/data/{path}"]
+}
+
+test_resource_templates_nobody_sees_nothing if {
+	_decide(_list("resources/templates/list", ["file:///srv/data/{path}"]), _nobody, null).visible == []
 }
