@@ -7,10 +7,34 @@
  * classes are for failures caused by untrusted input or by the environment.
  */
 
+/**
+ * What an enforcement point does with a code: `identity` → 401 with a Bearer challenge (a new
+ * token could fix it); `state_gone` → the session is gone, re-initialize; `state_refused` → the
+ * session exists but may not be used so; `unavailable` → 503, retry later; `request` → fix the
+ * request; `caller` → the PEP's own credentials or limits; `policy` → a deny; `internal` → a bug.
+ */
+export type ErrorFamily = (typeof ERROR_FAMILIES)[number];
+
+/** Every error family, in the order of docs/reason-codes.md. */
+export const ERROR_FAMILIES = [
+  'identity',
+  'state_gone',
+  'state_refused',
+  'unavailable',
+  'request',
+  'caller',
+  'policy',
+  'internal',
+] as const;
+
 /** Base class of every coded failure. */
 export class WardenError extends Error {
   /** Stable machine-readable code. */
   static readonly code: string = 'internal_error';
+  /** HTTP status of the decision API when this code is the error of a route. */
+  static readonly status: number = 500;
+  /** How an enforcement point treats this code. */
+  static readonly family: ErrorFamily = 'internal';
   readonly code: string;
 
   constructor(message: string, options?: ErrorOptions) {
@@ -25,66 +49,98 @@ export class WardenError extends Error {
 /** No bearer token was presented. */
 export class TokenMissing extends WardenError {
   static override readonly code = 'token_missing';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** The token is not a well-formed JWT. */
 export class TokenInvalid extends WardenError {
   static override readonly code = 'invalid_token';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** The token is larger than `identity.max_token_bytes`. */
 export class TokenTooLarge extends WardenError {
   static override readonly code = 'token_too_large';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** The token's `alg` is not allowed for its issuer (`none`, HMAC without a secret, …). */
 export class AlgorithmNotAllowed extends WardenError {
   static override readonly code = 'algorithm_not_allowed';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** The signature does not verify with the issuer's key. */
 export class SignatureInvalid extends WardenError {
   static override readonly code = 'signature_invalid';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** No key of the issuer matches the token's `kid`/`alg`, even after a refetch. */
 export class KeyUnknown extends WardenError {
   static override readonly code = 'key_unknown';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** The issuer's JWKS (or its discovery document) could not be fetched in time. */
 export class JwksUnavailable extends WardenError {
   static override readonly code = 'jwks_unavailable';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** The token's `nbf` is in the future. */
 export class TokenNotYetValid extends WardenError {
   static override readonly code = 'token_not_yet_valid';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** A required claim (`exp`, `iat`, `sub`, or one the issuer's config adds) is missing. */
 export class ClaimMissing extends WardenError {
   static override readonly code = 'claim_missing';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** A claim has a value that fails its check. */
 export class ClaimInvalid extends WardenError {
   static override readonly code = 'claim_invalid';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** The token's `typ` is not the one the issuer requires (e.g. an ID token for `at+jwt`). */
 export class TokenTypeInvalid extends WardenError {
   static override readonly code = 'token_type_invalid';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** A JWT-SVID from a trust domain that is not configured. */
 export class TrustDomainUntrusted extends WardenError {
   static override readonly code = 'trust_domain_untrusted';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** The request names an MCP server this service does not decide for. */
 export class ServerUnknown extends WardenError {
   static override readonly code = 'server_unknown';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** The token's `exp` has passed (beyond the clock tolerance). */
 export class TokenExpired extends WardenError {
   static override readonly code = 'token_expired';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** The token's `iss` is not a configured, trusted issuer. */
 export class IssuerUntrusted extends WardenError {
   static override readonly code = 'issuer_untrusted';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** The token was minted for another audience than the MCP server asked about. */
 export class AudienceMismatch extends WardenError {
   static override readonly code = 'audience_mismatch';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 
 // ---- sessions ------------------------------------------------------------------
@@ -92,18 +148,26 @@ export class AudienceMismatch extends WardenError {
 /** The id was not issued by this service, or its record is gone. */
 export class SessionUnknown extends WardenError {
   static override readonly code = 'session_unknown';
+  static override readonly status = 404;
+  static override readonly family = 'state_gone';
 }
 /** The session was revoked. */
 export class SessionRevoked extends WardenError {
   static override readonly code = 'session_revoked';
+  static override readonly status = 410;
+  static override readonly family = 'state_gone';
 }
 /** The session passed its idle or absolute expiry. */
 export class SessionExpired extends WardenError {
   static override readonly code = 'session_expired';
+  static override readonly status = 410;
+  static override readonly family = 'state_gone';
 }
 /** The session belongs to another principal (a replay); also a security event. */
 export class SessionOwnerMismatch extends WardenError {
   static override readonly code = 'session_owner_mismatch';
+  static override readonly status = 403;
+  static override readonly family = 'state_refused';
   /** sha256 of the id that was replayed, for the security event. */
   readonly idHash: string;
   constructor(message: string, idHash: string) {
@@ -114,22 +178,32 @@ export class SessionOwnerMismatch extends WardenError {
 /** The session was created for another MCP server. */
 export class SessionServerMismatch extends WardenError {
   static override readonly code = 'session_server_mismatch';
+  static override readonly status = 403;
+  static override readonly family = 'state_refused';
 }
 /** The requested tool is outside the session's scope. */
 export class ToolNotInSessionScope extends WardenError {
   static override readonly code = 'tool_not_in_session_scope';
+  static override readonly status = 403;
+  static override readonly family = 'policy';
 }
 /** A session id was presented as a state handle, or the reverse. */
 export class SessionKindMismatch extends WardenError {
   static override readonly code = 'session_kind_mismatch';
+  static override readonly status = 400;
+  static override readonly family = 'state_refused';
 }
 /** The session store cannot answer; decisions that need it fail closed. */
 export class SessionStoreUnavailable extends WardenError {
   static override readonly code = 'session_store_unavailable';
+  static override readonly status = 503;
+  static override readonly family = 'unavailable';
 }
 /** The session grant policy refused to create or widen the session. */
 export class SessionNotGranted extends WardenError {
   static override readonly code = 'session_not_granted';
+  static override readonly status = 403;
+  static override readonly family = 'policy';
   readonly reasons: readonly Reason[];
   constructor(message: string, reasons: readonly Reason[]) {
     super(message);
@@ -139,10 +213,14 @@ export class SessionNotGranted extends WardenError {
 /** The caller may not act on this session (another PEP created it). */
 export class SessionForbidden extends WardenError {
   static override readonly code = 'session_forbidden';
+  static override readonly status = 403;
+  static override readonly family = 'caller';
 }
 /** The principal already holds `session.max_per_principal` live sessions. */
 export class SessionLimitReached extends WardenError {
   static override readonly code = 'session_limit_reached';
+  static override readonly status = 429;
+  static override readonly family = 'caller';
 }
 
 // ---- policy --------------------------------------------------------------------
@@ -150,26 +228,38 @@ export class SessionLimitReached extends WardenError {
 /** The bundle could not be read: bad archive, missing file, unsafe entry. */
 export class BundleInvalid extends WardenError {
   static override readonly code = 'bundle_invalid';
+  static override readonly status = 422;
+  static override readonly family = 'request';
 }
 /** No policy is loaded. */
 export class PolicyUnavailable extends WardenError {
   static override readonly code = 'policy_unavailable';
+  static override readonly status = 503;
+  static override readonly family = 'unavailable';
 }
 /** The entrypoint produced no result for this input. */
 export class PolicyUndefined extends WardenError {
   static override readonly code = 'policy_undefined';
+  static override readonly status = 403;
+  static override readonly family = 'policy';
 }
 /** The policy denied without giving a reason. */
 export class PolicyDenied extends WardenError {
   static override readonly code = 'policy_denied';
+  static override readonly status = 403;
+  static override readonly family = 'policy';
 }
 /** Evaluation threw, or its result does not match the output contract. */
 export class PolicyError extends WardenError {
   static override readonly code = 'policy_error';
+  static override readonly status = 403;
+  static override readonly family = 'policy';
 }
 /** The policy calls a builtin the WebAssembly runtime does not provide. */
 export class PolicyBuiltinMissing extends WardenError {
   static override readonly code = 'policy_builtin_missing';
+  static override readonly status = 403;
+  static override readonly family = 'policy';
 }
 
 // ---- audit ---------------------------------------------------------------------
@@ -177,6 +267,8 @@ export class PolicyBuiltinMissing extends WardenError {
 /** The audit sink did not accept the record; the decision fails closed. */
 export class AuditUnavailable extends WardenError {
   static override readonly code = 'audit_unavailable';
+  static override readonly status = 503;
+  static override readonly family = 'unavailable';
 }
 
 // ---- requests ------------------------------------------------------------------
@@ -189,6 +281,8 @@ export interface FieldError {
 /** The request body does not match the contract. */
 export class InvalidRequest extends WardenError {
   static override readonly code = 'invalid_request';
+  static override readonly status = 400;
+  static override readonly family = 'request';
   /** The fields at fault, when known. */
   readonly errors: readonly FieldError[];
   constructor(message: string, errors: readonly FieldError[] = []) {
@@ -199,6 +293,8 @@ export class InvalidRequest extends WardenError {
 /** The request body is larger than a configured limit (bytes, JSON keys). */
 export class PayloadTooLarge extends WardenError {
   static override readonly code = 'payload_too_large';
+  static override readonly status = 413;
+  static override readonly family = 'request';
   /** Where the limit was crossed. */
   readonly errors: readonly FieldError[];
   constructor(message: string, errors: readonly FieldError[] = []) {
@@ -209,34 +305,50 @@ export class PayloadTooLarge extends WardenError {
 /** The request body is not JSON. */
 export class UnsupportedMediaType extends WardenError {
   static override readonly code = 'unsupported_media_type';
+  static override readonly status = 415;
+  static override readonly family = 'request';
 }
 /** The caller is not authenticated. */
 export class CallerUnauthenticated extends WardenError {
   static override readonly code = 'caller_unauthenticated';
+  static override readonly status = 401;
+  static override readonly family = 'caller';
 }
 /** The caller's role does not allow this operation. */
 export class CallerForbidden extends WardenError {
   static override readonly code = 'caller_forbidden';
+  static override readonly status = 403;
+  static override readonly family = 'caller';
 }
 /** The route does not exist. */
 export class NotFound extends WardenError {
   static override readonly code = 'not_found';
+  static override readonly status = 404;
+  static override readonly family = 'request';
 }
 /** Dev-only features were asked for outside dev mode on loopback. */
 export class DevModeRequired extends WardenError {
   static override readonly code = 'dev_mode_required';
+  static override readonly status = 403;
+  static override readonly family = 'caller';
 }
 /** The caller sent more requests than `server.rate_limit` allows; `retry-after` says when to retry. */
 export class RateLimited extends WardenError {
   static override readonly code = 'rate_limited';
+  static override readonly status = 429;
+  static override readonly family = 'caller';
 }
 /** The request was not answered within `server.request_timeout_ms`. */
 export class RequestTimeout extends WardenError {
   static override readonly code = 'request_timeout';
+  static override readonly status = 503;
+  static override readonly family = 'unavailable';
 }
 /** The service is shutting down and takes no new work. */
 export class ShuttingDown extends WardenError {
   static override readonly code = 'shutting_down';
+  static override readonly status = 503;
+  static override readonly family = 'unavailable';
 }
 
 // ---- enforcement points --------------------------------------------------------
@@ -244,27 +356,39 @@ export class ShuttingDown extends WardenError {
 /** A PEP could not get a valid answer from the decision API in time; it denies. */
 export class PdpUnavailable extends WardenError {
   static override readonly code = 'pdp_unavailable';
+  static override readonly status = 503;
+  static override readonly family = 'unavailable';
 }
 
 /** The request is in an MCP era (protocol version) the upstream does not speak. */
 export class EraNotSupported extends WardenError {
   static override readonly code = 'era_not_supported';
+  static override readonly status = 400;
+  static override readonly family = 'request';
 }
 /** The principal (subject, client, token or `jti`) was revoked after this token was issued. */
 export class PrincipalRevoked extends WardenError {
   static override readonly code = 'principal_revoked';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
 }
 /** The decision carries an obligation this enforcement point does not implement: fail closed. */
 export class ObligationUnsupported extends WardenError {
   static override readonly code = 'obligation_unsupported';
+  static override readonly status = 403;
+  static override readonly family = 'policy';
 }
 /** A JSON-RPC id repeats within a batch, or while a request with that id is pending. */
 export class DuplicateId extends WardenError {
   static override readonly code = 'duplicate_id';
+  static override readonly status = 400;
+  static override readonly family = 'request';
 }
 /** A message a parser could read two ways: duplicate keys, or keys that fold onto a protocol field. */
 export class AmbiguousMessage extends WardenError {
   static override readonly code = 'ambiguous_message';
+  static override readonly status = 400;
+  static override readonly family = 'request';
 }
 
 /** A reason attached to a decision. */
@@ -273,8 +397,16 @@ export interface Reason {
   readonly message: string;
 }
 
-/** Every error class, for the docs table check. */
-export const ERROR_CLASSES: readonly { readonly code: string; readonly name: string }[] = [
+/** The static facts of one error class; every code table is derived from these. */
+export interface ErrorClassInfo {
+  readonly code: string;
+  readonly name: string;
+  readonly status: number;
+  readonly family: ErrorFamily;
+}
+
+/** Every error class: the one source of codes, statuses and families. */
+export const ERROR_CLASSES: readonly ErrorClassInfo[] = [
   WardenError,
   TokenMissing,
   TokenInvalid,
@@ -327,6 +459,21 @@ export const ERROR_CLASSES: readonly { readonly code: string; readonly name: str
   DuplicateId,
   AmbiguousMessage,
 ];
+
+const STATUS_BY_CODE: ReadonlyMap<string, number> = new Map(ERROR_CLASSES.map((c) => [c.code, c.status]));
+const CODES_BY_FAMILY: ReadonlyMap<ErrorFamily, ReadonlySet<string>> = new Map(
+  ERROR_FAMILIES.map((family) => [family, new Set(ERROR_CLASSES.filter((c) => c.family === family).map((c) => c.code))]),
+);
+
+/** HTTP status of a code's error class; 500 for a code no class has. */
+export function statusOf(code: string): number {
+  return STATUS_BY_CODE.get(code) ?? WardenError.status;
+}
+
+/** The codes of one family. */
+export function codesOf(family: ErrorFamily): ReadonlySet<string> {
+  return CODES_BY_FAMILY.get(family) ?? new Set();
+}
 
 /** Turns anything thrown into a reason, never leaking a stack. */
 export function toReason(err: unknown): Reason {
