@@ -79,6 +79,7 @@ export async function startCore(config: Config, metrics?: ServiceMetrics): Promi
     mask: maskRules(config.audit.mask_keys, config.audit.mask_pointers),
     clock: Date.now,
     limits: { maxTtlSeconds: config.session.max_ttl_seconds, maxIdleSeconds: config.session.max_idle_seconds },
+    adminRevoke: config.session.admin_revoke,
     observe: metrics,
   };
   metrics?.watch({ sessions, policyRevision: () => policy.revision });

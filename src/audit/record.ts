@@ -9,6 +9,7 @@ export type AuditKind =
   | 'session.revoked'
   | 'session.expired'
   | 'session.owner_mismatch'
+  | 'principal.revoked'
   | 'policy.activated'
   | 'policy.rejected'
   | 'audit.recovered';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { revocationConfigFields } from './revocation.ts';
 
 /** Where the Redis session store connects, and how long it waits. */
 export const redisSessionConfigSchema = z.strictObject({
@@ -17,6 +18,7 @@ export const sessionConfigSchema = z.strictObject({
   /** `memory` for one process; `redis` to share sessions between replicas. */
   store: z.enum(['memory', 'redis']).default('memory'),
   redis: redisSessionConfigSchema.default(redisSessionConfigSchema.parse({})),
+  ...revocationConfigFields,
 });
 
 /** The parsed `session` section. */

@@ -9,12 +9,13 @@ import { argumentsProblem } from './arguments.ts';
 import type { CoreDeps } from './deps.ts';
 import { buildPolicyInput, toolOf } from './policy-input.ts';
 import { loadPresentedState } from './presented-state.ts';
+import { assertNotRevoked, lookupFor } from './principal-revocation.ts';
 import type { Caller, Decision, DecideRequest } from './types.ts';
 
 const LIST_METHODS = new Set(['tools/list', 'resources/list', 'prompts/list']);
 
 /**
- * The one decision pipeline: identity → session → policy → audit. Never throws: every
+ * The one decision pipeline: identity → principal revocation → session → policy → audit. Never throws: every
  * failure becomes `allow: false` with a reason, and the answer leaves only after its
  * audit record was accepted.
  */
@@ -36,7 +37,13 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     if (unfit !== null) throw new InvalidRequest(`the request cannot be decided: ${unfit}`);
     engine = deps.policy.get();
     principal = await deps.verifier.verify(request.token, request.server);
-    const { session, handle } = await loadPresentedState(deps, engine, request, principal, now);
+    // The principal revocation is decided first; the session read goes out with it (on a
+    // shared store both travel in one round trip) and is only looked at once it passed.
+    const revoked = assertNotRevoked(deps, lookupFor(principal, request.token), now);
+    const presented = loadPresentedState(deps, engine, request, principal, now);
+    presented.catch(() => undefined);
+    await revoked;
+    const { session, handle } = await presented;
     sessionHash = session?.id_hash ?? null;
     handleHash = handle?.id_hash ?? null;
     const output = engine.decide(

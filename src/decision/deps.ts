@@ -25,6 +25,11 @@ export interface CoreDeps {
     readonly maxTtlSeconds: number;
     readonly maxIdleSeconds: number;
   };
+  /**
+   * `session.admin_revoke`: whether an admin's revocation of one session also revokes its
+   * owner (a principal rule), so the same token cannot go on statelessly. `principal` when absent.
+   */
+  readonly adminRevoke?: 'principal' | 'session' | undefined;
   /** Metrics, when the service keeps them. */
   readonly observe?: CoreObserver | undefined;
 }

@@ -9,11 +9,12 @@ import {
   toReason,
 } from '../errors.ts';
 import type { Principal } from '../identity/principal.ts';
-import { checkSession, ownerOf } from '../session/check.ts';
+import { checkSession, ownedBy, ownerOf } from '../session/check.ts';
 import { hashSessionId, isWellFormedSessionId, kindOfId, newSessionId } from '../session/ids.ts';
 import { isExpired, type SessionFilter, type SessionRecord } from '../session/record.ts';
 import type { CoreDeps } from './deps.ts';
 import { buildPolicyInput } from './policy-input.ts';
+import { assertNotRevoked, lookupFor, recordRevocation } from './principal-revocation.ts';
 import type { Caller, CreateSessionRequest, SessionView, WidenRequest } from './types.ts';
 
 /**
@@ -25,6 +26,7 @@ export async function createSession(deps: CoreDeps, request: CreateSessionReques
   const now = deps.clock();
   const engine = deps.policy.get();
   const principal = await deps.verifier.verify(request.token, request.server);
+  await assertNotRevoked(deps, lookupFor(principal, request.token), now);
   const kind = request.kind ?? 'mcp-session';
   const grant = engine.grant(
     buildPolicyInput({
@@ -88,6 +90,7 @@ export async function widenSession(deps: CoreDeps, request: WidenRequest, caller
   const engine = deps.policy.get();
   const current = await findForCaller(deps, request.id, caller);
   const principal = await deps.verifier.verify(request.token, current.server);
+  await assertNotRevoked(deps, lookupFor(principal, request.token), now);
   const session = checkSession(current, { principal, server: current.server, tool: null, now, kind: current.kind });
   const grant = engine.grant(
     buildPolicyInput({
@@ -158,6 +161,11 @@ export interface RevokeRequest {
  * Revokes a session. Allowed to the caller that created it and to admins; idempotent.
  * An optional token records which principal asked; a token that fails verification is
  * recorded as such but does not stop a revocation (it only ever removes access).
+ *
+ * An admin's revocation of a live session also revokes its owner (a subject rule for the
+ * owner's issuer, subject and client) unless `session.admin_revoke` is `session`, so the
+ * same token cannot go on in the stateless era. The owner ending its own session (its
+ * token given) never does, nor does an enforcement point acting for a client.
  */
 export async function revokeSession(deps: CoreDeps, request: RevokeRequest, caller: Caller): Promise<SessionView> {
   const now = deps.clock();
@@ -173,6 +181,14 @@ export async function revokeSession(deps: CoreDeps, request: RevokeRequest, call
     }
   }
   if (current.revoked_at !== null) return viewOf(current);
+  if (cascades(deps, caller, current, requestedBy)) {
+    const { iss, sub, client_id } = current.owner;
+    await recordRevocation(deps, { selector: 'subject', iss, sub, client_id }, caller, now, {
+      note: null,
+      cause: 'session_revoked_by_admin',
+      session: idHash,
+    });
+  }
   const revoked = (await deps.sessions.revoke(idHash, now)) ?? current;
   // The revocation has happened; a failing audit sink answers 503 so the PEP retries,
   // and the retry is recorded (revoke is idempotent but the audit line is not lost).
@@ -187,6 +203,12 @@ export async function revokeSession(deps: CoreDeps, request: RevokeRequest, call
       throw new AuditUnavailable('the audit sink did not accept the revocation');
     });
   return viewOf(revoked);
+}
+
+/** Whether revoking `record` for `caller` also revokes its owner (see {@link revokeSession}). */
+function cascades(deps: CoreDeps, caller: Caller, record: SessionRecord, requestedBy: Principal | null): boolean {
+  if (caller.role !== 'admin' || (deps.adminRevoke ?? 'principal') === 'session') return false;
+  return requestedBy === null || !ownedBy(record.owner, requestedBy);
 }
 
 /** A session by id, if this caller may act on it: the caller that created it, or an admin. */

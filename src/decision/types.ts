@@ -75,3 +75,46 @@ export interface SessionView {
   readonly idle_expires_at: string;
   readonly revoked_at: string | null;
 }
+
+/** What a principal revocation names (see `session/revocation.ts` for what each covers). */
+export type PrincipalSelector =
+  | {
+      readonly selector: 'subject';
+      readonly iss: string | null;
+      readonly sub: string;
+      readonly client_id: string | null;
+    }
+  | { readonly selector: 'client'; readonly client_id: string }
+  | { readonly selector: 'token'; readonly token_sha256: string }
+  | { readonly selector: 'jti'; readonly iss: string; readonly jti: string };
+
+/** Body of `POST /v1/revocations`: exactly one selector group, and a note. */
+export interface RevocationFields {
+  readonly subject?: string | undefined;
+  readonly issuer?: string | undefined;
+  readonly client_id?: string | undefined;
+  readonly token_sha256?: string | undefined;
+  readonly jti?: string | undefined;
+  readonly note?: string | undefined;
+}
+
+/** A principal revocation as the API shows it. */
+export interface RevocationView {
+  readonly selector: 'subject' | 'client' | 'token' | 'jti';
+  readonly issuer: string | null;
+  readonly subject: string | null;
+  readonly client_id: string | null;
+  readonly token_sha256: string | null;
+  readonly jti: string | null;
+  readonly revoked_at: string;
+  readonly expires_at: string;
+  readonly revoked_by: string;
+  readonly note: string | null;
+}
+
+/** One open stream's authority, for `checkLiveness`: the token and session it was opened with, for a server. */
+export interface LivenessItem {
+  readonly token?: string | undefined;
+  readonly session?: string | undefined;
+  readonly server: string;
+}

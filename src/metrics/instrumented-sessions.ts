@@ -29,6 +29,9 @@ export function instrumentSessionStore(store: SessionStore, metrics: ServiceMetr
     revokeWhere: (filter, now) => counted('revoke_where', store.revokeWhere(filter, now)),
     list: (filter, limit) => counted('list', store.list(filter, limit)),
     sweep: (now) => counted('sweep', store.sweep(now)),
+    revokePrincipal: (rule) => store.revokePrincipal(rule),
+    principalRevocation: (lookup, now) => store.principalRevocation(lookup, now),
+    listRevocations: (now, limit) => store.listRevocations(now, limit),
     // Read by every scrape: only its failures are counted, not the calls.
     countLive: (now) =>
       store.countLive(now).catch((err: unknown) => {

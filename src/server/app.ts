@@ -18,6 +18,8 @@ import { auditRoutes } from './routes/audit.ts';
 import { decideRoutes } from './routes/decide.ts';
 import { devRoutes } from './routes/dev.ts';
 import { healthRoutes } from './routes/health.ts';
+import { livenessRoutes } from './routes/liveness.ts';
+import { revocationRoutes } from './routes/revocations.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 
 export interface AppOptions {
@@ -88,6 +90,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const auth = options.auth;
   await app.register(decideRoutes, { core, auth });
   await app.register(sessionRoutes, { core, auth });
+  await app.register(revocationRoutes, { core, auth });
+  await app.register(livenessRoutes, { core, auth });
   await app.register(healthRoutes, { core, reloader: options.reloader });
   await app.register(probeRoutes, { core, reloader: options.reloader, lifecycle });
   if (options.metrics) await app.register(metricsRoutes, { metrics: options.metrics, auth });

@@ -116,3 +116,72 @@ export const errorSchema = z.object({
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   reasons: z.array(reasonSchema).readonly().optional(),
 });
+
+/**
+ * `POST /v1/revocations` body. Which fields make one selector (exactly one: subject, with
+ * an optional issuer and client_id; client_id; token_sha256; jti with its issuer) is
+ * checked by the core, which names the field at fault.
+ */
+export const revocationBodySchema = z.strictObject({
+  subject: z.string().min(1).max(1024).optional().describe('every token of this subject issued until now'),
+  issuer: z.string().min(1).max(2048).optional().describe("the subject's or the jti's issuer; any issuer when omitted with subject"),
+  client_id: z.string().min(1).max(1024).optional().describe('every token of this client issued until now; with subject, that subject through that client'),
+  token_sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be the hex sha256 of the raw token')
+    .optional()
+    .describe('this token, whenever issued'),
+  jti: z.string().min(1).max(1024).optional().describe('the token with this jti (give its issuer)'),
+  note: z.string().min(1).max(1024).optional().describe('why, for the audit trail'),
+});
+
+/** A principal revocation as the API shows it. */
+export const revocationViewSchema = z.object({
+  selector: z.enum(['subject', 'client', 'token', 'jti']),
+  issuer: z.string().nullable(),
+  subject: z.string().nullable(),
+  client_id: z.string().nullable(),
+  token_sha256: z.string().nullable(),
+  jti: z.string().nullable(),
+  revoked_at: z.string(),
+  expires_at: z.string().describe('when the rule may be swept: revoked_at plus session.revocation_retention_seconds'),
+  revoked_by: z.string(),
+  note: z.string().nullable(),
+});
+
+/** `POST /v1/revocations` 201 answer. */
+export const revocationAnswerSchema = z.object({
+  rule: revocationViewSchema,
+  revoked: z.number().describe('live sessions the rule revoked'),
+});
+
+/** `GET /v1/revocations` query. */
+export const revocationListQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/** Most items of one `POST /v1/liveness`. */
+export const LIVENESS_MAX_ITEMS = 1000;
+
+/** `POST /v1/liveness` body: the authority of open streams, asked in one batch. */
+export const livenessBodySchema = z.strictObject({
+  items: z
+    .array(
+      z.strictObject({
+        token: tokenSchema.optional(),
+        session: z.string().min(1).max(256).optional().describe('a session id or state handle'),
+        server: serverSchema,
+      }),
+    )
+    .max(LIVENESS_MAX_ITEMS),
+});
+
+/** `POST /v1/liveness` 200 answer: one result per item, in order. */
+export const livenessAnswerSchema = z.object({
+  results: z.array(
+    z.union([
+      z.object({ live: z.literal(true) }),
+      z.object({ live: z.literal(false), reason: reasonSchema }),
+    ]),
+  ),
+});

@@ -47,7 +47,8 @@ export function ownerOf(principal: Principal): SessionOwner {
   return { iss: principal.iss, sub: principal.sub, client_id: principal.client_id, spiffe_id: principal.spiffe_id };
 }
 
-function ownedBy(owner: SessionOwner, principal: Principal): boolean {
+/** Whether `principal` is the owner: issuer, subject, client id and SPIFFE id all equal. */
+export function ownedBy(owner: SessionOwner, principal: Principal): boolean {
   return (
     owner.iss === principal.iss &&
     owner.sub === principal.sub &&

@@ -10,6 +10,7 @@ export function createSessionStore(config: SessionConfig): SessionStore {
     // A dead session stays answerable as expired/revoked for one idle period.
     retainMs: config.max_idle_seconds * 1000,
     maxPerOwner: config.max_per_principal,
+    revocationRetainMs: config.revocation_retention_seconds * 1000,
   };
   if (config.store === 'memory') return new MemorySessionStore(common);
   return new RedisSessionStore({

@@ -1,6 +1,14 @@
 import { SessionLimitReached } from '../errors.ts';
 import { SharedValues } from './shared-values.ts';
 import { isExpired, matches, ownerKey, type SessionFilter, type SessionRecord, type SessionStore } from './record.ts';
+import {
+  DEFAULT_REVOCATION_RETAIN_MS,
+  firstApplicable,
+  revocationKey,
+  type NewPrincipalRevocation,
+  type PrincipalRevocation,
+  type RevocationLookup,
+} from './revocation.ts';
 
 /** The embedded default store: one process, records in a Map, expired ones swept. */
 export class MemorySessionStore implements SessionStore {
@@ -8,6 +16,9 @@ export class MemorySessionStore implements SessionStore {
   readonly #shared = new SharedValues();
   /** Id hashes by owner key, for the per-owner limit; dead ones are pruned as they are met. */
   readonly #byOwner = new Map<string, Set<string>>();
+  /** Principal revocations by their key: a lookup is a few Map reads, whatever their number. */
+  readonly #revocations = new Map<string, PrincipalRevocation>();
+  readonly #revocationRetainMs: number;
   readonly #maxPerOwner: number;
   readonly #sweepMs: number;
   readonly #retainMs: number;
@@ -18,9 +29,17 @@ export class MemorySessionStore implements SessionStore {
    * `retainMs`: how long a dead (expired or revoked) record is kept, so that using it
    * is answered `session_expired` / `session_revoked` rather than `session_unknown`.
    * `maxPerOwner`: live records one owner (iss, sub) may hold; 0 or absent for no limit.
+   * `revocationRetainMs`: how long a principal revocation is kept (24 h when absent).
    */
-  constructor(options: { sweepIntervalMs: number; retainMs: number; maxPerOwner?: number; now?: () => number }) {
+  constructor(options: {
+    sweepIntervalMs: number;
+    retainMs: number;
+    maxPerOwner?: number;
+    revocationRetainMs?: number;
+    now?: () => number;
+  }) {
     this.#maxPerOwner = options.maxPerOwner ?? 0;
+    this.#revocationRetainMs = options.revocationRetainMs ?? DEFAULT_REVOCATION_RETAIN_MS;
     this.#sweepMs = options.sweepIntervalMs;
     this.#retainMs = options.retainMs;
     this.#now = options.now ?? Date.now;
@@ -106,7 +125,29 @@ export class MemorySessionStore implements SessionStore {
     return next;
   }
 
+  async revokePrincipal(rule: NewPrincipalRevocation): Promise<PrincipalRevocation> {
+    const key = revocationKey(rule);
+    const kept = this.#revocations.get(key);
+    if (kept !== undefined && kept.revoked_at >= rule.revoked_at && rule.revoked_at < kept.expires_at) return kept;
+    const next = { ...rule, expires_at: rule.revoked_at + this.#revocationRetainMs };
+    this.#revocations.set(key, next);
+    return next;
+  }
+
+  async principalRevocation(lookup: RevocationLookup, now: number): Promise<PrincipalRevocation | undefined> {
+    if (this.#revocations.size === 0) return undefined;
+    return firstApplicable(lookup.keys.map((key) => this.#revocations.get(key)), lookup, now);
+  }
+
+  async listRevocations(now: number, limit: number): Promise<PrincipalRevocation[]> {
+    return [...this.#revocations.values()]
+      .filter((rule) => now < rule.expires_at)
+      .sort((a, b) => a.revoked_at - b.revoked_at)
+      .slice(0, limit);
+  }
+
   async sweep(now: number): Promise<number> {
+    for (const [key, rule] of this.#revocations) if (now >= rule.expires_at) this.#revocations.delete(key);
     let dropped = 0;
     for (const [hash, record] of this.#records) {
       const deadAt = Math.min(record.expires_at, record.idle_expires_at, record.revoked_at ?? Infinity);

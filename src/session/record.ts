@@ -1,3 +1,5 @@
+import type { NewPrincipalRevocation, PrincipalRevocation, RevocationLookup } from './revocation.ts';
+
 /** The kinds of session state mcp-warden guards. */
 export type SessionKind = 'mcp-session' | 'state-handle';
 
@@ -29,9 +31,31 @@ export interface SessionRecord {
 
 /** Which sessions a bulk operation targets; every given field must match. */
 export interface SessionFilter {
+  /** The owner's issuer; only ever given with `sub` (a subject is unique per issuer). */
+  readonly iss?: string | undefined;
   readonly sub?: string | undefined;
   readonly client_id?: string | undefined;
   readonly server?: string | undefined;
+}
+
+/**
+ * Storage of principal revocations (see `revocation.ts`), beside the sessions. Rules are
+ * never stored in a process only: with Redis every replica reads the same ones.
+ */
+export interface PrincipalRevocationStore {
+  /**
+   * Records a rule, kept until its `revoked_at` plus the store's retention. A live rule
+   * under the same key with a later `revoked_at` is kept instead (the later one covers
+   * more); returns the rule in force.
+   */
+  revokePrincipal(rule: NewPrincipalRevocation): Promise<PrincipalRevocation>;
+  /**
+   * The first live rule that covers the principal `lookup` describes, or undefined. On the
+   * path of every decision: one round trip to a shared store, O(1) in memory.
+   */
+  principalRevocation(lookup: RevocationLookup, now: number): Promise<PrincipalRevocation | undefined>;
+  /** Rules live at `now`, oldest first, at most `limit`. */
+  listRevocations(now: number, limit: number): Promise<PrincipalRevocation[]>;
 }
 
 /**
@@ -40,7 +64,7 @@ export interface SessionFilter {
  * none changes a record that is revoked or expired at `now` (except `revoke`).
  * A store that cannot answer rejects with `session_store_unavailable`.
  */
-export interface SessionStore {
+export interface SessionStore extends PrincipalRevocationStore {
   /**
    * Stores a new record; rejects if the hash exists, and with `session_limit_reached`
    * when the store was given a per-owner limit and the owner (iss, sub) already holds that
@@ -64,7 +88,10 @@ export interface SessionStore {
   revokeWhere(filter: SessionFilter, now: number): Promise<SessionRecord[]>;
   /** Records matching `filter` (live or retained), at most `limit`, oldest first. */
   list(filter: SessionFilter, limit: number): Promise<SessionRecord[]>;
-  /** Drops records dead (expired or revoked) for longer than the retention; returns how many. */
+  /**
+   * Drops records dead (expired or revoked) for longer than the retention, and principal
+   * revocations past their expiry; returns how many session records it dropped.
+   */
   sweep(now: number): Promise<number>;
   /**
    * How many records are live at `now`, for the `sessions_live` gauge; cheap enough to call
@@ -80,6 +107,7 @@ export interface SessionStore {
 /** Whether a record matches every field the filter gives. */
 export function matches(record: SessionRecord, filter: SessionFilter): boolean {
   return (
+    (filter.iss === undefined || record.owner.iss === filter.iss) &&
     (filter.sub === undefined || record.owner.sub === filter.sub) &&
     (filter.client_id === undefined || record.owner.client_id === filter.client_id) &&
     (filter.server === undefined || record.server === filter.server)

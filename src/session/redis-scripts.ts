@@ -131,13 +131,31 @@ end
 if not live(t, now) then return 0 end
 local filter = cjson.decode(ARGV[4])
 local owner = cjson.decode(redis.call('HGET', key, 'owner'))
-if (filter.sub ~= nil and owner.sub ~= filter.sub)
+if (filter.iss ~= nil and owner.iss ~= filter.iss)
+  or (filter.sub ~= nil and owner.sub ~= filter.sub)
   or (filter.client_id ~= nil and owner.client_id ~= filter.client_id)
   or (filter.server ~= nil and redis.call('HGET', key, 'server') ~= filter.server) then
   return 0
 end
 revoke(key, t, now, retain)
 return redis.call('HGETALL', key)
+`;
+
+/**
+ * KEYS: rule, rule index. ARGV: rule JSON, revoked_at, pttl, expires_at, index member.
+ * Keeps a live rule under the same key that was revoked later (it covers more); returns
+ * the JSON of the rule in force. The TTL drops the rule; the index (scored by expiry) is
+ * for listing and is trimmed by the sweep.
+ */
+const REVOKE_PRINCIPAL = `
+local old = redis.call('GET', KEYS[1])
+if old then
+  local kept = cjson.decode(old)
+  if tonumber(kept.revoked_at) >= tonumber(ARGV[2]) then return old end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+return ARGV[1]
 `;
 
 type Reply = Promise<string[] | null>;
@@ -149,6 +167,15 @@ export interface SessionScripts {
   mcpwAddScope(key: string, now: number, ...tools: string[]): Reply;
   mcpwRevoke(key: string, now: number, retainMs: number): Reply;
   mcpwRevokeLive(key: string, index: string, now: number, retainMs: number, idHash: string, filter: string): Promise<string[] | 0 | -1>;
+  mcpwRevokePrincipal(
+    key: string,
+    index: string,
+    rule: string,
+    revokedAt: number,
+    pttl: number,
+    expiresAt: number,
+    member: string,
+  ): Promise<string>;
 }
 
 /** Registers the scripts on `redis` (sent by EVALSHA, reloaded by ioredis after a server restart). */
@@ -158,4 +185,5 @@ export function defineSessionScripts(redis: Redis): void {
   redis.defineCommand('mcpwAddScope', { numberOfKeys: 1, lua: PRELUDE + ADD_SCOPE });
   redis.defineCommand('mcpwRevoke', { numberOfKeys: 1, lua: PRELUDE + REVOKE });
   redis.defineCommand('mcpwRevokeLive', { numberOfKeys: 2, lua: PRELUDE + REVOKE_LIVE });
+  redis.defineCommand('mcpwRevokePrincipal', { numberOfKeys: 2, lua: REVOKE_PRINCIPAL });
 }

@@ -3,6 +3,14 @@ import { Redis } from 'ioredis';
 import { SessionLimitReached, SessionStoreUnavailable } from '../errors.ts';
 import { matches, ownerKey, type SessionFilter, type SessionRecord, type SessionStore } from './record.ts';
 import { fromFields, fromReply, toFields } from './redis-codec.ts';
+import {
+  DEFAULT_REVOCATION_RETAIN_MS,
+  firstApplicable,
+  revocationKey,
+  type NewPrincipalRevocation,
+  type PrincipalRevocation,
+  type RevocationLookup,
+} from './revocation.ts';
 import { defineSessionScripts, type SessionScripts } from './redis-scripts.ts';
 
 /** Options of {@link RedisSessionStore}. */
@@ -19,6 +27,8 @@ export interface RedisSessionStoreOptions {
   readonly sweepIntervalMs: number;
   /** Live records one owner (iss, sub) may hold; 0 or absent for no limit. */
   readonly maxPerOwner?: number;
+  /** How long a principal revocation is kept (24 h when absent). */
+  readonly revocationRetainMs?: number;
   readonly now?: () => number;
 }
 
@@ -43,6 +53,7 @@ export class RedisSessionStore implements SessionStore {
   readonly #retainMs: number;
   readonly #sweepMs: number;
   readonly #maxPerOwner: number;
+  readonly #revocationRetainMs: number;
   readonly #now: () => number;
   #timer: NodeJS.Timeout | undefined;
 
@@ -54,6 +65,7 @@ export class RedisSessionStore implements SessionStore {
     this.#retainMs = options.retainMs;
     this.#sweepMs = options.sweepIntervalMs;
     this.#maxPerOwner = options.maxPerOwner ?? 0;
+    this.#revocationRetainMs = options.revocationRetainMs ?? DEFAULT_REVOCATION_RETAIN_MS;
     this.#now = options.now ?? Date.now;
     this.#redis = new Redis(options.url, {
       lazyConnect: true,
@@ -133,7 +145,7 @@ export class RedisSessionStore implements SessionStore {
 
   async revokeWhere(filter: SessionFilter, now: number): Promise<SessionRecord[]> {
     const index = this.#indexFor(filter);
-    const wanted = JSON.stringify({ sub: filter.sub, client_id: filter.client_id, server: filter.server });
+    const wanted = JSON.stringify({ iss: filter.iss, sub: filter.sub, client_id: filter.client_id, server: filter.server });
     const revoked: SessionRecord[] = [];
     // ZSCAN, not ranges by rank: it returns every member present throughout the scan
     // even while other replicas remove stale ones, so no live record is skipped.
@@ -175,12 +187,58 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
+   * One string per rule under `<prefix>r:<key>`, with a TTL of the retention, and an index
+   * `<prefix>ri:all` scored by expiry for listing. One script: the later of two racing
+   * revocations of the same key is the one kept, whichever replica wrote last.
+   */
+  async revokePrincipal(rule: NewPrincipalRevocation): Promise<PrincipalRevocation> {
+    const key = revocationKey(rule);
+    const next: PrincipalRevocation = { ...rule, expires_at: rule.revoked_at + this.#revocationRetainMs };
+    const json = await this.#call(() =>
+      this.#scripts.mcpwRevokePrincipal(
+        this.#revocationKey(key),
+        this.#revocationIndexKey(),
+        JSON.stringify(next),
+        next.revoked_at,
+        Math.max(1, this.#revocationRetainMs),
+        next.expires_at,
+        key,
+      ),
+    );
+    return JSON.parse(json) as PrincipalRevocation;
+  }
+
+  /** One MGET of every key the principal can be revoked under: one round trip, whatever the number of rules. */
+  async principalRevocation(lookup: RevocationLookup, now: number): Promise<PrincipalRevocation | undefined> {
+    const values = await this.#call(() => this.#redis.mget(...lookup.keys.map((key) => this.#revocationKey(key))));
+    return firstApplicable(
+      values.map((value) => (value === null ? undefined : (JSON.parse(value) as PrincipalRevocation))),
+      lookup,
+      now,
+    );
+  }
+
+  async listRevocations(now: number, limit: number): Promise<PrincipalRevocation[]> {
+    const members = await this.#call(() =>
+      this.#redis.zrangebyscore(this.#revocationIndexKey(), `(${now}`, '+inf', 'LIMIT', 0, limit),
+    );
+    if (members.length === 0) return [];
+    const values = await this.#call(() => this.#redis.mget(...members.map((key) => this.#revocationKey(key))));
+    return values
+      .flatMap((value) => (value === null ? [] : [JSON.parse(value) as PrincipalRevocation]))
+      .filter((rule) => now < rule.expires_at)
+      .sort((a, b) => a.revoked_at - b.revoked_at);
+  }
+
+  /**
    * Redis drops the records themselves (their TTL); this drops the index entries of
    * records past their absolute expiry plus the retention, found through one sorted set
    * (`<prefix>gone`) scored by that time, so the cost is the number of dead records, not
    * of all records. Returns how many records it cleaned up after.
    */
   async sweep(now: number): Promise<number> {
+    // Rules drop by their TTL; their index entries go here.
+    await this.#call(() => this.#redis.zremrangebyscore(this.#revocationIndexKey(), '-inf', now));
     const gone = this.#goneKey();
     let cleaned = 0;
     for (;;) {
@@ -224,6 +282,14 @@ export class RedisSessionStore implements SessionStore {
 
   #recordKey(idHash: string): string {
     return `${this.#prefix}s:${idHash}`;
+  }
+
+  #revocationKey(key: string): string {
+    return `${this.#prefix}r:${key}`;
+  }
+
+  #revocationIndexKey(): string {
+    return `${this.#prefix}ri:all`;
   }
 
   #goneKey(): string {

@@ -78,8 +78,10 @@ describe('session routes: widen, list, bulk revoke', () => {
         method: 'POST', url: '/v1/decide', headers: PEP,
         payload: { token, server: SERVER, session: id, mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } } },
       })).json();
-    expect((await decideWith(frank1)).reasons[0].code).toBe('session_revoked');
-    expect((await decideWith(frank2)).reasons[0].code).toBe('session_revoked');
+    // The bulk revoke also revoked the subject, which the engine checks before the session.
+    expect(res.json().rule).toMatchObject({ selector: 'subject', subject: 'frank', issuer: null });
+    expect((await decideWith(frank1)).reasons[0].code).toBe('principal_revoked');
+    expect((await decideWith(frank2)).reasons[0].code).toBe('principal_revoked');
     expect((await decideWith(grace)).allow).toBe(true);
   });
 

@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashSessionId, newSessionId } from '../../src/session/ids.ts';
 import type { SessionFilter, SessionRecord, SessionStore } from '../../src/session/record.ts';
+import {
+  revocationLookup,
+  type NewPrincipalRevocation,
+  type TokenFacts,
+} from '../../src/session/revocation.ts';
 
 /**
  * Two started stores over the same, empty storage: `peer` stands for another replica (a
@@ -42,6 +47,21 @@ function owner(sub: string, client_id: string | null = null): SessionRecord['own
 export interface StoreOptions {
   /** Live records one owner (iss, sub) may hold; absent for no limit. */
   readonly maxPerOwner?: number;
+  /** How long a principal revocation is kept; the store's default (24 h) when absent. */
+  readonly revocationRetainMs?: number;
+}
+
+const ISS = 'https://idp.test.example';
+const DAY = 24 * 3600 * 1000;
+
+/** A rule with every field empty but the given ones, revoked at `NOW`. */
+function rule(overrides: Partial<NewPrincipalRevocation> & Pick<NewPrincipalRevocation, 'selector'>): NewPrincipalRevocation {
+  return { iss: null, sub: null, client_id: null, token_sha256: null, jti: null, revoked_at: NOW, revoked_by: 'ops', note: null, ...overrides };
+}
+
+/** What a request of alice (client c1, a token issued 1 s before `NOW`) says about its principal. */
+function alice(overrides: Partial<TokenFacts> = {}): TokenFacts {
+  return { iss: ISS, sub: 'alice', client_id: 'c1', token_sha256: 'a'.repeat(64), jti: 'j-1', issued_at: NOW - 1_000, ...overrides };
 }
 
 /** The behaviour every `SessionStore` shares: the memory default and Redis run this same suite. */
@@ -201,6 +221,8 @@ export function describeSessionStoreContract(name: string, makeStore: (options?:
         { note: 'by subject and server', filter: { sub: 'alice', server: 's1' }, want: ['a1'] },
         { note: 'by client and server', filter: { client_id: 'c2', server: 's1' }, want: [] },
         { note: 'matching nothing', filter: { sub: 'carol' }, want: [] },
+        { note: 'by issuer, subject and client', filter: { iss: ISS, sub: 'alice', client_id: 'c1' }, want: ['a1'] },
+        { note: 'by another issuer', filter: { iss: 'https://other.example', sub: 'alice' }, want: [] },
       ];
       for (const { note, filter, want } of revokeCases) {
         it(`revokeWhere ${note} revokes only live matching records`, async () => {
@@ -384,6 +406,85 @@ export function describeSessionStoreContract(name: string, makeStore: (options?:
         const final = (await store.get(r.id_hash))!;
         expect(final.scope).toStrictEqual([...tools, 'fs_read', 'shared'].sort());
         expect(final.version).toBe(1 + tools.length);
+      });
+    });
+
+    describe('principal revocations', () => {
+      const covered: { note: string; rule: NewPrincipalRevocation; facts: TokenFacts; want: boolean }[] = [
+        { note: 'a subject rule covers a token issued before it', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }), facts: alice(), want: true },
+        { note: 'a subject rule covers a token issued at its time', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }), facts: alice({ issued_at: NOW }), want: true },
+        { note: 'a subject rule passes a token issued after it', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }), facts: alice({ issued_at: NOW + 1_000 }), want: false },
+        { note: 'a subject rule covers a token without iat', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }), facts: alice({ issued_at: null }), want: true },
+        { note: 'a subject rule passes the same subject of another issuer', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }), facts: alice({ iss: 'https://other.example' }), want: false },
+        { note: 'a subject rule of any issuer covers every issuer', rule: rule({ selector: 'subject', sub: 'alice' }), facts: alice({ iss: 'https://other.example' }), want: true },
+        { note: 'a subject rule passes another subject', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }), facts: alice({ sub: 'bob' }), want: false },
+        { note: 'a subject rule through a client covers that client', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice', client_id: 'c1' }), facts: alice(), want: true },
+        { note: 'a subject rule through a client passes another client', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice', client_id: 'c1' }), facts: alice({ client_id: 'c2' }), want: false },
+        { note: 'a subject rule through a client passes a token without client', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice', client_id: 'c1' }), facts: alice({ client_id: null }), want: false },
+        { note: 'a client rule covers every subject of the client', rule: rule({ selector: 'client', client_id: 'c1' }), facts: alice({ sub: 'bob' }), want: true },
+        { note: 'a client rule passes a token issued after it', rule: rule({ selector: 'client', client_id: 'c1' }), facts: alice({ issued_at: NOW + 1_000 }), want: false },
+        { note: 'a token rule covers the token, whenever issued', rule: rule({ selector: 'token', token_sha256: 'a'.repeat(64) }), facts: alice({ issued_at: NOW + 60_000 }), want: true },
+        { note: 'a token rule passes another token', rule: rule({ selector: 'token', token_sha256: 'a'.repeat(64) }), facts: alice({ token_sha256: 'b'.repeat(64) }), want: false },
+        { note: 'a jti rule covers the token, whenever issued', rule: rule({ selector: 'jti', iss: ISS, jti: 'j-1' }), facts: alice({ issued_at: NOW + 60_000 }), want: true },
+        { note: 'a jti rule passes the same jti of another issuer', rule: rule({ selector: 'jti', iss: ISS, jti: 'j-1' }), facts: alice({ iss: 'https://other.example' }), want: false },
+        { note: 'a jti rule passes a token without jti', rule: rule({ selector: 'jti', iss: ISS, jti: 'j-1' }), facts: alice({ jti: null }), want: false },
+      ];
+      for (const { note, rule: given, facts, want } of covered) {
+        it(note, async () => {
+          const { store } = await open();
+          const stored = await store.revokePrincipal(given);
+          expect(stored).toStrictEqual({ ...given, expires_at: NOW + DAY });
+          const found = await store.principalRevocation(revocationLookup(facts), NOW + 5_000);
+          expect(found).toStrictEqual(want ? stored : undefined);
+        });
+      }
+
+      it('answers undefined with no rules, and a rule another replica recorded', async () => {
+        const { store, peer } = await open();
+        expect(await store.principalRevocation(revocationLookup(alice()), NOW)).toBeUndefined();
+        const stored = await peer.revokePrincipal(rule({ selector: 'client', client_id: 'c1' }));
+        expect(await store.principalRevocation(revocationLookup(alice()), NOW + 1)).toStrictEqual(stored);
+        expect(await store.listRevocations(NOW + 1, 10)).toStrictEqual([stored]);
+      });
+
+      it('a rule that does not cover the token does not hide one that does', async () => {
+        const { store } = await open();
+        await store.revokePrincipal(rule({ selector: 'subject', iss: ISS, sub: 'alice', revoked_at: NOW - 5_000 }));
+        const token = await store.revokePrincipal(rule({ selector: 'token', token_sha256: 'a'.repeat(64) }));
+        expect(await store.principalRevocation(revocationLookup(alice()), NOW + 1)).toStrictEqual(token);
+      });
+
+      it('lives for its retention, then answers nothing and is no longer listed', async () => {
+        const { store } = await open({ revocationRetainMs: 60_000 });
+        const stored = await store.revokePrincipal(rule({ selector: 'token', token_sha256: 'a'.repeat(64) }));
+        expect(stored.expires_at).toBe(NOW + 60_000);
+        const lookup = revocationLookup(alice());
+        expect(await store.principalRevocation(lookup, NOW + 59_999)).toStrictEqual(stored);
+        expect(await store.principalRevocation(lookup, NOW + 60_000)).toBeUndefined();
+        expect(await store.listRevocations(NOW + 60_000, 10)).toStrictEqual([]);
+        await store.sweep(NOW + 60_000);
+        expect(await store.listRevocations(NOW, 10)).toStrictEqual([]);
+      });
+
+      it('keeps the later of two revocations of the same principal, whichever replica records last', async () => {
+        const { store, peer } = await open();
+        const later = await store.revokePrincipal(rule({ selector: 'subject', iss: ISS, sub: 'alice', revoked_at: NOW + 10, note: 'later' }));
+        expect(await peer.revokePrincipal(rule({ selector: 'subject', iss: ISS, sub: 'alice', revoked_at: NOW + 5 }))).toStrictEqual(later);
+        const latest = await peer.revokePrincipal(rule({ selector: 'subject', iss: ISS, sub: 'alice', revoked_at: NOW + 20 }));
+        expect(latest).toMatchObject({ revoked_at: NOW + 20, expires_at: NOW + 20 + DAY, note: null });
+        expect(await store.listRevocations(NOW + 30, 10)).toStrictEqual([latest]);
+        expect(await store.principalRevocation(revocationLookup(alice({ issued_at: NOW + 15 })), NOW + 30)).toStrictEqual(latest);
+      });
+
+      it('lists the rules in force oldest first, at most the limit', async () => {
+        const { store } = await open();
+        const rules = [
+          await store.revokePrincipal(rule({ selector: 'jti', iss: ISS, jti: 'j-2', revoked_at: NOW + 2 })),
+          await store.revokePrincipal(rule({ selector: 'client', client_id: 'c9', revoked_at: NOW })),
+          await store.revokePrincipal(rule({ selector: 'subject', sub: 'zed', revoked_at: NOW + 1 })),
+        ];
+        expect(await store.listRevocations(NOW + 3, 10)).toStrictEqual([rules[1], rules[2], rules[0]]);
+        expect(await store.listRevocations(NOW + 3, 2)).toStrictEqual([rules[1], rules[2]]);
       });
     });
   });

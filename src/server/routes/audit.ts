@@ -5,7 +5,7 @@ import { hashSessionId, kindOfId } from '../../session/ids.ts';
 import type { CallerAuth } from '../caller.ts';
 import { errorSchema } from '../schemas.ts';
 
-const KINDS = ['decision', 'session.created', 'session.widened', 'session.revoked', 'session.expired', 'session.owner_mismatch', 'policy.activated', 'policy.rejected', 'audit.recovered'] as const;
+const KINDS = ['decision', 'session.created', 'session.widened', 'session.revoked', 'session.expired', 'session.owner_mismatch', 'principal.revoked', 'policy.activated', 'policy.rejected', 'audit.recovered'] as const;
 
 /** `GET /v1/audit` query: every filter optional; `session` takes an id or its sha256. */
 export const auditQuerySchema = z.strictObject({

@@ -1,14 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { CoreDeps } from '../../decision/deps.ts';
-import {
-  createSession,
-  listSessions,
-  readSession,
-  revokeSession,
-  revokeSessions,
-  widenSession,
-} from '../../decision/sessions.ts';
+import { revokeSessionsOfPrincipal } from '../../decision/revocations.ts';
+import { createSession, listSessions, readSession, revokeSession, widenSession } from '../../decision/sessions.ts';
 import type { CallerAuth } from '../caller.ts';
 import {
   bulkRevokeBodySchema,
@@ -17,6 +11,7 @@ import {
   listQuerySchema,
   widenBodySchema,
   revokeBodySchema,
+  revocationViewSchema,
   sessionIdParamsSchema,
   sessionViewSchema,
 } from '../schemas.ts';
@@ -56,16 +51,22 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: Caller
     '/v1/sessions/revoke',
     {
       schema: {
-        summary: 'Revoke every live session of a subject, client or server (admin)',
+        summary: 'Revoke every live session of a subject, client or server, and that subject or client (admin)',
         body: bulkRevokeBodySchema,
-        response: { 200: z.object({ revoked: z.number(), sessions: z.array(sessionViewSchema) }), 400: errorSchema, 401: errorSchema, 403: errorSchema, 503: errorSchema },
+        response: {
+          200: z.object({ revoked: z.number(), sessions: z.array(sessionViewSchema), rule: revocationViewSchema.nullable() }),
+          400: errorSchema,
+          401: errorSchema,
+          403: errorSchema,
+          503: errorSchema,
+        },
       },
     },
     async (request) => {
       const caller = auth.authorize(request, ['admin']);
       const { subject, client_id, server } = request.body;
-      const sessions = await revokeSessions(core, { sub: subject, client_id, server }, caller);
-      return { revoked: sessions.length, sessions };
+      const { sessions, rule } = await revokeSessionsOfPrincipal(core, { sub: subject, client_id, server }, caller);
+      return { revoked: sessions.length, sessions, rule };
     },
   );
 
