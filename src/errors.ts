@@ -202,12 +202,15 @@ export class SessionStoreUnavailable extends WardenError {
 /** The session grant policy refused to create or widen the session. */
 export class SessionNotGranted extends WardenError {
   static override readonly code = 'session_not_granted';
+  /** Step-up: the OAuth scopes a token would need for the grant (empty when none would do). */
+  readonly requiredScopes: readonly string[];
   static override readonly status = 403;
   static override readonly family = 'policy';
   readonly reasons: readonly Reason[];
-  constructor(message: string, reasons: readonly Reason[]) {
+  constructor(message: string, reasons: readonly Reason[], requiredScopes: readonly string[] = []) {
     super(message);
     this.reasons = reasons;
+    this.requiredScopes = requiredScopes;
   }
 }
 /** The caller may not act on this session (another PEP created it). */

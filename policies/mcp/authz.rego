@@ -15,15 +15,17 @@ import data.mcp.common
 # METADATA
 # title: decision
 # description: |
-#   {allow, reasons, obligations, visible}, defined for any input. reasons is
-#   sorted and empty when allowed; visible is the sorted list of names (or URIs)
-#   the principal may see for a list method, else null.
+#   {allow, reasons, obligations, visible, required_scopes}, defined for any
+#   input. reasons is sorted and empty when allowed; visible is the sorted list of
+#   names (or URIs) the principal may see for a list method, else null;
+#   required_scopes the sorted OAuth scopes a token would need (step-up).
 # entrypoint: true
 decision := {
 	"allow": allow,
 	"reasons": sort(deny),
 	"obligations": obligations,
 	"visible": visible,
+	"required_scopes": sort(_fixing_scopes),
 }
 
 # Allowed exactly when no rule below denies.
@@ -195,3 +197,36 @@ _candidates_within(allowed) := _candidates & allowed if {
 } else := allowed
 
 _candidates := {c | some c in common.strings(input.request.candidates)}
+
+# --- step-up -------------------------------------------------------------------
+
+# The OAuth scopes whose role would let this request past the role checks that refused
+# it, for an enforcement point's `insufficient_scope` challenge. Empty when no scope
+# would (an unknown tool, a role no scope maps to): a deny a new token cannot fix must
+# not send a client into re-authorization.
+_fixing_scopes contains s if {
+	_method == "tools/call"
+	common.known_tool(_tool)
+	not _tool in common.callable_tools
+	some s in common.scopes_for_tool(_tool)
+}
+
+_fixing_scopes contains s if {
+	_method == "prompts/get"
+	_prompt in common.prompts
+	not _prompt in common.permitted_prompts
+	some s, r in data.catalogue.scope_roles
+	_prompt in common.roles[r].prompts
+}
+
+_fixing_scopes contains s if {
+	_method == "resources/read"
+	not common.resource_permitted(_uri)
+	is_string(_uri)
+	not common.unsafe_path(_uri)
+	some s, r in data.catalogue.scope_roles
+	some prefix in common.roles[r].resource_prefixes
+	is_string(prefix)
+	prefix != ""
+	startswith(_uri, prefix)
+}

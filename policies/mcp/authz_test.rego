@@ -532,3 +532,15 @@ test_resource_templates_listed_only_under_permitted_prefixes if {
 test_resource_templates_nobody_sees_nothing if {
 	_decide(_list("resources/templates/list", ["file:///srv/data/{path}"]), _nobody, null).visible == []
 }
+
+test_required_scopes_name_what_would_fix_a_role_denial if {
+	# fs_write: writer's and admin's roles list it; fs_delete is destructive: admin only.
+	_decide(_call("fs_write", {"path": "/srv/data/a"}), _reader, null).required_scopes == ["mcp:admin", "mcp:write"]
+	_decide(_call("fs_delete", {"path": "/srv/data/a"}), _reader, null).required_scopes == ["mcp:admin"]
+}
+
+test_required_scopes_empty_when_no_scope_would_fix if {
+	_decide(_call("debug_eval", {}), _reader, null).required_scopes == []
+	_decide(_call("fs_read", {"path": "/etc/passwd"}), _reader, null).required_scopes == []
+	_decide(_call("fs_read", {"path": "/srv/data/a"}), _reader, null).required_scopes == []
+}

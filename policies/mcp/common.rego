@@ -172,3 +172,20 @@ else := "(not a string)"
 strings(x) := {s | some s in x; is_string(s)} if is_array(x)
 
 else := set()
+
+# --- step-up -------------------------------------------------------------------
+
+# The OAuth scopes (data.catalogue.scope_roles) whose role may run tool t: one that
+# lists it, and for a destructive tool one of the destructive roles.
+scopes_for_tool(t) := {s |
+	some s, r in data.catalogue.scope_roles
+	t in roles[r].tools
+	_role_may_run(r, t)
+}
+
+_role_may_run(_, t) if not destructive(t)
+
+_role_may_run(r, t) if {
+	destructive(t)
+	r in data.catalogue.destructive_roles
+}

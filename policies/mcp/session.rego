@@ -22,6 +22,15 @@ grant := {
 	"ttl_seconds": ttl_seconds,
 	"idle_seconds": idle_seconds,
 	"reasons": sort(deny),
+	"required_scopes": sort(_fixing_scopes),
+}
+
+# Step-up: the scopes whose role would grant the refused tools, for the enforcement
+# point's insufficient_scope challenge (empty when no scope would).
+_fixing_scopes contains s if {
+	some t in _requested
+	common.tool_refusal(t)
+	some s in common.scopes_for_tool(t)
 }
 
 # Allowed exactly when no rule below denies.

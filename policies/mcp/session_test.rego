@@ -250,3 +250,9 @@ test_idle_never_exceeds_ttl if {
 	g.ttl_seconds == 120
 	g.idle_seconds == 120
 }
+
+test_widen_refusal_names_the_scopes_that_would_grant if {
+	_widen(["fs_write"], _reader, _session(["fs_read"])).required_scopes == ["mcp:admin", "mcp:write"]
+	_widen(["fs_delete"], _writer, _session(["fs_read"])).required_scopes == ["mcp:admin"]
+	_widen(["ghost"], _reader, _session(["fs_read"])).required_scopes == []
+}

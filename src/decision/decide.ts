@@ -6,13 +6,12 @@ import type { Principal } from '../identity/principal.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import { hashSessionId } from '../session/ids.ts';
 import { argumentsProblem } from './arguments.ts';
+import { isListMethod } from './list-methods.ts';
 import type { CoreDeps } from './deps.ts';
 import { buildPolicyInput, toolOf } from './policy-input.ts';
 import { loadPresentedState } from './presented-state.ts';
 import { assertNotRevoked, lookupFor } from './principal-revocation.ts';
 import type { Caller, Decision, DecideRequest } from './types.ts';
-
-const LIST_METHODS = new Set(['tools/list', 'resources/list', 'prompts/list']);
 
 /**
  * The one decision pipeline: identity → principal revocation → session → policy → audit. Never throws: every
@@ -29,6 +28,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
   let reasons: readonly Reason[] = [];
   let obligations: Readonly<Record<string, unknown>> = {};
   let visible: readonly string[] | null = null;
+  let requiredScopes: readonly string[] = [];
   let sessionHash: string | null = null;
   let handleHash: string | null = null;
   const records: AuditRecord[] = [];
@@ -52,7 +52,8 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     allow = output.allow;
     reasons = output.reasons;
     obligations = output.obligations;
-    visible = LIST_METHODS.has(request.mcp.method) ? output.visible : null;
+    visible = isListMethod(request.mcp.method) ? output.visible : null;
+    requiredScopes = output.required_scopes;
     if (allow) {
       // Only an allowed use keeps state alive; a denied one never extends it. The answer
       // does not wait for the touch: a lost touch only makes the state expire sooner, and
@@ -66,6 +67,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     reasons = [toReason(err)];
     obligations = {};
     visible = null;
+    requiredScopes = [];
     if (err instanceof SessionOwnerMismatch && principal !== null) {
       records.push(ownerMismatchRecord(err.idHash, request, caller, principal, now, decisionId));
     }
@@ -78,6 +80,8 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     obligations,
     visible_tools: allow ? visible : null,
     policy: { revision: engine?.revision ?? null },
+    // Step-up: only a deny names the scopes that would lift it.
+    ...(!allow && requiredScopes.length > 0 ? { required_scopes: requiredScopes } : {}),
   };
   // A session that failed its check still names its hash in the record (hashed once).
   if (sessionHash === null && request.session !== undefined) sessionHash = hashSessionId(request.session);
@@ -87,7 +91,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     for (const record of records) await deps.audit.append(record);
   } catch (err) {
     const reason = toReason(err instanceof AuditUnavailable ? err : new AuditUnavailable('the audit sink failed'));
-    answer = { ...decision, allow: false, reasons: [reason], obligations: {}, visible_tools: null };
+    answer = { decision_id: decision.decision_id, allow: false, reasons: [reason], obligations: {}, visible_tools: null, policy: decision.policy };
   }
   deps.observe?.decision(answer, (performance.now() - started) / 1000);
   return answer;

@@ -103,7 +103,7 @@ export async function widenSession(deps: CoreDeps, request: WidenRequest, caller
       tools: request.add,
     }),
   );
-  if (!grant.allow) throw new SessionNotGranted('the policy refused the widening', grant.reasons);
+  if (!grant.allow) throw new SessionNotGranted('the policy refused the widening', grant.reasons, grant.required_scopes);
   const widened = await deps.sessions.addScope(session.id_hash, grant.scope, now);
   // Revoked or expired between the check and the update: the widening did not happen.
   if (widened === undefined) throw new SessionUnknown('the session is unknown');

@@ -44,6 +44,11 @@ export interface Decision {
   readonly obligations: Readonly<Record<string, unknown>>;
   readonly visible_tools: readonly string[] | null;
   readonly policy: { readonly revision: string | null };
+  /**
+   * On a deny a token with more scopes could lift: the OAuth scopes that would (the
+   * policy's scope-to-role data), for an `insufficient_scope` challenge. Absent otherwise.
+   */
+  readonly required_scopes?: readonly string[];
 }
 
 /** Body of `POST /v1/sessions`. */

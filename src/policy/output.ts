@@ -8,6 +8,8 @@ export const decisionOutputSchema = z.object({
   reasons: z.array(reasonSchema).default([]),
   obligations: z.record(z.string(), z.unknown()).default({}),
   visible: z.array(z.string()).nullable().default(null),
+  /** Step-up: the OAuth scopes a token would need for a denied request to pass. */
+  required_scopes: z.array(z.string()).default([]),
 });
 
 /** What `mcp/session/grant` must return. */
@@ -17,6 +19,8 @@ export const grantOutputSchema = z.object({
   ttl_seconds: z.number().int().positive(),
   idle_seconds: z.number().int().positive(),
   reasons: z.array(reasonSchema).default([]),
+  /** Step-up: the OAuth scopes whose role would grant the refused tools. */
+  required_scopes: z.array(z.string()).default([]),
 });
 
 export type DecisionOutput = z.infer<typeof decisionOutputSchema>;

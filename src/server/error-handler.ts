@@ -29,7 +29,8 @@ export function installErrorHandler(app: FastifyInstance, bodyLimit: number): vo
       });
     }
     if (error instanceof SessionNotGranted) {
-      return reply.code(statusOf(error.code)).send({ code: error.code, message: error.message, reasons: error.reasons });
+      const scopes = error.requiredScopes.length > 0 ? { required_scopes: error.requiredScopes } : {};
+      return reply.code(statusOf(error.code)).send({ code: error.code, message: error.message, reasons: error.reasons, ...scopes });
     }
     if (error instanceof InvalidRequest || error instanceof PayloadTooLarge) {
       const errors = error.errors.length > 0 ? { errors: error.errors } : {};

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AuditSink } from '../../audit/record.ts';
 import { hashSessionId, kindOfId } from '../../session/ids.ts';
 import type { CallerAuth } from '../caller.ts';
-import { errorSchema } from '../schemas.ts';
+import { errorSchema } from '../../wire/schemas.ts';
 
 const KINDS = ['decision', 'session.created', 'session.widened', 'session.revoked', 'session.expired', 'session.owner_mismatch', 'principal.revoked', 'policy.activated', 'policy.rejected', 'audit.recovered'] as const;
 

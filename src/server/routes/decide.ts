@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { decide } from '../../decision/decide.ts';
 import type { CoreDeps } from '../../decision/deps.ts';
 import type { CallerAuth } from '../caller.ts';
-import { decideBodySchema, decisionSchema, errorSchema } from '../schemas.ts';
+import { decideBodySchema, decisionSchema, errorSchema } from '../../wire/schemas.ts';
 
 /** `POST /v1/decide`: a deny is a 200 with `allow: false`. */
 export const decideRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: CallerAuth }> = async (app, { core, auth }) => {

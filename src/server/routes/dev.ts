@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { DevModeRequired } from '../../errors.ts';
 import type { DevIssuer } from '../../identity/dev-issuer.ts';
 import { isLoopback } from '../loopback.ts';
-import { errorSchema } from '../schemas.ts';
+import { errorSchema } from '../../wire/schemas.ts';
 
 const devTokenBodySchema = z.strictObject({
   sub: z.string().min(1).max(256),

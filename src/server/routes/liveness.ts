@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { CoreDeps } from '../../decision/deps.ts';
 import { checkLiveness } from '../../decision/liveness.ts';
 import type { CallerAuth } from '../caller.ts';
-import { errorSchema, livenessAnswerSchema, livenessBodySchema } from '../schemas.ts';
+import { errorSchema, livenessAnswerSchema, livenessBodySchema } from '../../wire/schemas.ts';
 
 /**
  * A batch of up to 1000 items with tokens near `identity.max_token_bytes` does not fit the

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { PolicyReloader } from '../../policy/reloader.ts';
 import type { CallerAuth } from '../caller.ts';
-import { errorSchema } from '../schemas.ts';
+import { errorSchema } from '../../wire/schemas.ts';
 
 const statusSchema = z.object({
   status: z.enum(['OK', 'WARN', 'NOT_READY']),

@@ -9,7 +9,7 @@ import {
   revocationBodySchema,
   revocationListQuerySchema,
   revocationViewSchema,
-} from '../schemas.ts';
+} from '../../wire/schemas.ts';
 
 /** Principal revocations (admin): record one, list those in force. */
 export const revocationRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: CallerAuth }> = async (

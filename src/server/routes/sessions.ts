@@ -14,7 +14,7 @@ import {
   revocationViewSchema,
   sessionIdParamsSchema,
   sessionViewSchema,
-} from '../schemas.ts';
+} from '../../wire/schemas.ts';
 
 /** Session lifecycle: create, widen, read and list (admin), revoke one or in bulk (admin). */
 export const sessionRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: CallerAuth }> = async (app, { core, auth }) => {

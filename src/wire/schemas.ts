@@ -1,3 +1,8 @@
+/**
+ * The decision API's wire contract: the zod schemas of its bodies and answers, shared by
+ * the service (src/server/ validates with them) and the enforcement points (src/pep/
+ * believes only an answer that validates). Neither imports the other.
+ */
 import { z } from 'zod';
 
 /** Largest JSON encoding of a session or decision `context`, in bytes. */
@@ -51,6 +56,7 @@ export const decisionSchema = z.object({
   obligations: z.record(z.string(), z.unknown()),
   visible_tools: z.array(z.string()).readonly().nullable(),
   policy: z.object({ revision: z.string().nullable() }),
+  required_scopes: z.array(z.string()).readonly().optional(),
 });
 
 /** `POST /v1/sessions` body. */
@@ -115,6 +121,8 @@ export const errorSchema = z.object({
   message: z.string(),
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   reasons: z.array(reasonSchema).readonly().optional(),
+  /** With `session_not_granted`: the OAuth scopes that would grant it (step-up). */
+  required_scopes: z.array(z.string()).readonly().optional(),
 });
 
 /**
