@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { freePort } from '../src/cli/proxy.ts';
 import { loadDevIssuer } from '../src/identity/dev-issuer.ts';
 import { startEverything, type Everything } from '../test/helpers/everything.ts';
 import { startBareProxyChild, startProxyChild, type ProxyChild } from './proxy/child.ts';
@@ -41,7 +42,6 @@ const PLAN = opts.quick
   ? { warmupCalls: 100, rounds: 3, callsPerRound: 300, concurrency: 16, concWarmupMs: 500, concRounds: 3, concRoundMs: 1000 }
   : { warmupCalls: 300, rounds: 5, callsPerRound: 1000, concurrency: 16, concWarmupMs: 2000, concRounds: 5, concRoundMs: 3000 };
 const AIM_ADDED_P99_US = 1000;
-const RESOURCE = 'https://mcp.example.com/everything';
 const BUNDLE = fileURLToPath(new URL('../var/test-bundles/catalogue-everything.tar.gz', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/proxy-latest.json', import.meta.url));
 const CALL = { name: 'echo', arguments: { message: 'x' } } as const;
@@ -269,12 +269,14 @@ try {
   const devKeyFile = join(workDir, 'dev-issuer.jwk.json');
   const issuer = await loadDevIssuer(devKeyFile);
   const configFile = join(workDir, 'config.json');
+  const proxyPort = await freePort('127.0.0.1');
   const config = {
     server: { dev: true, dev_key_file: devKeyFile, log_level: opts['log-level'] },
     policy: { bundle: BUNDLE, watch: false },
     audit: { file: join(workDir, 'audit.jsonl'), checkpoint_key_file: join(workDir, 'audit-checkpoint.jwk.json') },
     session: { store: 'memory' },
-    proxy: { port: 0, resource: RESOURCE },
+    // The resource is the endpoint's own URL (RFC 9728 §3.3): the port is chosen first.
+    proxy: { port: proxyPort, resource: `http://127.0.0.1:${proxyPort}/mcp` },
   };
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
   if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
@@ -282,7 +284,7 @@ try {
   proxy = await startProxyChild(everything.url, configFile, nodeArgs);
   bare = await startBareProxyChild(everything.url);
 
-  const token = await issuer.mint({ sub: 'bench-user', audience: RESOURCE, scope: 'mcp:read', ttl_seconds: 3600 });
+  const token = await issuer.mint({ sub: 'bench-user', audience: config.proxy.resource, scope: 'mcp:read', ttl_seconds: 3600 });
   // One line per path; the rounds alternate them in this order.
   const paths: Path[] = [
     newPath('direct', await connect(everything.url, {})),

@@ -197,18 +197,21 @@ export async function ownProxySetup(): Promise<{ command: string; token: string 
   const bundle = `${ROOT}var/test-bundles/permit-all.tar.gz`;
   if (!existsSync(bundle)) (await import('../test/global-setup.ts')).default();
   const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-conformance-'));
-  const resource = 'urn:mcp-warden:conformance';
+  // The resource is the endpoint's own URL (RFC 9728 §3.3), so the port is chosen here.
+  const port = await (await import('../src/cli/proxy.ts')).freePort('127.0.0.1');
+  const resource = `http://127.0.0.1:${port}/mcp`;
   const config = {
     server: { dev: true, dev_key_file: join(dir, 'dev-key.json'), log_level: 'warn' },
     audit: { file: join(dir, 'audit.jsonl'), checkpoint_key_file: join(dir, 'checkpoint.json') },
     policy: { bundle },
-    proxy: { resource },
+    proxy: { port, resource },
   };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   const issuer = await loadDevIssuer(config.server.dev_key_file);
   const token = await issuer.mint({ sub: 'conformance', audience: resource, ttl_seconds: 3600 });
-  return { command: `node ${ROOT}src/cli.ts proxy --upstream {upstream} --port 0 --config ${join(dir, 'config.json')}`, token };
+  return { command: `node ${ROOT}src/cli.ts proxy --upstream {upstream} --config ${join(dir, 'config.json')}`, token };
 }
+
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

@@ -49,16 +49,25 @@ export async function proxyCommand(args: string[]): Promise<number> {
   }
   const port = proxy.port === 0 ? await freePort(proxy.host) : proxy.port;
   const publicUrl = (proxy.public_url ?? `http://${proxy.host.includes(':') ? `[${proxy.host}]` : proxy.host}:${port}`).replace(/\/$/, '');
+  const resource = proxy.resource ?? `${publicUrl}${proxy.path}`;
+  const authorizationServers = proxy.authorization_servers ?? config.identity.issuers.map((i) => i.issuer).filter((i) => /^https?:/.test(i));
+  const problem = identityProblem(resource, `${publicUrl}${proxy.path}`, authorizationServers, config.server.dev);
+  if (problem !== null) {
+    console.error(`proxy: ${problem}`);
+    return 2;
+  }
   const { warden, stop } = await connectWarden(config);
   const gate = new RequestGate();
   const app = await buildProxyApp({
     gate,
     warden,
     upstream: { url: proxy.upstream.url, headers: proxy.upstream.headers, timeoutMs: proxy.upstream.timeout_ms, connections: proxy.upstream.connections },
+    upstreamProtocol: proxy.upstream.protocol,
+    streams: { checkMs: proxy.streams.check_ms, unavailableGraceMs: proxy.streams.unavailable_grace_ms },
     path: proxy.path,
     identity: {
-      resource: proxy.resource ?? `${publicUrl}${proxy.path}`,
-      authorizationServers: proxy.authorization_servers ?? config.identity.issuers.map((i) => i.issuer).filter((i) => /^https?:/.test(i)),
+      resource,
+      authorizationServers,
       scopesSupported: proxy.scopes_supported,
       metadataUrl: `${publicUrl}${metadataPaths(proxy.path)[0]}`,
     },
@@ -98,8 +107,10 @@ async function connectWarden(config: Config): Promise<{ warden: Warden; stop: ()
   const remote = config.proxy.warden;
   if (remote !== undefined) {
     const { createWardenClient } = await import('../pep/http-warden.ts');
+    const { IMPLEMENTED_OBLIGATIONS } = await import('../pep/obligations.ts');
     const apiKey = process.env[remote.api_key_env];
-    return { warden: createWardenClient({ url: remote.url, apiKey, timeoutMs: remote.timeout_ms }), stop: async () => undefined };
+    const warden = createWardenClient({ url: remote.url, apiKey, timeoutMs: remote.timeout_ms, obligations: IMPLEMENTED_OBLIGATIONS.proxy });
+    return { warden, stop: async () => undefined };
   }
   const { startCore } = await import('../service.ts');
   const { inProcessWarden } = await import('../pep/in-process.ts');
@@ -107,7 +118,25 @@ async function connectWarden(config: Config): Promise<{ warden: Warden; stop: ()
   return { warden: inProcessWarden(running.core, PROXY_CALLER), stop: running.stop };
 }
 
-function freePort(host: string): Promise<number> {
+/**
+ * Why the protected-resource identity cannot work for clients, or null. RFC 9728 §3.3: a
+ * client refuses metadata whose `resource` is not the URL it fetched it for (the SDK
+ * does), so the resource must be the endpoint's own URL; and a client needs at least one
+ * authorization server to get a token from, except in dev mode (loopback only), whose
+ * tokens come from `mcp-warden dev-token`.
+ */
+export function identityProblem(resource: string, endpoint: string, authorizationServers: readonly string[], dev: boolean): string | null {
+  if (resource !== endpoint) {
+    return `proxy.resource '${resource}' must be the endpoint's URL '${endpoint}' (public_url + path; RFC 9728 §3.3): set proxy.public_url instead`;
+  }
+  if (authorizationServers.length === 0 && !dev) {
+    return 'proxy.authorization_servers must list at least one authorization server (none configured, and no issuer has an http(s) URL)';
+  }
+  return null;
+}
+
+/** A port free on `host` now (the kernel's choice), for a URL that must be known before listening. */
+export function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -29,8 +29,23 @@ export const proxyConfigSchema = z.strictObject({
       /** Time to the upstream's response headers; a stream, once open, is not cut. */
       timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
       connections: z.number().int().min(1).max(1024).default(64),
+      /**
+       * The MCP eras the upstream speaks; a request in another era is refused before it
+       * is decided. `auto` probes (`server/discover`, `initialize`) at the first request
+       * and again after an upstream failure.
+       */
+      protocol: z.enum(['auto', 'legacy', 'modern', 'both']).default('auto'),
     })
-    .default({ headers: {}, timeout_ms: 30_000, connections: 64 }),
+    .default({ headers: {}, timeout_ms: 30_000, connections: 64, protocol: 'auto' }),
+  /** Open streams (legacy GET streams, long POST answers) are cut when their session or token ends. */
+  streams: z
+    .strictObject({
+      /** How often the authority of open streams is checked, in one batched call. */
+      check_ms: z.number().int().min(50).max(60_000).default(500),
+      /** How long a stream stays open while the warden cannot be asked; then it is cut. */
+      unavailable_grace_ms: z.number().int().min(0).max(600_000).default(5_000),
+    })
+    .default({ check_ms: 500, unavailable_grace_ms: 5_000 }),
   /** A remote decision service; absent, the proxy decides in-process with this config's core. */
   warden: z
     .strictObject({

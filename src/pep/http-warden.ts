@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
 import type { Decision, SessionView } from '../decision/types.ts';
 import { PdpUnavailable, toReason } from '../errors.ts';
-import { decisionSchema, errorSchema, sessionViewSchema } from '../server/schemas.ts';
+import { decisionSchema, errorSchema, livenessAnswerSchema, sessionViewSchema } from '../wire/schemas.ts';
+import { enforceableDecision, IMPLEMENTED_OBLIGATIONS } from './obligations.ts';
 import { WardenRefusal, type Warden } from './warden.ts';
 
 /** Options of {@link createWardenClient}. */
@@ -15,6 +16,11 @@ export interface WardenClientOptions {
   readonly timeoutMs?: number | undefined;
   /** Most keep-alive connections to the service; unbounded by default. */
   readonly connections?: number | undefined;
+  /**
+   * The obligations the PEP using this client carries out; an allow with any other is
+   * turned into a deny (`obligation_unsupported`). Default: none.
+   */
+  readonly obligations?: readonly string[] | undefined;
 }
 
 // A decision with visible_tools for 10 000 candidates stays well below this; anything
@@ -40,6 +46,7 @@ export function createWardenClient(options: WardenClientOptions): Warden {
     ...(options.connections === undefined ? {} : { connections: options.connections }),
     maxResponseSize: MAX_RESPONSE_BYTES,
   });
+  const obligations: ReadonlySet<string> = new Set(options.obligations ?? IMPLEMENTED_OBLIGATIONS.client);
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
 
@@ -83,7 +90,7 @@ export function createWardenClient(options: WardenClientOptions): Warden {
       throw new WardenRefusal(PdpUnavailable.code, 'the decision API answered a session outside the contract');
     }
     const error = errorSchema.safeParse(answer.body);
-    if (error.success) throw new WardenRefusal(error.data.code, error.data.message, error.data.reasons ?? []);
+    if (error.success) throw new WardenRefusal(error.data.code, error.data.message, error.data.reasons ?? [], error.data.required_scopes ?? []);
     throw new WardenRefusal(PdpUnavailable.code, `the decision API answered ${answer.status}`);
   }
 
@@ -94,7 +101,7 @@ export function createWardenClient(options: WardenClientOptions): Warden {
         if (answer.status !== 200) return unavailable(`the decision API answered ${answer.status}`);
         // Only a body that validates is believed, an allow above all.
         const decision = decisionSchema.safeParse(answer.body);
-        return decision.success ? decision.data : unavailable('the decision API answered a decision outside the contract');
+        return decision.success ? enforceableDecision(decision.data, obligations) : unavailable('the decision API answered a decision outside the contract');
       } catch (err) {
         return unavailable(toReason(err).message);
       }
@@ -103,6 +110,20 @@ export function createWardenClient(options: WardenClientOptions): Warden {
     widenSession: ({ id, ...body }) => sessionCall('POST', `/v1/sessions/${encodeURIComponent(id)}/scope`, body, 200),
     async revokeSession({ id, token }) {
       await sessionCall('DELETE', `/v1/sessions/${encodeURIComponent(id)}`, token === undefined ? {} : { token }, 200);
+    },
+    async liveness(items) {
+      if (items.length === 0) return [];
+      try {
+        const answer = await call('POST', '/v1/liveness', { items });
+        const parsed = livenessAnswerSchema.safeParse(answer.body);
+        if (answer.status !== 200 || !parsed.success || parsed.data.results.length !== items.length) {
+          return items.map(() => ({ code: PdpUnavailable.code, message: `the decision API answered liveness ${answer.status} outside the contract` }));
+        }
+        return parsed.data.results.map((r) => (r.live ? null : r.reason));
+      } catch (err) {
+        const reason = toReason(err);
+        return items.map(() => reason);
+      }
     },
     close: () => pool.close(),
   };

@@ -1,4 +1,5 @@
 import { decide } from '../decision/decide.ts';
+import { checkLiveness } from '../decision/liveness.ts';
 import type { CoreDeps } from '../decision/deps.ts';
 import { createSession, revokeSession, widenSession } from '../decision/sessions.ts';
 import type { Caller } from '../decision/types.ts';
@@ -14,6 +15,13 @@ export function inProcessWarden(core: CoreDeps, caller: Caller): Warden {
     revokeSession: async (request) => {
       await refusing(() => revokeSession(core, request, caller));
     },
+    liveness: async (items) => {
+      try {
+        return await checkLiveness(core, items, caller);
+      } catch (err) {
+        return items.map(() => toReason(err));
+      }
+    },
     close: async () => undefined,
   };
 }
@@ -23,7 +31,7 @@ async function refusing<T>(operation: () => Promise<T>): Promise<T> {
     return await operation();
   } catch (err) {
     const reason = toReason(err);
-    const reasons = err instanceof SessionNotGranted ? err.reasons : [];
-    throw new WardenRefusal(reason.code, reason.message, reasons);
+    const granted = err instanceof SessionNotGranted ? err : undefined;
+    throw new WardenRefusal(reason.code, reason.message, granted?.reasons ?? [], granted?.requiredScopes ?? []);
   }
 }

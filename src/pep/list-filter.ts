@@ -1,33 +1,69 @@
-const LISTS: Readonly<Record<string, { readonly field: string; readonly key: string }>> = {
-  'tools/list': { field: 'tools', key: 'name' },
-  'prompts/list': { field: 'prompts', key: 'name' },
-  'resources/list': { field: 'resources', key: 'uri' },
-};
+import { isListMethod, LIST_METHODS } from '../decision/list-methods.ts';
 
-/** Whether an MCP method lists tools, prompts or resources (its result gets filtered). */
-export function isListMethod(method: string): boolean {
-  return Object.hasOwn(LISTS, method);
-}
+export { isListMethod };
+
+/** Asks which of the server's names (or URIs) this principal may see; null hides all. */
+export type VisibleAmong = (candidates: readonly string[]) => Promise<readonly string[] | null>;
+
+/** Result fields a list answer may carry besides its items; any other is dropped. */
+const LIST_RESULT_FIELDS = new Set(['nextCursor', '_meta', 'ttlMs', 'cacheScope', 'resultType']);
 
 /**
  * A list result with only the items the principal may see: the names (or URIs) the
- * server returned are passed to the policy as candidates (`visibleAmong`, a decision of
- * the same list method), and only the ones it returns are kept. The policy judges what
- * is actually there, so a catalogue-free policy can still list, and a name it does not
- * know is hidden. `null` hides everything (deny by default); a malformed list shows nothing.
+ * server returned are passed to the policy as candidates, and only the ones it returns
+ * are kept. The policy judges what is actually there, so a catalogue-free policy can
+ * still list, and a name it does not know is hidden. Fields the method did not ask for
+ * (another list smuggled beside this one, say) are dropped; the result is marked
+ * `cacheScope: "private"` (MCP 2026-07-28) when it carries caching hints or the era has
+ * them, so that no shared cache serves one principal's list to another.
  */
 export async function filterListResult(
   method: string,
   result: Record<string, unknown>,
-  visibleAmong: (candidates: readonly string[]) => Promise<readonly string[] | null>,
+  visibleAmong: VisibleAmong,
+  modern = false,
 ): Promise<Record<string, unknown>> {
-  const list = LISTS[method];
+  const list = LIST_METHODS[method];
   if (list === undefined) return result;
   const raw = result[list.field];
   const items = Array.isArray(raw) ? raw : [];
   const keys = items.map((item: unknown) => keyOf(item, list.key));
   const keep = new Set((await visibleAmong(keys.filter((k): k is string => k !== undefined))) ?? []);
-  return { ...result, [list.field]: items.filter((_, i) => keys[i] !== undefined && keep.has(keys[i] as string)) };
+  const filtered: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(result)) if (LIST_RESULT_FIELDS.has(name)) filtered[name] = value;
+  filtered[list.field] = items.filter((_, i) => keys[i] !== undefined && keep.has(keys[i] as string));
+  if (modern || 'cacheScope' in result || 'ttlMs' in result) filtered.cacheScope = 'private';
+  return filtered;
+}
+
+/** Whether a result carries a list (an array under a list field), whatever it answers. */
+export function isListShaped(result: unknown): boolean {
+  if (result === null || typeof result !== 'object' || Array.isArray(result)) return false;
+  return Object.values(LIST_METHODS).some(({ field }) => Array.isArray((result as Record<string, unknown>)[field]));
+}
+
+/** The method of a pending request by its id, or undefined. */
+export type PendingMethod = (id: unknown) => string | undefined;
+
+/**
+ * A server message on its way to the client, screened so that list filtering fails
+ * closed: the answer to a pending list request is filtered as that method's; a
+ * list-shaped answer to anything else (a stray or replayed id, a request of another
+ * method) is withheld (`undefined`); anything else passes unchanged.
+ */
+export async function screenServerMessage(
+  message: unknown,
+  pendingMethod: PendingMethod,
+  visibleFor: (method: string) => VisibleAmong,
+  modern: boolean,
+): Promise<unknown> {
+  if (message === null || typeof message !== 'object' || Array.isArray(message)) return message;
+  const m = message as Record<string, unknown>;
+  if (!('id' in m) || 'method' in m || !('result' in m || 'error' in m)) return message;
+  const method = pendingMethod(m.id);
+  if (method === undefined || !isListMethod(method)) return isListShaped(m.result) ? undefined : message;
+  if (m.result === null || typeof m.result !== 'object' || Array.isArray(m.result)) return message;
+  return { ...m, result: await filterListResult(method, m.result as Record<string, unknown>, visibleFor(method), modern) };
 }
 
 function keyOf(item: unknown, key: string): string | undefined {

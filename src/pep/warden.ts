@@ -15,8 +15,22 @@ export interface Warden {
   widenSession(request: WidenRequest): Promise<SessionView>;
   /** Revokes a session (idempotent); throws a {@link WardenRefusal}. */
   revokeSession(request: { readonly id: string; readonly token?: string | undefined }): Promise<void>;
+  /**
+   * Whether the authority behind open streams still holds, for each item: null when the
+   * token verifies, its principal is not revoked and the session (if any) is live and
+   * the principal's; else the reason. Decides nothing (no policy, no audit record).
+   * Never throws: a failure is `pdp_unavailable` for every item.
+   */
+  liveness(items: readonly LivenessItem[]): Promise<(Reason | null)[]>;
   /** Releases connections or nothing; the warden itself is not stopped by a PEP. */
   close(): Promise<void>;
+}
+
+/** One open stream's authority: the token and session it was opened with, for a server. */
+export interface LivenessItem {
+  readonly token?: string | undefined;
+  readonly session?: string | undefined;
+  readonly server: string;
 }
 
 /**
@@ -40,10 +54,13 @@ export const TRANSPORT_METHOD = {
 export class WardenRefusal extends Error {
   readonly code: string;
   readonly reasons: readonly Reason[];
-  constructor(code: string, message: string, reasons: readonly Reason[] = []) {
+  /** Step-up: the OAuth scopes a token would need for what was refused. */
+  readonly requiredScopes: readonly string[];
+  constructor(code: string, message: string, reasons: readonly Reason[] = [], requiredScopes: readonly string[] = []) {
     super(message);
     this.name = 'WardenRefusal';
     this.code = code;
     this.reasons = reasons;
+    this.requiredScopes = requiredScopes;
   }
 }

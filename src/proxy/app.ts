@@ -3,7 +3,11 @@ import type { Warden } from '../pep/warden.ts';
 import { handleDelete, handleGet, handlePost, type ProxyContext } from './endpoint.ts';
 import { RequestGate } from './gate.ts';
 import { originProblem } from './origin-guard.ts';
-import { RpcCode, rpcError } from './protocol.ts';
+import { IMPLEMENTED_OBLIGATIONS } from '../pep/obligations.ts';
+import { PendingIds } from '../pep/pending-ids.ts';
+import { StreamSupervisor } from '../pep/stream-supervisor.ts';
+import { RpcCode, rpcError } from '../pep/message.ts';
+import { UpstreamEras, type UpstreamProtocol } from './upstream-eras.ts';
 import { metadataPaths, resourceMetadata, type ResourceIdentity } from './resource-server.ts';
 import { SessionMap } from './session-map.ts';
 import { Upstream, type UpstreamOptions } from './upstream.ts';
@@ -11,6 +15,10 @@ import { Upstream, type UpstreamOptions } from './upstream.ts';
 export interface ProxyOptions {
   readonly warden: Warden;
   readonly upstream: UpstreamOptions;
+  /** The eras the upstream speaks, or `auto` to probe them. */
+  readonly upstreamProtocol: UpstreamProtocol;
+  /** How often open streams' authority is checked, and how long a stream outlives an unreachable warden. */
+  readonly streams: { readonly checkMs: number; readonly unavailableGraceMs: number };
   /** The MCP endpoint's path on the proxy. */
   readonly path: string;
   readonly identity: ResourceIdentity;
@@ -37,12 +45,17 @@ export async function buildProxyApp(options: ProxyOptions): Promise<FastifyInsta
   // Long-lived SSE streams must not hold a shutdown open: close() ends them.
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit, forceCloseConnections: true });
   const upstream = new Upstream(options.upstream);
+  const supervisor = new StreamSupervisor({ warden: options.warden, intervalMs: options.streams.checkMs, unavailableGraceMs: options.streams.unavailableGraceMs });
   const ctx: ProxyContext = {
     warden: options.warden,
     upstream,
+    eras: new UpstreamEras(upstream, options.upstreamProtocol),
     sessions: new SessionMap(options.maxSessions),
+    pending: new PendingIds(),
+    supervisor,
     identity: options.identity,
     widenOnDemand: options.widenOnDemand,
+    obligations: new Set(IMPLEMENTED_OBLIGATIONS.proxy),
     insufficientScope: new Set(options.insufficientScopeReasons),
   };
   const originPolicy = { allowedOrigins: new Set(options.allowedOrigins), loopback: options.loopback, publicHost: options.publicHost };
@@ -88,7 +101,12 @@ export async function buildProxyApp(options: ProxyOptions): Promise<FastifyInsta
   app.get(options.path, gated(handleGet));
   app.delete(options.path, gated(handleDelete));
 
+  // `auto`: the upstream's eras are probed before the proxy takes its first request.
+  app.addHook('onReady', async () => {
+    await ctx.eras.speaks();
+  });
   app.addHook('onClose', async () => {
+    supervisor.stop();
     await upstream.close();
     await options.warden.close();
   });

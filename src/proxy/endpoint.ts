@@ -1,32 +1,35 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Decision } from '../decision/types.ts';
-import { TRANSPORT_METHOD, WardenRefusal, type Warden } from '../pep/warden.ts';
+import type { Reason } from '../errors.ts';
+import { denialKind, forbidden, refusalOf, refusalReasons, sessionGone } from '../pep/answers.ts';
+import { decideMessages, decideRequest, visibleAmong, type EnforcementContext, type Verdict } from '../pep/enforce.ts';
+import { eraOf, eraRefusal, modernRefusal, statedVersion, type Refusal } from '../pep/era.ts';
 import { isListMethod } from '../pep/list-filter.ts';
-import { PendingLists } from './list-responses.ts';
+import { firstRequestId, idOf, RpcCode, RpcParseError, rpcError, type ClientMessage, type JsonRpcId } from '../pep/message.ts';
+import { duplicateInBatch, type PendingIds } from '../pep/pending-ids.ts';
+import type { StreamSupervisor } from '../pep/stream-supervisor.ts';
+import { TRANSPORT_METHOD, type Warden } from '../pep/warden.ts';
 import { headerMismatch } from './modern-headers.ts';
-import { HEADER, isModern, parseMessages, RpcCode, RpcParseError, rpcError, statedVersion, type ClientMessage, type JsonRpcId } from './protocol.ts';
+import { AmbiguousBody, HEADER, parseMessages } from './protocol.ts';
 import { relay, sendOwn, type OwnAnswer } from './respond.ts';
 import { bearerChallenge, bearerToken, type ResourceIdentity } from './resource-server.ts';
+import { ResponseScreen } from './response-screen.ts';
 import type { SessionMap } from './session-map.ts';
+import type { UpstreamEras } from './upstream-eras.ts';
 import { clientHeaders, type Upstream } from './upstream.ts';
-import {
-  decideMessages, decideOne, denialData, hasReason, SESSION_GONE, TOKEN_FAILURES, type DecisionContext, type Verdict,
-} from './verdicts.ts';
 
 export interface ProxyContext {
   readonly warden: Warden;
   readonly upstream: Upstream;
+  readonly eras: UpstreamEras;
   readonly sessions: SessionMap;
+  readonly pending: PendingIds;
+  readonly supervisor: StreamSupervisor;
   readonly identity: ResourceIdentity;
   readonly widenOnDemand: boolean;
+  readonly obligations: ReadonlySet<string>;
   readonly insufficientScope: ReadonlySet<string>;
 }
-
-/** Session failures other than "gone": the state exists but is not this principal's to use. */
-const SESSION_REFUSED: ReadonlySet<string> = new Set(['session_owner_mismatch', 'session_server_mismatch', 'session_kind_mismatch']);
-
-/** Refusals of a session creation the client can fix by itself no better than by retrying later. */
-const UNAVAILABLE: ReadonlySet<string> = new Set(['audit_unavailable', 'session_store_unavailable', 'policy_unavailable', 'pdp_unavailable']);
 
 /** `POST` on the MCP endpoint: every JSON-RPC message is decided before anything is forwarded. */
 export async function handlePost(ctx: ProxyContext, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
@@ -35,16 +38,24 @@ export async function handlePost(ctx: ProxyContext, request: FastifyRequest, rep
     parsed = parseMessages(request.body as Buffer);
   } catch (err) {
     if (!(err instanceof RpcParseError)) throw err;
-    return sendOwn(reply, { status: 400, body: rpcError(null, err.rpcCode, err.message) });
+    const data = err instanceof AmbiguousBody ? { reasons: [err.reason] } : undefined;
+    return sendOwn(reply, { status: 400, body: rpcError(null, err.rpcCode, err.message, data) });
   }
   const { messages, raw, batch } = parsed;
   const version = statedVersion(header(request, HEADER.protocolVersion), messages[0]);
-  const base = decisionContext(ctx, request, undefined, version);
-  if (isModern(version)) {
+  const era = eraOf(version);
+  const unspoken = eraRefusal(era, await ctx.eras.speaks());
+  if (unspoken !== null) return sendOwn(reply, refused(firstRequestId(messages), unspoken));
+  const base = enforcementContext(ctx, request, undefined, version);
+  if (era === 'modern') {
     if (batch) return sendOwn(reply, { status: 400, body: rpcError(null, RpcCode.invalidRequest, 'Invalid Request: a batch is not allowed in this protocol version') });
-    const mismatch = headerMismatch(request.headers, messages[0]!);
-    if (mismatch !== null) return sendOwn(reply, { status: 400, body: rpcError(idOf(messages[0]!), RpcCode.headerMismatch, `Header mismatch: ${mismatch}`) });
-    return decideAndForward(ctx, request, reply, base, messages, raw, batch, null);
+    const message = messages[0]!;
+    const modern = modernRefusal(message, version!, request.headers[HEADER.sessionId] !== undefined);
+    if (modern !== null) return sendOwn(reply, refused(idOf(message), modern));
+    const mismatch = headerMismatch(request.headers, message);
+    if (mismatch !== null) return sendOwn(reply, { status: 400, body: rpcError(idOf(message), RpcCode.headerMismatch, `Header mismatch: ${mismatch}`) });
+    // No session: the one message is the whole scope of its ids.
+    return decideAndForward(ctx, request, reply, base, parsed, { sessionId: null, scope: `post:${randomUUID()}` });
   }
   const initialize = messages.find((m) => m.type === 'request' && m.method === 'initialize');
   if (initialize !== undefined) {
@@ -55,25 +66,27 @@ export async function handlePost(ctx: ProxyContext, request: FastifyRequest, rep
   if (sessionId === undefined) {
     return sendOwn(reply, { status: 400, body: rpcError(null, RpcCode.invalidRequest, 'Bad Request: the Mcp-Session-Id header is required after initialize') });
   }
-  return decideAndForward(ctx, request, reply, { ...base, session: sessionId }, messages, raw, batch, sessionId);
+  return decideAndForward(ctx, request, reply, { ...base, session: sessionId }, parsed, { sessionId, scope: `session:${ctx.sessions.keyOf(sessionId)}` });
 }
 
-/** Legacy `GET`: the server's SSE stream of a session, opened only for its owner. */
+/** Legacy `GET`: the server's SSE stream of a session, opened only for its owner, cut when its authority ends. */
 export async function handleGet(ctx: ProxyContext, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-  return sessionOperation(ctx, request, reply, TRANSPORT_METHOD.stream, async (_sessionId, upstreamId) => {
+  return sessionOperation(ctx, request, reply, TRANSPORT_METHOD.stream, async (sessionId, upstreamId, pep) => {
     const response = await ctx.upstream.send('GET', request.headers, upstreamId);
-    await relay(reply, response, clientHeaders(response.headers), new PendingLists(), []);
+    const scope = `session:${ctx.sessions.keyOf(sessionId)}`;
+    await relay(reply, response, clientHeaders(response.headers), screenFor(ctx, pep, scope, false), [], watcher(ctx, pep));
   });
 }
 
-/** Legacy `DELETE`: the owner ends a session; it is revoked here, then closed upstream. */
+/** Legacy `DELETE`: the owner ends a session; it is revoked here, its streams cut, then it is closed upstream. */
 export async function handleDelete(ctx: ProxyContext, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-  return sessionOperation(ctx, request, reply, TRANSPORT_METHOD.close, async (sessionId, upstreamId) => {
-    await ctx.warden.revokeSession({ id: sessionId, token: bearerToken(request.headers.authorization) });
-    ctx.sessions.delete(sessionId);
+  return sessionOperation(ctx, request, reply, TRANSPORT_METHOD.close, async (sessionId, upstreamId, pep) => {
+    await ctx.warden.revokeSession({ id: sessionId, token: pep.token });
+    // The client's DELETE goes upstream below, with the client's headers.
+    forgetSession(ctx, sessionId, { code: 'session_revoked', message: 'the session was ended by its owner' }, false);
     if (upstreamId === null) return sendOwn(reply, { status: 204 });
     const response = await ctx.upstream.send('DELETE', request.headers, upstreamId);
-    await relay(reply, response, clientHeaders(response.headers), new PendingLists(), []);
+    await relay(reply, response, clientHeaders(response.headers), screenFor(ctx, pep, `delete:${randomUUID()}`, false), [], noWatch);
   });
 }
 
@@ -82,32 +95,35 @@ async function sessionOperation(
   request: FastifyRequest,
   reply: FastifyReply,
   method: string,
-  operation: (sessionId: string, upstreamId: string | null) => Promise<unknown>,
+  operation: (sessionId: string, upstreamId: string | null, pep: EnforcementContext) => Promise<unknown>,
 ): Promise<unknown> {
   const version = header(request, HEADER.protocolVersion);
-  if (isModern(version)) return sendOwn(reply, { status: 405, headers: { allow: 'POST' } });
+  if (eraOf(version) === 'modern') return sendOwn(reply, { status: 405, headers: { allow: 'POST' } });
+  const unspoken = eraRefusal('legacy', await ctx.eras.speaks());
+  if (unspoken !== null) return sendOwn(reply, refused(null, unspoken));
   const sessionId = header(request, HEADER.sessionId);
   if (sessionId === undefined) return sendOwn(reply, { status: 400, body: rpcError(null, RpcCode.invalidRequest, 'Bad Request: the Mcp-Session-Id header is required') });
-  const decision = await decideOne(decisionContext(ctx, request, sessionId, version), { method, protocol_version: version });
+  const pep = enforcementContext(ctx, request, sessionId, version);
+  const decision = await decideRequest(pep, { method, protocol_version: version });
   if (!decision.allow) return sendOwn(reply, refusal(ctx, [{ message: { type: 'response', id: null }, decision }], sessionId, false)!);
   const upstreamId = ctx.sessions.get(sessionId);
-  if (upstreamId === undefined) return sendOwn(reply, sessionNotFound(null, decision));
+  if (upstreamId === undefined) return sendOwn(reply, { status: 404, body: sessionGone(null, decision) });
   try {
-    return await operation(sessionId, upstreamId);
+    return await operation(sessionId, upstreamId, pep);
   } catch (err) {
-    return upstreamFailure(reply, null, err);
+    return upstreamFailure(ctx, reply, null, err);
   }
 }
 
 async function initializeSession(
-  ctx: ProxyContext, request: FastifyRequest, reply: FastifyReply, base: DecisionContext, initialize: ClientMessage, raw: unknown[],
+  ctx: ProxyContext, request: FastifyRequest, reply: FastifyReply, pep: EnforcementContext, initialize: ClientMessage, raw: unknown[],
 ): Promise<unknown> {
-  const verdicts = await decideMessages(base, [initialize]);
-  const refused = refusal(ctx, verdicts, undefined, false);
-  if (refused !== null) return sendOwn(reply, refused);
+  const verdicts = await decideMessages(pep, [initialize]);
+  const refusedAnswer = refusal(ctx, verdicts, undefined, false);
+  if (refusedAnswer !== null) return sendOwn(reply, refusedAnswer);
   let sessionId: string;
   try {
-    sessionId = (await ctx.warden.createSession({ token: base.token, server: base.server, kind: 'mcp-session' })).id!;
+    sessionId = (await ctx.warden.createSession({ token: pep.token, server: pep.server, kind: 'mcp-session' })).id!;
   } catch (err) {
     return sendOwn(reply, creationRefusal(ctx, idOf(initialize), err));
   }
@@ -116,91 +132,117 @@ async function initializeSession(
     response = await ctx.upstream.send('POST', request.headers, null, Buffer.from(JSON.stringify(raw[0])));
   } catch (err) {
     await ctx.warden.revokeSession({ id: sessionId }).catch(() => undefined);
-    return upstreamFailure(reply, idOf(initialize), err);
+    return upstreamFailure(ctx, reply, idOf(initialize), err);
   }
+  const session = { ...pep, session: sessionId };
+  const screen = screenFor(ctx, session, `init:${randomUUID()}`, false);
   if (response.statusCode >= 300) {
     // The upstream refused to start a session: the warden session must not outlive that.
     await ctx.warden.revokeSession({ id: sessionId }).catch(() => undefined);
-    return relay(reply, response, clientHeaders(response.headers), new PendingLists(), []);
+    return relay(reply, response, clientHeaders(response.headers), screen, [], noWatch);
   }
   const upstreamId = response.headers[HEADER.sessionId];
   const dropped = ctx.sessions.set(sessionId, typeof upstreamId === 'string' ? upstreamId : null);
   if (typeof dropped === 'string') closeUpstream(ctx, dropped);
-  return relay(reply, response, { ...clientHeaders(response.headers), [HEADER.sessionId]: sessionId }, new PendingLists(), []);
+  return relay(reply, response, { ...clientHeaders(response.headers), [HEADER.sessionId]: sessionId }, screen, [], watcher(ctx, session));
 }
 
 async function decideAndForward(
-  ctx: ProxyContext, request: FastifyRequest, reply: FastifyReply, decisionCtx: DecisionContext,
-  messages: readonly ClientMessage[], raw: unknown[], batch: boolean, sessionId: string | null,
+  ctx: ProxyContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  pep: EnforcementContext,
+  { messages, raw, batch }: ReturnType<typeof parseMessages>,
+  where: { readonly sessionId: string | null; readonly scope: string },
 ): Promise<unknown> {
-  const verdicts = await decideMessages(decisionCtx, messages);
-  const refused = refusal(ctx, verdicts, sessionId ?? undefined, batch);
-  if (refused !== null) return sendOwn(reply, refused);
+  const repeated = duplicateInBatch(messages);
+  if (repeated !== undefined) return sendOwn(reply, duplicate(firstRequestId(messages), repeated));
+  const verdicts = await decideMessages(pep, messages);
+  const refusedAnswer = refusal(ctx, verdicts, where.sessionId ?? undefined, batch);
+  if (refusedAnswer !== null) return sendOwn(reply, refusedAnswer);
   let upstreamId: string | null = null;
-  if (sessionId !== null) {
-    const mapped = ctx.sessions.get(sessionId);
-    if (mapped === undefined) return sendOwn(reply, sessionNotFound(firstRequestId(verdicts), verdicts[0]!.decision));
+  if (where.sessionId !== null) {
+    const mapped = ctx.sessions.get(where.sessionId);
+    if (mapped === undefined) return sendOwn(reply, { status: 404, body: sessionGone(firstRequestId(messages), verdicts[0]!.decision) });
     upstreamId = mapped;
   }
-  const lists = new PendingLists(async (method, candidates) => {
-    const decision = await decideOne(decisionCtx, { method, params: {}, candidates, protocol_version: decisionCtx.protocolVersion });
-    return decision.allow ? decision.visible_tools : null;
-  });
   const own: unknown[] = [];
   const forwarded: unknown[] = [];
+  const requests: { id: JsonRpcId; method: string }[] = [];
   verdicts.forEach(({ message, decision }, i) => {
     if (decision.allow) {
       forwarded.push(raw[i]);
-      if (message.type === 'request' && isListMethod(message.method)) lists.add(message.id, message.method);
+      if (message.type === 'request') requests.push({ id: message.id, method: message.method });
     } else if (message.type === 'request') {
       own.push(forbidden(message.id, decision));
     }
   });
   if (forwarded.length === 0) return sendOwn(reply, own.length > 0 ? { status: 200, body: own } : { status: 202 });
-  const body = forwarded.length === raw.length ? (request.body as Buffer) : Buffer.from(JSON.stringify(forwarded));
-  let response;
+  // An id still pending on this session is refused: its answer could be routed to the other request.
+  const release = ctx.pending.claim(where.scope, requests);
+  if (typeof release !== 'function') return sendOwn(reply, duplicate(requests[0]?.id ?? null, release));
   try {
-    response = await ctx.upstream.send('POST', request.headers, upstreamId, body);
-  } catch (err) {
-    return upstreamFailure(reply, firstRequestId(verdicts), err);
+    const body = forwarded.length === raw.length ? (request.body as Buffer) : Buffer.from(JSON.stringify(forwarded));
+    let response;
+    try {
+      response = await ctx.upstream.send('POST', request.headers, upstreamId, body);
+    } catch (err) {
+      return upstreamFailure(ctx, reply, firstRequestId(messages), err);
+    }
+    const lists = requests.some((r) => isListMethod(r.method));
+    return await relay(reply, response, clientHeaders(response.headers), screenFor(ctx, pep, where.scope, lists), own, watcher(ctx, pep));
+  } finally {
+    release();
   }
-  return relay(reply, response, clientHeaders(response.headers), lists, own);
 }
 
 /**
- * The HTTP-level answer when a deny is about the caller rather than one message: a bad
- * token (401 and a challenge), a session gone (404: re-initialize), state that is not
- * this principal's (403), or a single message refused for lack of scope (403
+ * The HTTP-level answer when a deny is about the caller rather than one message, by the
+ * family of its reasons: a bad token (401 and a challenge), a session gone (404:
+ * re-initialize), state that is not this principal's (403), the decision service
+ * unavailable (503), or a single message refused for lack of scope (403
  * `insufficient_scope`). Null when the messages can be answered one by one.
  */
 function refusal(ctx: ProxyContext, verdicts: readonly Verdict[], sessionId: string | undefined, batch: boolean): OwnAnswer | null {
-  const id = firstRequestId(verdicts);
-  const token = verdicts.find((v) => hasReason(v.decision, TOKEN_FAILURES));
+  const id = firstRequestId(verdicts.map((v) => v.message));
+  const denied = verdicts.filter((v) => !v.decision.allow).map((v) => ({ decision: v.decision, kind: denialKind(v.decision.reasons) }));
+  const of = (kind: string) => denied.find((d) => d.kind === kind)?.decision;
+  const token = of('identity');
   if (token !== undefined) {
-    const missing = token.decision.reasons.every((r) => r.code === 'token_missing');
+    const missing = token.reasons.every((r) => r.code === 'token_missing');
     return {
       status: 401,
       // RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
-      headers: { 'www-authenticate': missing ? bearerChallenge(ctx.identity) : bearerChallenge(ctx.identity, 'invalid_token', token.decision.reasons[0]!.message) },
-      body: rpcError(id, RpcCode.forbidden, `Unauthorized: ${token.decision.reasons[0]!.message}`, denialData(token.decision)),
+      // The scopes are the resource's (`scopes_supported`): which ones this request needs
+      // is only known once a token was verified and the policy asked.
+      headers: {
+        'www-authenticate': missing
+          ? bearerChallenge(ctx.identity, undefined, undefined, ctx.identity.scopesSupported)
+          : bearerChallenge(ctx.identity, 'invalid_token', token.reasons[0]!.message, ctx.identity.scopesSupported),
+      },
+      body: rpcError(id, RpcCode.forbidden, `Unauthorized: ${token.reasons[0]!.message}`, { reasons: token.reasons, decision_id: token.decision_id }),
     };
   }
-  const gone = verdicts.find((v) => hasReason(v.decision, SESSION_GONE));
+  const gone = of('state_gone');
   if (gone !== undefined) {
-    if (sessionId !== undefined) {
-      const upstreamId = ctx.sessions.delete(sessionId);
-      if (typeof upstreamId === 'string') closeUpstream(ctx, upstreamId);
-    }
-    return sessionNotFound(id, gone.decision);
+    if (sessionId !== undefined) forgetSession(ctx, sessionId, gone.reasons[0]!);
+    return { status: 404, body: sessionGone(id, gone) };
   }
-  const notYours = verdicts.find((v) => hasReason(v.decision, SESSION_REFUSED));
-  if (notYours !== undefined) return { status: 403, body: forbidden(id, notYours.decision) };
+  const notYours = of('state_refused');
+  if (notYours !== undefined) return { status: 403, body: forbidden(id, notYours) };
+  const unavailable = of('unavailable');
+  if (unavailable !== undefined) return { status: 503, body: forbidden(id, unavailable) };
   if (batch || verdicts.length !== 1 || verdicts[0]!.decision.allow) return null;
   const { message, decision } = verdicts[0]!;
-  if (hasReason(decision, ctx.insufficientScope)) {
+  // Step-up only where a token with more scopes would pass: every reason is one a scope
+  // fixes (the session's scope is widened on demand once the token may), and the policy
+  // named the scopes. Any other deny is plain, so that a client does not loop on re-auth.
+  const scopes = decision.required_scopes ?? [];
+  const fixable = (code: string) => ctx.insufficientScope.has(code) || code === 'tool_not_in_session_scope';
+  if (scopes.length > 0 && decision.reasons.every((r) => fixable(r.code))) {
     return {
       status: 403,
-      headers: { 'www-authenticate': bearerChallenge(ctx.identity, 'insufficient_scope', decision.reasons[0]!.message) },
+      headers: { 'www-authenticate': bearerChallenge(ctx.identity, 'insufficient_scope', decision.reasons[0]!.message, scopes) },
       body: forbidden(id, decision),
     };
   }
@@ -208,23 +250,54 @@ function refusal(ctx: ProxyContext, verdicts: readonly Verdict[], sessionId: str
 }
 
 function creationRefusal(ctx: ProxyContext, id: JsonRpcId, err: unknown): OwnAnswer {
-  const refusal = err instanceof WardenRefusal ? err : new WardenRefusal('internal_error', 'the session could not be created');
-  const data = { reasons: refusal.reasons.length > 0 ? refusal.reasons : [{ code: refusal.code, message: refusal.message }] };
-  const body = rpcError(id, RpcCode.forbidden, `Forbidden: ${refusal.message}`, data);
-  if (TOKEN_FAILURES.has(refusal.code)) return { status: 401, headers: { 'www-authenticate': bearerChallenge(ctx.identity, 'invalid_token') }, body };
-  return { status: UNAVAILABLE.has(refusal.code) ? 503 : 403, body };
+  const refusedBy = refusalOf(err, 'creating the session');
+  const reasons = refusedBy.reasons.length > 0 ? refusedBy.reasons : refusalReasons(refusedBy);
+  const body = rpcError(id, RpcCode.forbidden, `Forbidden: ${refusedBy.message}`, { reasons });
+  switch (denialKind([{ code: refusedBy.code, message: refusedBy.message }])) {
+    case 'identity':
+      return { status: 401, headers: { 'www-authenticate': bearerChallenge(ctx.identity, 'invalid_token', undefined, ctx.identity.scopesSupported) }, body };
+    case 'unavailable':
+      return { status: 503, body };
+    default:
+      return { status: 403, body };
+  }
 }
 
-function sessionNotFound(id: JsonRpcId, decision: Decision): OwnAnswer {
-  return { status: 404, body: rpcError(id, RpcCode.sessionNotFound, 'Session not found: initialize a new session', denialData(decision)) };
+function refused(id: JsonRpcId, problem: Refusal): OwnAnswer {
+  return { status: problem.status, body: rpcError(id, problem.rpcCode, `Invalid Request: ${problem.reason.message}`, { reasons: [problem.reason] }) };
 }
 
-function forbidden(id: JsonRpcId, decision: Decision): unknown {
-  return rpcError(id, RpcCode.forbidden, `Forbidden: ${decision.reasons[0]?.message ?? 'denied'}`, denialData(decision));
+function duplicate(id: JsonRpcId, err: { code: string; message: string }): OwnAnswer {
+  return { status: 400, body: rpcError(id, RpcCode.invalidRequest, `Invalid Request: ${err.message}`, { reasons: [{ code: err.code, message: err.message }] }) };
 }
 
-function upstreamFailure(reply: FastifyReply, id: JsonRpcId, err: unknown): unknown {
+function screenFor(ctx: ProxyContext, pep: EnforcementContext, scope: string, listsPending: boolean): ResponseScreen {
+  return new ResponseScreen({
+    pendingMethod: (id) => ctx.pending.methodOf(scope, id),
+    visibleFor: (method) => visibleAmong(pep, method),
+    modern: eraOf(pep.protocolVersion) === 'modern',
+    listsPending,
+  });
+}
+
+/** Streams are supervised under the token and session they were opened with. */
+function watcher(ctx: ProxyContext, pep: EnforcementContext): (cut: () => void) => () => void {
+  return (cut) => ctx.supervisor.watch({ token: pep.token, session: pep.session, server: pep.server }, cut);
+}
+
+const noWatch = (): (() => void) => () => undefined;
+
+/** A session this proxy will not serve again: its mapping, its pending ids and its streams go, and it is closed upstream. */
+function forgetSession(ctx: ProxyContext, sessionId: string, reason: Reason, closeIt = true): void {
+  ctx.pending.drop(`session:${ctx.sessions.keyOf(sessionId)}`);
+  ctx.supervisor.cutSession(sessionId, reason);
+  const upstreamId = ctx.sessions.delete(sessionId);
+  if (closeIt && typeof upstreamId === 'string') closeUpstream(ctx, upstreamId);
+}
+
+function upstreamFailure(ctx: ProxyContext, reply: FastifyReply, id: JsonRpcId, err: unknown): unknown {
   reply.log.warn({ err }, 'upstream request failed');
+  ctx.eras.forget();
   if (reply.sent || reply.raw.headersSent) return reply.raw.destroy();
   return sendOwn(reply, { status: 502, body: rpcError(id, RpcCode.upstreamUnavailable, 'Bad Gateway: the upstream MCP server did not answer') });
 }
@@ -234,24 +307,16 @@ function closeUpstream(ctx: ProxyContext, upstreamId: string): void {
   void ctx.upstream.send('DELETE', {}, upstreamId).then((r) => r.body.dump(), () => undefined);
 }
 
-function decisionContext(ctx: ProxyContext, request: FastifyRequest, session: string | undefined, version: string | undefined): DecisionContext {
+function enforcementContext(ctx: ProxyContext, request: FastifyRequest, session: string | undefined, version: string | undefined): EnforcementContext {
   return {
     warden: ctx.warden,
+    server: ctx.identity.resource,
     token: bearerToken(request.headers.authorization),
     session,
-    server: ctx.identity.resource,
     protocolVersion: version,
     widenOnDemand: ctx.widenOnDemand,
+    obligations: ctx.obligations,
   };
-}
-
-function firstRequestId(verdicts: readonly Verdict[]): JsonRpcId {
-  for (const { message } of verdicts) if (message.type === 'request') return message.id;
-  return null;
-}
-
-function idOf(message: ClientMessage): JsonRpcId {
-  return message.type === 'notification' ? null : message.id;
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

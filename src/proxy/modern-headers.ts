@@ -1,4 +1,6 @@
-import { HEADER, META_PROTOCOL_VERSION, type ClientMessage } from './protocol.ts';
+import { META_PROTOCOL_VERSION } from '../pep/era.ts';
+import type { ClientMessage } from '../pep/message.ts';
+import { HEADER } from './protocol.ts';
 
 /** The methods whose `Mcp-Name` header is required, and the body field it mirrors. */
 const NAMED: Readonly<Record<string, 'name' | 'uri'>> = {

@@ -29,12 +29,20 @@ export function resourceMetadata(identity: ResourceIdentity): Record<string, unk
   };
 }
 
-/** A challenge for a missing token (no error code, per RFC 6750 §3.1) or an invalid one. */
-export function bearerChallenge(identity: ResourceIdentity, error?: 'invalid_token' | 'insufficient_scope', description?: string): string {
+/**
+ * A challenge for a missing token (no error code, per RFC 6750 §3.1), an invalid one, or
+ * one that lacks scopes. `scope` names the scopes the request needs (step-up), where known.
+ */
+export function bearerChallenge(
+  identity: ResourceIdentity,
+  error?: 'invalid_token' | 'insufficient_scope',
+  description?: string,
+  scopes: readonly string[] = [],
+): string {
   const params = [`resource_metadata="${identity.metadataUrl}"`];
   if (error !== undefined) params.push(`error="${error}"`);
   if (description !== undefined) params.push(`error_description="${quoteSafe(description)}"`);
-  if (error === 'insufficient_scope' && identity.scopesSupported.length > 0) params.push(`scope="${identity.scopesSupported.join(' ')}"`);
+  if (scopes.length > 0) params.push(`scope="${quoteSafe(scopes.join(' '))}"`);
   return `Bearer ${params.join(', ')}`;
 }
 

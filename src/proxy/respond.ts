@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { FastifyReply } from 'fastify';
-import type { PendingLists } from './list-responses.ts';
+import type { ResponseScreen } from './response-screen.ts';
 
 /** A response the proxy writes itself, without asking the upstream. */
 export interface OwnAnswer {
@@ -20,16 +20,18 @@ export function sendOwn(reply: FastifyReply, answer: OwnAnswer): FastifyReply {
 
 /**
  * Writes the upstream's answer to the client. Bytes pass through as they come (an SSE
- * stream is never buffered); list responses are filtered event by event, and the
- * proxy's own answers for denied messages of a batch are added (as first events of a
- * stream, or merged into a JSON array).
+ * stream is never buffered); every message is screened (list answers filtered, stray
+ * list answers withheld), and the proxy's own answers for denied messages of a batch
+ * are added (as first events of a stream, or merged into a JSON array). A stream is
+ * supervised while open (`watch`): it is cut when the authority it was opened under ends.
  */
 export async function relay(
   reply: FastifyReply,
   response: Dispatcher.ResponseData,
   headers: Record<string, string>,
-  lists: PendingLists,
+  screen: ResponseScreen,
   ownMessages: readonly unknown[],
+  watch: (cut: () => void) => () => void,
 ): Promise<void> {
   const type = String(response.headers['content-type'] ?? '');
   const res: ServerResponse = reply.raw;
@@ -45,10 +47,11 @@ export async function relay(
     res.end(JSON.stringify(ownMessages));
     return;
   }
-  if (type.startsWith('application/json') && (lists.size > 0 || ownMessages.length > 0)) {
+  if (type.startsWith('application/json')) {
     const text = await response.body.text();
-    res.writeHead(response.statusCode, headers);
-    res.end(mergeJson(lists.size > 0 ? await lists.filterJson(text) : text, ownMessages));
+    const body = mergeJson(text.trim() === '' ? text : await screen.screenJson(text), ownMessages);
+    res.writeHead(response.statusCode, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
+    res.end(body);
     return;
   }
   if (!type.startsWith('text/event-stream')) {
@@ -60,11 +63,19 @@ export async function relay(
   }
   res.writeHead(response.statusCode, headers);
   for (const message of ownMessages) res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
-  await relayStream(lists.size > 0 ? filtered(response.body, lists) : response.body, res);
+  const unwatch = watch(() => {
+    response.body.destroy();
+    res.destroy();
+  });
+  try {
+    await relayStream(screened(response.body, screen), res);
+  } finally {
+    unwatch();
+  }
 }
 
-function filtered(body: Readable, lists: PendingLists): Readable {
-  const transform = lists.sseTransform();
+function screened(body: Readable, screen: ResponseScreen): Readable {
+  const transform = screen.sseTransform();
   body.once('error', (err) => transform.destroy(err));
   return body.pipe(transform);
 }

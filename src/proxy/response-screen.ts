@@ -1,62 +1,79 @@
 import { Transform } from 'node:stream';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { filterListResult } from '../pep/list-filter.ts';
-import type { JsonRpcId } from './protocol.ts';
+import { screenServerMessage, type PendingMethod, type VisibleAmong } from '../pep/list-filter.ts';
+import { RpcCode, rpcError } from '../pep/message.ts';
 
-/** Asks which of the upstream's names or URIs this principal may see (a decision with candidates). */
-export type VisibleAmong = (method: string, candidates: readonly string[]) => Promise<readonly string[] | null>;
+/** What a screen knows of the requests whose answers it screens. */
+export interface ScreenOptions {
+  readonly pendingMethod: PendingMethod;
+  readonly visibleFor: (method: string) => VisibleAmong;
+  readonly modern: boolean;
+  /** Whether a list request is among the pending ones. */
+  readonly listsPending: boolean;
+}
+
+const MAY_NAME_A_LIST = /tools|prompts|resources|resourceTemplates|\\u/;
 
 /**
- * The list requests of one POST whose responses must be filtered before they reach the
- * client (request id → method): each response's names are decided as candidates.
+ * The upstream's messages of one answer, screened on their way to the client (see
+ * {@link screenServerMessage}): list answers filtered by decision, a list-shaped answer
+ * to no pending request withheld.
  */
-export class PendingLists {
-  readonly #byId = new Map<string, string>();
-  readonly #visibleAmong: VisibleAmong;
+export class ResponseScreen {
+  readonly #options: ScreenOptions;
 
-  constructor(visibleAmong: VisibleAmong = async () => null) {
-    this.#visibleAmong = visibleAmong;
+  constructor(options: ScreenOptions) {
+    this.#options = options;
   }
 
-  add(id: JsonRpcId, method: string): void {
-    this.#byId.set(JSON.stringify(id), method);
-  }
-
-  get size(): number {
-    return this.#byId.size;
-  }
-
-  /** A JSON-RPC message, filtered if it answers one of the pending list requests. */
-  async filter(message: unknown): Promise<unknown> {
-    if (message === null || typeof message !== 'object' || Array.isArray(message)) return message;
-    const m = message as Record<string, unknown>;
-    if (!('id' in m) || m.result === null || typeof m.result !== 'object') return message;
-    const method = this.#byId.get(JSON.stringify(m.id));
-    if (method === undefined) return message;
-    const result = await filterListResult(method, m.result as Record<string, unknown>, (candidates) => this.#visibleAmong(method, candidates));
-    return { ...m, result };
-  }
-
-  /** Filters a whole JSON body (one message or a batch). */
-  async filterJson(body: string): Promise<string> {
-    return JSON.stringify(await this.#filterParsed(JSON.parse(body)));
+  /** One message, screened; undefined when withheld. */
+  screen(message: unknown): Promise<unknown> {
+    return screenServerMessage(message, this.#options.pendingMethod, this.#options.visibleFor, this.#options.modern);
   }
 
   /**
-   * A stream transform for an SSE body: each event is parsed, list responses among them
-   * filtered, and the event written on at once (nothing is held beyond one event).
+   * Whether a JSON text needs no screening: no list is pending and it cannot name a list
+   * field (the words do not occur, and no \u escape could spell them).
+   */
+  #passes(text: string): boolean {
+    return !this.#options.listsPending && !MAY_NAME_A_LIST.test(text);
+  }
+
+  /**
+   * A whole JSON body (one message or a batch). A withheld single answer becomes an
+   * error for its id, so that the client is not left waiting.
+   */
+  async screenJson(body: string): Promise<string> {
+    if (this.#passes(body)) return body;
+    const parsed: unknown = JSON.parse(body);
+    if (Array.isArray(parsed)) {
+      const kept = (await Promise.all(parsed.map((m) => this.screen(m)))).filter((m) => m !== undefined);
+      return JSON.stringify(kept);
+    }
+    const screened = await this.screen(parsed);
+    if (screened !== undefined) return screened === parsed ? body : JSON.stringify(screened);
+    const id = (parsed as { id?: unknown }).id;
+    return JSON.stringify(rpcError(typeof id === 'string' || typeof id === 'number' ? id : null, RpcCode.internalError, 'Internal error: the upstream answered outside the protocol'));
+  }
+
+  /**
+   * A stream transform for an SSE body: each event is parsed, screened and written on at
+   * once (nothing is held beyond one event); a withheld message drops its event.
    */
   sseTransform(): Transform {
     const events: Promise<string>[] = [];
     const parser = createParser({
-      onEvent: (event: EventSourceMessage) => events.push(this.#rewrite(event.data).then((data) => serializeEvent(event, data))),
+      onEvent: (event: EventSourceMessage) => events.push(this.#rewrite(event.data).then((data) => (data === undefined ? '' : serializeEvent(event, data)))),
       onRetry: (ms: number) => events.push(Promise.resolve(`retry: ${ms}\n\n`)),
       onComment: (comment: string) => events.push(Promise.resolve(`:${comment}\n\n`)),
     });
     const decoder = new TextDecoder();
     const drain = async (out: Transform): Promise<void> => {
-      // In order: an event waits for the filtering of the ones before it.
-      for (const event of events.splice(0)) out.push(await event);
+      // In order: an event waits for the screening of the ones before it.
+      for (const event of events.splice(0)) {
+        const text = await event;
+        if (text !== '') out.push(text);
+      }
     };
     return new Transform({
       transform(chunk: Buffer, _encoding, done) {
@@ -70,19 +87,21 @@ export class PendingLists {
     });
   }
 
-  async #rewrite(data: string): Promise<string> {
+  async #rewrite(data: string): Promise<string | undefined> {
+    if (this.#passes(data)) return data;
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);
     } catch {
       return data;
     }
-    const filtered = await this.#filterParsed(parsed);
-    return filtered === parsed ? data : JSON.stringify(filtered);
-  }
-
-  async #filterParsed(parsed: unknown): Promise<unknown> {
-    return Array.isArray(parsed) ? Promise.all(parsed.map((m) => this.filter(m))) : this.filter(parsed);
+    if (Array.isArray(parsed)) {
+      const kept = (await Promise.all(parsed.map((m) => this.screen(m)))).filter((m) => m !== undefined);
+      return JSON.stringify(kept);
+    }
+    const screened = await this.screen(parsed);
+    if (screened === undefined) return undefined;
+    return screened === parsed ? data : JSON.stringify(screened);
   }
 }
 

@@ -28,6 +28,11 @@ export class SessionMap {
     return this.#entries.get(hashSessionId(wardenId));
   }
 
+  /** The key a warden id is kept under (its sha256): never the id itself. */
+  keyOf(wardenId: string): string {
+    return hashSessionId(wardenId);
+  }
+
   delete(wardenId: string): string | null | undefined {
     const key = hashSessionId(wardenId);
     const upstream = this.#entries.get(key);

@@ -1,21 +1,26 @@
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
-  isJSONRPCNotification,
   isJSONRPCRequest,
   isJSONRPCResultResponse,
   type JSONRPCMessage,
-  type JSONRPCNotification,
   type JSONRPCRequest,
   type MessageExtraInfo,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { Decision, DecideRequest, McpRequest } from '../decision/types.ts';
-import { PdpUnavailable, WardenError, type Reason } from '../errors.ts';
-import { filterListResult, isListMethod } from '../pep/list-filter.ts';
-import { TRANSPORT_METHOD, WardenRefusal, type Warden } from '../pep/warden.ts';
+import { denialKind, forbidden, refusalOf, refusalReasons, type Denied } from '../pep/answers.ts';
+import { decideRequest, visibleAmong, type EnforcementContext } from '../pep/enforce.ts';
+import { isModern } from '../pep/era.ts';
+import { screenServerMessage } from '../pep/list-filter.ts';
+import { mcpRequestOf } from '../pep/mcp-request.ts';
+import { classify, RpcCode } from '../pep/message.ts';
+import { IMPLEMENTED_OBLIGATIONS } from '../pep/obligations.ts';
+import { PendingIds } from '../pep/pending-ids.ts';
+import { StreamSupervisor } from '../pep/stream-supervisor.ts';
+import { PdpUnavailable } from '../errors.ts';
+import { WardenRefusal, type Warden } from '../pep/warden.ts';
 
 /** JSON-RPC error code of a request the guard refused (implementation-defined server range). */
-export const FORBIDDEN_CODE = -32003;
+export const FORBIDDEN_CODE = RpcCode.forbidden;
 
 /** Options of {@link guardTransport}. */
 export interface GuardOptions {
@@ -29,20 +34,25 @@ export interface GuardOptions {
   readonly onSessionEnd?: (() => void) | undefined;
   /** Ask for a widening when a tool call is denied only for the session's scope (default true). */
   readonly widenOnDemand?: boolean | undefined;
+  /**
+   * Checks the session's authority while the transport is open, and ends the session
+   * when it is revoked or expires, or its token expires (default: every 500 ms; `false`
+   * turns it off). Share one supervisor between guards to batch their checks.
+   */
+  readonly supervisor?: StreamSupervisor | false | undefined;
 }
 
-// Denies that mean the warden session is gone: the client must initialize again.
-const SESSION_ENDED = new Set(['session_revoked', 'session_expired', 'session_unknown']);
-// From this revision on MCP has no protocol session: requests are decided with the token only.
-const STATELESS_REVISION = '2026-07-28';
-
 type Delivery = () => Promise<void>;
+
+/** The pending-ids scope of a guarded transport: it is one session, or one stateless exchange. */
+const SCOPE = 'transport';
 
 /**
  * Wraps any MCP server transport so that every incoming request and notification is
  * decided before the server sees it; a deny is answered by the guard itself. Pass the
  * result to `server.connect()`. Set the inner transport's `onclose`/`onerror` before
- * connecting: the guard chains them.
+ * connecting: the guard chains them. The rules are the enforcement core's (`src/pep/`),
+ * the same the proxy applies.
  */
 export function guardTransport(transport: Transport, options: GuardOptions): Transport {
   if (typeof options.warden?.decide !== 'function') throw new TypeError('guardTransport needs a warden');
@@ -51,9 +61,7 @@ export function guardTransport(transport: Transport, options: GuardOptions): Tra
 }
 
 interface ListedRequest {
-  readonly method: string;
-  readonly token: string | undefined;
-  readonly session: string | undefined;
+  readonly pep: EnforcementContext;
 }
 
 class GuardedTransport implements Transport {
@@ -64,9 +72,11 @@ class GuardedTransport implements Transport {
 
   readonly #inner: Transport;
   readonly #options: GuardOptions;
+  readonly #supervisor: StreamSupervisor | undefined;
   /** The warden session of this transport; its id never leaves the process. */
   #session: string | undefined;
   #sessionToken: string | undefined;
+  #unwatch: (() => void) | undefined;
   /** Asked for by the client's initialize, then the one the server answered. */
   #protocolVersion: string | undefined;
   #initializeId: RequestId | undefined;
@@ -74,11 +84,16 @@ class GuardedTransport implements Transport {
   #initialized: Promise<void> = Promise.resolve();
   /** Deliveries in arrival order, whatever order their decisions finish in. */
   #queue: Promise<void> = Promise.resolve();
-  readonly #lists = new Map<RequestId, ListedRequest>();
+  readonly #pending = new PendingIds();
+  readonly #released = new Map<string, { release: () => void; listed: ListedRequest }>();
 
   constructor(inner: Transport, options: GuardOptions) {
     this.#inner = inner;
     this.#options = options;
+    this.#supervisor =
+      options.supervisor === false
+        ? undefined
+        : (options.supervisor ?? new StreamSupervisor({ warden: options.warden, intervalMs: 500, unavailableGraceMs: 5_000 }));
     if (inner.setProtocolVersion !== undefined) this.setProtocolVersion = (version) => inner.setProtocolVersion?.(version);
   }
 
@@ -93,7 +108,8 @@ class GuardedTransport implements Transport {
     inner.onmessage = (message, extra) => this.#receive(message, extra);
     inner.onclose = () => {
       previousClose?.();
-      this.#lists.clear();
+      for (const { release } of this.#released.values()) release();
+      this.#released.clear();
       this.#releaseSession();
       this.onclose?.();
     };
@@ -106,7 +122,8 @@ class GuardedTransport implements Transport {
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     if (isJSONRPCResultResponse(message) && message.id === this.#initializeId) this.#negotiated(message.result);
-    await this.#inner.send(await this.#filter(message), options);
+    const screened = await this.#screen(message);
+    if (screened !== undefined) await this.#inner.send(screened, options);
   }
 
   async close(): Promise<void> {
@@ -132,109 +149,73 @@ class GuardedTransport implements Transport {
       );
       return judged;
     }
-    if (isJSONRPCRequest(message) || isJSONRPCNotification(message)) {
-      return this.#initialized.then(() => this.#check(message, extra));
-    }
     // A client's answer to a server request (sampling, elicitation, roots) is decided as
     // the proxy decides it: the session must still be this principal's.
-    return this.#initialized.then(() => this.#checkResponse(message, extra));
+    return this.#initialized.then(() => this.#check(message, extra));
   }
 
   async #initialize(message: JSONRPCRequest, extra: MessageExtraInfo | undefined): Promise<Delivery> {
-    const token = this.#token(extra);
-    this.#protocolVersion = stringOr(message.params?.protocolVersion);
+    const pep = this.#context(extra, undefined, undefined);
+    this.#protocolVersion = typeof message.params?.protocolVersion === 'string' ? message.params.protocolVersion : undefined;
     this.#initializeId = message.id;
-    const decision = await this.#options.warden.decide(this.#decideRequest(message, token, undefined));
-    if (!decision.allow) return this.#refusal(message.id, decision.reasons, decision.decision_id, true);
+    const decision = await decideRequest({ ...pep, protocolVersion: this.#protocolVersion }, mcpRequestOf(classify(message), this.#protocolVersion));
+    if (!decision.allow) return this.#refusal(message.id, decision, true);
     // One stateful transport is one MCP session; stateless ones (no id) get no warden
     // session. The version the client asks for cannot opt out of it: only the one the
     // server answers can (see #negotiated).
     if (this.#inner.sessionId === undefined) return () => this.#deliver(message, extra);
     try {
-      const view = await this.#options.warden.createSession({ token, server: this.#options.server, kind: 'mcp-session' });
+      const view = await this.#options.warden.createSession({ token: pep.token, server: this.#options.server, kind: 'mcp-session' });
       if (view.id === undefined) throw new WardenRefusal(PdpUnavailable.code, 'the warden created a session without an id');
       this.#session = view.id;
-      this.#sessionToken = token;
+      this.#sessionToken = pep.token;
+      this.#unwatch = this.#supervisor?.watch({ token: pep.token, session: view.id, server: this.#options.server }, () => this.#endSession());
     } catch (err) {
-      const refusal = err instanceof WardenRefusal ? err : new WardenRefusal(PdpUnavailable.code, 'the session could not be created');
       // A refused initialize leaves a transport the SDK will not initialize again: end it.
-      return this.#refusal(message.id, [{ code: refusal.code, message: refusal.message }, ...refusal.reasons], null, true);
+      return this.#refusal(message.id, { reasons: refusalReasons(refusalOf(err, 'creating the session')), decision_id: null }, true);
     }
     return () => this.#deliver(message, extra);
   }
 
-  async #check(message: JSONRPCRequest | JSONRPCNotification, extra: MessageExtraInfo | undefined): Promise<Delivery> {
-    const token = this.#token(extra);
+  async #check(raw: JSONRPCMessage, extra: MessageExtraInfo | undefined): Promise<Delivery> {
+    const message = classify(raw);
     const version = stringOr(extra?.requestInfo?.headers['mcp-protocol-version']) ?? this.#protocolVersion;
-    const session = this.#session;
-    const request = this.#decideRequest(message, token, session, version);
-    let decision = await this.#options.warden.decide(request);
-    if (session !== undefined && this.#widenable(decision, request.mcp)) {
-      decision = await this.#widened(decision, session, token, request);
+    const pep = this.#context(extra, this.#session, version);
+    if (message.type === 'request') {
+      const claimed = this.#pending.claim(SCOPE, [{ id: message.id, method: message.method }]);
+      if (typeof claimed !== 'function') {
+        return this.#refusal(message.id as RequestId, { reasons: [{ code: claimed.code, message: claimed.message }], decision_id: null }, false);
+      }
+      const decision = await decideRequest(pep, mcpRequestOf(message, version));
+      if (!decision.allow) {
+        claimed();
+        return this.#refusal(message.id as RequestId, decision, pep.session !== undefined && denialKind(decision.reasons) === 'state_gone');
+      }
+      this.#released.set(String(message.id), { release: claimed, listed: { pep } });
+      return () => this.#deliver(raw, extra);
     }
-    // A denied notification has no one to answer: it is dropped.
-    if (!isJSONRPCRequest(message)) return decision.allow ? () => this.#deliver(message, extra) : async () => undefined;
-    if (!decision.allow) {
-      const ended = session !== undefined && decision.reasons.some((r) => SESSION_ENDED.has(r.code));
-      return this.#refusal(message.id, decision.reasons, decision.decision_id, ended);
-    }
-    if (isListMethod(message.method)) {
-      this.#lists.set(message.id, { method: message.method, token, session });
-    }
-    return () => this.#deliver(message, extra);
+    // A denied notification or client response has no one to answer: it is dropped.
+    const decision = await decideRequest(pep, mcpRequestOf(message, version));
+    return decision.allow ? () => this.#deliver(raw, extra) : async () => undefined;
   }
 
-  async #checkResponse(message: JSONRPCMessage, extra: MessageExtraInfo | undefined): Promise<Delivery> {
-    const mcp: McpRequest = { method: TRANSPORT_METHOD.response, protocol_version: this.#protocolVersion };
-    const decision = await this.#options.warden.decide({ token: this.#token(extra), session: this.#session, server: this.#options.server, mcp });
-    return decision.allow ? () => this.#deliver(message, extra) : async () => undefined;
-  }
-
-  /** Only a tool call denied for nothing but the session's scope may be widened. */
-  #widenable(decision: Decision, mcp: McpRequest): boolean {
-    return (
-      this.#options.widenOnDemand !== false &&
-      !decision.allow &&
-      mcp.method === 'tools/call' &&
-      typeof mcp.params?.name === 'string' &&
-      decision.reasons.length > 0 &&
-      decision.reasons.every((r) => r.code === 'tool_not_in_session_scope')
-    );
-  }
-
-  /** A widening is a new authorization by policy (and audited); then the call is decided again. */
-  async #widened(denied: Decision, session: string, token: string | undefined, request: DecideRequest): Promise<Decision> {
-    try {
-      await this.#options.warden.widenSession({ id: session, token, add: [request.mcp.params?.name as string] });
-    } catch (err) {
-      // The engine stops at the scope check; the refused widening tells why the tool is
-      // out of reach (tool_not_permitted, destructive_requires_role, …), so the client hears it.
-      return err instanceof WardenRefusal ? { ...denied, reasons: [...denied.reasons, ...err.reasons] } : denied;
-    }
-    return this.#options.warden.decide(request);
-  }
-
-  #decideRequest(
-    message: JSONRPCRequest | JSONRPCNotification,
-    token: string | undefined,
-    session: string | undefined,
-    version = this.#protocolVersion,
-  ): DecideRequest {
-    const params = message.params ?? {};
-    const mcp: McpRequest = {
-      method: message.method,
-      params: { name: stringOr(params.name), arguments: objectOr(params.arguments), uri: stringOr(params.uri) },
-      protocol_version: version,
+  #context(extra: MessageExtraInfo | undefined, session: string | undefined, version: string | undefined): EnforcementContext {
+    return {
+      warden: this.#options.warden,
+      server: this.#options.server,
+      token: this.#token(extra),
+      session,
+      protocolVersion: version ?? this.#protocolVersion,
+      widenOnDemand: this.#options.widenOnDemand !== false,
+      obligations: new Set(IMPLEMENTED_OBLIGATIONS.guard),
     };
-    return { token, session, server: this.#options.server, mcp };
   }
 
   /** Answers a refused request with a JSON-RPC error; it never reaches the server. */
-  #refusal(id: RequestId, reasons: readonly Reason[], decisionId: string | null, endSession: boolean): Delivery {
+  #refusal(id: RequestId, decision: Denied, endSession: boolean): Delivery {
     return async () => {
-      const message = `Forbidden: ${reasons[0]?.message ?? 'denied'}`;
-      const data = { reasons, decision_id: decisionId };
-      await this.#inner.send({ jsonrpc: '2.0', id, error: { code: FORBIDDEN_CODE, message, data } }, { relatedRequestId: id });
+      const answer = forbidden(id, decision) as JSONRPCMessage;
+      await this.#inner.send(answer, { relatedRequestId: id });
       if (endSession) this.#endSession();
     };
   }
@@ -243,44 +224,38 @@ class GuardedTransport implements Transport {
   #failed(message: JSONRPCMessage, err: unknown): Delivery {
     this.onerror?.(err instanceof Error ? err : new Error(String(err)));
     if (!isJSONRPCRequest(message)) return async () => undefined;
-    return this.#refusal(message.id, [{ code: WardenError.code, message: 'the guard failed to decide' }], null, false);
+    return this.#refusal(message.id, { reasons: refusalReasons(refusalOf(err, 'deciding')), decision_id: null }, false);
   }
 
   async #deliver(message: JSONRPCMessage, extra: MessageExtraInfo | undefined): Promise<void> {
     this.onmessage?.(message, extra);
   }
 
-  /** Filters a list result to what the decision lets this principal see. */
-  async #filter(message: JSONRPCMessage): Promise<JSONRPCMessage> {
-    if (!('id' in message) || message.id === undefined) return message;
-    const listed = this.#lists.get(message.id);
-    if (listed === undefined) return message;
-    this.#lists.delete(message.id);
-    if (!isJSONRPCResultResponse(message)) return message;
-    const result = await filterListResult(listed.method, message.result, (candidates) =>
-      this.#visibleAmong(listed, candidates),
-    );
-    return { ...message, result };
-  }
-
   /**
-   * What the principal may see is decided among what the server returned: the names
-   * (or URIs) go to the policy as `candidates` of the same list method.
+   * A server message on its way out, screened by the core: the answer to a list request
+   * filtered to what the decision lets this principal see, a list-shaped answer to no
+   * pending request withheld. An answer releases its request's id.
    */
-  async #visibleAmong(listed: ListedRequest, candidates: readonly string[]): Promise<readonly string[] | null> {
-    const decision = await this.#options.warden.decide({
-      token: listed.token,
-      session: listed.session,
-      server: this.#options.server,
-      mcp: { method: listed.method, candidates, protocol_version: this.#protocolVersion },
-    });
-    return decision.allow ? decision.visible_tools : null;
+  async #screen(message: JSONRPCMessage): Promise<JSONRPCMessage | undefined> {
+    if (!('id' in message) || message.id === undefined || 'method' in message) return message;
+    const pending = this.#released.get(String(message.id));
+    const screened = await screenServerMessage(
+      message,
+      (id) => this.#pending.methodOf(SCOPE, id),
+      (method) => visibleAmong(pending?.listed.pep ?? this.#context(undefined, this.#session, undefined), method),
+      isModern(this.#protocolVersion),
+    );
+    if (pending !== undefined) {
+      this.#released.delete(String(message.id));
+      pending.release();
+    }
+    return screened as JSONRPCMessage | undefined;
   }
 
   /** From MCP 2026-07-28 on there is no protocol session: decide with the token only. */
   #negotiated(result: Record<string, unknown>): void {
     this.#protocolVersion = stringOr(result.protocolVersion) ?? this.#protocolVersion;
-    if (isStateless(this.#protocolVersion)) this.#releaseSession();
+    if (isModern(this.#protocolVersion)) this.#releaseSession();
   }
 
   #token(extra: MessageExtraInfo | undefined): string | undefined {
@@ -290,6 +265,8 @@ class GuardedTransport implements Transport {
 
   #endSession(): void {
     this.#session = undefined;
+    this.#unwatch?.();
+    this.#unwatch = undefined;
     if (this.#options.onSessionEnd !== undefined) this.#options.onSessionEnd();
     else this.#inner.close().catch((err: unknown) => this.onerror?.(err instanceof Error ? err : new Error(String(err))));
   }
@@ -298,18 +275,12 @@ class GuardedTransport implements Transport {
   #releaseSession(): void {
     const session = this.#session;
     this.#session = undefined;
+    this.#unwatch?.();
+    this.#unwatch = undefined;
     if (session !== undefined) this.#options.warden.revokeSession({ id: session, token: this.#sessionToken }).catch(() => undefined);
   }
 }
 
-function isStateless(version: string | undefined): boolean {
-  return version !== undefined && version >= STATELESS_REVISION;
-}
-
 function stringOr(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
-}
-
-function objectOr(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }

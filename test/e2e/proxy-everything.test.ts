@@ -86,11 +86,20 @@ describe('proxy in front of server-everything (legacy sessions)', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'get-env', arguments: {} } }),
     });
     expect(response.status).toBe(403);
-    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata="[^"]+", error="insufficient_scope"/);
+    // The challenge names the scope that would lift the deny (get-env is admin-only), not the whole list.
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata="[^"]+", error="insufficient_scope", error_description="[^"]*", scope="mcp:admin"$/);
     const body = (await response.json()) as { id: number; error: { data: { reasons: { code: string }[] } } };
     expect(body.id).toBe(7);
     expect(body.error.data.reasons.map((r) => r.code)).toEqual(expect.arrayContaining(['tool_not_in_session_scope', 'tool_not_permitted']));
     expect(tap.counts()['tools/call:get-env']).toBeUndefined();
+    // A tool no scope grants is a plain denial: a new token would not help.
+    const unknown = await fetch(proxy.url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': '2025-11-25' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'get-resource-links', arguments: {} } }),
+    });
+    expect(unknown.status).toBe(200);
+    expect(unknown.headers.get('www-authenticate')).toBeNull();
     await client.close();
   });
 
@@ -178,7 +187,7 @@ describe('proxy in front of server-everything (legacy sessions)', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
     });
     expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe('Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/mcp"');
+    expect(response.headers.get('www-authenticate')).toBe('Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/mcp", scope="mcp:read mcp:write mcp:admin"');
     const metadata = await fetch(new URL('/.well-known/oauth-protected-resource/mcp', proxy.url));
     expect(await metadata.json()).toMatchObject({ resource: RESOURCE, bearer_methods_supported: ['header'] });
     expect(tap.requests()).toEqual([]);

@@ -33,6 +33,8 @@ export async function startTestProxy(
   const app = await buildProxyApp({
     warden: inProcessWarden(core.deps, PROXY_CALLER),
     upstream: { url: upstreamUrl, headers: {}, timeoutMs: 5_000, connections: 8, ...options.upstream },
+    upstreamProtocol: 'auto',
+    streams: { checkMs: 100, unavailableGraceMs: 1_000 },
     path: '/mcp',
     identity: {
       resource: RESOURCE,

@@ -9,7 +9,7 @@ const gate = new RequestGate();
 
 beforeAll(async () => {
   upstream = await startStubUpstream();
-  proxy = await startTestProxy(upstream.url, { more: { gate } });
+  proxy = await startTestProxy(upstream.url, { more: { gate, upstreamProtocol: 'both' } });
 });
 afterAll(async () => {
   await proxy?.stop();

@@ -8,7 +8,7 @@ let token: string;
 
 beforeAll(async () => {
   upstream = await startStubUpstream();
-  proxy = await startTestProxy(upstream.url, { upstream: { headers: { authorization: 'Bearer upstream-credential' } } });
+  proxy = await startTestProxy(upstream.url, { upstream: { headers: { authorization: 'Bearer upstream-credential' } }, more: { upstreamProtocol: 'both' } });
   token = await proxy.token('alice', 'mcp:read');
 });
 afterAll(async () => {

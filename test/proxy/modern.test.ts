@@ -12,7 +12,7 @@ let proxy: TestProxy;
 beforeAll(async () => {
   upstream = await startStubUpstream();
   // The default policy: search_docs carries a state handle in its `state` argument.
-  proxy = await startTestProxy(upstream.url, { bundle: DEFAULT_BUNDLE });
+  proxy = await startTestProxy(upstream.url, { bundle: DEFAULT_BUNDLE, more: { upstreamProtocol: 'both' } });
 });
 afterAll(async () => {
   await proxy?.stop();
@@ -42,7 +42,7 @@ const reader = () => proxy.core.idp.mint({ roles: ['reader'] }, { subject: 'alic
 
 describe('proxy, MCP 2026-07-28', () => {
   it('forwards a request whose headers match its body, without any session', async () => {
-    const response = await post(await reader(), call('fs_read', { path: '/srv/data/a.txt' }), { 'mcp-method': 'tools/call', 'mcp-name': 'fs_read', 'mcp-session-id': 'ignored' });
+    const response = await post(await reader(), call('fs_read', { path: '/srv/data/a.txt' }), { 'mcp-method': 'tools/call', 'mcp-name': 'fs_read' });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ id: 1, result: { echo: 'tools/call' } });
     expect(upstream.seen).toHaveLength(1);

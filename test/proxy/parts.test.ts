@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { decodeHeaderValue } from '../../src/proxy/modern-headers.ts';
 import { originProblem } from '../../src/proxy/origin-guard.ts';
-import { isModern, parseMessages, RpcParseError } from '../../src/proxy/protocol.ts';
+import { isModern } from '../../src/pep/era.ts';
+import { RpcParseError } from '../../src/pep/message.ts';
+import { parseMessages } from '../../src/proxy/protocol.ts';
+import { identityProblem } from '../../src/cli/proxy.ts';
 import { bearerChallenge, bearerToken } from '../../src/proxy/resource-server.ts';
 import { SessionMap } from '../../src/proxy/session-map.ts';
 
@@ -49,9 +52,18 @@ describe('proxy parts', () => {
     expect(bearerToken('Bearer a b')).toBeUndefined();
     const identity = { resource: 'r', authorizationServers: [], scopesSupported: ['a', 'b'], metadataUrl: 'https://p/.well-known/oauth-protected-resource/mcp' };
     expect(bearerChallenge(identity)).toBe('Bearer resource_metadata="https://p/.well-known/oauth-protected-resource/mcp"');
-    expect(bearerChallenge(identity, 'insufficient_scope', 'no "role"\n')).toBe(
-      'Bearer resource_metadata="https://p/.well-known/oauth-protected-resource/mcp", error="insufficient_scope", error_description="no role", scope="a b"',
+    // The scopes are the ones the request needs (step-up), not the resource's whole list.
+    expect(bearerChallenge(identity, 'insufficient_scope', 'no "role"\n', ['mcp:write'])).toBe(
+      'Bearer resource_metadata="https://p/.well-known/oauth-protected-resource/mcp", error="insufficient_scope", error_description="no role", scope="mcp:write"',
     );
+  });
+
+  it('the protected resource must be the endpoint, and name an authorization server outside dev mode', () => {
+    const endpoint = 'https://mcp.example.com/mcp';
+    expect(identityProblem(endpoint, endpoint, ['https://idp.example.com'], false)).toBeNull();
+    expect(identityProblem('https://mcp.example.com/everything', endpoint, ['https://idp.example.com'], false)).toMatch(/RFC 9728/);
+    expect(identityProblem(endpoint, endpoint, [], false)).toMatch(/at least one authorization server/);
+    expect(identityProblem(endpoint, endpoint, [], true)).toBeNull();
   });
 
   it('keeps a bounded map of sessions, dropping the oldest', () => {

@@ -1,0 +1,78 @@
+import type { Decision, McpRequest } from '../decision/types.ts';
+import type { ClientMessage } from './message.ts';
+import { mcpRequestOf } from './mcp-request.ts';
+import { enforceableDecision } from './obligations.ts';
+import { WardenRefusal, type Warden } from './warden.ts';
+
+/** What one enforcement point knows of the messages it judges together. */
+export interface EnforcementContext {
+  readonly warden: Warden;
+  /** The MCP server id (its canonical resource URI): the audience of the tokens. */
+  readonly server: string;
+  readonly token: string | undefined;
+  /** The warden session the messages belong to (legacy era), if any. */
+  readonly session: string | undefined;
+  readonly protocolVersion: string | undefined;
+  /** Ask for a widening when a call needs a tool outside the session's scope. */
+  readonly widenOnDemand: boolean;
+  /** The obligations this PEP carries out ({@link IMPLEMENTED_OBLIGATIONS}). */
+  readonly obligations: ReadonlySet<string>;
+}
+
+export interface Verdict {
+  readonly message: ClientMessage;
+  readonly decision: Decision;
+}
+
+/**
+ * Decides one MCP request as every enforcement point must: a tool call refused only
+ * because the session's scope lacks the tool is re-authorized as a widening (a new grant
+ * by policy, audited) and decided again; an allow carrying an obligation this PEP does
+ * not carry out is a deny.
+ */
+export async function decideRequest(ctx: EnforcementContext, mcp: McpRequest): Promise<Decision> {
+  const request = { token: ctx.token, session: ctx.session, server: ctx.server, mcp };
+  let decision = await ctx.warden.decide(request);
+  const tool = mcp.params?.name;
+  if (ctx.widenOnDemand && ctx.session !== undefined && mcp.method === 'tools/call' && tool !== undefined && onlyOutOfScope(decision)) {
+    decision = await widened(ctx, decision, ctx.session, tool, request);
+  }
+  return enforceableDecision(decision, ctx.obligations);
+}
+
+/** Decides every message in order; nothing is delivered before all are decided. */
+export async function decideMessages(ctx: EnforcementContext, messages: readonly ClientMessage[]): Promise<Verdict[]> {
+  const verdicts: Verdict[] = [];
+  for (const message of messages) verdicts.push({ message, decision: await decideRequest(ctx, mcpRequestOf(message, ctx.protocolVersion)) });
+  return verdicts;
+}
+
+/**
+ * What the principal may see of a list the server returned: the names (or URIs) go to
+ * the policy as `candidates` of the same list method; null hides everything.
+ */
+export function visibleAmong(ctx: EnforcementContext, method: string): (candidates: readonly string[]) => Promise<readonly string[] | null> {
+  return async (candidates) => {
+    const decision = await decideRequest({ ...ctx, widenOnDemand: false }, { method, params: {}, candidates, protocol_version: ctx.protocolVersion });
+    return decision.allow ? decision.visible_tools : null;
+  };
+}
+
+function onlyOutOfScope(decision: Decision): boolean {
+  return !decision.allow && decision.reasons.length > 0 && decision.reasons.every((r) => r.code === 'tool_not_in_session_scope');
+}
+
+async function widened(
+  ctx: EnforcementContext, denied: Decision, session: string, tool: string, request: Parameters<Warden['decide']>[0],
+): Promise<Decision> {
+  try {
+    await ctx.warden.widenSession({ id: session, token: ctx.token, add: [tool] });
+  } catch (err) {
+    // The deny stands; the grant policy's reasons for refusing the widening explain it
+    // (tool_not_permitted, destructive_requires_role, …) and are added to the answer.
+    if (!(err instanceof WardenRefusal) || err.reasons.length === 0) return denied;
+    const scopes = [...new Set([...(denied.required_scopes ?? []), ...err.requiredScopes])].sort();
+    return { ...denied, reasons: [...denied.reasons, ...err.reasons], ...(scopes.length > 0 ? { required_scopes: scopes } : {}) };
+  }
+  return ctx.warden.decide(request);
+}

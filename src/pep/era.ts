@@ -1,0 +1,81 @@
+import { EraNotSupported, InvalidRequest, type Reason } from '../errors.ts';
+import { RpcCode, type ClientMessage } from './message.ts';
+
+/**
+ * MCP's two eras. Legacy: protocol versions up to 2025-11-25 (initialize, protocol
+ * sessions). Modern: 2026-07-28 and later (no sessions; every request states its version
+ * in `_meta`). An upstream speaks one or both; a request in an era it does not speak is
+ * refused before it is decided, so that no era can be chosen to escape the other's state.
+ */
+export type Era = 'legacy' | 'modern';
+
+/** The first modern protocol version. */
+export const FIRST_MODERN_VERSION = '2026-07-28';
+
+/** The `_meta` key of the protocol version in a modern request. */
+export const META_PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
+
+/** Whether a protocol version (YYYY-MM-DD) belongs to the modern, sessionless era. */
+export function isModern(version: string | undefined): boolean {
+  return version !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(version) && version >= FIRST_MODERN_VERSION;
+}
+
+export function eraOf(version: string | undefined): Era {
+  return isModern(version) ? 'modern' : 'legacy';
+}
+
+/** The protocol version in a message's `_meta`, if it states one. */
+export function metaVersion(message: ClientMessage): unknown {
+  if (message.type === 'response') return undefined;
+  const meta = message.params._meta;
+  return meta !== null && typeof meta === 'object' && !Array.isArray(meta) ? (meta as Record<string, unknown>)[META_PROTOCOL_VERSION] : undefined;
+}
+
+/** The protocol version a request states: its transport's (the header), else `_meta`, else initialize's. */
+export function statedVersion(transport: string | undefined, message: ClientMessage | undefined): string | undefined {
+  if (transport !== undefined) return transport;
+  if (message === undefined || message.type === 'response') return undefined;
+  const meta = metaVersion(message);
+  if (typeof meta === 'string') return meta;
+  if (message.method === 'initialize' && typeof message.params.protocolVersion === 'string') return message.params.protocolVersion;
+  return undefined;
+}
+
+/** A message an enforcement point refuses on its own, before any decision. */
+export interface Refusal {
+  /** The HTTP status, where the transport has one. */
+  readonly status: number;
+  readonly rpcCode: number;
+  readonly reason: Reason;
+}
+
+function refusal(status: number, rpcCode: number, error: { code: string; message: string }): Refusal {
+  return { status, rpcCode, reason: { code: error.code, message: error.message } };
+}
+
+/** Refuses a request in an era the upstream does not speak (`speaks` null: not known yet). */
+export function eraRefusal(era: Era, speaks: ReadonlySet<Era>): Refusal | null {
+  if (speaks.has(era)) return null;
+  const spoken = speaks.size === 0 ? 'no era it could be probed for' : `only the ${[...speaks].join(' and ')} era`;
+  return refusal(400, RpcCode.invalidRequest, new EraNotSupported(`the upstream speaks ${spoken}, not the ${era} one`));
+}
+
+/**
+ * The rules of a modern request that need no decision: its `_meta` states the version
+ * the transport states (a request without it is malformed: -32602), and it carries no
+ * legacy session, which in this era would be state nobody checks.
+ */
+export function modernRefusal(message: ClientMessage, version: string, legacySession: boolean): Refusal | null {
+  if (legacySession) {
+    return refusal(400, RpcCode.invalidRequest, new InvalidRequest(`a ${FIRST_MODERN_VERSION}+ request may not carry an Mcp-Session-Id`));
+  }
+  if (message.type !== 'request') return null;
+  const stated = metaVersion(message);
+  if (stated === undefined) {
+    return refusal(400, RpcCode.invalidParams, new InvalidRequest(`Invalid params: _meta["${META_PROTOCOL_VERSION}"] is required`));
+  }
+  if (stated !== version) {
+    return refusal(400, RpcCode.headerMismatch, new InvalidRequest(`the protocol version '${version}' does not match _meta's '${String(stated)}'`));
+  }
+  return null;
+}
