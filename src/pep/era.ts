@@ -61,6 +61,20 @@ export function eraRefusal(era: Era, speaks: ReadonlySet<Era>): Refusal | null {
 }
 
 /**
+ * A legacy request may not state a modern version in `_meta`: an upstream speaking both
+ * eras could serve it statelessly while it was decided in its legacy session.
+ */
+export function legacyRefusal(messages: readonly ClientMessage[]): Refusal | null {
+  for (const message of messages) {
+    const stated = metaVersion(message);
+    if (typeof stated === 'string' && isModern(stated)) {
+      return refusal(400, RpcCode.headerMismatch, new InvalidRequest(`a legacy request states the protocol version '${stated}' in _meta`));
+    }
+  }
+  return null;
+}
+
+/**
  * The rules of a modern request that need no decision: its `_meta` states the version
  * the transport states (a request without it is malformed: -32602), and it carries no
  * legacy session, which in this era would be state nobody checks.

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Reason } from '../errors.ts';
 import { denialKind, forbidden, refusalOf, refusalReasons, sessionGone } from '../pep/answers.ts';
 import { decideMessages, decideRequest, visibleAmong, type EnforcementContext, type Verdict } from '../pep/enforce.ts';
-import { eraOf, eraRefusal, modernRefusal, statedVersion, type Refusal } from '../pep/era.ts';
+import { eraOf, eraRefusal, legacyRefusal, modernRefusal, statedVersion, type Refusal } from '../pep/era.ts';
 import { isListMethod } from '../pep/list-filter.ts';
 import { firstRequestId, idOf, RpcCode, RpcParseError, rpcError, type ClientMessage, type JsonRpcId } from '../pep/message.ts';
 import { duplicateInBatch, type PendingIds } from '../pep/pending-ids.ts';
@@ -57,6 +57,8 @@ export async function handlePost(ctx: ProxyContext, request: FastifyRequest, rep
     // No session: the one message is the whole scope of its ids.
     return decideAndForward(ctx, request, reply, base, parsed, { sessionId: null, scope: `post:${randomUUID()}` });
   }
+  const mixed = legacyRefusal(messages);
+  if (mixed !== null) return sendOwn(reply, refused(firstRequestId(messages), mixed));
   const initialize = messages.find((m) => m.type === 'request' && m.method === 'initialize');
   if (initialize !== undefined) {
     if (messages.length > 1) return sendOwn(reply, { status: 400, body: rpcError(null, RpcCode.invalidRequest, 'Invalid Request: initialize must be sent alone') });

@@ -44,6 +44,8 @@ export interface GuardOptions {
 
 type Delivery = () => Promise<void>;
 
+const OBLIGATIONS: ReadonlySet<string> = new Set(IMPLEMENTED_OBLIGATIONS.guard);
+
 /** The pending-ids scope of a guarded transport: it is one session, or one stateless exchange. */
 const SCOPE = 'transport';
 
@@ -207,7 +209,7 @@ class GuardedTransport implements Transport {
       session,
       protocolVersion: version ?? this.#protocolVersion,
       widenOnDemand: this.#options.widenOnDemand !== false,
-      obligations: new Set(IMPLEMENTED_OBLIGATIONS.guard),
+      obligations: OBLIGATIONS,
     };
   }
 

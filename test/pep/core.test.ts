@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Decision } from '../../src/decision/types.ts';
 import { denialKind } from '../../src/pep/answers.ts';
 import { decideRequest, type EnforcementContext } from '../../src/pep/enforce.ts';
-import { eraRefusal, isModern, modernRefusal } from '../../src/pep/era.ts';
+import { eraRefusal, isModern, legacyRefusal, modernRefusal } from '../../src/pep/era.ts';
 import { filterListResult, screenServerMessage } from '../../src/pep/list-filter.ts';
 import { classify } from '../../src/pep/message.ts';
 import { enforceableDecision } from '../../src/pep/obligations.ts';
@@ -84,6 +84,9 @@ describe('the enforcement core', () => {
     expect(modernRefusal(request({ 'io.modelcontextprotocol/protocolVersion': '2026-07-28' }), '2026-07-28', true)?.reason.code).toBe('invalid_request');
     expect(modernRefusal(request({ 'io.modelcontextprotocol/protocolVersion': '2027-01-01' }), '2026-07-28', false)?.rpcCode).toBe(-32020);
     expect(modernRefusal(request({ 'io.modelcontextprotocol/protocolVersion': '2026-07-28' }), '2026-07-28', false)).toBeNull();
+    // A legacy request may not state a modern version in _meta (an upstream of both eras could read it as modern).
+    expect(legacyRefusal([request({ 'io.modelcontextprotocol/protocolVersion': '2026-07-28' })])?.rpcCode).toBe(-32020);
+    expect(legacyRefusal([request({ 'io.modelcontextprotocol/protocolVersion': '2025-11-25' }), request()])).toBeNull();
   });
 
   it('refuses repeated ids within a batch and while pending, and frees them once answered', () => {
