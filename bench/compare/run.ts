@@ -14,9 +14,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from './lib/cli.ts';
+import { requireSystems } from './lib/requirements.ts';
 import { describeMachine } from './lib/tools.ts';
-import { HTTP_FULL, HTTP_QUICK, httpBadResponses, httpMarkdown, runHttpCompare } from './http.ts';
-import { IN_PROCESS_FULL, IN_PROCESS_QUICK, inProcessMarkdown, runInProcessCompare } from './in-process.ts';
+
+// Before the parts are imported: they load the comparison systems.
+requireSystems();
+const { HTTP_FULL, HTTP_QUICK, httpBadResponses, httpMarkdown, runHttpCompare } = await import('./http.ts');
+const { IN_PROCESS_FULL, IN_PROCESS_QUICK, inProcessMarkdown, runInProcessCompare } = await import('./in-process.ts');
 
 const args = parseArgs(process.argv.slice(2));
 const started = Date.now();

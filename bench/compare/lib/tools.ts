@@ -3,7 +3,6 @@ import { cpus, loadavg, platform, release } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { getCedarVersion } from '@cedar-policy/cedar-wasm/nodejs';
 import { runCommand } from './proc.ts';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -12,8 +11,9 @@ export const CERBOS_DIR = join(ROOT, 'bench/compare/cerbos');
 
 /** `opa`: OPA_BIN, else .tools/bin/opa, else the PATH. */
 export const OPA_BIN = process.env.OPA_BIN ?? firstExisting([join(ROOT, '.tools/bin/opa')]) ?? 'opa';
-/** The Cerbos PDP of the @cerbos/cerbos-linux-x64 package (CERBOS_BIN overrides). */
-export const CERBOS_BIN = process.env.CERBOS_BIN ?? join(ROOT, 'node_modules/@cerbos/cerbos-linux-x64/cerbos-linux-x64');
+/** The Cerbos PDP of bench/compare's @cerbos/cerbos-linux-x64 package (CERBOS_BIN overrides). */
+export const CERBOS_BIN =
+  process.env.CERBOS_BIN ?? join(ROOT, 'bench/compare/node_modules/@cerbos/cerbos-linux-x64/cerbos-linux-x64');
 
 /**
  * GOMAXPROCS for the Go processes (opa, cerbos) when `--gomaxprocs=N` is given; unset
@@ -50,7 +50,8 @@ export async function describeMachine(gomaxprocs: number | undefined): Promise<M
     os: `${platform()} ${release()}`,
     opa: (await firstLine(OPA_BIN, ['version'])).replace(/^Version:\s*/, ''),
     cerbos: await firstLine(CERBOS_BIN, ['--version']),
-    cedar_wasm: getCedarVersion(),
+    // Imported here, not at the top, so lib/requirements.ts can report it missing.
+    cedar_wasm: (await import('@cedar-policy/cedar-wasm/nodejs')).getCedarVersion(),
     load_1m_before: Math.round((loadavg()[0] ?? 0) * 100) / 100,
     gomaxprocs: gomaxprocs === undefined ? 'unset (all cores)' : String(gomaxprocs),
   };
