@@ -20,7 +20,7 @@ import { decide } from '../src/decision/decide.ts';
 import { startPostgresServer, type PostgresServer } from '../test/helpers/postgres.ts';
 import { alternateRounds } from './lib/alternate.ts';
 import { BENCH_CALLER, createBenchCore, type BenchCore } from './lib/core.ts';
-import { NullAuditSink } from './lib/null-sink.ts';
+import type { NullAuditSink } from './lib/null-sink.ts';
 
 const ROUNDS = { warmupMs: 1000, rounds: 5, roundMs: 2000, concurrency: 64 };
 const TRAIL = { records: 1_000_000, batch: 1000 };

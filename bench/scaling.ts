@@ -100,7 +100,8 @@ async function latencies(
   const samples: Record<string, number[]> = {};
   const timed: Record<string, () => Promise<void>> = {};
   for (const [name, op] of Object.entries(targets)) {
-    const list: number[] = (samples[name] = []);
+    const list: number[] = [];
+    samples[name] = list;
     timed[name] = async () => {
       const t0 = performance.now();
       await op();

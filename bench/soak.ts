@@ -34,6 +34,15 @@ interface Live {
 }
 
 /** The load: a session churn state machine plus plain and must-deny decisions. */
+/** The parts of a service answer (a decision, a session or an error envelope) the soak looks at. */
+type Answer = {
+  allow?: boolean;
+  code?: string;
+  id?: unknown;
+  reasons?: { code?: string }[];
+  policy?: { revision?: string };
+} | null;
+
 class Churn {
   readonly live: Live[] = [];
   creating = 0;
@@ -77,10 +86,10 @@ class Churn {
     }
   }
 
-  async #call(action: Action, method: string, path: string, body: unknown, expect: (status: number, json: any) => boolean): Promise<any> {
+  async #call(action: Action, method: string, path: string, body: unknown, expect: (status: number, json: Answer) => boolean): Promise<Answer> {
     const t0 = performance.now();
     let label: string;
-    let json: any = null;
+    let json: Answer = null;
     try {
       const res = await fetch(`${this.url}${path}`, {
         method,
@@ -88,7 +97,7 @@ class Churn {
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(10_000),
       });
-      json = await res.json().catch(() => null);
+      json = (await res.json().catch(() => null)) as Answer;
       label = `${action}: ${res.status} ${json?.allow === undefined ? (json?.code ?? '') : json.allow ? 'allow' : json.reasons?.[0]?.code}`;
       if (!expect(res.status, json)) this.unexpected.set(label, (this.unexpected.get(label) ?? 0) + 1);
     } catch (err) {
@@ -103,9 +112,9 @@ class Churn {
 
   decide(action: Action, session: string | undefined, tool: string): Promise<void> {
     const body = { token: this.token, server: SERVER, ...(session ? { session } : {}), mcp: { method: 'tools/call', params: { name: tool, arguments: { path: '/srv/data/a' } } } };
-    const want = action === 'destructive' ? (j: any) => j?.allow === false && j.reasons?.[0]?.code === 'destructive_requires_role'
-      : action === 'use-after-revoke' ? (j: any) => j?.allow === false && j.reasons?.[0]?.code === 'session_revoked'
-      : (j: any) => j?.allow === true;
+    const want = action === 'destructive' ? (j: Answer) => j?.allow === false && j.reasons?.[0]?.code === 'destructive_requires_role'
+      : action === 'use-after-revoke' ? (j: Answer) => j?.allow === false && j.reasons?.[0]?.code === 'session_revoked'
+      : (j: Answer) => j?.allow === true;
     return this.#call(action, 'POST', '/v1/decide', body, (status, j) => status === 200 && want(j)).then(() => undefined);
   }
 

@@ -50,6 +50,7 @@ export interface SuiteRun {
   ms: number;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: an ANSI colour code starts with ESC.
 const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
 const oneLine = (text: string, max = 140) => {
   const line = text.replace(/\s+/g, ' ').trim();

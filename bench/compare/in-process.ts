@@ -112,7 +112,7 @@ export async function runInProcessCompare(options: InProcessCompareOptions, log:
     const inputJson = JSON.stringify(input);
     writeFileSync(inputFile, inputJson);
 
-    const checks = await verifyAll(core, engine, input, facts, cedar, inputFile, options.gomaxprocs);
+    const checks = await verifyAll({ core, engine, input, facts, cedar, inputFile, gomaxprocs: options.gomaxprocs });
     for (const line of checks) log(`check: ${line}`);
 
     const full = () => decide(deps, request, BENCH_CALLER);
@@ -151,15 +151,18 @@ export async function runInProcessCompare(options: InProcessCompareOptions, log:
  * Every system must allow the benchmarked request before it is timed, and the Cedar
  * policy must agree with the Rego on the neighbouring requests it claims to cover.
  */
-async function verifyAll(
-  core: Awaited<ReturnType<typeof createCompareCore>>,
-  engine: ReturnType<typeof core.deps.policy.get>,
-  input: PolicyInput,
-  facts: RequestFacts,
-  cedar: CedarSetup,
-  inputFile: string,
-  gomaxprocs: number | undefined,
-): Promise<string[]> {
+interface VerifyParts {
+  core: Awaited<ReturnType<typeof createCompareCore>>;
+  engine: ReturnType<Awaited<ReturnType<typeof createCompareCore>>['deps']['policy']['get']>;
+  input: PolicyInput;
+  facts: RequestFacts;
+  cedar: CedarSetup;
+  inputFile: string;
+  gomaxprocs: number | undefined;
+}
+
+async function verifyAll(parts: VerifyParts): Promise<string[]> {
+  const { core, engine, input, facts, cedar, inputFile, gomaxprocs } = parts;
   const checks: string[] = [];
   const first = await decide(core.deps, core.request, BENCH_CALLER);
   if (!first.allow) throw new Error(`mcp-warden decide() denied the bench request: ${JSON.stringify(first.reasons)}`);

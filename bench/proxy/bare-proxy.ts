@@ -64,7 +64,7 @@ server.keepAliveTimeout = 72_000;
 
 async function forward(req: IncomingMessage, res: ServerResponse, method: 'POST' | 'GET' | 'DELETE', body?: Buffer): Promise<void> {
   const session = req.headers[HEADER.sessionId];
-  let response;
+  let response: Awaited<ReturnType<typeof upstream.send>>;
   try {
     response = await upstream.send(method, req.headers, typeof session === 'string' ? session : null, body);
   } catch {
