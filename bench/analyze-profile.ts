@@ -27,14 +27,16 @@ const { values, positionals } = parseArgs({
   },
 });
 const file = positionals[0];
-if (file === undefined) throw new Error('usage: analyze-profile.ts <file.cpuprofile> [--top N] [--skip-warmup-ms MS] [--per-op-us US]');
+if (file === undefined)
+  throw new Error('usage: analyze-profile.ts <file.cpuprofile> [--top N] [--skip-warmup-ms MS] [--per-op-us US]');
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
-const label = (f: Frame) => `${f.functionName || '(anonymous)'} ${shortUrl(f.url)}${f.url ? `:${f.lineNumber + 1}` : ''}`;
+const label = (f: Frame) =>
+  `${f.functionName || '(anonymous)'} ${shortUrl(f.url)}${f.url ? `:${f.lineNumber + 1}` : ''}`;
 const self = new Map<string, number>();
 const inBucket = new Map<string, number>();
 let total = 0;
@@ -56,7 +58,8 @@ for (let i = 0; i < profile.samples.length; i++) {
   total += weight;
   self.set(label(leaf.callFrame), (self.get(label(leaf.callFrame)) ?? 0) + weight);
   const stack: Frame[] = [];
-  for (let id: number | undefined = leaf.id; id !== undefined; id = parent.get(id)) stack.push((byId.get(id) as Node).callFrame);
+  for (let id: number | undefined = leaf.id; id !== undefined; id = parent.get(id))
+    stack.push((byId.get(id) as Node).callFrame);
   for (const bucket of BUCKETS) {
     if (bucket.match(stack)) inBucket.set(bucket.name, (inBucket.get(bucket.name) ?? 0) + weight);
   }

@@ -44,7 +44,9 @@ const loadBefore = loadavg()[0] ?? 0;
 
 // ---- 1. decide() throughput per sink ------------------------------------------------
 
-console.log(`In-process decide() per audit sink — ${ROUNDS.concurrency} in flight, ${ROUNDS.rounds} rounds × ${ROUNDS.roundMs / 1000} s per sink after a ${ROUNDS.warmupMs / 1000} s warm-up each, alternated`);
+console.log(
+  `In-process decide() per audit sink — ${ROUNDS.concurrency} in flight, ${ROUNDS.rounds} rounds × ${ROUNDS.roundMs / 1000} s per sink after a ${ROUNDS.warmupMs / 1000} s warm-up each, alternated`,
+);
 let pgServer: PostgresServer | undefined;
 const cores: Partial<Record<SinkName, BenchCore>> = {};
 let template: AuditRecord;
@@ -59,7 +61,8 @@ try {
   for (const sink of SINKS) {
     const { deps, request } = cores[sink]!;
     const first = await decide(deps, request, BENCH_CALLER);
-    if (!first.allow) throw new Error(`the bench request was denied with audit ${sink}: ${JSON.stringify(first.reasons)}`);
+    if (!first.allow)
+      throw new Error(`the bench request was denied with audit ${sink}: ${JSON.stringify(first.reasons)}`);
     // A decision whose audit failed is a (fast) deny: count them, they would flatter the figure.
     targets[sink] = async () => {
       if (!(await decide(deps, request, BENCH_CALLER)).allow) denied[sink] += 1;
@@ -68,7 +71,9 @@ try {
   const captured = (cores.off!.deps.audit as NullAuditSink).last;
   if (captured === undefined) throw new Error('the null sink saw no record');
   template = captured;
-  throughput = await alternateRounds(targets, ROUNDS, (sink, r, perSecond) => log(`round ${r} ${sink.padEnd(8)} ${n(perSecond).padStart(8)} /s`));
+  throughput = await alternateRounds(targets, ROUNDS, (sink, r, perSecond) =>
+    log(`round ${r} ${sink.padEnd(8)} ${n(perSecond).padStart(8)} /s`),
+  );
 } finally {
   for (const sink of SINKS) await cores[sink]?.close();
   await pgServer?.stop();
@@ -79,15 +84,27 @@ const aimMet = cost('file') <= AIM_FILE_COST;
 
 // ---- 2. a 1,000,000-record trail: write, then verify --------------------------------
 
-console.log(`\nFile trail — ${n(TRAIL.records)} decision records appended ${n(TRAIL.batch)} at a time, then verifyTrail()`);
+console.log(
+  `\nFile trail — ${n(TRAIL.records)} decision records appended ${n(TRAIL.batch)} at a time, then verifyTrail()`,
+);
 const dir = mkdtempSync(join(tmpdir(), 'warden-bench-trail-'));
 let trail: {
-  records: number; write_s: number; write_per_s: number; verify_s: number; verify_per_s: number;
-  files: number; bytes: number; checkpoints: number; checkpoint_bytes: number; record_bytes_avg: number;
+  records: number;
+  write_s: number;
+  write_per_s: number;
+  verify_s: number;
+  verify_per_s: number;
+  files: number;
+  bytes: number;
+  checkpoints: number;
+  checkpoint_bytes: number;
+  record_bytes_avg: number;
 };
 try {
   const file = join(dir, 'audit.jsonl');
-  const { sink, signer } = await createAuditSink(auditConfigSchema.parse({ file, checkpoint_key_file: join(dir, 'checkpoint.jwk.json') }));
+  const { sink, signer } = await createAuditSink(
+    auditConfigSchema.parse({ file, checkpoint_key_file: join(dir, 'checkpoint.jwk.json') }),
+  );
   await sink.start();
   // The record decide() wrote in part 1 (masked input and all), each with its own id and time.
   const base = Date.now();
@@ -98,11 +115,14 @@ try {
       appends.push(sink.append({ ...template, decision_id: randomUUID(), ts: new Date(base + i).toISOString() }));
     }
     await Promise.all(appends);
-    if ((from + TRAIL.batch) % 200_000 === 0) log(`${n(from + TRAIL.batch)} appended, ${((performance.now() - writeStart) / 1000).toFixed(1)} s`);
+    if ((from + TRAIL.batch) % 200_000 === 0)
+      log(`${n(from + TRAIL.batch)} appended, ${((performance.now() - writeStart) / 1000).toFixed(1)} s`);
   }
   await sink.stop(); // drains and signs the final checkpoint
   const writeS = (performance.now() - writeStart) / 1000;
-  const files = readdirSync(dir).filter((f) => f === basename(file) || /^audit\.jsonl\.\d+$/.test(f)).map((f) => join(dir, f));
+  const files = readdirSync(dir)
+    .filter((f) => f === basename(file) || /^audit\.jsonl\.\d+$/.test(f))
+    .map((f) => join(dir, f));
   const bytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
   const checkpointFile = `${file}.checkpoints`;
   log(`written in ${writeS.toFixed(1)} s; ${files.length} file(s), ${(bytes / 2 ** 20).toFixed(1)} MiB`);
@@ -111,8 +131,11 @@ try {
   const verdict = await verifyTrail(sink, signer.publicJwks);
   const verifyS = (performance.now() - verifyStart) / 1000;
   if (!verdict.ok) throw new Error(`the trail did not verify: ${JSON.stringify(verdict)}`);
-  if (verdict.records !== TRAIL.records) throw new Error(`verifyTrail counted ${verdict.records} records, not ${TRAIL.records}`);
-  log(`verified in ${verifyS.toFixed(1)} s: ${n(verdict.records)} records, ${verdict.chains} chain, ${n(verdict.checkpoints)} checkpoints`);
+  if (verdict.records !== TRAIL.records)
+    throw new Error(`verifyTrail counted ${verdict.records} records, not ${TRAIL.records}`);
+  log(
+    `verified in ${verifyS.toFixed(1)} s: ${n(verdict.records)} records, ${verdict.chains} chain, ${n(verdict.checkpoints)} checkpoints`,
+  );
   trail = {
     records: verdict.records,
     write_s: round(writeS, 2),
@@ -133,7 +156,13 @@ try {
 
 const summary = {
   generated_at: new Date().toISOString(),
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, os: `${platform()} ${release()}`, load_1m_before: round(loadBefore, 2) },
+  machine: {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    node: process.version,
+    os: `${platform()} ${release()}`,
+    load_1m_before: round(loadBefore, 2),
+  },
   decide: {
     concurrency: ROUNDS.concurrency,
     rounds: ROUNDS.rounds,
@@ -146,7 +175,14 @@ const summary = {
     denied,
     postgres_server: 'local cluster of test/helpers/postgres.ts: fsync=off, full_page_writes=off, same machine',
   },
-  aims: [{ aim: 'file audit costs ≤ 25 % of in-process decide() throughput', target: AIM_FILE_COST, measured: round(cost('file'), 4), met: aimMet }],
+  aims: [
+    {
+      aim: 'file audit costs ≤ 25 % of in-process decide() throughput',
+      target: AIM_FILE_COST,
+      measured: round(cost('file'), 4),
+      met: aimMet,
+    },
+  ],
   trail,
 };
 
@@ -155,7 +191,10 @@ const markdown = [
   '',
   `| In-process \`decide()\`, ${ROUNDS.concurrency} in flight, per audit sink (warm token cache, default bundle, live session; ${ROUNDS.rounds} × ${ROUNDS.roundMs / 1000} s alternated) | decisions/s (median) | rounds | cost: (off − x) / off |`,
   '|---|---:|---|---:|',
-  ...SINKS.map((s) => `| ${LABEL[s]} | ${n(perS[s])} | ${throughput.perRound[s]!.map(n).join(', ')} | ${s === 'off' ? '—' : pct(cost(s))} |`),
+  ...SINKS.map(
+    (s) =>
+      `| ${LABEL[s]} | ${n(perS[s])} | ${throughput.perRound[s]!.map(n).join(', ')} | ${s === 'off' ? '—' : pct(cost(s))} |`,
+  ),
   '',
   '| Aim | Target | Measured | Met |',
   '|---|---:|---:|:---:|',
@@ -167,7 +206,7 @@ const markdown = [
   `| \`verifyTrail(sink, signer.publicJwks)\` (${n(trail.checkpoints)} signed checkpoints) | ${n(trail.records)} | ${trail.verify_s.toFixed(1)} | ${n(trail.verify_per_s)} | ${n(trail.checkpoint_bytes / 1024)} KiB of checkpoints |`,
   '',
   `Checks — allow:false answers during the rounds: off ${denied.off}, file ${denied.file}, postgres ${denied.postgres} (an audit failure denies, so any would flatter a sink). ` +
-    'The PostgreSQL cluster is the test helper\'s: on this machine, sharing its cores, with fsync=off and full_page_writes=off — its figure is an upper bound for a durable server.',
+    "The PostgreSQL cluster is the test helper's: on this machine, sharing its cores, with fsync=off and full_page_writes=off — its figure is an upper bound for a durable server.",
 ].join('\n');
 
 console.log(`\n## Summary\n\n${markdown}\n`);

@@ -14,10 +14,14 @@ const RESULTS = fileURLToPath(new URL('./results/decide-latest.json', import.met
 const log = (line: string) => console.log(`  ${line}`);
 const loadBefore = loadavg()[0] ?? 0;
 
-console.log(`In-process decide() — ${IN_PROCESS.rounds} rounds × ${IN_PROCESS.roundMs / 1000} s after a ${IN_PROCESS.warmupMs / 1000} s warm-up`);
+console.log(
+  `In-process decide() — ${IN_PROCESS.rounds} rounds × ${IN_PROCESS.roundMs / 1000} s after a ${IN_PROCESS.warmupMs / 1000} s warm-up`,
+);
 const inProcess = await runInProcess(IN_PROCESS, log);
 
-console.log(`\nHTTP — autocannon, ${HTTP.connections} connections, pipelining ${HTTP.pipelining}, ${HTTP.rounds} × ${HTTP.durationSeconds} s per target, alternated`);
+console.log(
+  `\nHTTP — autocannon, ${HTTP.connections} connections, pipelining ${HTTP.pipelining}, ${HTTP.rounds} × ${HTTP.durationSeconds} s per target, alternated`,
+);
 const http = await runHttp(HTTP, log);
 
 const summary = buildSummary(inProcess, http, loadBefore);

@@ -16,12 +16,24 @@ if (mode === 'policy') {
   const engine = deps.policy.get();
   const principal = await deps.verifier.verify(request.token, request.server);
   const session = (await deps.sessions.get(hashSessionId(request.session as string))) ?? null;
-  const input = buildPolicyInput({ mcp: request.mcp, principal, session, server: request.server, caller: BENCH_CALLER, now: Date.now() });
+  const input = buildPolicyInput({
+    mcp: request.mcp,
+    principal,
+    session,
+    server: request.server,
+    caller: BENCH_CALLER,
+    now: Date.now(),
+  });
   op = () => engine.decide(input);
 } else {
   op = () => decide(deps, request, BENCH_CALLER);
 }
 
-const result = await measureRounds(op, { warmupMs: 1000, rounds: 1, roundMs: Number(seconds) * 1000, concurrency: Number(concurrency) });
+const result = await measureRounds(op, {
+  warmupMs: 1000,
+  rounds: 1,
+  roundMs: Number(seconds) * 1000,
+  concurrency: Number(concurrency),
+});
 console.log(`${mode}, ${concurrency} in flight: ${Math.round(result.median)} /s over ${seconds} s`);
 await core.close();

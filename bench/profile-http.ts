@@ -24,10 +24,18 @@ try {
   });
   const { id } = (await response.json()) as { id: string };
   const run = await runLoad(
-    { name: 'decide', url: `${base}/v1/decide`, method: 'POST', body: JSON.stringify(toolCallRequest(token, id)), expectInBody: '"allow":true' },
+    {
+      name: 'decide',
+      url: `${base}/v1/decide`,
+      method: 'POST',
+      body: JSON.stringify(toolCallRequest(token, id)),
+      expectInBody: '"allow":true',
+    },
     { connections: 32, pipelining: 1, durationSeconds: Number(seconds) },
   );
-  console.log(`${Math.round(run.requestsPerSecond)} req/s, non-2xx ${run.non2xx}, errors ${run.errors}, mismatches ${run.mismatches}`);
+  console.log(
+    `${Math.round(run.requestsPerSecond)} req/s, non-2xx ${run.non2xx}, errors ${run.errors}, mismatches ${run.mismatches}`,
+  );
 } finally {
   await warden.stop();
 }

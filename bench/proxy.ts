@@ -15,7 +15,16 @@
 //                                          the proxy under --cpu-prof: its top self-time functions and where a call's CPU goes
 //   --log-level info                       the proxy's log level (default warn: no per-request log lines)
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  mkdirSync,
+  readFileSync,
+  existsSync,
+} from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,8 +48,24 @@ const { values: opts } = parseArgs({
 });
 
 const PLAN = opts.quick
-  ? { warmupCalls: 100, rounds: 3, callsPerRound: 300, concurrency: 16, concWarmupMs: 500, concRounds: 3, concRoundMs: 1000 }
-  : { warmupCalls: 300, rounds: 5, callsPerRound: 1000, concurrency: 16, concWarmupMs: 2000, concRounds: 5, concRoundMs: 3000 };
+  ? {
+      warmupCalls: 100,
+      rounds: 3,
+      callsPerRound: 300,
+      concurrency: 16,
+      concWarmupMs: 500,
+      concRounds: 3,
+      concRoundMs: 1000,
+    }
+  : {
+      warmupCalls: 300,
+      rounds: 5,
+      callsPerRound: 1000,
+      concurrency: 16,
+      concWarmupMs: 2000,
+      concRounds: 5,
+      concRoundMs: 3000,
+    };
 const AIM_ADDED_P99_US = 1000;
 const BUNDLE = fileURLToPath(new URL('../var/test-bundles/catalogue-everything.tar.gz', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/proxy-latest.json', import.meta.url));
@@ -58,7 +83,12 @@ type PathName = keyof typeof LABEL;
 const DIFFS = [
   { key: 'bare_hop_us', label: 'added by a bare HTTP hop', of: 'bare', over: 'direct' },
   { key: 'added_us', label: 'added by mcp-warden', of: 'proxied', over: 'direct' },
-  { key: 'authorization_us', label: "authorization's own share, mcp-warden over a bare hop", of: 'proxied', over: 'bare' },
+  {
+    key: 'authorization_us',
+    label: "authorization's own share, mcp-warden over a bare hop",
+    of: 'proxied',
+    over: 'bare',
+  },
 ] as const satisfies ReadonlyArray<{ key: string; label: string; of: PathName; over: PathName }>;
 
 // ---- cleanup: children never outlive this process, whatever ends it ----
@@ -105,7 +135,13 @@ interface Latency {
 }
 function latency(samples: readonly number[]): Latency {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { p50: pct(sorted, 0.5), p90: pct(sorted, 0.9), p99: pct(sorted, 0.99), mean: sorted.reduce((s, x) => s + x, 0) / sorted.length, n: sorted.length };
+  return {
+    p50: pct(sorted, 0.5),
+    p90: pct(sorted, 0.9),
+    p99: pct(sorted, 0.99),
+    mean: sorted.reduce((s, x) => s + x, 0) / sorted.length,
+    n: sorted.length,
+  };
 }
 const us = (x: number) => Math.round(x).toLocaleString('en-US');
 const signedUs = (x: number) => `${x >= 0 ? '+' : '−'}${us(Math.abs(x))}`;
@@ -143,7 +179,16 @@ interface InFlightRun {
   samples: number[];
 }
 function newPath(name: PathName, client: Client, via?: ProxyChild): Path {
-  return { name, client, via, calls: 0, seq: [], conc: [], seqCpu: new CpuMeter(via?.pid), concCpu: new CpuMeter(via?.pid) };
+  return {
+    name,
+    client,
+    via,
+    calls: 0,
+    seq: [],
+    conc: [],
+    seqCpu: new CpuMeter(via?.pid),
+    concCpu: new CpuMeter(via?.pid),
+  };
 }
 
 /** One timed call, in µs. */
@@ -280,11 +325,17 @@ try {
   };
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
   if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
-  const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=100'];
+  const nodeArgs =
+    profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=100'];
   proxy = await startProxyChild(everything.url, configFile, nodeArgs);
   bare = await startBareProxyChild(everything.url);
 
-  const token = await issuer.mint({ sub: 'bench-user', audience: config.proxy.resource, scope: 'mcp:read', ttl_seconds: 3600 });
+  const token = await issuer.mint({
+    sub: 'bench-user',
+    audience: config.proxy.resource,
+    scope: 'mcp:read',
+    ttl_seconds: 3600,
+  });
   // One line per path; the rounds alternate them in this order.
   const paths: Path[] = [
     newPath('direct', await connect(everything.url, {})),
@@ -303,10 +354,16 @@ try {
   const width = Math.max(...paths.map((p) => p.name.length));
 
   console.log(`mcp-warden proxy overhead per tools/call (echo) — ${opts.quick ? 'QUICK run' : 'full run'}`);
-  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}, load average ${machine.load_1m_before} (1 min) before the run`);
+  console.log(
+    `machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}, load average ${machine.load_1m_before} (1 min) before the run`,
+  );
   console.log(`upstream ${everything.url} (server-everything streamableHttp, own process)`);
-  console.log(`bare     ${bare.url} (bench/proxy/bare-proxy.ts, own process, pid ${bare.pid}; node:http createServer, NOT fastify, with the warden proxy's Upstream pool and relay; no routing, decisions, sessions or audit)`);
-  console.log(`proxy    ${proxy.url} (node src/cli.ts proxy, fastify, own process, pid ${proxy.pid}${profileDir ? ', under --cpu-prof' : ''}; in-process decisions, file audit, memory sessions, catalogue-everything bundle, log level ${opts['log-level']})`);
+  console.log(
+    `bare     ${bare.url} (bench/proxy/bare-proxy.ts, own process, pid ${bare.pid}; node:http createServer, NOT fastify, with the warden proxy's Upstream pool and relay; no routing, decisions, sessions or audit)`,
+  );
+  console.log(
+    `proxy    ${proxy.url} (node src/cli.ts proxy, fastify, own process, pid ${proxy.pid}${profileDir ? ', under --cpu-prof' : ''}; in-process decisions, file audit, memory sessions, catalogue-everything bundle, log level ${opts['log-level']})`,
+  );
   console.log('client   @modelcontextprotocol/sdk Client + StreamableHTTPClientTransport in this process\n');
 
   // Sequential: warm-up, then rounds alternated direct, bare, proxied, direct, …
@@ -315,7 +372,9 @@ try {
   for (const path of paths) {
     for (let i = 0; i < PLAN.warmupCalls; i++) await timedCall(path);
   }
-  console.log(`1 in flight: ${PLAN.rounds} rounds × ${PLAN.callsPerRound.toLocaleString('en-US')} calls per path, alternated, after ${PLAN.warmupCalls} warm-up calls each`);
+  console.log(
+    `1 in flight: ${PLAN.rounds} rounds × ${PLAN.callsPerRound.toLocaleString('en-US')} calls per path, alternated, after ${PLAN.warmupCalls} warm-up calls each`,
+  );
   for (let round = 1; round <= PLAN.rounds; round++) {
     for (const path of paths) {
       const samples: number[] = [];
@@ -324,12 +383,16 @@ try {
       path.seqCpu.stop(samples.length);
       path.seq.push(samples);
       const l = latency(samples);
-      console.log(`  round ${round} ${path.name.padEnd(width)}  p50 ${us(l.p50).padStart(6)} µs  p99 ${us(l.p99).padStart(6)} µs  mean ${us(l.mean).padStart(6)} µs`);
+      console.log(
+        `  round ${round} ${path.name.padEnd(width)}  p50 ${us(l.p50).padStart(6)} µs  p99 ${us(l.p99).padStart(6)} µs  mean ${us(l.mean).padStart(6)} µs`,
+      );
     }
   }
 
   // Concurrent: `concurrency` calls in flight per path, alternated the same way.
-  console.log(`\n${PLAN.concurrency} in flight: ${PLAN.concRounds} rounds × ${PLAN.concRoundMs / 1000} s per path, alternated, after ${PLAN.concWarmupMs / 1000} s warm-up each`);
+  console.log(
+    `\n${PLAN.concurrency} in flight: ${PLAN.concRounds} rounds × ${PLAN.concRoundMs / 1000} s per path, alternated, after ${PLAN.concWarmupMs / 1000} s warm-up each`,
+  );
   for (const path of paths) await inFlight(path, PLAN.concWarmupMs, PLAN.concurrency);
   for (let round = 1; round <= PLAN.concRounds; round++) {
     for (const path of paths) {
@@ -338,7 +401,9 @@ try {
       path.concCpu.stop(run.samples.length);
       path.conc.push(run);
       const l = latency(run.samples);
-      console.log(`  round ${round} ${path.name.padEnd(width)}  ${us(run.perSecond).padStart(6)} calls/s  p50 ${us(l.p50).padStart(6)} µs  p99 ${us(l.p99).padStart(6)} µs`);
+      console.log(
+        `  round ${round} ${path.name.padEnd(width)}  ${us(run.perSecond).padStart(6)} calls/s  p50 ${us(l.p50).padStart(6)} µs  p99 ${us(l.p99).padStart(6)} µs`,
+      );
     }
   }
   const profileTo = process.hrtime.bigint() / 1000n;
@@ -356,12 +421,18 @@ try {
       ...d,
       seq: { p50: a.p50 - b.p50, p90: a.p90 - b.p90, p99: a.p99 - b.p99, mean: a.mean - b.mean },
       perRound: seqRoundMedians[d.of].map((m, i) => m - (seqRoundMedians[d.over][i] as number)),
-      conc: { p50: concLatency[d.of].p50 - concLatency[d.over].p50, p99: concLatency[d.of].p99 - concLatency[d.over].p99 },
+      conc: {
+        p50: concLatency[d.of].p50 - concLatency[d.over].p50,
+        p99: concLatency[d.of].p99 - concLatency[d.over].p99,
+      },
       ratio: concMedian[d.of] / concMedian[d.over],
       ratios: concPerSecond[d.of].map((x, i) => x / (concPerSecond[d.over][i] as number)),
     };
   });
-  const diff = Object.fromEntries(diffs.map((d) => [d.key, d])) as Record<(typeof DIFFS)[number]['key'], (typeof diffs)[number]>;
+  const diff = Object.fromEntries(diffs.map((d) => [d.key, d])) as Record<
+    (typeof DIFFS)[number]['key'],
+    (typeof diffs)[number]
+  >;
   // The aim, held against what mcp-warden adds in all and against what it adds over a bare hop.
   const aims = [
     { d: diff.added_us, label: 'added by mcp-warden' },
@@ -373,15 +444,30 @@ try {
   const pctStr = (x: number) => `${(x * 100).toFixed(1)} %`;
   const seqTitle = `1 in flight (sequential awaits), ${PLAN.rounds} × ${PLAN.callsPerRound.toLocaleString('en-US')} calls per path, alternated`;
   const seqRows = [
-    ...paths.map(({ name }) => `| ${LABEL[name]} | ${[seqAll[name].p50, seqAll[name].p90, seqAll[name].p99, seqAll[name].mean].map(us).join(' | ')} | ${list(seqRoundMedians[name])} |`),
-    ...diffs.map((d) => `| **${d.label}** (${d.of} − ${d.over}) | **${signedUs(d.seq.p50)}** | ${signedUs(d.seq.p90)} | **${signedUs(d.seq.p99)}** | ${signedUs(d.seq.mean)} | ${d.perRound.map(signedUs).join(', ')} |`),
+    ...paths.map(
+      ({ name }) =>
+        `| ${LABEL[name]} | ${[seqAll[name].p50, seqAll[name].p90, seqAll[name].p99, seqAll[name].mean].map(us).join(' | ')} | ${list(seqRoundMedians[name])} |`,
+    ),
+    ...diffs.map(
+      (d) =>
+        `| **${d.label}** (${d.of} − ${d.over}) | **${signedUs(d.seq.p50)}** | ${signedUs(d.seq.p90)} | **${signedUs(d.seq.p99)}** | ${signedUs(d.seq.mean)} | ${d.perRound.map(signedUs).join(', ')} |`,
+    ),
   ];
   const concRows = [
-    ...paths.map((p) => `| ${LABEL[p.name]} | ${us(concMedian[p.name])} | ${list(concPerSecond[p.name])} | ${us(concLatency[p.name].p50)} | ${us(concLatency[p.name].p99)} |`),
-    ...diffs.map((d) => `| ${d.of} / ${d.over} (per round: ${d.ratios.map(pctStr).join(', ')}) | ${pctStr(d.ratio)} | | ${signedUs(d.conc.p50)} | ${signedUs(d.conc.p99)} |`),
+    ...paths.map(
+      (p) =>
+        `| ${LABEL[p.name]} | ${us(concMedian[p.name])} | ${list(concPerSecond[p.name])} | ${us(concLatency[p.name].p50)} | ${us(concLatency[p.name].p99)} |`,
+    ),
+    ...diffs.map(
+      (d) =>
+        `| ${d.of} / ${d.over} (per round: ${d.ratios.map(pctStr).join(', ')}) | ${pctStr(d.ratio)} | | ${signedUs(d.conc.p50)} | ${signedUs(d.conc.p99)} |`,
+    ),
   ];
   const proxies = paths.filter((p) => p.via !== undefined);
-  const cpuLines = proxies.map((p) => `  ${p.name} (pid ${p.via?.pid}): ${cpuLine(p.seqCpu.perCall(), '1 in flight')}; ${cpuLine(p.concCpu.perCall(), `${PLAN.concurrency} in flight`)}`);
+  const cpuLines = proxies.map(
+    (p) =>
+      `  ${p.name} (pid ${p.via?.pid}): ${cpuLine(p.seqCpu.perCall(), '1 in flight')}; ${cpuLine(p.concCpu.perCall(), `${PLAN.concurrency} in flight`)}`,
+  );
   const timedCalls = paths.reduce((n, p) => n + seqAll[p.name].n + concLatency[p.name].n, 0);
   console.log(`
 ## Summary
@@ -412,8 +498,14 @@ Checks: ${timedCalls.toLocaleString('en-US')} timed calls, ${unexpected} unexpec
   for (const c of clients.splice(0)) await c.close().catch(() => undefined);
   await Promise.all([proxy.stop(), bare.stop()]);
   const auditFile = join(workDir, 'audit.jsonl');
-  const audited = existsSync(auditFile) ? readFileSync(auditFile, 'utf8').split('\n').filter((l) => l.includes('"tools/call"')).length : 0;
-  console.log(`Audit: ${audited.toLocaleString('en-US')} tools/call records in the proxy's trail for ${by.proxied.calls.toLocaleString('en-US')} proxied calls (measured and warm-up)`);
+  const audited = existsSync(auditFile)
+    ? readFileSync(auditFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"tools/call"')).length
+    : 0;
+  console.log(
+    `Audit: ${audited.toLocaleString('en-US')} tools/call records in the proxy's trail for ${by.proxied.calls.toLocaleString('en-US')} proxied calls (measured and warm-up)`,
+  );
 
   let profileSummary: ReturnType<typeof summarizeProfile> | undefined;
   let profileFile: string | undefined;
@@ -431,7 +523,10 @@ ${windowed ? 'Samples inside the measured phases only (startup and shutdown left
 
 | top 15 by self time | self ms | share of busy | µs per call |
 |---|---:|---:|---:|
-${functions.slice(0, 15).map((f) => `| \`${f.name}\` | ${us(f.us / 1000)} | ${share(f.us)} | ${perCall(f.us)} |`).join('\n')}
+${functions
+  .slice(0, 15)
+  .map((f) => `| \`${f.name}\` | ${us(f.us / 1000)} | ${share(f.us)} | ${perCall(f.us)} |`)
+  .join('\n')}
 
 | where a proxied call's CPU goes (each sample once, by its stack) | ms | share of busy | µs per call |
 |---|---:|---:|---:|
@@ -439,7 +534,10 @@ ${parts.map((f) => `| ${f.name} | ${us(f.us / 1000)} | ${share(f.us)} | ${perCal
 
 | self time by area | self ms | share of busy | µs per call |
 |---|---:|---:|---:|
-${areas.slice(0, 15).map((f) => `| ${f.name} | ${us(f.us / 1000)} | ${share(f.us)} | ${perCall(f.us)} |`).join('\n')}`);
+${areas
+  .slice(0, 15)
+  .map((f) => `| ${f.name} | ${us(f.us / 1000)} | ${share(f.us)} | ${perCall(f.us)} |`)
+  .join('\n')}`);
   }
 
   if (!opts.quick && profileDir === undefined) {
@@ -451,20 +549,48 @@ ${areas.slice(0, 15).map((f) => `| ${f.name} | ${us(f.us / 1000)} | ${share(f.us
       plan: PLAN,
       proxy_log_level: opts['log-level'],
       paths: LABEL,
-      bare_proxy: 'bench/proxy/bare-proxy.ts: node:http createServer (not fastify), the warden proxy\'s Upstream (undici Pool) and relay, no authorization',
-      sequential_us: { ...perPath((p) => mapRound(seqAll[p.name])), round_medians: perPath((p) => rounded(seqRoundMedians[p.name])) },
+      bare_proxy:
+        "bench/proxy/bare-proxy.ts: node:http createServer (not fastify), the warden proxy's Upstream (undici Pool) and relay, no authorization",
+      sequential_us: {
+        ...perPath((p) => mapRound(seqAll[p.name])),
+        round_medians: perPath((p) => rounded(seqRoundMedians[p.name])),
+      },
       // added_us is proxied − direct; bare_hop_us bare − direct; authorization_us proxied − bare.
-      ...Object.fromEntries(diffs.map((d) => [d.key, { p50: round(d.seq.p50), p90: round(d.seq.p90), p99: round(d.seq.p99), mean: round(d.seq.mean), per_round_median: rounded(d.perRound) }])),
+      ...Object.fromEntries(
+        diffs.map((d) => [
+          d.key,
+          {
+            p50: round(d.seq.p50),
+            p90: round(d.seq.p90),
+            p99: round(d.seq.p99),
+            mean: round(d.seq.mean),
+            per_round_median: rounded(d.perRound),
+          },
+        ]),
+      ),
       concurrent: {
         in_flight: PLAN.concurrency,
-        calls_per_s: { ...perPath((p) => round(concMedian[p.name])), per_round: perPath((p) => rounded(concPerSecond[p.name])) },
+        calls_per_s: {
+          ...perPath((p) => round(concMedian[p.name])),
+          per_round: perPath((p) => rounded(concPerSecond[p.name])),
+        },
         latency_us: perPath((p) => mapRound(concLatency[p.name])),
         proxied_over_direct: round(diff.added_us.ratio, 3),
         per_round_ratios: rounded(diff.added_us.ratios, 3),
-        ratios: Object.fromEntries(diffs.map((d) => [`${d.of}_over_${d.over}`, { median: round(d.ratio, 3), per_round: rounded(d.ratios, 3) }])),
+        ratios: Object.fromEntries(
+          diffs.map((d) => [`${d.of}_over_${d.over}`, { median: round(d.ratio, 3), per_round: rounded(d.ratios, 3) }]),
+        ),
       },
-      proxy_cpu_us_per_call: { sequential: cpuRound(by.proxied.seqCpu.perCall()), concurrent: cpuRound(by.proxied.concCpu.perCall()) },
-      cpu_us_per_call: Object.fromEntries(proxies.map((p) => [p.name, { sequential: cpuRound(p.seqCpu.perCall()), concurrent: cpuRound(p.concCpu.perCall()) }])),
+      proxy_cpu_us_per_call: {
+        sequential: cpuRound(by.proxied.seqCpu.perCall()),
+        concurrent: cpuRound(by.proxied.concCpu.perCall()),
+      },
+      cpu_us_per_call: Object.fromEntries(
+        proxies.map((p) => [
+          p.name,
+          { sequential: cpuRound(p.seqCpu.perCall()), concurrent: cpuRound(p.concCpu.perCall()) },
+        ]),
+      ),
       aim: {
         added_p99_us_at_most: AIM_ADDED_P99_US,
         measured: round(diff.added_us.seq.p99),

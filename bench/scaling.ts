@@ -110,7 +110,10 @@ async function latencies(
   }
   await alternateRounds(timed, { warmupMs: 0, rounds: options.rounds, roundMs: options.roundMs, concurrency: 1 });
   return Object.fromEntries(
-    Object.entries(samples).map(([name, list]) => [name, { p50: percentile(list, 0.5), p99: percentile(list, 0.99), count: list.length }]),
+    Object.entries(samples).map(([name, list]) => [
+      name,
+      { p50: percentile(list, 0.5), p99: percentile(list, 0.99), count: list.length },
+    ]),
   );
 }
 
@@ -130,7 +133,9 @@ const machine = {
   gc_exposed: globalThis.gc !== undefined,
 };
 console.log(`mcp-warden scaling benchmark (${QUICK ? 'quick' : 'full'} run), ${new Date().toISOString()}`);
-console.log(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gb} GiB (${machine.free_gb} free), Node ${machine.node}, ${machine.os}`);
+console.log(
+  `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gb} GiB (${machine.free_gb} free), Node ${machine.node}, ${machine.os}`,
+);
 console.log(`Load average before the run (1, 5, 15 min): ${machine.load_before.join(', ')}`);
 if (!machine.gc_exposed) console.log('(run with node --expose-gc: without it the memory figures include garbage)');
 
@@ -187,11 +192,21 @@ async function catalogueVariant(core: BenchCore, size: number, dir: string): Pro
   const principal = await deps.verifier.verify(token, BENCH_SERVER);
   const record = await sessions.get(hashSessionId(session.id!));
   const input = (request: DecideRequest) =>
-    buildPolicyInput({ mcp: request.mcp, principal, session: record!, server: BENCH_SERVER, caller: BENCH_CALLER, now: Date.now() });
+    buildPolicyInput({
+      mcp: request.mcp,
+      principal,
+      session: record!,
+      server: BENCH_SERVER,
+      caller: BENCH_CALLER,
+      now: Date.now(),
+    });
   const callInput = input(call);
   const listInput = input(list);
-  if (!engine.decide(callInput).allow || !engine.decide(listInput).allow) throw new Error(`${size} tools: the policy alone denied`);
-  log(`${size} tools: opa build ${built.seconds.toFixed(1)} s, bundle ${n0(built.bytes / 1024)} KiB, session scope ${record!.scope.length} tools`);
+  if (!engine.decide(callInput).allow || !engine.decide(listInput).allow)
+    throw new Error(`${size} tools: the policy alone denied`);
+  log(
+    `${size} tools: opa build ${built.seconds.toFixed(1)} s, bundle ${n0(built.bytes / 1024)} KiB, session scope ${record!.scope.length} tools`,
+  );
   return {
     size,
     readerTools: catalogue.readerTools.length,
@@ -232,9 +247,18 @@ async function partCatalogue() {
               ? () => v.engine.decide(v.listInput)
               : decideOp(`${group.key} ${name}`, v.deps, group.key === 'decide_call' ? () => v.call : () => v.list);
       }
-      results[group.key] = await alternateRounds(targets, { ...rounds, concurrency: group.concurrency }, roundLog(group.key));
+      results[group.key] = await alternateRounds(
+        targets,
+        { ...rounds, concurrency: group.concurrency },
+        roundLog(group.key),
+      );
     }
-    return { variants: variants.map(({ engine: _e, deps: _d, call: _c, list: _l, callInput: _ci, listInput: _li, ...facts }) => facts), results };
+    return {
+      variants: variants.map(
+        ({ engine: _e, deps: _d, call: _c, list: _l, callInput: _ci, listInput: _li, ...facts }) => facts,
+      ),
+      results,
+    };
   } finally {
     await core.close();
     rmSync(dir, { recursive: true, force: true });
@@ -281,7 +305,13 @@ async function partSessions() {
   const server = await startRedisServer();
   const admin = new Redis(server.url);
   const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
-  const redisStore = new RedisSessionStore({ url: server.url, keyPrefix: 'scaling:', commandTimeoutMs: 5_000, retainMs: RETAIN_MS, sweepIntervalMs: 3_600_000 });
+  const redisStore = new RedisSessionStore({
+    url: server.url,
+    keyPrefix: 'scaling:',
+    commandTimeoutMs: 5_000,
+    retainMs: RETAIN_MS,
+    sweepIntervalMs: 3_600_000,
+  });
   const memoryRows: MemoryRow[] = [];
   const redisRows: RedisRow[] = [];
   let drift: Record<string, number> = {};
@@ -295,7 +325,10 @@ async function partSessions() {
     const measureSize = async (n: number, withRedis: boolean, keep: boolean) => {
       settle();
       const before = process.memoryUsage();
-      let memory: MemorySessionStore | undefined = new MemorySessionStore({ sweepIntervalMs: 60_000, retainMs: RETAIN_MS });
+      let memory: MemorySessionStore | undefined = new MemorySessionStore({
+        sweepIntervalMs: 60_000,
+        retainMs: RETAIN_MS,
+      });
       await memory.start();
       const now = Date.now();
       let t0 = performance.now();
@@ -303,7 +336,10 @@ async function partSessions() {
       const memoryFill = (performance.now() - t0) / 1000;
       settle();
       const after = process.memoryUsage();
-      if (keep) log(`memory ${sizeLabel(n)}: filled in ${memoryFill.toFixed(1)} s; heap used ${n1(after.heapUsed / MB)} MB, RSS ${n1(after.rss / MB)} MB`);
+      if (keep)
+        log(
+          `memory ${sizeLabel(n)}: filled in ${memoryFill.toFixed(1)} s; heap used ${n1(after.heapUsed / MB)} MB, RSS ${n1(after.rss / MB)} MB`,
+        );
 
       let redisFill = 0;
       let redisUsed = 0;
@@ -312,7 +348,9 @@ async function partSessions() {
         await admin.flushall();
         const usedBefore = await usedMemory();
         t0 = performance.now();
-        const filled = await fillStore(redisStore, { from: 0, to: n }, like, now, { deadline: t0 + CONFIG.redisFillBudgetS * 1000 });
+        const filled = await fillStore(redisStore, { from: 0, to: n }, like, now, {
+          deadline: t0 + CONFIG.redisFillBudgetS * 1000,
+        });
         redisFill = (performance.now() - t0) / 1000;
         redisSecondsPerSession = redisFill / filled;
         redisUsed = (await usedMemory()) - usedBefore;
@@ -323,14 +361,18 @@ async function partSessions() {
           await admin.flushall();
           redisOn = false;
         } else if (keep) {
-          log(`redis ${sizeLabel(n)}: filled in ${redisFill.toFixed(1)} s (store.insert, 1,000 in flight); used_memory +${n1(redisUsed / MB)} MB`);
+          log(
+            `redis ${sizeLabel(n)}: filled in ${redisFill.toFixed(1)} s (store.insert, 1,000 in flight); used_memory +${n1(redisUsed / MB)} MB`,
+          );
         }
       }
 
       const memoryDeps: CoreDeps = { ...core.deps, sessions: memory };
       const redisDeps: CoreDeps = { ...core.deps, sessions: redisStore };
       const pick = randomPick(token, n);
-      const targets: Record<string, () => Promise<void>> = { [`memory ${sizeLabel(n)}`]: decideOp(`memory ${sizeLabel(n)}`, memoryDeps, pick) };
+      const targets: Record<string, () => Promise<void>> = {
+        [`memory ${sizeLabel(n)}`]: decideOp(`memory ${sizeLabel(n)}`, memoryDeps, pick),
+      };
       if (redisOn) targets[`redis ${sizeLabel(n)}`] = decideOp(`redis ${sizeLabel(n)}`, redisDeps, pick);
       const throughput = await alternateRounds(targets, { ...rounds, concurrency: CONCURRENCY }, roundLog('decide()'));
       const latency = keep ? await latencies(targets, sessionLatency) : {};
@@ -350,7 +392,12 @@ async function partSessions() {
           bytesPerSession: (after.heapUsed - before.heapUsed) / n,
           rssMb: after.rss / MB,
         });
-        if (redisOn) redisRows.push({ ...row(`redis ${sizeLabel(n)}`, redisFill), usedMemoryMb: redisUsed / MB, bytesPerSession: redisUsed / n });
+        if (redisOn)
+          redisRows.push({
+            ...row(`redis ${sizeLabel(n)}`, redisFill),
+            usedMemoryMb: redisUsed / MB,
+            bytesPerSession: redisUsed / n,
+          });
         log(`${sizeLabel(n)} done at ${elapsed()}`);
       }
       await memory.stop();
@@ -408,7 +455,10 @@ async function partAudit() {
       log(note);
     }
     const sinks = SINKS.filter((s) => s !== 'postgres' || pg !== undefined);
-    for (const sink of sinks) cores[sink] = await createBenchCore(sink === 'postgres' ? { audit: sink, postgresUrl: pg!.url } : { audit: sink });
+    for (const sink of sinks)
+      cores[sink] = await createBenchCore(
+        sink === 'postgres' ? { audit: sink, postgresUrl: pg!.url } : { audit: sink },
+      );
     const targets: Record<string, () => Promise<void>> = {};
     for (const sink of sinks) {
       const { deps, request } = cores[sink]!;
@@ -455,7 +505,13 @@ md.push(
       'a tools/list passes every catalogue tool as a candidate.',
     '',
     table(
-      ['tools in the catalogue', 'reader tools (= session scope = visible in a list)', 'data.json', 'bundle', 'policy input, call / list'],
+      [
+        'tools in the catalogue',
+        'reader tools (= session scope = visible in a list)',
+        'data.json',
+        'bundle',
+        'policy input, call / list',
+      ],
       variants.map((v) => [
         n0(v.size),
         n0(v.readerTools),
@@ -482,10 +538,20 @@ md.push(
     ['tools/list', 'policy_list', 'decide_list'],
   ] as const) {
     md.push(
-      barChart(`${method}: µs per decision by catalogue size (policy alone, then decide() ${CONCURRENCY} in flight)`, 'µs per decision', [
-        ...variants.map((v) => ({ label: `policy, ${n0(v.size)}`, value: us(results[policyKey].median[`${v.size} tools`]!) })),
-        ...variants.map((v) => ({ label: `decide, ${n0(v.size)}`, value: us(results[decideKey].median[`${v.size} tools`]!) })),
-      ]),
+      barChart(
+        `${method}: µs per decision by catalogue size (policy alone, then decide() ${CONCURRENCY} in flight)`,
+        'µs per decision',
+        [
+          ...variants.map((v) => ({
+            label: `policy, ${n0(v.size)}`,
+            value: us(results[policyKey].median[`${v.size} tools`]!),
+          })),
+          ...variants.map((v) => ({
+            label: `decide, ${n0(v.size)}`,
+            value: us(results[decideKey].median[`${v.size} tools`]!),
+          })),
+        ],
+      ),
       '',
     );
   }
@@ -507,7 +573,17 @@ md.push(
       'Redis is a local `redis-server` on loopback, filled through `RedisSessionStore.insert` with 1,000 inserts in flight (pipelined by ioredis).',
     '',
     table(
-      ['memory store: live sessions', 'decisions/s', 'vs 1k', 'p50 µs', 'p99 µs', 'vs 1k (p50)', 'heap used after GC', 'of which the sessions', 'RSS after GC'],
+      [
+        'memory store: live sessions',
+        'decisions/s',
+        'vs 1k',
+        'p50 µs',
+        'p99 µs',
+        'vs 1k (p50)',
+        'heap used after GC',
+        'of which the sessions',
+        'RSS after GC',
+      ],
       memoryRows.map((r) => [
         n0(r.sessions),
         n0(r.perSecond),
@@ -525,7 +601,17 @@ md.push(
   if (r0 !== undefined) {
     md.push(
       table(
-        ['Redis store: live sessions', 'decisions/s', 'vs 1k', 'p50 µs', 'p99 µs', 'vs 1k (p50)', 'used_memory', 'per session', 'fill time'],
+        [
+          'Redis store: live sessions',
+          'decisions/s',
+          'vs 1k',
+          'p50 µs',
+          'p99 µs',
+          'vs 1k (p50)',
+          'used_memory',
+          'per session',
+          'fill time',
+        ],
         redisRows.map((r) => [
           n0(r.sessions),
           n0(r.perSecond),
@@ -545,7 +631,9 @@ md.push(
     ['memory', drift[`memory ${sizeLabel(m0.sessions)}`], m0.perSecond],
     ['redis', drift[`redis ${sizeLabel(m0.sessions)}`], r0?.perSecond],
   ].flatMap(([store, again, first]) =>
-    typeof again === 'number' && typeof first === 'number' ? [{ store: store as string, again, first, ratio: again / first }] : [],
+    typeof again === 'number' && typeof first === 'number'
+      ? [{ store: store as string, again, first, ratio: again / first }]
+      : [],
   );
   const drifted = driftRatios.filter((d) => Math.abs(d.ratio - 1) > 0.15);
   if (drifted.length > 0) {
@@ -583,7 +671,14 @@ md.push(
       `(${CONFIG.auditRounds.rounds} × ${CONFIG.auditRounds.roundMs / 1000} s), then one at a time (${CONFIG.auditLatency.rounds} × ${CONFIG.auditLatency.roundMs / 1000} s).`,
     '',
     table(
-      ['audit sink', `decisions/s, ${CONCURRENCY} in flight`, 'rounds', 'cost: (off − x) / off', '1 in flight p50 µs', 'p99 µs'],
+      [
+        'audit sink',
+        `decisions/s, ${CONCURRENCY} in flight`,
+        'rounds',
+        'cost: (off − x) / off',
+        '1 in flight p50 µs',
+        'p99 µs',
+      ],
       sinks.map((s) => [
         SINK_LABEL[s],
         n0(throughput.median[s]!),
@@ -594,16 +689,24 @@ md.push(
       ]),
     ),
     '',
-    barChart(`decide() ${CONCURRENCY} in flight by audit sink: decisions/s`, 'decisions/s', sinks.map((s) => ({ label: s === 'off' ? 'audit off' : `${s} sink`, value: throughput.median[s]! }))),
+    barChart(
+      `decide() ${CONCURRENCY} in flight by audit sink: decisions/s`,
+      'decisions/s',
+      sinks.map((s) => ({ label: s === 'off' ? 'audit off' : `${s} sink`, value: throughput.median[s]! })),
+    ),
     '',
   );
 }
 
 if (Math.max(machine.load_before[0]!, loadAfter[0]!) >= 1) {
-  notes.push(`Other work shared the machine: load average ${machine.load_before[0]} before the run and ${loadAfter[0]} after, on ${machine.cores} cores (this run itself keeps one to two of them busy).`);
+  notes.push(
+    `Other work shared the machine: load average ${machine.load_before[0]} before the run and ${loadAfter[0]} after, on ${machine.cores} cores (this run itself keeps one to two of them busy).`,
+  );
 }
 const deniedTotal = Object.values(denied).reduce((a, b) => a + b, 0);
-md.push(`Checks: ${deniedTotal} decisions answered allow:false during the timed rounds (must be 0).${notes.length > 0 ? ` ${notes.join(' ')}` : ''}`);
+md.push(
+  `Checks: ${deniedTotal} decisions answered allow:false during the timed rounds (must be 0).${notes.length > 0 ? ` ${notes.join(' ')}` : ''}`,
+);
 const markdown = md.join('\n');
 console.log(`\n## Summary\n\n${markdown}\n`);
 
@@ -619,7 +722,12 @@ if (!QUICK) {
       per_round: Object.fromEntries(CATALOGUE_GROUPS.map((g) => [g.key, catalogue.results[g.key].perRound])),
     },
     sessions,
-    audit: { sinks: audit.sinks, per_s: audit.throughput.median, per_round: audit.throughput.perRound, latency_us: audit.latency },
+    audit: {
+      sinks: audit.sinks,
+      per_s: audit.throughput.median,
+      per_round: audit.throughput.perRound,
+      latency_us: audit.latency,
+    },
     denied,
     notes,
   };
@@ -628,6 +736,8 @@ if (!QUICK) {
   console.log(`(written to ${RESULTS_JSON} and ${RESULTS_MD})`);
 }
 if (deniedTotal > 0) {
-  console.error(`\n${deniedTotal} decisions were denied during the timed rounds — the figures are not valid: ${JSON.stringify(denied)}`);
+  console.error(
+    `\n${deniedTotal} decisions were denied during the timed rounds — the figures are not valid: ${JSON.stringify(denied)}`,
+  );
   process.exitCode = 1;
 }

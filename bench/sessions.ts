@@ -26,7 +26,12 @@ function realisticRecord(i: number, now: number): SessionRecord {
   return {
     id_hash: hashSessionId(newSessionId('mcp-session')),
     kind: 'mcp-session',
-    owner: { iss: 'https://idp.example.com/realms/prod', sub: `user-${i}-${(i * 7919) % 100_000}`, client_id: `mcp-client-${i % 50}`, spiffe_id: null },
+    owner: {
+      iss: 'https://idp.example.com/realms/prod',
+      sub: `user-${i}-${(i * 7919) % 100_000}`,
+      client_id: `mcp-client-${i % 50}`,
+      spiffe_id: null,
+    },
     created_by: 'gateway-1',
     server: 'https://mcp.example.com/files',
     scope: ['fs_read', 'fs_list', 'fs_search', 'fs_stat', 'fs_write'].sort(),
@@ -58,14 +63,24 @@ async function memoryFootprint(): Promise<{ heap_mb: number; rss_mb: number; byt
   const after = process.memoryUsage();
   const heap = after.heapUsed - before.heapUsed;
   if (store.size !== SESSIONS) throw new Error('the store lost records');
-  return { heap_mb: round(heap / MB), rss_mb: round((after.rss - before.rss) / MB), bytes_per_session: Math.round(heap / SESSIONS) };
+  return {
+    heap_mb: round(heap / MB),
+    rss_mb: round((after.rss - before.rss) / MB),
+    bytes_per_session: Math.round(heap / SESSIONS),
+  };
 }
 
 /** Redis `used_memory` growth for the same records. */
 async function redisFootprint(url: string): Promise<number> {
   const admin = new Redis(url);
   const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
-  const store = new RedisSessionStore({ url, keyPrefix: 'bench:mem:', commandTimeoutMs: 5_000, retainMs: RETAIN_MS, sweepIntervalMs: 3_600_000 });
+  const store = new RedisSessionStore({
+    url,
+    keyPrefix: 'bench:mem:',
+    commandTimeoutMs: 5_000,
+    retainMs: RETAIN_MS,
+    sweepIntervalMs: 3_600_000,
+  });
   await store.start();
   const before = await usedMemory();
   const now = Date.now();
@@ -125,7 +140,13 @@ async function latency(name: string, store: SessionStore): Promise<Latency> {
     touch.push(Number(t2 - t1) / 1e3);
     pair.push(Number(t2 - t0) / 1e3);
   }
-  return { store: name, p50_us: pct(pair, 0.5), p99_us: pct(pair, 0.99), get_p50_us: pct(get, 0.5), touch_p50_us: pct(touch, 0.5) };
+  return {
+    store: name,
+    p50_us: pct(pair, 0.5),
+    p99_us: pct(pair, 0.99),
+    get_p50_us: pct(get, 0.5),
+    touch_p50_us: pct(touch, 0.5),
+  };
 }
 
 function pct(values: number[], p: number): number {
@@ -146,10 +167,18 @@ let rows: Latency[];
 let redisMb: number;
 let pingUs: number;
 try {
-  console.log(`get + touch, ${ITERATIONS.toLocaleString('en-US')} sequential iterations after ${WARMUP.toLocaleString('en-US')} of warm-up…`);
+  console.log(
+    `get + touch, ${ITERATIONS.toLocaleString('en-US')} sequential iterations after ${WARMUP.toLocaleString('en-US')} of warm-up…`,
+  );
   const mem = new MemorySessionStore({ sweepIntervalMs: 60_000, retainMs: RETAIN_MS });
   await mem.start();
-  const redis = new RedisSessionStore({ url: server.url, keyPrefix: 'bench:lat:', commandTimeoutMs: 5_000, retainMs: RETAIN_MS, sweepIntervalMs: 3_600_000 });
+  const redis = new RedisSessionStore({
+    url: server.url,
+    keyPrefix: 'bench:lat:',
+    commandTimeoutMs: 5_000,
+    retainMs: RETAIN_MS,
+    sweepIntervalMs: 3_600_000,
+  });
   await redis.start();
   rows = [await latency('memory', mem), await latency('redis (loopback)', redis)];
   pingUs = await pingP50(server.url);

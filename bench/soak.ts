@@ -86,7 +86,13 @@ class Churn {
     }
   }
 
-  async #call(action: Action, method: string, path: string, body: unknown, expect: (status: number, json: Answer) => boolean): Promise<Answer> {
+  async #call(
+    action: Action,
+    method: string,
+    path: string,
+    body: unknown,
+    expect: (status: number, json: Answer) => boolean,
+  ): Promise<Answer> {
     const t0 = performance.now();
     let label: string;
     let json: Answer = null;
@@ -106,22 +112,39 @@ class Churn {
     }
     this.counts.set(label, (this.counts.get(label) ?? 0) + 1);
     if (path === '/v1/decide') this.latencies.push(performance.now() - t0);
-    if (json?.policy?.revision) this.revisions.set(json.policy.revision, (this.revisions.get(json.policy.revision) ?? 0) + 1);
+    if (json?.policy?.revision)
+      this.revisions.set(json.policy.revision, (this.revisions.get(json.policy.revision) ?? 0) + 1);
     return json;
   }
 
   decide(action: Action, session: string | undefined, tool: string): Promise<void> {
-    const body = { token: this.token, server: SERVER, ...(session ? { session } : {}), mcp: { method: 'tools/call', params: { name: tool, arguments: { path: '/srv/data/a' } } } };
-    const want = action === 'destructive' ? (j: Answer) => j?.allow === false && j.reasons?.[0]?.code === 'destructive_requires_role'
-      : action === 'use-after-revoke' ? (j: Answer) => j?.allow === false && j.reasons?.[0]?.code === 'session_revoked'
-      : (j: Answer) => j?.allow === true;
-    return this.#call(action, 'POST', '/v1/decide', body, (status, j) => status === 200 && want(j)).then(() => undefined);
+    const body = {
+      token: this.token,
+      server: SERVER,
+      ...(session ? { session } : {}),
+      mcp: { method: 'tools/call', params: { name: tool, arguments: { path: '/srv/data/a' } } },
+    };
+    const want =
+      action === 'destructive'
+        ? (j: Answer) => j?.allow === false && j.reasons?.[0]?.code === 'destructive_requires_role'
+        : action === 'use-after-revoke'
+          ? (j: Answer) => j?.allow === false && j.reasons?.[0]?.code === 'session_revoked'
+          : (j: Answer) => j?.allow === true;
+    return this.#call(action, 'POST', '/v1/decide', body, (status, j) => status === 200 && want(j)).then(
+      () => undefined,
+    );
   }
 
   async create(): Promise<void> {
     this.creating += 1;
     try {
-      const json = await this.#call('create', 'POST', '/v1/sessions', { token: this.token, server: SERVER }, (status) => status === 201);
+      const json = await this.#call(
+        'create',
+        'POST',
+        '/v1/sessions',
+        { token: this.token, server: SERVER },
+        (status) => status === 201,
+      );
       if (typeof json?.id === 'string') this.live.push({ id: json.id, uses: 0, inFlight: 0, revoking: false });
     } finally {
       this.creating -= 1;
@@ -189,7 +212,10 @@ async function main(): Promise<number> {
   const bundle = join(policyDir, 'bundle.tar.gz');
   const revisions = [await repackedBundle(dir, 'soak-a'), await repackedBundle(dir, 'soak-b')];
   copyFileSync(revisions[0] as string, bundle);
-  const w: Warden = await startWarden({ dir, config: devConfig(dir, { policy: { bundle, reload_debounce_ms: 100 }, server: { log_level: 'info' } }) });
+  const w: Warden = await startWarden({
+    dir,
+    config: devConfig(dir, { policy: { bundle, reload_debounce_ms: 100 }, server: { log_level: 'info' } }),
+  });
   const command = `node bench/soak.ts ${process.argv.slice(2).join(' ')}`.trim();
   const summary: string[] = [];
   const say = (line: string) => {
@@ -203,8 +229,11 @@ async function main(): Promise<number> {
       const probe = new Churn(w.url, token);
       const capacity = await probeCapacity(probe, Number(values['probe-seconds']), 16);
       rate = Math.max(1, Math.floor(capacity / 2));
-      say(`capacity: ${capacity.toFixed(0)} req/s (16 closed-loop workers, ${values['probe-seconds']} s, same mix); soak rate: ${rate} req/s`);
-      if (probe.unexpected.size > 0) say(`capacity probe unexpected: ${JSON.stringify(Object.fromEntries(probe.unexpected))}`);
+      say(
+        `capacity: ${capacity.toFixed(0)} req/s (16 closed-loop workers, ${values['probe-seconds']} s, same mix); soak rate: ${rate} req/s`,
+      );
+      if (probe.unexpected.size > 0)
+        say(`capacity probe unexpected: ${JSON.stringify(Object.fromEntries(probe.unexpected))}`);
     }
     const churn = new Churn(w.url, token);
     const samples: { t: number; rssMiB: number; loopP99Ms: number | null; healthMs: number; sent: number }[] = [];
@@ -236,8 +265,16 @@ async function main(): Promise<number> {
     while (performance.now() < end) {
       await sleep(Math.min(sampleEvery, end - performance.now()));
       const h0 = performance.now();
-      await fetch(`${w.url}/health`).then((r) => r.text()).catch(() => '');
-      samples.push({ t: (performance.now() - started) / 1000, rssMiB: rssMiB(w.pid), loopP99Ms: await loopP99(w.url), healthMs: performance.now() - h0, sent: churn.sent });
+      await fetch(`${w.url}/health`)
+        .then((r) => r.text())
+        .catch(() => '');
+      samples.push({
+        t: (performance.now() - started) / 1000,
+        rssMiB: rssMiB(w.pid),
+        loopP99Ms: await loopP99(w.url),
+        healthMs: performance.now() - h0,
+        sent: churn.sent,
+      });
     }
     clearInterval(tick);
     clearInterval(reloader);
@@ -251,18 +288,39 @@ async function main(): Promise<number> {
     const drift = warm ? ((last - warm.rssMiB) / warm.rssMiB) * 100 : 0;
     const loops = samples.map((s) => s.loopP99Ms).filter((x): x is number => x !== null);
     const unexpected = [...churn.unexpected.values()].reduce((a, b) => a + b, 0);
-    say(`soak: ${minutes} min at ${rate} req/s target; ${churn.sent} requests in ${seconds.toFixed(0)} s (${(churn.sent / seconds).toFixed(0)} req/s achieved); ${skipped} not sent (over ${MAX_IN_FLIGHT} in flight)`);
+    say(
+      `soak: ${minutes} min at ${rate} req/s target; ${churn.sent} requests in ${seconds.toFixed(0)} s (${(churn.sent / seconds).toFixed(0)} req/s achieved); ${skipped} not sent (over ${MAX_IN_FLIGHT} in flight)`,
+    );
     say(`mix: ${JSON.stringify(Object.fromEntries([...churn.counts].sort((a, b) => b[1] - a[1])))}`);
-    say(`unexpected errors: ${unexpected}${unexpected > 0 ? ` ${JSON.stringify(Object.fromEntries(churn.unexpected))}` : ''}`);
-    say(`decision latency: p50 ${pct(churn.latencies, 0.5).toFixed(1)} ms, p99 ${pct(churn.latencies, 0.99).toFixed(1)} ms, max ${maxOf(churn.latencies).toFixed(0)} ms`);
+    say(
+      `unexpected errors: ${unexpected}${unexpected > 0 ? ` ${JSON.stringify(Object.fromEntries(churn.unexpected))}` : ''}`,
+    );
+    say(
+      `decision latency: p50 ${pct(churn.latencies, 0.5).toFixed(1)} ms, p99 ${pct(churn.latencies, 0.99).toFixed(1)} ms, max ${maxOf(churn.latencies).toFixed(0)} ms`,
+    );
     say(`policy reloads: ${reloads} (revisions answered: ${JSON.stringify(Object.fromEntries(churn.revisions))})`);
-    say(`RSS: first ${rss[0]?.toFixed(0)} MiB, after warm-up (${warm?.t.toFixed(0)} s) ${warm?.rssMiB.toFixed(0)} MiB, last ${last.toFixed(0)} MiB, max ${maxOf(rss).toFixed(0)} MiB; drift after warm-up ${drift.toFixed(1)}% (${Math.abs(drift) <= 10 ? 'within' : 'OUTSIDE'} 10%)`);
-    say(loops.length > 0
-      ? `event-loop delay p99 (nodejs_eventloop_lag_p99_seconds, per ${values['sample-every']} s scrape): median ${pct(loops, 0.5).toFixed(1)} ms, max ${maxOf(loops).toFixed(1)} ms`
-      : `event-loop delay: no /metrics; GET /health latency as a proxy: p50 ${pct(samples.map((s) => s.healthMs), 0.5).toFixed(1)} ms, p99 ${pct(samples.map((s) => s.healthMs), 0.99).toFixed(1)} ms`);
-    say(`exit on SIGTERM: ${code}; machine: ${cpus().length} × ${cpus()[0]?.model}, Linux ${release()}, Node ${process.versions.node}, load average at end ${loadavg()[0]?.toFixed(2)}`);
+    say(
+      `RSS: first ${rss[0]?.toFixed(0)} MiB, after warm-up (${warm?.t.toFixed(0)} s) ${warm?.rssMiB.toFixed(0)} MiB, last ${last.toFixed(0)} MiB, max ${maxOf(rss).toFixed(0)} MiB; drift after warm-up ${drift.toFixed(1)}% (${Math.abs(drift) <= 10 ? 'within' : 'OUTSIDE'} 10%)`,
+    );
+    say(
+      loops.length > 0
+        ? `event-loop delay p99 (nodejs_eventloop_lag_p99_seconds, per ${values['sample-every']} s scrape): median ${pct(loops, 0.5).toFixed(1)} ms, max ${maxOf(loops).toFixed(1)} ms`
+        : `event-loop delay: no /metrics; GET /health latency as a proxy: p50 ${pct(
+            samples.map((s) => s.healthMs),
+            0.5,
+          ).toFixed(1)} ms, p99 ${pct(
+            samples.map((s) => s.healthMs),
+            0.99,
+          ).toFixed(1)} ms`,
+    );
+    say(
+      `exit on SIGTERM: ${code}; machine: ${cpus().length} × ${cpus()[0]?.model}, Linux ${release()}, Node ${process.versions.node}, load average at end ${loadavg()[0]?.toFixed(2)}`,
+    );
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-    writeFileSync(values.out, `${JSON.stringify({ date: new Date().toISOString(), command, rate, summary, samples }, null, 2)}\n`);
+    writeFileSync(
+      values.out,
+      `${JSON.stringify({ date: new Date().toISOString(), command, rate, summary, samples }, null, 2)}\n`,
+    );
     return unexpected === 0 && Math.abs(drift) <= 10 && code === 0 ? 0 : 1;
   } finally {
     await w.kill9();

@@ -29,7 +29,11 @@ async function verifierAndToken(alg: string, cacheSize: number) {
   });
   const token = await new SignJWT({ roles: ['reader'] })
     .setProtectedHeader({ alg, kid: 'k', typ: 'at+jwt' })
-    .setIssuer(ISSUER).setAudience(SERVER).setSubject('alice').setIssuedAt().setExpirationTime('2h')
+    .setIssuer(ISSUER)
+    .setAudience(SERVER)
+    .setSubject('alice')
+    .setIssuedAt()
+    .setExpirationTime('2h')
     .sign(privateKey);
   return { verifier, token };
 }
@@ -51,8 +55,13 @@ const warm = rows[0] as Row;
 const table = [
   '| token verification, sequential, one core | verifies/s (median of 5 × 1 s) | µs each | cost vs warm hit |',
   '|---|---:|---:|---:|',
-  ...rows.map((r) => `| ${r.case} | ${r.per_s.toLocaleString('en-US')} | ${r.us} | ${(warm.per_s / r.per_s).toFixed(1)}× |`),
+  ...rows.map(
+    (r) => `| ${r.case} | ${r.per_s.toLocaleString('en-US')} | ${r.us} | ${(warm.per_s / r.per_s).toFixed(1)}× |`,
+  ),
 ].join('\n');
 console.log(`\n${table}\n`);
-writeFileSync(RESULTS, `${JSON.stringify({ generated_at: new Date().toISOString(), cpu: cpus()[0]?.model, node: process.version, rows }, null, 2)}\n`);
+writeFileSync(
+  RESULTS,
+  `${JSON.stringify({ generated_at: new Date().toISOString(), cpu: cpus()[0]?.model, node: process.version, rows }, null, 2)}\n`,
+);
 console.log(`(written to ${RESULTS})`);

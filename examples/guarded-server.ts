@@ -26,12 +26,20 @@ const files = new Map([
 /** One McpServer per session, as in the SDK docs. The tools hold no authorization logic. */
 function buildServer(): McpServer {
   const server = new McpServer({ name: 'files', version: '1.0.0' });
-  server.registerTool('fs_read', { description: 'Read a file under /srv/data/', inputSchema: { path: z.string() } }, async ({ path }) => ({
-    content: [{ type: 'text', text: files.get(path) ?? `no such file: ${path}` }],
-  }));
-  server.registerTool('fs_list', { description: 'List /srv/data/', inputSchema: { path: z.string() } }, async ({ path }) => ({
-    content: [{ type: 'text', text: [...files.keys()].filter((f) => f.startsWith(path)).join('\n') }],
-  }));
+  server.registerTool(
+    'fs_read',
+    { description: 'Read a file under /srv/data/', inputSchema: { path: z.string() } },
+    async ({ path }) => ({
+      content: [{ type: 'text', text: files.get(path) ?? `no such file: ${path}` }],
+    }),
+  );
+  server.registerTool(
+    'fs_list',
+    { description: 'List /srv/data/', inputSchema: { path: z.string() } },
+    async ({ path }) => ({
+      content: [{ type: 'text', text: [...files.keys()].filter((f) => f.startsWith(path)).join('\n') }],
+    }),
+  );
   return server;
 }
 

@@ -62,7 +62,11 @@ const oneLine = (text: string, max = 140) => {
  * the scenario list and counts come from its `=== SUMMARY ===` lines (every scenario, even
  * one that threw), the failure causes from the `checks.json` it writes per scenario with -o.
  */
-export async function runSuite(label: string, url: string, options: { suite?: string; verbose?: boolean } = {}): Promise<SuiteRun> {
+export async function runSuite(
+  label: string,
+  url: string,
+  options: { suite?: string; verbose?: boolean } = {},
+): Promise<SuiteRun> {
   const outDir = await mkdtemp(join(tmpdir(), 'conformance-'));
   const started = Date.now();
   try {
@@ -78,7 +82,8 @@ export async function runSuite(label: string, url: string, options: { suite?: st
     if (options.verbose) process.stderr.write(output);
 
     const summary = output.split('=== SUMMARY ===')[1];
-    if (summary === undefined) throw new Error(`conformance run against ${url} did not complete (exit ${exitCode}):\n${output.slice(-2000)}`);
+    if (summary === undefined)
+      throw new Error(`conformance run against ${url} did not complete (exit ${exitCode}):\n${output.slice(-2000)}`);
     const scenarios: ScenarioResult[] = [];
     for (const [, name, passed, failed] of summary.matchAll(/^[✓✗] (\S+): (\d+) passed, (\d+) failed$/gm)) {
       scenarios.push({ name: name!, passedChecks: Number(passed), failedChecks: Number(failed), warnings: 0 });
@@ -112,7 +117,10 @@ export async function runSuite(label: string, url: string, options: { suite?: st
 }
 
 /** Runs the suite through a proxy at `proxyUrl`; with a token, a tap in front of the proxy adds it to every request. */
-export async function runThroughProxy(proxyUrl: string, options: { token?: string; suite?: string; verbose?: boolean } = {}): Promise<SuiteRun> {
+export async function runThroughProxy(
+  proxyUrl: string,
+  options: { token?: string; suite?: string; verbose?: boolean } = {},
+): Promise<SuiteRun> {
   if (!options.token) return runSuite('through proxy', proxyUrl, options);
   const tap = await startCountingTap(proxyUrl, { headers: { authorization: `Bearer ${options.token}` } });
   try {
@@ -123,8 +131,15 @@ export async function runThroughProxy(proxyUrl: string, options: { token?: strin
 }
 
 /** Starts the --through command and waits for its URL line on stdout. */
-export async function startProxy(template: string, upstream: string, urlFrom: RegExp): Promise<{ url: string; stop(): Promise<void> }> {
-  const [command, ...args] = template.trim().split(/\s+/).map((part) => part.replaceAll('{upstream}', upstream));
+export async function startProxy(
+  template: string,
+  upstream: string,
+  urlFrom: RegExp,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const [command, ...args] = template
+    .trim()
+    .split(/\s+/)
+    .map((part) => part.replaceAll('{upstream}', upstream));
   const child = spawn(command!, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let output = '';
@@ -176,12 +191,17 @@ export function markdown(runs: SuiteRun[]): string {
       `| ${run.label} | ${ok} | ${run.scenarios.length - ok} | ${run.scenarios.length} | ${sum('passedChecks')} | ${sum('failedChecks')} | ${sum('warnings')} | ${(run.ms / 1000).toFixed(1)} s |`,
     );
   }
-  lines.push('', `| scenario | ${runs.map((r) => r.label).join(' | ')} | cause of failure |`, `|---|${runs.map(() => ':-:|').join('')}---|`);
+  lines.push(
+    '',
+    `| scenario | ${runs.map((r) => r.label).join(' | ')} | cause of failure |`,
+    `|---|${runs.map(() => ':-:|').join('')}---|`,
+  );
   for (const { name } of runs[0]?.scenarios ?? []) {
     const results = runs.map((run) => run.scenarios.find((s) => s.name === name));
     // The direct cause, unless the proxy fails differently (then both).
     const causes = [...new Set(results.map((s) => (s && !passed(s) ? s.cause : undefined)).filter(Boolean))];
-    const cause = causes.length > 1 ? results.map((s, i) => `${runs[i]!.label}: ${s?.cause ?? '–'}`).join('; ') : (causes[0] ?? '');
+    const cause =
+      causes.length > 1 ? results.map((s, i) => `${runs[i]!.label}: ${s?.cause ?? '–'}`).join('; ') : (causes[0] ?? '');
     lines.push(`| ${name} | ${results.map(mark).join(' | ')} | ${cause.replaceAll('|', '\\|')} |`);
   }
   return lines.join('\n');
@@ -213,7 +233,6 @@ export async function ownProxySetup(): Promise<{ command: string; token: string 
   return { command: `node ${ROOT}src/cli.ts proxy --upstream {upstream} --config ${join(dir, 'config.json')}`, token };
 }
 
-
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -235,7 +254,9 @@ async function main(): Promise<number> {
       const proxy = await startProxy(through, everything.url, new RegExp(values['proxy-url-from']!));
       try {
         const token = own?.token ?? process.env.CONFORMANCE_TOKEN;
-        console.error(`proxy at ${proxy.url}${token ? ' (bearer token added by a tap)' : ' (no CONFORMANCE_TOKEN: the suite sends no Authorization)'}`);
+        console.error(
+          `proxy at ${proxy.url}${token ? ' (bearer token added by a tap)' : ' (no CONFORMANCE_TOKEN: the suite sends no Authorization)'}`,
+        );
         runs.push(await runThroughProxy(proxy.url, { ...values, token }));
       } finally {
         await proxy.stop();
@@ -246,8 +267,11 @@ async function main(): Promise<number> {
   }
   console.log(markdown(runs));
   const [direct, proxied] = runs;
-  const regressions = proxied ? direct!.scenarios.filter((s) => passed(s) && !passed(proxied.scenarios.find((p) => p.name === s.name))) : [];
-  if (regressions.length > 0) console.error(`\nPass directly, fail through the proxy: ${regressions.map((s) => s.name).join(', ')}`);
+  const regressions = proxied
+    ? direct!.scenarios.filter((s) => passed(s) && !passed(proxied.scenarios.find((p) => p.name === s.name)))
+    : [];
+  if (regressions.length > 0)
+    console.error(`\nPass directly, fail through the proxy: ${regressions.map((s) => s.name).join(', ')}`);
   return regressions.length > 0 ? 1 : 0;
 }
 

@@ -47,7 +47,11 @@ describe('error and reason codes', () => {
   });
 
   it('the engine table gives each code the HTTP status and family of its class', () => {
-    const documented = docRows('Engine codes').map(([code, status, family]) => ({ code, status: Number(status), family }));
+    const documented = docRows('Engine codes').map(([code, status, family]) => ({
+      code,
+      status: Number(status),
+      family,
+    }));
     const classes = ERROR_CLASSES.map(({ code, status, family }) => ({ code, status, family }));
     const byCode = (a: { code?: string }, b: { code?: string }) => String(a.code).localeCompare(String(b.code));
     expect(documented.sort(byCode)).toEqual(classes.sort(byCode));
@@ -103,7 +107,10 @@ describe('error and reason codes', () => {
   });
 
   it('toReason never leaks a foreign error message', () => {
-    expect(toReason(new Error('secret db password in message'))).toEqual({ code: WardenError.code, message: 'internal error' });
+    expect(toReason(new Error('secret db password in message'))).toEqual({
+      code: WardenError.code,
+      message: 'internal error',
+    });
     expect(toReason(new SessionRevoked('revoked'))).toEqual({ code: 'session_revoked', message: 'revoked' });
   });
 });

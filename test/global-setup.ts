@@ -17,7 +17,10 @@ export default function setup(): void {
   }
   // The default Rego with server-everything's catalogue (examples/server-everything).
   opaBuild('catalogue-everything', join(FIXTURE_BUNDLES, 'catalogue-everything.tar.gz'), [
-    '--ignore', '*_test.rego', join(POLICIES, 'mcp'), EVERYTHING_CATALOGUE,
+    '--ignore',
+    '*_test.rego',
+    join(POLICIES, 'mcp'),
+    EVERYTHING_CATALOGUE,
   ]);
 }
 

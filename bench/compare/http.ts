@@ -27,8 +27,20 @@ export interface HttpCompareOptions extends LoadOptions {
   gomaxprocs?: number | undefined;
 }
 
-export const HTTP_FULL: HttpCompareOptions = { connections: 32, pipelining: 1, durationSeconds: 8, rounds: 5, warmupSeconds: 2 };
-export const HTTP_QUICK: HttpCompareOptions = { connections: 32, pipelining: 1, durationSeconds: 2, rounds: 2, warmupSeconds: 1 };
+export const HTTP_FULL: HttpCompareOptions = {
+  connections: 32,
+  pipelining: 1,
+  durationSeconds: 8,
+  rounds: 5,
+  warmupSeconds: 2,
+};
+export const HTTP_QUICK: HttpCompareOptions = {
+  connections: 32,
+  pipelining: 1,
+  durationSeconds: 2,
+  rounds: 2,
+  warmupSeconds: 1,
+};
 
 export interface HttpSystem {
   readonly key: 'warden' | 'warden2' | 'opa' | 'cerbos' | 'hello';
@@ -61,7 +73,10 @@ interface Server {
   stop(): Promise<void>;
 }
 
-export async function runHttpCompare(options: HttpCompareOptions, log: (line: string) => void = () => {}): Promise<HttpCompareResult> {
+export async function runHttpCompare(
+  options: HttpCompareOptions,
+  log: (line: string) => void = () => {},
+): Promise<HttpCompareResult> {
   // The policy input decide() builds for the request: what OPA and Cerbos are given.
   const core = await createCompareCore();
   const input = core.input;
@@ -129,7 +144,11 @@ export async function runHttpCompare(options: HttpCompareOptions, log: (line: st
  * checkpoints, policy hot reload on. No caller API keys (loopback, as bench/decide.ts):
  * bench/lib/load.ts sends no Authorization header.
  */
-async function startWarden(dir: string, log: (line: string) => void, cluster?: { workers: number; redisUrl: string }): Promise<Server> {
+async function startWarden(
+  dir: string,
+  log: (line: string) => void,
+  cluster?: { workers: number; redisUrl: string },
+): Promise<Server> {
   const issuer = await createBenchIssuer();
   const port = await freePort();
   const name = cluster === undefined ? 'warden' : `warden${cluster.workers}`;
@@ -137,11 +156,17 @@ async function startWarden(dir: string, log: (line: string) => void, cluster?: {
   const config = {
     server: { host: '127.0.0.1', port, log_level: 'warn', workers: cluster?.workers ?? 1 },
     identity: {
-      issuers: [{ issuer: BENCH_ISSUER, jwks_file: join(dir, 'jwks.json'), algorithms: ['ES256'], require_typ: 'at+jwt' }],
+      issuers: [
+        { issuer: BENCH_ISSUER, jwks_file: join(dir, 'jwks.json'), algorithms: ['ES256'], require_typ: 'at+jwt' },
+      ],
       servers: [BENCH_SERVER],
     },
     session: cluster === undefined ? { store: 'memory' } : { store: 'redis', redis: { url: cluster.redisUrl } },
-    audit: { sink: 'file', file: join(dir, `${name}-audit.jsonl`), checkpoint_key_file: join(dir, 'checkpoint.jwk.json') },
+    audit: {
+      sink: 'file',
+      file: join(dir, `${name}-audit.jsonl`),
+      checkpoint_key_file: join(dir, 'checkpoint.jwk.json'),
+    },
   };
   const configFile = join(dir, `${name}.json`);
   writeFileSync(configFile, JSON.stringify(config, null, 2));
@@ -161,7 +186,8 @@ async function startWarden(dir: string, log: (line: string) => void, cluster?: {
       body: JSON.stringify({ token, server: BENCH_SERVER }),
     });
     const session = (await created.json()) as { id?: unknown; scope?: unknown };
-    if (created.status !== 201 || typeof session.id !== 'string') throw new Error(`POST /v1/sessions answered ${created.status}: ${JSON.stringify(session)}`);
+    if (created.status !== 201 || typeof session.id !== 'string')
+      throw new Error(`POST /v1/sessions answered ${created.status}: ${JSON.stringify(session)}`);
     log(`mcp-warden session ${session.id.slice(0, 12)}… scope ${JSON.stringify(session.scope)}`);
     const body = JSON.stringify(toolCallRequest(token, session.id));
     const url = `${base}/v1/decide`;
@@ -175,7 +201,8 @@ async function startWarden(dir: string, log: (line: string) => void, cluster?: {
       target: { name, url, method: 'POST', body, expectInBody: '"allow":true' },
       async verify() {
         const answer = await postJson(url, body);
-        if (answer.status !== 200 || (answer.json as { allow?: unknown }).allow !== true) throw new Error(`mcp-warden did not allow: ${answer.status} ${answer.text}`);
+        if (answer.status !== 200 || (answer.json as { allow?: unknown }).allow !== true)
+          throw new Error(`mcp-warden did not allow: ${answer.status} ${answer.text}`);
         return 'mcp-warden /v1/decide → 200, allow: true';
       },
       stop: () => proc.stop(),
@@ -193,7 +220,16 @@ async function startOpa(input: unknown, gomaxprocs: number | undefined): Promise
   const proc = await startProc({
     name: 'opa',
     command: OPA_BIN,
-    args: ['run', '--server', '--addr', `127.0.0.1:${port}`, '--log-level', 'error', '--disable-telemetry', POLICIES_DIR],
+    args: [
+      'run',
+      '--server',
+      '--addr',
+      `127.0.0.1:${port}`,
+      '--log-level',
+      'error',
+      '--disable-telemetry',
+      POLICIES_DIR,
+    ],
     env: goEnv(gomaxprocs),
     readyUrl: `${base}/health`,
   });
@@ -207,7 +243,8 @@ async function startOpa(input: unknown, gomaxprocs: number | undefined): Promise
     async verify() {
       const answer = await postJson(url, body);
       const result = (answer.json as { result?: { allow?: unknown; reasons?: unknown } }).result;
-      if (answer.status !== 200 || result?.allow !== true) throw new Error(`OPA did not allow: ${answer.status} ${answer.text}`);
+      if (answer.status !== 200 || result?.allow !== true)
+        throw new Error(`OPA did not allow: ${answer.status} ${answer.text}`);
       return 'OPA /v1/data/mcp/authz/decision → 200, result.allow: true';
     },
     stop: () => proc.stop(),
@@ -241,8 +278,11 @@ async function startCerbos(facts: ReturnType<typeof requestFacts>, gomaxprocs: n
     target: { name: 'cerbos', url, method: 'POST', body, expectInBody: '"tools/call":"EFFECT_ALLOW"' },
     async verify() {
       const answer = await postJson(url, body);
-      const effect = (answer.json as { results?: { actions?: Record<string, unknown> }[] }).results?.[0]?.actions?.['tools/call'];
-      if (answer.status !== 200 || effect !== 'EFFECT_ALLOW') throw new Error(`Cerbos did not allow: ${answer.status} ${answer.text}`);
+      const effect = (answer.json as { results?: { actions?: Record<string, unknown> }[] }).results?.[0]?.actions?.[
+        'tools/call'
+      ];
+      if (answer.status !== 200 || effect !== 'EFFECT_ALLOW')
+        throw new Error(`Cerbos did not allow: ${answer.status} ${answer.text}`);
       return 'Cerbos /api/check/resources → 200, tools/call: EFFECT_ALLOW';
     },
     stop: () => proc.stop(),
@@ -261,7 +301,8 @@ async function startHello(): Promise<Server> {
     async verify() {
       const response = await fetch(url);
       const json = (await response.json()) as { hello?: unknown };
-      if (response.status !== 200 || json.hello !== 'world') throw new Error(`hello answered ${response.status} ${JSON.stringify(json)}`);
+      if (response.status !== 200 || json.hello !== 'world')
+        throw new Error(`hello answered ${response.status} ${JSON.stringify(json)}`);
       return 'hello → 200, {"hello":"world"}';
     },
     stop: () => server.stop(),
@@ -287,7 +328,8 @@ export function httpMarkdown(r: HttpCompareResult): string {
   const opa = by('opa');
   const hello = by('hello');
   const warden = by('warden');
-  const perRound = (a: HttpSystem, b: HttpSystem) => a.rounds.map((run, i) => fmtPct(run.requestsPerSecond / (b.rounds[i]?.requestsPerSecond ?? NaN))).join(', ');
+  const perRound = (a: HttpSystem, b: HttpSystem) =>
+    a.rounds.map((run, i) => fmtPct(run.requestsPerSecond / (b.rounds[i]?.requestsPerSecond ?? NaN))).join(', ');
   return [
     `| HTTP on loopback (autocannon, ${o.connections} connections, pipelining ${o.pipelining}, ${o.rounds} × ${o.durationSeconds} s per server, alternated) | req/s (median) | p50 ms | p99 ms | peak RSS MB | vs OPA server | vs hello-world |`,
     '|---|---:|---:|---:|---:|---:|---:|',

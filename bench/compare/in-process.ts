@@ -15,7 +15,14 @@ import type { PolicyInput } from '../../src/policy/engine.ts';
 import { BENCH_CALLER } from '../lib/core.ts';
 import { runFor } from '../lib/rounds.ts';
 import { median } from '../lib/stats.ts';
-import { cedarRequest, decisionOf, isAuthorized, loadCedar, statefulIsAuthorized, type CedarSetup } from './lib/cedar.ts';
+import {
+  cedarRequest,
+  decisionOf,
+  isAuthorized,
+  loadCedar,
+  statefulIsAuthorized,
+  type CedarSetup,
+} from './lib/cedar.ts';
 import { parseArgs, fmtInt, fmtPct } from './lib/cli.ts';
 import { runCommand } from './lib/proc.ts';
 import { createCompareCore, requestFacts, type RequestFacts } from './lib/scenario.ts';
@@ -99,7 +106,10 @@ function opaBench(inputFile: string, gomaxprocs: number | undefined): Target {
   };
 }
 
-export async function runInProcessCompare(options: InProcessCompareOptions, log: (line: string) => void = () => {}): Promise<InProcessCompareResult> {
+export async function runInProcessCompare(
+  options: InProcessCompareOptions,
+  log: (line: string) => void = () => {},
+): Promise<InProcessCompareResult> {
   const core = await createCompareCore();
   const dir = mkdtempSync(join(tmpdir(), 'warden-compare-'));
   try {
@@ -117,12 +127,42 @@ export async function runInProcessCompare(options: InProcessCompareOptions, log:
 
     const full = () => decide(deps, request, BENCH_CALLER);
     const targets: Target[] = [
-      looped('decide_concurrent', `mcp-warden \`decide()\`, ${options.concurrency} in flight`, `${options.concurrency} in flight on one event loop (audit fdatasync on libuv's pool)`, full, options.concurrency),
-      looped('decide_sequential', 'mcp-warden `decide()`, 1 in flight', 'sequential awaits (each waits for its audit write)', full, 1),
-      looped('opa_wasm', 'policy alone: opa-wasm `engine.decide(input)`', 'sequential, synchronous', () => engine.decide(input), 1),
+      looped(
+        'decide_concurrent',
+        `mcp-warden \`decide()\`, ${options.concurrency} in flight`,
+        `${options.concurrency} in flight on one event loop (audit fdatasync on libuv's pool)`,
+        full,
+        options.concurrency,
+      ),
+      looped(
+        'decide_sequential',
+        'mcp-warden `decide()`, 1 in flight',
+        'sequential awaits (each waits for its audit write)',
+        full,
+        1,
+      ),
+      looped(
+        'opa_wasm',
+        'policy alone: opa-wasm `engine.decide(input)`',
+        'sequential, synchronous',
+        () => engine.decide(input),
+        1,
+      ),
       opaBench(inputFile, options.gomaxprocs),
-      looped('cedar_stateful', 'Cedar `statefulIsAuthorized` (preparsed policy set, no schema)', 'sequential, synchronous', () => statefulIsAuthorized(cedarCall), 1),
-      looped('cedar', 'Cedar `isAuthorized` (policy text parsed per call)', 'sequential, synchronous', () => isAuthorized(cedar, cedarCall), 1),
+      looped(
+        'cedar_stateful',
+        'Cedar `statefulIsAuthorized` (preparsed policy set, no schema)',
+        'sequential, synchronous',
+        () => statefulIsAuthorized(cedarCall),
+        1,
+      ),
+      looped(
+        'cedar',
+        'Cedar `isAuthorized` (policy text parsed per call)',
+        'sequential, synchronous',
+        () => isAuthorized(cedar, cedarCall),
+        1,
+      ),
     ];
 
     for (const target of targets) await target.warmup(options.warmupMs);
@@ -137,7 +177,13 @@ export async function runInProcessCompare(options: InProcessCompareOptions, log:
     return {
       options,
       inputBytes: Buffer.byteLength(inputJson),
-      systems: targets.map((t) => ({ key: t.key, label: t.label, how: t.how, perRound: perRound[t.key]!, median: median(perRound[t.key]!) })),
+      systems: targets.map((t) => ({
+        key: t.key,
+        label: t.label,
+        how: t.how,
+        perRound: perRound[t.key]!,
+        median: median(perRound[t.key]!),
+      })),
       reference: 'decide_concurrent',
       checks,
     };
@@ -171,14 +217,23 @@ async function verifyAll(parts: VerifyParts): Promise<string[]> {
   if (!alone.allow) throw new Error(`opa-wasm denied the bench input: ${JSON.stringify(alone.reasons)}`);
   checks.push('opa-wasm engine.decide(input) → allow: true');
   const evaluated = JSON.parse(
-    await runCommand(OPA_BIN, ['eval', '--format', 'json', '-d', POLICIES_DIR, '-i', inputFile, 'data.mcp.authz.decision'], goEnv(gomaxprocs)),
+    await runCommand(
+      OPA_BIN,
+      ['eval', '--format', 'json', '-d', POLICIES_DIR, '-i', inputFile, 'data.mcp.authz.decision'],
+      goEnv(gomaxprocs),
+    ),
   ) as { result?: { expressions?: { value?: { allow?: unknown } }[] }[] };
   const opaAllow = evaluated.result?.[0]?.expressions?.[0]?.value?.allow;
-  if (opaAllow !== true) throw new Error(`opa eval did not allow the bench input: ${JSON.stringify(evaluated).slice(0, 500)}`);
+  if (opaAllow !== true)
+    throw new Error(`opa eval did not allow the bench input: ${JSON.stringify(evaluated).slice(0, 500)}`);
   checks.push('`opa eval` of the same query, data and input → allow: true');
   const call = cedarRequest(cedar, facts);
-  for (const [name, answer] of [['isAuthorized', isAuthorized(cedar, call)], ['statefulIsAuthorized', statefulIsAuthorized(call)]] as const) {
-    if (decisionOf(answer) !== 'allow') throw new Error(`Cedar ${name} denied the bench request: ${JSON.stringify(answer)}`);
+  for (const [name, answer] of [
+    ['isAuthorized', isAuthorized(cedar, call)],
+    ['statefulIsAuthorized', statefulIsAuthorized(call)],
+  ] as const) {
+    if (decisionOf(answer) !== 'allow')
+      throw new Error(`Cedar ${name} denied the bench request: ${JSON.stringify(answer)}`);
   }
   checks.push('Cedar isAuthorized and statefulIsAuthorized → allow');
 
@@ -204,7 +259,9 @@ async function verifyAll(parts: VerifyParts): Promise<string[]> {
     const c = cedarRequest(cedar, { ...facts, tool, path, sessionScope: scope });
     const cedarDecisions = [decisionOf(isAuthorized(cedar, c)), decisionOf(statefulIsAuthorized(c))];
     if (rego || cedarDecisions.some((d) => d !== 'deny')) {
-      throw new Error(`neighbour "${n.name}": Rego allow=${rego}, Cedar ${cedarDecisions.join('/')} — the policies disagree`);
+      throw new Error(
+        `neighbour "${n.name}": Rego allow=${rego}, Cedar ${cedarDecisions.join('/')} — the policies disagree`,
+      );
     }
   }
   checks.push(`Rego and Cedar both deny ${neighbours.length} neighbours (${neighbours.map((n) => n.name).join('; ')})`);
@@ -219,7 +276,8 @@ export function inProcessMarkdown(r: InProcessCompareResult): string {
     `| in process, one core (${o.rounds} × ${o.roundMs / 1000} s rounds alternated; same request, ${r.inputBytes}-byte policy input) | decisions/s (median) | µs each (1 / rate) | vs warden \`decide()\` ${o.concurrency} in flight | driven as |`,
     '|---|---:|---:|---:|---|',
     ...r.systems.map(
-      (s) => `| ${s.label} | ${fmtInt(s.median)} | ${(1e6 / s.median).toFixed(1)} | ${s === ref ? '1.00×' : `${(s.median / ref.median).toFixed(2)}×`} | ${s.how} |`,
+      (s) =>
+        `| ${s.label} | ${fmtInt(s.median)} | ${(1e6 / s.median).toFixed(1)} | ${s === ref ? '1.00×' : `${(s.median / ref.median).toFixed(2)}×`} | ${s.how} |`,
     ),
     '',
     `Per round: ${r.systems.map((s) => `${s.key} ${s.perRound.map(fmtInt).join(', ')}`).join('; ')}.`,

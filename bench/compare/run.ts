@@ -29,13 +29,21 @@ const inProcessOptions = { ...(args.quick ? IN_PROCESS_QUICK : IN_PROCESS_FULL),
 const httpOptions = { ...(args.quick ? HTTP_QUICK : HTTP_FULL), gomaxprocs: args.gomaxprocs };
 const log = (line: string) => console.log(`  ${line}`);
 
-console.log(`mcp-warden side-by-side comparison${args.quick ? ' — QUICK (short rounds: noisy, for trying the harness only)' : ''}`);
-console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}; Node ${machine.node}; opa ${machine.opa}; cerbos ${machine.cerbos}; cedar-wasm ${machine.cedar_wasm}; GOMAXPROCS ${machine.gomaxprocs}; load average ${machine.load_1m_before}`);
+console.log(
+  `mcp-warden side-by-side comparison${args.quick ? ' — QUICK (short rounds: noisy, for trying the harness only)' : ''}`,
+);
+console.log(
+  `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}; Node ${machine.node}; opa ${machine.opa}; cerbos ${machine.cerbos}; cedar-wasm ${machine.cedar_wasm}; GOMAXPROCS ${machine.gomaxprocs}; load average ${machine.load_1m_before}`,
+);
 
-console.log(`\nPart 1: in process — ${inProcessOptions.rounds} rounds × ${inProcessOptions.roundMs / 1000} s per system, alternated, after a ${inProcessOptions.warmupMs / 1000} s warm-up each`);
+console.log(
+  `\nPart 1: in process — ${inProcessOptions.rounds} rounds × ${inProcessOptions.roundMs / 1000} s per system, alternated, after a ${inProcessOptions.warmupMs / 1000} s warm-up each`,
+);
 const inProcess = await runInProcessCompare(inProcessOptions, log);
 
-console.log(`\nPart 2: HTTP — autocannon, ${httpOptions.connections} connections, ${httpOptions.rounds} rounds × ${httpOptions.durationSeconds} s per server, alternated, after a ${httpOptions.warmupSeconds} s warm-up each`);
+console.log(
+  `\nPart 2: HTTP — autocannon, ${httpOptions.connections} connections, ${httpOptions.rounds} rounds × ${httpOptions.durationSeconds} s per server, alternated, after a ${httpOptions.warmupSeconds} s warm-up each`,
+);
 const http = await runHttpCompare(httpOptions, log);
 
 const seconds = Math.round((Date.now() - started) / 1000);
@@ -57,7 +65,10 @@ console.log(
 if (!args.quick) {
   const file = fileURLToPath(new URL('./results/latest.json', import.meta.url));
   mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
-  writeFileSync(file, `${JSON.stringify({ generated_at: new Date().toISOString(), seconds, machine: { ...machine, load_1m_after: load }, in_process: inProcess, http }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ generated_at: new Date().toISOString(), seconds, machine: { ...machine, load_1m_after: load }, in_process: inProcess, http }, null, 2)}\n`,
+  );
   console.log(`(written to ${file})`);
 }
 if (httpBadResponses(http) > 0) {

@@ -13,7 +13,11 @@ export interface ChildServer {
  * Starts `node <script>` and waits for the `{"port":N}` line it prints. The child has its
  * own event loop (and so its own core), away from the load generator.
  */
-export async function startServer(script: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ChildServer> {
+export async function startServer(
+  script: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<ChildServer> {
   const child = spawn(process.execPath, [...nodeArgs, script], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -39,7 +39,8 @@ export async function createBenchCore(options: BenchCoreOptions = {}): Promise<B
   const issuer = await createBenchIssuer();
   const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
   const kind = options.audit ?? 'file';
-  if (kind === 'postgres' && options.postgresUrl === undefined) throw new TypeError("audit: 'postgres' needs postgresUrl");
+  if (kind === 'postgres' && options.postgresUrl === undefined)
+    throw new TypeError("audit: 'postgres' needs postgresUrl");
   // The configured sink, configured as the service configures it (the embedded file default unless told).
   const auditConfig = auditConfigSchema.parse({
     file: join(dir, 'audit.jsonl'),

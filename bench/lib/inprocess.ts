@@ -23,7 +23,10 @@ export interface InProcessResult {
 }
 
 /** Measures the full pipeline (sequential and concurrent) and the policy evaluation alone. */
-export async function runInProcess(options: InProcessOptions, log: (line: string) => void = () => {}): Promise<InProcessResult> {
+export async function runInProcess(
+  options: InProcessOptions,
+  log: (line: string) => void = () => {},
+): Promise<InProcessResult> {
   const core = await createBenchCore();
   try {
     const { deps, request } = core;
@@ -35,13 +38,22 @@ export async function runInProcess(options: InProcessOptions, log: (line: string
     const sequential = await measureRounds(full, { ...base, concurrency: 1 });
     log(`decide() sequential      ${fmt(sequential.median)} /s  rounds ${sequential.perRound.map(fmt).join(' ')}`);
     const concurrent = await measureRounds(full, { ...base, concurrency: options.concurrency });
-    log(`decide() ${String(options.concurrency).padEnd(3)} in flight   ${fmt(concurrent.median)} /s  rounds ${concurrent.perRound.map(fmt).join(' ')}`);
+    log(
+      `decide() ${String(options.concurrency).padEnd(3)} in flight   ${fmt(concurrent.median)} /s  rounds ${concurrent.perRound.map(fmt).join(' ')}`,
+    );
 
     // The same input decide() builds: the verified principal and the live session record.
     const engine = deps.policy.get();
     const principal = await deps.verifier.verify(request.token, request.server);
     const session = await deps.sessions.get(hashSessionId(request.session as string));
-    const input = buildPolicyInput({ mcp: request.mcp, principal, session: session ?? null, server: request.server, caller: BENCH_CALLER, now: Date.now() });
+    const input = buildPolicyInput({
+      mcp: request.mcp,
+      principal,
+      session: session ?? null,
+      server: request.server,
+      caller: BENCH_CALLER,
+      now: Date.now(),
+    });
     if (!engine.decide(input).allow) throw new Error('the policy alone denied the bench input');
     const policy = await measureRounds(() => engine.decide(input), { ...base, concurrency: 1 });
     log(`engine.decide() alone    ${fmt(policy.median)} /s  rounds ${policy.perRound.map(fmt).join(' ')}`);
@@ -51,7 +63,11 @@ export async function runInProcess(options: InProcessOptions, log: (line: string
       decideConcurrent: concurrent.median,
       policyAlone: policy.median,
       concurrency: options.concurrency,
-      perRound: { decideSequential: sequential.perRound, decideConcurrent: concurrent.perRound, policyAlone: policy.perRound },
+      perRound: {
+        decideSequential: sequential.perRound,
+        decideConcurrent: concurrent.perRound,
+        policyAlone: policy.perRound,
+      },
     };
   } finally {
     await core.close();

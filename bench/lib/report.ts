@@ -73,11 +73,23 @@ export function buildSummary(inProcess: InProcessResult, http: HttpResult, load1
       warden: figures(http.warden),
       hello: figures(http.hello),
       warden_over_hello: round(ratio, 3),
-      per_round_ratios: http.warden.rounds.map((w, i) => round(w.requestsPerSecond / (http.hello.rounds[i]?.requestsPerSecond ?? NaN), 3)),
+      per_round_ratios: http.warden.rounds.map((w, i) =>
+        round(w.requestsPerSecond / (http.hello.rounds[i]?.requestsPerSecond ?? NaN), 3),
+      ),
     },
     aims: [
-      { aim: `in-process decide() (${inProcess.concurrency} in flight), decisions/s on one core`, target: AIMS.inProcessPerSecond, measured: round(throughput), met: throughput >= AIMS.inProcessPerSecond },
-      { aim: 'HTTP /v1/decide req/s as a share of fastify hello-world', target: AIMS.httpShareOfHello, measured: round(ratio, 3), met: ratio >= AIMS.httpShareOfHello },
+      {
+        aim: `in-process decide() (${inProcess.concurrency} in flight), decisions/s on one core`,
+        target: AIMS.inProcessPerSecond,
+        measured: round(throughput),
+        met: throughput >= AIMS.inProcessPerSecond,
+      },
+      {
+        aim: 'HTTP /v1/decide req/s as a share of fastify hello-world',
+        target: AIMS.httpShareOfHello,
+        measured: round(ratio, 3),
+        met: ratio >= AIMS.httpShareOfHello,
+      },
     ],
   };
 }
@@ -88,7 +100,8 @@ export function toMarkdown(s: Summary): string {
   const ms = (x: number) => x.toFixed(2);
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
   const { in_process: p, http: h } = s;
-  const check = (w: HttpFigures) => `${n(w.responses)} responses, ${w.non_2xx} non-2xx, ${w.errors} errors, ${w.timeouts} timeouts, ${w.body_mismatches} unexpected bodies`;
+  const check = (w: HttpFigures) =>
+    `${n(w.responses)} responses, ${w.non_2xx} non-2xx, ${w.errors} errors, ${w.timeouts} timeouts, ${w.body_mismatches} unexpected bodies`;
   return [
     `**Machine:** ${s.machine.cpu}, ${s.machine.cores} cores, Node ${s.machine.node}, ${s.machine.os}, load average ${s.machine.load_1m_before} before the run (${s.generated_at.slice(0, 10)})`,
     '',
@@ -108,7 +121,10 @@ export function toMarkdown(s: Summary): string {
     '',
     '| Aim | Target | Measured | Met |',
     '|---|---:|---:|:---:|',
-    ...s.aims.map((a) => `| ${a.aim} | ${a.target < 1 ? `≥ ${pct(a.target)}` : `≥ ${n(a.target)}`} | ${a.target < 1 ? pct(a.measured) : n(a.measured)} | ${a.met ? 'yes' : 'no'} |`),
+    ...s.aims.map(
+      (a) =>
+        `| ${a.aim} | ${a.target < 1 ? `≥ ${pct(a.target)}` : `≥ ${n(a.target)}`} | ${a.target < 1 ? pct(a.measured) : n(a.measured)} | ${a.met ? 'yes' : 'no'} |`,
+    ),
   ].join('\n');
 }
 

@@ -62,7 +62,12 @@ const server = createServer((req, res) => {
 // Fastify's default, so a client idle between benchmark phases keeps its connection as it does with the warden proxy.
 server.keepAliveTimeout = 72_000;
 
-async function forward(req: IncomingMessage, res: ServerResponse, method: 'POST' | 'GET' | 'DELETE', body?: Buffer): Promise<void> {
+async function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: 'POST' | 'GET' | 'DELETE',
+  body?: Buffer,
+): Promise<void> {
   const session = req.headers[HEADER.sessionId];
   let response: Awaited<ReturnType<typeof upstream.send>>;
   try {

@@ -21,13 +21,32 @@ export interface ProxyChild {
  * Starts `node [nodeArgs] src/cli.ts proxy --upstream <upstream> --config <config>` (mcp-warden's
  * proxy) and waits for its `proxy listening on <url>` line.
  */
-export function startProxyChild(upstream: string, config: string, nodeArgs: string[] = [], timeoutMs = 30_000): Promise<ProxyChild> {
-  return startChild('proxy', [...nodeArgs, 'src/cli.ts', 'proxy', '--upstream', upstream, '--config', config], /^proxy listening on (\S+)/m, timeoutMs);
+export function startProxyChild(
+  upstream: string,
+  config: string,
+  nodeArgs: string[] = [],
+  timeoutMs = 30_000,
+): Promise<ProxyChild> {
+  return startChild(
+    'proxy',
+    [...nodeArgs, 'src/cli.ts', 'proxy', '--upstream', upstream, '--config', config],
+    /^proxy listening on (\S+)/m,
+    timeoutMs,
+  );
 }
 
 /** Starts `node bench/proxy/bare-proxy.ts --upstream <upstream>` (no authorization) and waits for its `bare proxy listening on <url>` line. */
-export function startBareProxyChild(upstream: string, nodeArgs: string[] = [], timeoutMs = 30_000): Promise<ProxyChild> {
-  return startChild('bare proxy', [...nodeArgs, 'bench/proxy/bare-proxy.ts', '--upstream', upstream], /^bare proxy listening on (\S+)/m, timeoutMs);
+export function startBareProxyChild(
+  upstream: string,
+  nodeArgs: string[] = [],
+  timeoutMs = 30_000,
+): Promise<ProxyChild> {
+  return startChild(
+    'bare proxy',
+    [...nodeArgs, 'bench/proxy/bare-proxy.ts', '--upstream', upstream],
+    /^bare proxy listening on (\S+)/m,
+    timeoutMs,
+  );
 }
 
 /**

@@ -40,8 +40,14 @@ export interface ProfileSummary {
 }
 
 type Match = (frame: CallFrame) => boolean;
-const inUrl = (...parts: string[]): Match => (f) => parts.some((p) => f.url.includes(p));
-const named = (...names: string[]): Match => (f) => names.includes(f.functionName);
+const inUrl =
+  (...parts: string[]): Match =>
+  (f) =>
+    parts.some((p) => f.url.includes(p));
+const named =
+  (...names: string[]): Match =>
+  (f) =>
+    names.includes(f.functionName);
 
 /**
  * The parts of a proxied call, first match wins: a sample belongs to the first part any
@@ -51,12 +57,47 @@ const named = (...names: string[]): Match => (f) => names.includes(f.functionNam
 const PARTS: ReadonlyArray<readonly [string, Match]> = [
   ['policy evaluation (opa-wasm)', inUrl('opa-wasm', 'wasm://wasm/opa')],
   ['audit: seal (canonicalize, sha256) + file writes', inUrl('/src/audit/', 'canonicalize', 'internal/fs/')],
-  ['rest of decide(): token verify, sessions, input, record', inUrl('/src/decision/', '/src/identity/', '/src/session/', '/src/policy/', '/src/sdk/', 'node_modules/jose/', 'node_modules/zod/')],
+  [
+    'rest of decide(): token verify, sessions, input, record',
+    inUrl(
+      '/src/decision/',
+      '/src/identity/',
+      '/src/session/',
+      '/src/policy/',
+      '/src/sdk/',
+      'node_modules/jose/',
+      'node_modules/zod/',
+    ),
+  ],
   ['upstream request + response head (undici pool)', inUrl('node_modules/undici/')],
-  ['relay to the client (stream pipeline, SSE, response writes)', (f) => inUrl('/src/proxy/respond.ts', '/src/proxy/list-responses.ts', 'internal/streams/', 'node:_http_outgoing', 'eventsource-parser')(f) || named('connectionCorkNT')(f)],
+  [
+    'relay to the client (stream pipeline, SSE, response writes)',
+    (f) =>
+      inUrl(
+        '/src/proxy/respond.ts',
+        '/src/proxy/list-responses.ts',
+        'internal/streams/',
+        'node:_http_outgoing',
+        'eventsource-parser',
+      )(f) || named('connectionCorkNT')(f),
+  ],
   ['proxy endpoint (parse, session map, verdicts)', inUrl('/src/proxy/')],
-  ['fastify (routing, hooks, reply)', inUrl('node_modules/fastify', 'node_modules/find-my-way', 'node_modules/avvio', 'node_modules/light-my-request', 'node_modules/@fastify/')],
-  ['node HTTP server (parser, sockets)', (f) => inUrl('node:_http_server', 'node:_http_common', 'node:net', 'node:internal/stream_base_commons')(f) || named('HTTPParser', 'onStreamRead')(f)],
+  [
+    'fastify (routing, hooks, reply)',
+    inUrl(
+      'node_modules/fastify',
+      'node_modules/find-my-way',
+      'node_modules/avvio',
+      'node_modules/light-my-request',
+      'node_modules/@fastify/',
+    ),
+  ],
+  [
+    'node HTTP server (parser, sockets)',
+    (f) =>
+      inUrl('node:_http_server', 'node:_http_common', 'node:net', 'node:internal/stream_base_commons')(f) ||
+      named('HTTPParser', 'onStreamRead')(f),
+  ],
   ['garbage collector', named('(garbage collector)')],
   ['(program): V8/native outside JS', named('(program)')],
 ];
@@ -95,7 +136,8 @@ export function summarizeProfile(file: string, window?: { fromUs: number; toUs: 
     const area = areaOf(frame);
     areas.set(area, (areas.get(area) ?? 0) + weight);
     const stack: CallFrame[] = [];
-    for (let id: number | undefined = leaf.id; id !== undefined; id = parent.get(id)) stack.push((byId.get(id) as ProfileNode).callFrame);
+    for (let id: number | undefined = leaf.id; id !== undefined; id = parent.get(id))
+      stack.push((byId.get(id) as ProfileNode).callFrame);
     const part = PARTS.find(([, match]) => stack.some(match))?.[0] ?? 'other';
     parts.set(part, (parts.get(part) ?? 0) + weight);
   }
@@ -122,7 +164,14 @@ function areaOf(frame: CallFrame): string {
   if (url.startsWith('node:')) {
     // node:internal/deps/undici/... is undici bundled into Node (global fetch), not the proxy's.
     const name = url.slice('node:'.length);
-    return `node:${name.startsWith('internal/deps/') ? name.split('/').slice(0, 3).join('/') : name.split('/').slice(0, name.startsWith('internal/') ? 2 : 1).join('/')}`;
+    return `node:${
+      name.startsWith('internal/deps/')
+        ? name.split('/').slice(0, 3).join('/')
+        : name
+            .split('/')
+            .slice(0, name.startsWith('internal/') ? 2 : 1)
+            .join('/')
+    }`;
   }
   const src = url.lastIndexOf('/src/');
   return src >= 0 ? url.slice(src + 1) : url;

@@ -15,7 +15,12 @@ function sample() {
   globalThis.gc();
   globalThis.gc();
   const m = process.memoryUsage();
-  return { rss_mb: mb(m.rss), heap_used_mb: mb(m.heapUsed), heap_total_mb: mb(m.heapTotal), external_mb: mb(m.external) };
+  return {
+    rss_mb: mb(m.rss),
+    heap_used_mb: mb(m.heapUsed),
+    heap_total_mb: mb(m.heapTotal),
+    external_mb: mb(m.external),
+  };
 }
 
 const config = loadConfig({
@@ -36,12 +41,17 @@ let token = '';
 for (let i = 0; i < sessions; i++) {
   // One principal per 100 sessions: the per-principal limit stays on.
   if (i % PER_PRINCIPAL === 0) {
-    const minted = await app.inject({ method: 'POST', url: '/v1/dev/token', payload: { sub: `user-${i / PER_PRINCIPAL}`, roles: ['reader'], server: SERVER, ttl_seconds: 7200 } });
+    const minted = await app.inject({
+      method: 'POST',
+      url: '/v1/dev/token',
+      payload: { sub: `user-${i / PER_PRINCIPAL}`, roles: ['reader'], server: SERVER, ttl_seconds: 7200 },
+    });
     token = minted.json().token;
   }
   const created = await app.inject({ method: 'POST', url: '/v1/sessions', payload: { token, server: SERVER } });
   if (created.statusCode !== 201) throw new Error(`session ${i}: ${created.statusCode} ${created.body}`);
-  if (process.env.RSS_PROGRESS && (i + 1) % 10_000 === 0) process.stderr.write(`${i + 1}: ${JSON.stringify(sample())}\n`);
+  if (process.env.RSS_PROGRESS && (i + 1) % 10_000 === 0)
+    process.stderr.write(`${i + 1}: ${JSON.stringify(sample())}\n`);
 }
 const createSeconds = (Date.now() - started) / 1000;
 const loaded = sample();

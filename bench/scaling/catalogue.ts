@@ -66,7 +66,10 @@ export function scaledCatalogue(n: number): ScaledCatalogue {
  * `opa build -t wasm -e mcp/authz/decision -e mcp/session/grant --ignore '*_test.rego'
  * policies/mcp <dir>/data`. Answers the bundle's path, its size and how long opa took.
  */
-export function buildCatalogueBundle(catalogue: ScaledCatalogue, dir: string): { path: string; seconds: number; bytes: number } {
+export function buildCatalogueBundle(
+  catalogue: ScaledCatalogue,
+  dir: string,
+): { path: string; seconds: number; bytes: number } {
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(join(dataDir, 'data.json'), JSON.stringify(catalogue.data));
@@ -75,8 +78,21 @@ export function buildCatalogueBundle(catalogue: ScaledCatalogue, dir: string): {
   execFileSync(
     opaBinary(),
     [
-      'build', '-t', 'wasm', '-e', DECISION_ENTRYPOINT, '-e', GRANT_ENTRYPOINT, '--ignore', '*_test.rego',
-      '--revision', `scaling-${catalogue.tools.length}-tools`, '-o', path, POLICY_DIR, dataDir,
+      'build',
+      '-t',
+      'wasm',
+      '-e',
+      DECISION_ENTRYPOINT,
+      '-e',
+      GRANT_ENTRYPOINT,
+      '--ignore',
+      '*_test.rego',
+      '--revision',
+      `scaling-${catalogue.tools.length}-tools`,
+      '-o',
+      path,
+      POLICY_DIR,
+      dataDir,
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );

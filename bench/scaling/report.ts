@@ -1,7 +1,8 @@
 // Formatting for bench/scaling.ts: numbers, percentiles, Markdown tables, mermaid charts.
 
 export const n0 = (x: number): string => Math.round(x).toLocaleString('en-US');
-export const n1 = (x: number): string => x.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+export const n1 = (x: number): string =>
+  x.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 export const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 export const times = (x: number): string => `${x.toFixed(2)}×`;
 export const round = (x: number, digits = 0): number => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -37,7 +37,12 @@ export function sessionRecord(i: number, like: SessionRecord, now: number): Sess
 }
 
 /** Inserts sessions 0 … n−1 through the store's own `insert`. */
-export async function fillMemory(store: MemorySessionStore, n: number, like: SessionRecord, now: number): Promise<void> {
+export async function fillMemory(
+  store: MemorySessionStore,
+  n: number,
+  like: SessionRecord,
+  now: number,
+): Promise<void> {
   for (let i = 0; i < n; i++) await store.insert(sessionRecord(i, like, now));
   if (store.size !== n) throw new Error(`the memory store holds ${store.size} sessions, not ${n}`);
 }
@@ -61,7 +66,8 @@ export async function fillStore(
   let start = range.from;
   while (start < range.to && performance.now() < deadline) {
     const inserts: Promise<void>[] = [];
-    for (let i = start; i < Math.min(start + inFlight, range.to); i++) inserts.push(store.insert(sessionRecord(i, like, now)));
+    for (let i = start; i < Math.min(start + inFlight, range.to); i++)
+      inserts.push(store.insert(sessionRecord(i, like, now)));
     await Promise.all(inserts);
     start += inserts.length;
   }

@@ -24,9 +24,11 @@ const app = await createService(config, false).catch((err: unknown) => {
 await app.listen({ host: config.server.host, port: config.server.port });
 const address = app.server.address();
 console.log(JSON.stringify({ port: typeof address === 'object' && address ? address.port : null }));
-process.once('SIGTERM', () =>
-  void app.close().then(() => {
-    rmSync(dir, { recursive: true, force: true });
-    process.exit(0);
-  }),
+process.once(
+  'SIGTERM',
+  () =>
+    void app.close().then(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(0);
+    }),
 );

@@ -99,7 +99,11 @@ export function verifyRecords(records: Iterable<SealedRecord>): ChainVerdict {
   for (const record of records) {
     // A tampered record may hold anything: the chain fields must have their types before
     // they are compared (an object with a broken toString would throw, not be reported).
-    const bad = typeof record.chain !== 'string' || !Number.isSafeInteger(record.seq) || typeof record.prev !== 'string' || typeof record.hash !== 'string';
+    const bad =
+      typeof record.chain !== 'string' ||
+      !Number.isSafeInteger(record.seq) ||
+      typeof record.prev !== 'string' ||
+      typeof record.hash !== 'string';
     if (bad) {
       const chain = typeof record.chain === 'string' ? record.chain : '?';
       const seq = (heads.get(chain)?.seq ?? 0) + 1;
@@ -107,13 +111,25 @@ export function verifyRecords(records: Iterable<SealedRecord>): ChainVerdict {
     }
     const head = heads.get(record.chain) ?? { chain: record.chain, seq: 0, hash: GENESIS };
     if (record.seq <= head.seq) {
-      return { ok: false, chain: record.chain, seq: record.seq, problem: `record ${record.seq} appears a second time (inserted or duplicated)` };
+      return {
+        ok: false,
+        chain: record.chain,
+        seq: record.seq,
+        problem: `record ${record.seq} appears a second time (inserted or duplicated)`,
+      };
     }
     if (record.seq !== head.seq + 1) {
-      return { ok: false, chain: record.chain, seq: head.seq + 1, problem: `record ${head.seq + 1} is missing or out of order (found ${record.seq})` };
+      return {
+        ok: false,
+        chain: record.chain,
+        seq: head.seq + 1,
+        problem: `record ${head.seq + 1} is missing or out of order (found ${record.seq})`,
+      };
     }
-    if (record.prev !== head.hash) return { ok: false, chain: record.chain, seq: record.seq, problem: 'prev does not match the previous hash' };
-    if (record.hash !== hashRecord(record)) return { ok: false, chain: record.chain, seq: record.seq, problem: 'the record was altered (hash mismatch)' };
+    if (record.prev !== head.hash)
+      return { ok: false, chain: record.chain, seq: record.seq, problem: 'prev does not match the previous hash' };
+    if (record.hash !== hashRecord(record))
+      return { ok: false, chain: record.chain, seq: record.seq, problem: 'the record was altered (hash mismatch)' };
     heads.set(record.chain, { chain: record.chain, seq: record.seq, hash: record.hash });
     count += 1;
   }

@@ -21,7 +21,12 @@ export async function loadCheckpointSigner(file: string): Promise<CheckpointSign
   return {
     publicJwks: { keys: [publicJwk] },
     sign(head, now) {
-      const payload: Checkpoint = { chain: head.chain, seq: head.seq, hash: head.hash, ts: new Date(now).toISOString() };
+      const payload: Checkpoint = {
+        chain: head.chain,
+        seq: head.seq,
+        hash: head.hash,
+        ts: new Date(now).toISOString(),
+      };
       return new CompactSign(encoder.encode(JSON.stringify(payload)))
         .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'mcp-warden-checkpoint+jws' })
         .sign(key);
@@ -49,7 +54,10 @@ export class CheckpointSchedule {
   }
 
   due(head: ChainHead, now: number): boolean {
-    return head.seq > this.#lastSeq && (head.seq - this.#lastSeq >= this.#everyRecords || now - this.#lastAt >= this.#everyMs);
+    return (
+      head.seq > this.#lastSeq &&
+      (head.seq - this.#lastSeq >= this.#everyRecords || now - this.#lastAt >= this.#everyMs)
+    );
   }
 
   done(head: ChainHead, now: number): void {

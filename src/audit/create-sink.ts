@@ -14,7 +14,10 @@ export async function createAuditSink(config: AuditConfig): Promise<{ sink: Audi
   if (config.sink === 'postgres') {
     // Loaded only when configured: the embedded default does not need `pg`.
     const { PostgresAuditSink } = await import('./postgres-sink.ts');
-    return { sink: new PostgresAuditSink({ url: config.postgres.url, table: config.postgres.table, ...schedule }), signer };
+    return {
+      sink: new PostgresAuditSink({ url: config.postgres.url, table: config.postgres.table, ...schedule }),
+      signer,
+    };
   }
   return { sink: new FileAuditSink({ path: config.file, maxFileBytes: config.max_file_bytes, ...schedule }), signer };
 }

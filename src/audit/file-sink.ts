@@ -1,5 +1,19 @@
 import { hash } from 'node:crypto';
-import { closeSync, createReadStream, createWriteStream, existsSync, fdatasync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, truncateSync, type WriteStream } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  fdatasync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  type WriteStream,
+} from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { basename, dirname } from 'node:path';
@@ -8,7 +22,14 @@ import { AuditUnavailable } from '../errors.ts';
 import { ChainSealer, newChainId, sealEach, type ChainHead, type SealedRecord } from './chain.ts';
 import { CheckpointSchedule, type CheckpointSigner } from './checkpoint.ts';
 import { cutTornTail, type TailCut } from './torn-tail.ts';
-import { auditRecord, matchesQuery, type AuditPage, type AuditQuery, type AuditRecord, type AuditSink } from './record.ts';
+import {
+  auditRecord,
+  matchesQuery,
+  type AuditPage,
+  type AuditQuery,
+  type AuditRecord,
+  type AuditSink,
+} from './record.ts';
 
 export interface FileSinkOptions {
   readonly path: string;
@@ -60,7 +81,9 @@ export class FileAuditSink implements AuditSink {
     const cut = cutTornTail(this.#options.path);
     await this.#open();
     if (cut !== null) {
-      await this.append(auditRecord('audit.recovered', this.#now(), 'mcp-warden', { detail: { file: this.#options.path, ...cut } }));
+      await this.append(
+        auditRecord('audit.recovered', this.#now(), 'mcp-warden', { detail: { file: this.#options.path, ...cut } }),
+      );
     }
   }
 
@@ -121,7 +144,8 @@ export class FileAuditSink implements AuditSink {
       if (!matchesQuery(record, query)) continue;
       matched += 1;
       if (matched <= skip) continue;
-      if (records.length === query.limit) return { records, next: Buffer.from(String(skip + records.length)).toString('base64url') };
+      if (records.length === query.limit)
+        return { records, next: Buffer.from(String(skip + records.length)).toString('base64url') };
       records.push(record);
     }
     return { records, next: null };
@@ -154,7 +178,8 @@ export class FileAuditSink implements AuditSink {
       // (its batch was refused, never answered) and record the cut, as at start.
       const recovered = this.#failure !== undefined ? this.#recoverTail() : [];
       if (this.#failure !== undefined || this.#stream === undefined) await this.#open();
-      const unsealable = (p: Pending) => p.reject(new AuditUnavailable('the record has no canonical form (a lone surrogate or a non-finite number)'));
+      const unsealable = (p: Pending) =>
+        p.reject(new AuditUnavailable('the record has no canonical form (a lone surrogate or a non-finite number)'));
       const { items, sealed } = sealEach(this.#sealer, [...recovered, ...pending], unsealable);
       batch = items;
       if (sealed.length === 0) return;
@@ -180,7 +205,9 @@ export class FileAuditSink implements AuditSink {
     // (they were refused, never answered, and their seals were taken back).
     const cut = cutBack(this.#options.path, this.#size) ?? cutTornTail(this.#options.path);
     if (cut === null) return [];
-    const record = auditRecord('audit.recovered', this.#now(), 'mcp-warden', { detail: { file: this.#options.path, after: 'a failed write', ...cut } });
+    const record = auditRecord('audit.recovered', this.#now(), 'mcp-warden', {
+      detail: { file: this.#options.path, after: 'a failed write', ...cut },
+    });
     return [{ record, resolve: () => undefined, reject: () => undefined }];
   }
 

@@ -127,7 +127,9 @@ export class PostgresAuditSink implements AuditSink {
       await this.#resyncHead(pool);
     } catch (err) {
       await pool.end().catch(() => {});
-      throw new AuditUnavailable(`the PostgreSQL audit sink could not start: ${(err as Error).message}`, { cause: err });
+      throw new AuditUnavailable(`the PostgreSQL audit sink could not start: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     this.#pool = pool;
     this.#schedule = new CheckpointSchedule(this.#everyRecords, this.#everyMs, this.#now());
@@ -142,7 +144,9 @@ export class PostgresAuditSink implements AuditSink {
     if (!this.#accepting) return Promise.reject(new AuditUnavailable('the PostgreSQL audit sink is not started'));
     // PostgreSQL refuses such text; one bad record must not fail the batch it would join.
     if (unstorable(record)) {
-      return Promise.reject(new AuditUnavailable('the record holds text PostgreSQL cannot store (NUL or a lone surrogate)'));
+      return Promise.reject(
+        new AuditUnavailable('the record holds text PostgreSQL cannot store (NUL or a lone surrogate)'),
+      );
     }
     if (Number.isNaN(Date.parse(record.ts))) return Promise.reject(new AuditUnavailable('the record has no valid ts'));
     return new Promise((resolve, reject) => {
@@ -176,7 +180,9 @@ export class PostgresAuditSink implements AuditSink {
     if (q.until !== undefined) where.push(`ts < ${param(isoTime(q.until, 'until'), '::timestamptz')}`);
     if (q.cursor !== undefined) {
       const c = decodeCursor(q.cursor);
-      where.push(`(ts, chain, seq) > (${param(c.ts, '::timestamptz')}, ${param(c.chain)}, ${param(c.seq, '::bigint')})`);
+      where.push(
+        `(ts, chain, seq) > (${param(c.ts, '::timestamptz')}, ${param(c.chain)}, ${param(c.seq, '::bigint')})`,
+      );
     }
     const sql =
       `SELECT record FROM ${this.#table} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ` +
@@ -258,7 +264,8 @@ export class PostgresAuditSink implements AuditSink {
         await this.#resyncHead(pool);
         before = this.#sealer.head;
       }
-      const unsealable = (p: Pending) => p.reject(new AuditUnavailable('the record has no canonical form (a lone surrogate or a non-finite number)'));
+      const unsealable = (p: Pending) =>
+        p.reject(new AuditUnavailable('the record has no canonical form (a lone surrogate or a non-finite number)'));
       const { items, sealed } = sealEach(this.#sealer, batch, unsealable);
       batch = items;
       if (sealed.length > 0) await pool.query(INSERT(this.#table), columns(this.#sealer.head.chain, sealed));
@@ -266,7 +273,9 @@ export class PostgresAuditSink implements AuditSink {
       this.#sealer.rewind(before);
       this.#resync = true;
       this.#ok = false;
-      const failure = new AuditUnavailable(`the audit database refused the records: ${(err as Error).message}`, { cause: err });
+      const failure = new AuditUnavailable(`the audit database refused the records: ${(err as Error).message}`, {
+        cause: err,
+      });
       for (const p of batch) p.reject(failure);
       return false;
     }
@@ -295,11 +304,10 @@ export class PostgresAuditSink implements AuditSink {
     const now = this.#now();
     try {
       const jws = await this.#signer.sign(head, now);
-      await pool.query(`INSERT INTO ${this.#checkpointTable} (chain, seq, jws) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
-        head.chain,
-        head.seq,
-        jws,
-      ]);
+      await pool.query(
+        `INSERT INTO ${this.#checkpointTable} (chain, seq, jws) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+        [head.chain, head.seq, jws],
+      );
     } catch {
       // The records are committed already; only the checkpoint is late.
       return;
@@ -366,7 +374,8 @@ function migration(table: string, checkpoints: string): string {
 function unstorable(value: unknown): boolean {
   if (typeof value === 'string') return value.includes('\0') || !value.isWellFormed();
   if (Array.isArray(value)) return value.some(unstorable);
-  if (value !== null && typeof value === 'object') return Object.entries(value).some(([k, v]) => unstorable(k) || unstorable(v));
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).some(([k, v]) => unstorable(k) || unstorable(v));
   return false;
 }
 
@@ -383,7 +392,12 @@ function encodeCursor(record: SealedRecord): string {
 function decodeCursor(cursor: string): Cursor {
   try {
     const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (typeof c.ts === 'string' && !Number.isNaN(Date.parse(c.ts)) && typeof c.chain === 'string' && Number.isInteger(c.seq)) {
+    if (
+      typeof c.ts === 'string' &&
+      !Number.isNaN(Date.parse(c.ts)) &&
+      typeof c.chain === 'string' &&
+      Number.isInteger(c.seq)
+    ) {
       return c as Cursor;
     }
   } catch {

@@ -13,7 +13,10 @@ export type TrailVerdict =
  * checkpoint that does not verify, that names a record whose hash differs, or that lies
  * beyond the end of its chain (a truncated tail) is reported with its sequence number.
  */
-export async function verifyTrail(sink: Pick<AuditSink, 'records' | 'checkpoints'>, keys: JSONWebKeySet): Promise<TrailVerdict> {
+export async function verifyTrail(
+  sink: Pick<AuditSink, 'records' | 'checkpoints'>,
+  keys: JSONWebKeySet,
+): Promise<TrailVerdict> {
   const expected = new Map<string, Checkpoint>(); // `${chain}\n${seq}` → checkpoint
   let checkpoints = 0;
   for await (const jws of sink.checkpoints()) {
@@ -21,7 +24,12 @@ export async function verifyTrail(sink: Pick<AuditSink, 'records' | 'checkpoints
     try {
       checkpoint = await verifyCheckpoint(jws, keys);
     } catch {
-      return { ok: false, chain: '?', seq: 0, problem: `checkpoint ${checkpoints + 1} does not verify with the trusted keys` };
+      return {
+        ok: false,
+        chain: '?',
+        seq: 0,
+        problem: `checkpoint ${checkpoints + 1} does not verify with the trusted keys`,
+      };
     }
     expected.set(`${checkpoint.chain}\n${checkpoint.seq}`, checkpoint);
     checkpoints += 1;
@@ -56,4 +64,3 @@ function* checkedAgainst(records: readonly SealedRecord[], expected: Map<string,
     yield record;
   }
 }
-

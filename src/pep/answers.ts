@@ -12,7 +12,9 @@ import { WardenRefusal } from './warden.ts';
 export type DenialKind = 'identity' | 'state_gone' | 'state_refused' | 'unavailable' | 'denied';
 
 const ORDER: readonly Exclude<DenialKind, 'denied'>[] = ['identity', 'state_gone', 'state_refused', 'unavailable'];
-const FAMILIES: ReadonlyMap<ErrorFamily, ReadonlySet<string>> = new Map(ORDER.map((family) => [family, codesOf(family)]));
+const FAMILIES: ReadonlyMap<ErrorFamily, ReadonlySet<string>> = new Map(
+  ORDER.map((family) => [family, codesOf(family)]),
+);
 
 /** The kind of a refusal's or a deny's reasons. */
 export function denialKind(reasons: readonly Reason[]): DenialKind {
@@ -24,7 +26,10 @@ export function denialKind(reasons: readonly Reason[]): DenialKind {
 }
 
 /** The data of every denial: reasons and the decision to look up in the audit trail. */
-export function denialData(reasons: readonly Reason[], decisionId: string | null): { reasons: readonly Reason[]; decision_id: string | null } {
+export function denialData(
+  reasons: readonly Reason[],
+  decisionId: string | null,
+): { reasons: readonly Reason[]; decision_id: string | null } {
   return { reasons, decision_id: decisionId };
 }
 
@@ -33,12 +38,22 @@ export type Denied = Pick<Decision, 'reasons'> & { readonly decision_id: string 
 
 /** The JSON-RPC answer to a denied request: -32003 with the reasons. */
 export function forbidden(id: JsonRpcId, decision: Denied): Record<string, unknown> {
-  return rpcError(id, RpcCode.forbidden, `Forbidden: ${decision.reasons[0]?.message ?? 'denied'}`, denialData(decision.reasons, decision.decision_id));
+  return rpcError(
+    id,
+    RpcCode.forbidden,
+    `Forbidden: ${decision.reasons[0]?.message ?? 'denied'}`,
+    denialData(decision.reasons, decision.decision_id),
+  );
 }
 
 /** The JSON-RPC answer when the session is gone: the client must initialize again. */
 export function sessionGone(id: JsonRpcId, decision: Denied): Record<string, unknown> {
-  return rpcError(id, RpcCode.sessionNotFound, 'Session not found: initialize a new session', denialData(decision.reasons, decision.decision_id));
+  return rpcError(
+    id,
+    RpcCode.sessionNotFound,
+    'Session not found: initialize a new session',
+    denialData(decision.reasons, decision.decision_id),
+  );
 }
 
 /**
@@ -46,7 +61,9 @@ export function sessionGone(id: JsonRpcId, decision: Denied): Record<string, unk
  * keeps its code; anything else means the PEP got no valid answer (`pdp_unavailable`).
  */
 export function refusalOf(err: unknown, doing: string): WardenRefusal {
-  return err instanceof WardenRefusal ? err : new WardenRefusal(PdpUnavailable.code, `${doing} failed: no valid answer from the warden`);
+  return err instanceof WardenRefusal
+    ? err
+    : new WardenRefusal(PdpUnavailable.code, `${doing} failed: no valid answer from the warden`);
 }
 
 /** The reasons a refusal carries: its own code first, then the policy's. */

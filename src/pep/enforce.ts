@@ -34,7 +34,13 @@ export async function decideRequest(ctx: EnforcementContext, mcp: McpRequest): P
   const request = { token: ctx.token, session: ctx.session, server: ctx.server, mcp };
   let decision = await ctx.warden.decide(request);
   const tool = mcp.params?.name;
-  if (ctx.widenOnDemand && ctx.session !== undefined && mcp.method === 'tools/call' && tool !== undefined && onlyOutOfScope(decision)) {
+  if (
+    ctx.widenOnDemand &&
+    ctx.session !== undefined &&
+    mcp.method === 'tools/call' &&
+    tool !== undefined &&
+    onlyOutOfScope(decision)
+  ) {
     decision = await widened(ctx, decision, ctx.session, tool, request);
   }
   return enforceableDecision(decision, ctx.obligations);
@@ -43,7 +49,8 @@ export async function decideRequest(ctx: EnforcementContext, mcp: McpRequest): P
 /** Decides every message in order; nothing is delivered before all are decided. */
 export async function decideMessages(ctx: EnforcementContext, messages: readonly ClientMessage[]): Promise<Verdict[]> {
   const verdicts: Verdict[] = [];
-  for (const message of messages) verdicts.push({ message, decision: await decideRequest(ctx, mcpRequestOf(message, ctx.protocolVersion)) });
+  for (const message of messages)
+    verdicts.push({ message, decision: await decideRequest(ctx, mcpRequestOf(message, ctx.protocolVersion)) });
   return verdicts;
 }
 
@@ -51,19 +58,33 @@ export async function decideMessages(ctx: EnforcementContext, messages: readonly
  * What the principal may see of a list the server returned: the names (or URIs) go to
  * the policy as `candidates` of the same list method; null hides everything.
  */
-export function visibleAmong(ctx: EnforcementContext, method: string): (candidates: readonly string[]) => Promise<readonly string[] | null> {
+export function visibleAmong(
+  ctx: EnforcementContext,
+  method: string,
+): (candidates: readonly string[]) => Promise<readonly string[] | null> {
   return async (candidates) => {
-    const decision = await decideRequest({ ...ctx, widenOnDemand: false }, { method, params: {}, candidates, protocol_version: ctx.protocolVersion });
+    const decision = await decideRequest(
+      { ...ctx, widenOnDemand: false },
+      { method, params: {}, candidates, protocol_version: ctx.protocolVersion },
+    );
     return decision.allow ? decision.visible_tools : null;
   };
 }
 
 function onlyOutOfScope(decision: Decision): boolean {
-  return !decision.allow && decision.reasons.length > 0 && decision.reasons.every((r) => r.code === 'tool_not_in_session_scope');
+  return (
+    !decision.allow &&
+    decision.reasons.length > 0 &&
+    decision.reasons.every((r) => r.code === 'tool_not_in_session_scope')
+  );
 }
 
 async function widened(
-  ctx: EnforcementContext, denied: Decision, session: string, tool: string, request: Parameters<Warden['decide']>[0],
+  ctx: EnforcementContext,
+  denied: Decision,
+  session: string,
+  tool: string,
+  request: Parameters<Warden['decide']>[0],
 ): Promise<Decision> {
   try {
     await ctx.warden.widenSession({ id: session, token: ctx.token, add: [tool] });
@@ -72,7 +93,11 @@ async function widened(
     // (tool_not_permitted, destructive_requires_role, …) and are added to the answer.
     if (!(err instanceof WardenRefusal) || err.reasons.length === 0) return denied;
     const scopes = [...new Set([...(denied.required_scopes ?? []), ...err.requiredScopes])].sort();
-    return { ...denied, reasons: [...denied.reasons, ...err.reasons], ...(scopes.length > 0 ? { required_scopes: scopes } : {}) };
+    return {
+      ...denied,
+      reasons: [...denied.reasons, ...err.reasons],
+      ...(scopes.length > 0 ? { required_scopes: scopes } : {}),
+    };
   }
   return ctx.warden.decide(request);
 }

@@ -28,7 +28,9 @@ export function eraOf(version: string | undefined): Era {
 export function metaVersion(message: ClientMessage): unknown {
   if (message.type === 'response') return undefined;
   const meta = message.params._meta;
-  return meta !== null && typeof meta === 'object' && !Array.isArray(meta) ? (meta as Record<string, unknown>)[META_PROTOCOL_VERSION] : undefined;
+  return meta !== null && typeof meta === 'object' && !Array.isArray(meta)
+    ? (meta as Record<string, unknown>)[META_PROTOCOL_VERSION]
+    : undefined;
 }
 
 /** The protocol version a request states: its transport's (the header), else `_meta`, else initialize's. */
@@ -37,7 +39,8 @@ export function statedVersion(transport: string | undefined, message: ClientMess
   if (message === undefined || message.type === 'response') return undefined;
   const meta = metaVersion(message);
   if (typeof meta === 'string') return meta;
-  if (message.method === 'initialize' && typeof message.params.protocolVersion === 'string') return message.params.protocolVersion;
+  if (message.method === 'initialize' && typeof message.params.protocolVersion === 'string')
+    return message.params.protocolVersion;
   return undefined;
 }
 
@@ -68,7 +71,11 @@ export function legacyRefusal(messages: readonly ClientMessage[]): Refusal | nul
   for (const message of messages) {
     const stated = metaVersion(message);
     if (typeof stated === 'string' && isModern(stated)) {
-      return refusal(400, RpcCode.headerMismatch, new InvalidRequest(`a legacy request states the protocol version '${stated}' in _meta`));
+      return refusal(
+        400,
+        RpcCode.headerMismatch,
+        new InvalidRequest(`a legacy request states the protocol version '${stated}' in _meta`),
+      );
     }
   }
   return null;
@@ -81,15 +88,27 @@ export function legacyRefusal(messages: readonly ClientMessage[]): Refusal | nul
  */
 export function modernRefusal(message: ClientMessage, version: string, legacySession: boolean): Refusal | null {
   if (legacySession) {
-    return refusal(400, RpcCode.invalidRequest, new InvalidRequest(`a ${FIRST_MODERN_VERSION}+ request may not carry an Mcp-Session-Id`));
+    return refusal(
+      400,
+      RpcCode.invalidRequest,
+      new InvalidRequest(`a ${FIRST_MODERN_VERSION}+ request may not carry an Mcp-Session-Id`),
+    );
   }
   if (message.type !== 'request') return null;
   const stated = metaVersion(message);
   if (stated === undefined) {
-    return refusal(400, RpcCode.invalidParams, new InvalidRequest(`Invalid params: _meta["${META_PROTOCOL_VERSION}"] is required`));
+    return refusal(
+      400,
+      RpcCode.invalidParams,
+      new InvalidRequest(`Invalid params: _meta["${META_PROTOCOL_VERSION}"] is required`),
+    );
   }
   if (stated !== version) {
-    return refusal(400, RpcCode.headerMismatch, new InvalidRequest(`the protocol version '${version}' does not match _meta's '${String(stated)}'`));
+    return refusal(
+      400,
+      RpcCode.headerMismatch,
+      new InvalidRequest(`the protocol version '${version}' does not match _meta's '${String(stated)}'`),
+    );
   }
   return null;
 }

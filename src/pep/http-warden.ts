@@ -76,7 +76,12 @@ export function createWardenClient(options: WardenClientOptions): Warden {
   }
 
   /** A session call: the view on `expected`, else a refusal with the API's own code. */
-  async function sessionCall(method: 'POST' | 'DELETE', path: string, body: unknown, expected: number): Promise<SessionView> {
+  async function sessionCall(
+    method: 'POST' | 'DELETE',
+    path: string,
+    body: unknown,
+    expected: number,
+  ): Promise<SessionView> {
     let answer: Answer;
     try {
       answer = await call(method, path, body);
@@ -90,7 +95,13 @@ export function createWardenClient(options: WardenClientOptions): Warden {
       throw new WardenRefusal(PdpUnavailable.code, 'the decision API answered a session outside the contract');
     }
     const error = errorSchema.safeParse(answer.body);
-    if (error.success) throw new WardenRefusal(error.data.code, error.data.message, error.data.reasons ?? [], error.data.required_scopes ?? []);
+    if (error.success)
+      throw new WardenRefusal(
+        error.data.code,
+        error.data.message,
+        error.data.reasons ?? [],
+        error.data.required_scopes ?? [],
+      );
     throw new WardenRefusal(PdpUnavailable.code, `the decision API answered ${answer.status}`);
   }
 
@@ -101,7 +112,9 @@ export function createWardenClient(options: WardenClientOptions): Warden {
         if (answer.status !== 200) return unavailable(`the decision API answered ${answer.status}`);
         // Only a body that validates is believed, an allow above all.
         const decision = decisionSchema.safeParse(answer.body);
-        return decision.success ? enforceableDecision(decision.data, obligations) : unavailable('the decision API answered a decision outside the contract');
+        return decision.success
+          ? enforceableDecision(decision.data, obligations)
+          : unavailable('the decision API answered a decision outside the contract');
       } catch (err) {
         return unavailable(toReason(err).message);
       }
@@ -117,7 +130,10 @@ export function createWardenClient(options: WardenClientOptions): Warden {
         const answer = await call('POST', '/v1/liveness', { items });
         const parsed = livenessAnswerSchema.safeParse(answer.body);
         if (answer.status !== 200 || !parsed.success || parsed.data.results.length !== items.length) {
-          return items.map(() => ({ code: PdpUnavailable.code, message: `the decision API answered liveness ${answer.status} outside the contract` }));
+          return items.map(() => ({
+            code: PdpUnavailable.code,
+            message: `the decision API answered liveness ${answer.status} outside the contract`,
+          }));
         }
         return parsed.data.results.map((r) => (r.live ? null : r.reason));
       } catch (err) {

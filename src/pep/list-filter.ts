@@ -63,7 +63,10 @@ export async function screenServerMessage(
   const method = pendingMethod(m.id);
   if (method === undefined || !isListMethod(method)) return isListShaped(m.result) ? undefined : message;
   if (m.result === null || typeof m.result !== 'object' || Array.isArray(m.result)) return message;
-  return { ...m, result: await filterListResult(method, m.result as Record<string, unknown>, visibleFor(method), modern) };
+  return {
+    ...m,
+    result: await filterListResult(method, m.result as Record<string, unknown>, visibleFor(method), modern),
+  };
 }
 
 function keyOf(item: unknown, key: string): string | undefined {

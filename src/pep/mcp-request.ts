@@ -10,7 +10,10 @@ export function mcpRequestOf(message: ClientMessage, protocolVersion: string | u
     method: message.method,
     params: {
       name: typeof name === 'string' ? name : undefined,
-      arguments: args !== null && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, unknown>) : undefined,
+      arguments:
+        args !== null && typeof args === 'object' && !Array.isArray(args)
+          ? (args as Record<string, unknown>)
+          : undefined,
       uri: typeof uri === 'string' ? uri : undefined,
     },
     protocol_version: protocolVersion,

@@ -7,7 +7,12 @@ export type JsonRpcId = string | number | null;
 
 /** One client message, classified. */
 export type ClientMessage =
-  | { readonly type: 'request'; readonly id: JsonRpcId; readonly method: string; readonly params: Record<string, unknown> }
+  | {
+      readonly type: 'request';
+      readonly id: JsonRpcId;
+      readonly method: string;
+      readonly params: Record<string, unknown>;
+    }
   | { readonly type: 'notification'; readonly method: string; readonly params: Record<string, unknown> }
   | { readonly type: 'response'; readonly id: JsonRpcId };
 
@@ -44,19 +49,27 @@ export function classify(item: unknown, index = 0): ClientMessage {
     throw new RpcParseError(RpcCode.invalidRequest, `Invalid Request: ${where} is not an object`);
   }
   const m = item as Record<string, unknown>;
-  if (m.jsonrpc !== '2.0') throw new RpcParseError(RpcCode.invalidRequest, `Invalid Request: ${where}: jsonrpc must be "2.0"`);
+  if (m.jsonrpc !== '2.0')
+    throw new RpcParseError(RpcCode.invalidRequest, `Invalid Request: ${where}: jsonrpc must be "2.0"`);
   const hasId = 'id' in m;
-  if (hasId && !isId(m.id)) throw new RpcParseError(RpcCode.invalidRequest, `Invalid Request: ${where}: id must be a string or number`);
+  if (hasId && !isId(m.id))
+    throw new RpcParseError(RpcCode.invalidRequest, `Invalid Request: ${where}: id must be a string or number`);
   if (typeof m.method === 'string') {
     if (m.params !== undefined && (m.params === null || typeof m.params !== 'object' || Array.isArray(m.params))) {
       throw new RpcParseError(RpcCode.invalidRequest, `Invalid Request: ${where}: params must be an object`);
     }
     const params = (m.params ?? {}) as Record<string, unknown>;
-    return hasId ? { type: 'request', id: m.id as JsonRpcId, method: m.method, params } : { type: 'notification', method: m.method, params };
+    return hasId
+      ? { type: 'request', id: m.id as JsonRpcId, method: m.method, params }
+      : { type: 'notification', method: m.method, params };
   }
-  if (m.method !== undefined) throw new RpcParseError(RpcCode.invalidRequest, `Invalid Request: ${where}: method must be a string`);
+  if (m.method !== undefined)
+    throw new RpcParseError(RpcCode.invalidRequest, `Invalid Request: ${where}: method must be a string`);
   if (hasId && ('result' in m || 'error' in m)) return { type: 'response', id: m.id as JsonRpcId };
-  throw new RpcParseError(RpcCode.invalidRequest, `Invalid Request: ${where} is neither a request, a notification nor a response`);
+  throw new RpcParseError(
+    RpcCode.invalidRequest,
+    `Invalid Request: ${where} is neither a request, a notification nor a response`,
+  );
 }
 
 function isId(value: unknown): boolean {

@@ -24,6 +24,8 @@ export function enforceableDecision(decision: Decision, implemented: ReadonlySet
   if (!decision.allow) return decision;
   const unknown = Object.keys(decision.obligations).filter((name) => !implemented.has(name));
   if (unknown.length === 0) return decision;
-  const reason = new ObligationUnsupported(`this enforcement point does not implement the obligation(s) ${unknown.map((n) => `'${n}'`).join(', ')}`);
+  const reason = new ObligationUnsupported(
+    `this enforcement point does not implement the obligation(s) ${unknown.map((n) => `'${n}'`).join(', ')}`,
+  );
   return { ...decision, allow: false, reasons: [{ code: reason.code, message: reason.message }], visible_tools: null };
 }

@@ -34,10 +34,14 @@ export class PendingIds {
    * Claims the ids of `requests` in `scope`; returns the error for the first already
    * pending (claiming none), else a release for when their answers are done.
    */
-  claim(scope: string, requests: readonly { readonly id: JsonRpcId; readonly method: string }[]): DuplicateId | (() => void) {
+  claim(
+    scope: string,
+    requests: readonly { readonly id: JsonRpcId; readonly method: string }[],
+  ): DuplicateId | (() => void) {
     const pending = this.#byScope.get(scope) ?? new Map<string, string>();
     for (const { id } of requests) {
-      if (pending.has(keyOf(id))) return new DuplicateId(`the request id ${JSON.stringify(id)} is still pending on this session`);
+      if (pending.has(keyOf(id)))
+        return new DuplicateId(`the request id ${JSON.stringify(id)} is still pending on this session`);
     }
     for (const { id, method } of requests) pending.set(keyOf(id), method);
     if (pending.size > 0) this.#byScope.set(scope, pending);

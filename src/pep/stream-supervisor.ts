@@ -95,7 +95,8 @@ export class StreamSupervisor {
       streams.forEach((watched, i) => {
         const reason = results[index[i]!] ?? null;
         if (reason === null) watched.lastLive = now;
-        else if (!UNAVAILABLE.has(reason.code) || now - watched.lastLive >= this.#options.unavailableGraceMs) this.#cut(watched, reason);
+        else if (!UNAVAILABLE.has(reason.code) || now - watched.lastLive >= this.#options.unavailableGraceMs)
+          this.#cut(watched, reason);
       });
     } finally {
       this.#checking = false;

@@ -5,7 +5,15 @@ import { denialKind, forbidden, refusalOf, refusalReasons, sessionGone } from '.
 import { decideMessages, decideRequest, visibleAmong, type EnforcementContext, type Verdict } from '../pep/enforce.ts';
 import { eraOf, eraRefusal, legacyRefusal, modernRefusal, statedVersion, type Refusal } from '../pep/era.ts';
 import { isListMethod } from '../pep/list-filter.ts';
-import { firstRequestId, idOf, RpcCode, RpcParseError, rpcError, type ClientMessage, type JsonRpcId } from '../pep/message.ts';
+import {
+  firstRequestId,
+  idOf,
+  RpcCode,
+  RpcParseError,
+  rpcError,
+  type ClientMessage,
+  type JsonRpcId,
+} from '../pep/message.ts';
 import { duplicateInBatch, type PendingIds } from '../pep/pending-ids.ts';
 import type { StreamSupervisor } from '../pep/stream-supervisor.ts';
 import { TRANSPORT_METHOD, type Warden } from '../pep/warden.ts';
@@ -48,12 +56,24 @@ export async function handlePost(ctx: ProxyContext, request: FastifyRequest, rep
   if (unspoken !== null) return sendOwn(reply, refused(firstRequestId(messages), unspoken));
   const base = enforcementContext(ctx, request, undefined, version);
   if (era === 'modern') {
-    if (batch) return sendOwn(reply, { status: 400, body: rpcError(null, RpcCode.invalidRequest, 'Invalid Request: a batch is not allowed in this protocol version') });
+    if (batch)
+      return sendOwn(reply, {
+        status: 400,
+        body: rpcError(
+          null,
+          RpcCode.invalidRequest,
+          'Invalid Request: a batch is not allowed in this protocol version',
+        ),
+      });
     const message = messages[0]!;
     const modern = modernRefusal(message, version!, request.headers[HEADER.sessionId] !== undefined);
     if (modern !== null) return sendOwn(reply, refused(idOf(message), modern));
     const mismatch = headerMismatch(request.headers, message);
-    if (mismatch !== null) return sendOwn(reply, { status: 400, body: rpcError(idOf(message), RpcCode.headerMismatch, `Header mismatch: ${mismatch}`) });
+    if (mismatch !== null)
+      return sendOwn(reply, {
+        status: 400,
+        body: rpcError(idOf(message), RpcCode.headerMismatch, `Header mismatch: ${mismatch}`),
+      });
     // No session: the one message is the whole scope of its ids.
     return decideAndForward(ctx, request, reply, base, parsed, { sessionId: null, scope: `post:${randomUUID()}` });
   }
@@ -61,14 +81,28 @@ export async function handlePost(ctx: ProxyContext, request: FastifyRequest, rep
   if (mixed !== null) return sendOwn(reply, refused(firstRequestId(messages), mixed));
   const initialize = messages.find((m) => m.type === 'request' && m.method === 'initialize');
   if (initialize !== undefined) {
-    if (messages.length > 1) return sendOwn(reply, { status: 400, body: rpcError(null, RpcCode.invalidRequest, 'Invalid Request: initialize must be sent alone') });
+    if (messages.length > 1)
+      return sendOwn(reply, {
+        status: 400,
+        body: rpcError(null, RpcCode.invalidRequest, 'Invalid Request: initialize must be sent alone'),
+      });
     return initializeSession(ctx, request, reply, base, initialize, raw);
   }
   const sessionId = header(request, HEADER.sessionId);
   if (sessionId === undefined) {
-    return sendOwn(reply, { status: 400, body: rpcError(null, RpcCode.invalidRequest, 'Bad Request: the Mcp-Session-Id header is required after initialize') });
+    return sendOwn(reply, {
+      status: 400,
+      body: rpcError(
+        null,
+        RpcCode.invalidRequest,
+        'Bad Request: the Mcp-Session-Id header is required after initialize',
+      ),
+    });
   }
-  return decideAndForward(ctx, request, reply, { ...base, session: sessionId }, parsed, { sessionId, scope: `session:${ctx.sessions.keyOf(sessionId)}` });
+  return decideAndForward(ctx, request, reply, { ...base, session: sessionId }, parsed, {
+    sessionId,
+    scope: `session:${ctx.sessions.keyOf(sessionId)}`,
+  });
 }
 
 /** Legacy `GET`: the server's SSE stream of a session, opened only for its owner, cut when its authority ends. */
@@ -76,7 +110,14 @@ export async function handleGet(ctx: ProxyContext, request: FastifyRequest, repl
   return sessionOperation(ctx, request, reply, TRANSPORT_METHOD.stream, async (sessionId, upstreamId, pep) => {
     const response = await ctx.upstream.send('GET', request.headers, upstreamId);
     const scope = `session:${ctx.sessions.keyOf(sessionId)}`;
-    await relay(reply, response, clientHeaders(response.headers), screenFor(ctx, pep, scope, false), [], watcher(ctx, pep));
+    await relay(
+      reply,
+      response,
+      clientHeaders(response.headers),
+      screenFor(ctx, pep, scope, false),
+      [],
+      watcher(ctx, pep),
+    );
   });
 }
 
@@ -88,7 +129,14 @@ export async function handleDelete(ctx: ProxyContext, request: FastifyRequest, r
     forgetSession(ctx, sessionId, { code: 'session_revoked', message: 'the session was ended by its owner' }, false);
     if (upstreamId === null) return sendOwn(reply, { status: 204 });
     const response = await ctx.upstream.send('DELETE', request.headers, upstreamId);
-    await relay(reply, response, clientHeaders(response.headers), screenFor(ctx, pep, `delete:${randomUUID()}`, false), [], noWatch);
+    await relay(
+      reply,
+      response,
+      clientHeaders(response.headers),
+      screenFor(ctx, pep, `delete:${randomUUID()}`, false),
+      [],
+      noWatch,
+    );
   });
 }
 
@@ -104,10 +152,15 @@ async function sessionOperation(
   const unspoken = eraRefusal('legacy', await ctx.eras.speaks());
   if (unspoken !== null) return sendOwn(reply, refused(null, unspoken));
   const sessionId = header(request, HEADER.sessionId);
-  if (sessionId === undefined) return sendOwn(reply, { status: 400, body: rpcError(null, RpcCode.invalidRequest, 'Bad Request: the Mcp-Session-Id header is required') });
+  if (sessionId === undefined)
+    return sendOwn(reply, {
+      status: 400,
+      body: rpcError(null, RpcCode.invalidRequest, 'Bad Request: the Mcp-Session-Id header is required'),
+    });
   const pep = enforcementContext(ctx, request, sessionId, version);
   const decision = await decideRequest(pep, { method, protocol_version: version });
-  if (!decision.allow) return sendOwn(reply, refusal(ctx, [{ message: { type: 'response', id: null }, decision }], sessionId, false)!);
+  if (!decision.allow)
+    return sendOwn(reply, refusal(ctx, [{ message: { type: 'response', id: null }, decision }], sessionId, false)!);
   const upstreamId = ctx.sessions.get(sessionId);
   if (upstreamId === undefined) return sendOwn(reply, { status: 404, body: sessionGone(null, decision) });
   try {
@@ -118,7 +171,12 @@ async function sessionOperation(
 }
 
 async function initializeSession(
-  ctx: ProxyContext, request: FastifyRequest, reply: FastifyReply, pep: EnforcementContext, initialize: ClientMessage, raw: unknown[],
+  ctx: ProxyContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  pep: EnforcementContext,
+  initialize: ClientMessage,
+  raw: unknown[],
 ): Promise<unknown> {
   const verdicts = await decideMessages(pep, [initialize]);
   const refusedAnswer = refusal(ctx, verdicts, undefined, false);
@@ -146,7 +204,14 @@ async function initializeSession(
   const upstreamId = response.headers[HEADER.sessionId];
   const dropped = ctx.sessions.set(sessionId, typeof upstreamId === 'string' ? upstreamId : null);
   if (typeof dropped === 'string') closeUpstream(ctx, dropped);
-  return relay(reply, response, { ...clientHeaders(response.headers), [HEADER.sessionId]: sessionId }, screen, [], watcher(ctx, session));
+  return relay(
+    reply,
+    response,
+    { ...clientHeaders(response.headers), [HEADER.sessionId]: sessionId },
+    screen,
+    [],
+    watcher(ctx, session),
+  );
 }
 
 async function decideAndForward(
@@ -165,7 +230,8 @@ async function decideAndForward(
   let upstreamId: string | null = null;
   if (where.sessionId !== null) {
     const mapped = ctx.sessions.get(where.sessionId);
-    if (mapped === undefined) return sendOwn(reply, { status: 404, body: sessionGone(firstRequestId(messages), verdicts[0]!.decision) });
+    if (mapped === undefined)
+      return sendOwn(reply, { status: 404, body: sessionGone(firstRequestId(messages), verdicts[0]!.decision) });
     upstreamId = mapped;
   }
   const own: unknown[] = [];
@@ -192,7 +258,14 @@ async function decideAndForward(
       return upstreamFailure(ctx, reply, firstRequestId(messages), err);
     }
     const lists = requests.some((r) => isListMethod(r.method));
-    return await relay(reply, response, clientHeaders(response.headers), screenFor(ctx, pep, where.scope, lists), own, watcher(ctx, pep));
+    return await relay(
+      reply,
+      response,
+      clientHeaders(response.headers),
+      screenFor(ctx, pep, where.scope, lists),
+      own,
+      watcher(ctx, pep),
+    );
   } finally {
     release();
   }
@@ -205,9 +278,16 @@ async function decideAndForward(
  * unavailable (503), or a single message refused for lack of scope (403
  * `insufficient_scope`). Null when the messages can be answered one by one.
  */
-function refusal(ctx: ProxyContext, verdicts: readonly Verdict[], sessionId: string | undefined, batch: boolean): OwnAnswer | null {
+function refusal(
+  ctx: ProxyContext,
+  verdicts: readonly Verdict[],
+  sessionId: string | undefined,
+  batch: boolean,
+): OwnAnswer | null {
   const id = firstRequestId(verdicts.map((v) => v.message));
-  const denied = verdicts.filter((v) => !v.decision.allow).map((v) => ({ decision: v.decision, kind: denialKind(v.decision.reasons) }));
+  const denied = verdicts
+    .filter((v) => !v.decision.allow)
+    .map((v) => ({ decision: v.decision, kind: denialKind(v.decision.reasons) }));
   const of = (kind: string) => denied.find((d) => d.kind === kind)?.decision;
   const token = of('identity');
   if (token !== undefined) {
@@ -222,7 +302,10 @@ function refusal(ctx: ProxyContext, verdicts: readonly Verdict[], sessionId: str
           ? bearerChallenge(ctx.identity, undefined, undefined, ctx.identity.scopesSupported)
           : bearerChallenge(ctx.identity, 'invalid_token', token.reasons[0]!.message, ctx.identity.scopesSupported),
       },
-      body: rpcError(id, RpcCode.forbidden, `Unauthorized: ${token.reasons[0]!.message}`, { reasons: token.reasons, decision_id: token.decision_id }),
+      body: rpcError(id, RpcCode.forbidden, `Unauthorized: ${token.reasons[0]!.message}`, {
+        reasons: token.reasons,
+        decision_id: token.decision_id,
+      }),
     };
   }
   const gone = of('state_gone');
@@ -244,11 +327,15 @@ function refusal(ctx: ProxyContext, verdicts: readonly Verdict[], sessionId: str
   if (scopes.length > 0 && decision.reasons.every((r) => fixable(r.code))) {
     return {
       status: 403,
-      headers: { 'www-authenticate': bearerChallenge(ctx.identity, 'insufficient_scope', decision.reasons[0]!.message, scopes) },
+      headers: {
+        'www-authenticate': bearerChallenge(ctx.identity, 'insufficient_scope', decision.reasons[0]!.message, scopes),
+      },
       body: forbidden(id, decision),
     };
   }
-  return message.type === 'request' ? { status: 200, body: forbidden(message.id, decision) } : { status: 403, body: forbidden(null, decision) };
+  return message.type === 'request'
+    ? { status: 200, body: forbidden(message.id, decision) }
+    : { status: 403, body: forbidden(null, decision) };
 }
 
 function creationRefusal(ctx: ProxyContext, id: JsonRpcId, err: unknown): OwnAnswer {
@@ -257,7 +344,13 @@ function creationRefusal(ctx: ProxyContext, id: JsonRpcId, err: unknown): OwnAns
   const body = rpcError(id, RpcCode.forbidden, `Forbidden: ${refusedBy.message}`, { reasons });
   switch (denialKind([{ code: refusedBy.code, message: refusedBy.message }])) {
     case 'identity':
-      return { status: 401, headers: { 'www-authenticate': bearerChallenge(ctx.identity, 'invalid_token', undefined, ctx.identity.scopesSupported) }, body };
+      return {
+        status: 401,
+        headers: {
+          'www-authenticate': bearerChallenge(ctx.identity, 'invalid_token', undefined, ctx.identity.scopesSupported),
+        },
+        body,
+      };
     case 'unavailable':
       return { status: 503, body };
     default:
@@ -266,11 +359,19 @@ function creationRefusal(ctx: ProxyContext, id: JsonRpcId, err: unknown): OwnAns
 }
 
 function refused(id: JsonRpcId, problem: Refusal): OwnAnswer {
-  return { status: problem.status, body: rpcError(id, problem.rpcCode, `Invalid Request: ${problem.reason.message}`, { reasons: [problem.reason] }) };
+  return {
+    status: problem.status,
+    body: rpcError(id, problem.rpcCode, `Invalid Request: ${problem.reason.message}`, { reasons: [problem.reason] }),
+  };
 }
 
 function duplicate(id: JsonRpcId, err: { code: string; message: string }): OwnAnswer {
-  return { status: 400, body: rpcError(id, RpcCode.invalidRequest, `Invalid Request: ${err.message}`, { reasons: [{ code: err.code, message: err.message }] }) };
+  return {
+    status: 400,
+    body: rpcError(id, RpcCode.invalidRequest, `Invalid Request: ${err.message}`, {
+      reasons: [{ code: err.code, message: err.message }],
+    }),
+  };
 }
 
 function screenFor(ctx: ProxyContext, pep: EnforcementContext, scope: string, listsPending: boolean): ResponseScreen {
@@ -301,15 +402,26 @@ function upstreamFailure(ctx: ProxyContext, reply: FastifyReply, id: JsonRpcId, 
   reply.log.warn({ err }, 'upstream request failed');
   ctx.eras.forget();
   if (reply.sent || reply.raw.headersSent) return reply.raw.destroy();
-  return sendOwn(reply, { status: 502, body: rpcError(id, RpcCode.upstreamUnavailable, 'Bad Gateway: the upstream MCP server did not answer') });
+  return sendOwn(reply, {
+    status: 502,
+    body: rpcError(id, RpcCode.upstreamUnavailable, 'Bad Gateway: the upstream MCP server did not answer'),
+  });
 }
 
 /** Ends an upstream session nobody can reach any more (best effort: the upstream may have dropped it). */
 function closeUpstream(ctx: ProxyContext, upstreamId: string): void {
-  void ctx.upstream.send('DELETE', {}, upstreamId).then((r) => r.body.dump(), () => undefined);
+  void ctx.upstream.send('DELETE', {}, upstreamId).then(
+    (r) => r.body.dump(),
+    () => undefined,
+  );
 }
 
-function enforcementContext(ctx: ProxyContext, request: FastifyRequest, session: string | undefined, version: string | undefined): EnforcementContext {
+function enforcementContext(
+  ctx: ProxyContext,
+  request: FastifyRequest,
+  session: string | undefined,
+  version: string | undefined,
+): EnforcementContext {
   return {
     warden: ctx.warden,
     server: ctx.identity.resource,
@@ -325,4 +437,3 @@ function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
-

@@ -35,7 +35,10 @@ export function decodeHeaderValue(raw: string): string | undefined {
  * before it may have routed on the headers, and the two must agree. Returns what does
  * not match, or null.
  */
-export function headerMismatch(headers: Record<string, string | string[] | undefined>, message: ClientMessage): string | null {
+export function headerMismatch(
+  headers: Record<string, string | string[] | undefined>,
+  message: ClientMessage,
+): string | null {
   if (message.type === 'response') return 'a client may not send a JSON-RPC response in this protocol version';
   const version = single(headers[HEADER.protocolVersion]);
   const meta = message.params._meta;
@@ -49,10 +52,12 @@ export function headerMismatch(headers: Record<string, string | string[] | undef
   if (method === undefined) {
     return message.type === 'request' ? 'the Mcp-Method header is missing' : null;
   }
-  if (method !== message.method) return `Mcp-Method header value '${method}' does not match body value '${message.method}'`;
+  if (method !== message.method)
+    return `Mcp-Method header value '${method}' does not match body value '${message.method}'`;
   const field = NAMED[message.method];
   const rawName = single(headers[HEADER.name]);
-  if (field === undefined) return rawName === undefined ? null : `an Mcp-Name header is not expected for ${message.method}`;
+  if (field === undefined)
+    return rawName === undefined ? null : `an Mcp-Name header is not expected for ${message.method}`;
   const bodyValue = message.params[field];
   if (rawName === undefined) return 'the Mcp-Name header is missing';
   const name = decodeHeaderValue(rawName);

@@ -53,7 +53,13 @@ export class ResponseScreen {
     const screened = await this.screen(parsed);
     if (screened !== undefined) return screened === parsed ? body : JSON.stringify(screened);
     const id = (parsed as { id?: unknown }).id;
-    return JSON.stringify(rpcError(typeof id === 'string' || typeof id === 'number' ? id : null, RpcCode.internalError, 'Internal error: the upstream answered outside the protocol'));
+    return JSON.stringify(
+      rpcError(
+        typeof id === 'string' || typeof id === 'number' ? id : null,
+        RpcCode.internalError,
+        'Internal error: the upstream answered outside the protocol',
+      ),
+    );
   }
 
   /**
@@ -63,7 +69,8 @@ export class ResponseScreen {
   sseTransform(): Transform {
     const events: Promise<string>[] = [];
     const parser = createParser({
-      onEvent: (event: EventSourceMessage) => events.push(this.#rewrite(event.data).then((data) => (data === undefined ? '' : serializeEvent(event, data)))),
+      onEvent: (event: EventSourceMessage) =>
+        events.push(this.#rewrite(event.data).then((data) => (data === undefined ? '' : serializeEvent(event, data)))),
       onRetry: (ms: number) => events.push(Promise.resolve(`retry: ${ms}\n\n`)),
       onComment: (comment: string) => events.push(Promise.resolve(`:${comment}\n\n`)),
     });

@@ -65,9 +65,14 @@ export class UpstreamEras {
       jsonrpc: '2.0',
       id: 'mcp-warden-probe',
       method: 'server/discover',
-      params: { _meta: { [META_PROTOCOL_VERSION]: FIRST_MODERN_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} } },
+      params: {
+        _meta: { [META_PROTOCOL_VERSION]: FIRST_MODERN_VERSION, 'io.modelcontextprotocol/clientCapabilities': {} },
+      },
     };
-    const answer = await this.#ask(body, { 'mcp-protocol-version': FIRST_MODERN_VERSION, 'mcp-method': 'server/discover' });
+    const answer = await this.#ask(body, {
+      'mcp-protocol-version': FIRST_MODERN_VERSION,
+      'mcp-method': 'server/discover',
+    });
     const versions = (answer?.result as { supportedVersions?: unknown } | undefined)?.supportedVersions;
     return Array.isArray(versions) && versions.some((v) => typeof v === 'string' && v >= FIRST_MODERN_VERSION);
   }
@@ -77,18 +82,28 @@ export class UpstreamEras {
       jsonrpc: '2.0',
       id: 'mcp-warden-probe',
       method: 'initialize',
-      params: { protocolVersion: LEGACY_PROBE_VERSION, capabilities: {}, clientInfo: { name: 'mcp-warden-probe', version: '1' } },
+      params: {
+        protocolVersion: LEGACY_PROBE_VERSION,
+        capabilities: {},
+        clientInfo: { name: 'mcp-warden-probe', version: '1' },
+      },
     };
     const answer = await this.#ask(body, {});
     if (answer?.session !== undefined) {
-      await this.#upstream.send('DELETE', {}, answer.session).then((r) => r.body.dump(), () => undefined);
+      await this.#upstream.send('DELETE', {}, answer.session).then(
+        (r) => r.body.dump(),
+        () => undefined,
+      );
     }
     const version = (answer?.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
     return typeof version === 'string' && version < FIRST_MODERN_VERSION;
   }
 
   /** One probe request; its JSON-RPC result (from JSON or the first SSE event), or undefined. */
-  async #ask(body: unknown, headers: Record<string, string>): Promise<{ result: unknown; session: string | undefined } | undefined> {
+  async #ask(
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<{ result: unknown; session: string | undefined } | undefined> {
     try {
       const response = await this.#upstream.send(
         'POST',
@@ -99,7 +114,9 @@ export class UpstreamEras {
       const text = await response.body.text();
       const session = response.headers['mcp-session-id'];
       if (response.statusCode !== 200) return undefined;
-      const json = String(response.headers['content-type'] ?? '').startsWith('text/event-stream') ? answerEventData(text) : text;
+      const json = String(response.headers['content-type'] ?? '').startsWith('text/event-stream')
+        ? answerEventData(text)
+        : text;
       const message = JSON.parse(json ?? '') as { result?: unknown };
       return { result: message.result, session: typeof session === 'string' ? session : undefined };
     } catch {
@@ -110,6 +127,9 @@ export class UpstreamEras {
 
 /** The data of the first SSE event that carries a JSON-RPC answer (a priming event carries none). */
 function answerEventData(text: string): string | undefined {
-  const data = text.split(/\r?\n/).filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim());
+  const data = text
+    .split(/\r?\n/)
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(5).trim());
   return data.find((d) => d.startsWith('{') && (d.includes('"result"') || d.includes('"error"')));
 }

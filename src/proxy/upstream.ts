@@ -2,10 +2,24 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 
 /** Client headers an upstream MCP server needs; everything else (Authorization first) stays here. */
-const FORWARDED_REQUEST_HEADERS = ['accept', 'content-type', 'mcp-protocol-version', 'last-event-id', 'mcp-method', 'mcp-name', 'user-agent'];
+const FORWARDED_REQUEST_HEADERS = [
+  'accept',
+  'content-type',
+  'mcp-protocol-version',
+  'last-event-id',
+  'mcp-method',
+  'mcp-name',
+  'user-agent',
+];
 
 /** Upstream response headers the client sees; the session id is the proxy's to set. */
-const FORWARDED_RESPONSE_HEADERS = ['content-type', 'mcp-protocol-version', 'cache-control', 'x-accel-buffering', 'allow'];
+const FORWARDED_RESPONSE_HEADERS = [
+  'content-type',
+  'mcp-protocol-version',
+  'cache-control',
+  'x-accel-buffering',
+  'allow',
+];
 
 export interface UpstreamOptions {
   readonly url: string;
@@ -31,7 +45,12 @@ export class Upstream {
   }
 
   /** Sends one request; the body of the answer streams (SSE is never buffered here). */
-  send(method: 'POST' | 'GET' | 'DELETE', client: IncomingHttpHeaders, upstreamSession: string | null, body?: Buffer): Promise<Dispatcher.ResponseData> {
+  send(
+    method: 'POST' | 'GET' | 'DELETE',
+    client: IncomingHttpHeaders,
+    upstreamSession: string | null,
+    body?: Buffer,
+  ): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = {};
     for (const name of FORWARDED_REQUEST_HEADERS) {
       const value = client[name];

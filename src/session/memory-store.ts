@@ -136,7 +136,11 @@ export class MemorySessionStore implements SessionStore {
 
   async principalRevocation(lookup: RevocationLookup, now: number): Promise<PrincipalRevocation | undefined> {
     if (this.#revocations.size === 0) return undefined;
-    return firstApplicable(lookup.keys.map((key) => this.#revocations.get(key)), lookup, now);
+    return firstApplicable(
+      lookup.keys.map((key) => this.#revocations.get(key)),
+      lookup,
+      now,
+    );
   }
 
   async listRevocations(now: number, limit: number): Promise<PrincipalRevocation[]> {

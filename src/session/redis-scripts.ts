@@ -166,7 +166,14 @@ export interface SessionScripts {
   mcpwTouch(key: string, now: number, retainMs: number): Reply;
   mcpwAddScope(key: string, now: number, ...tools: string[]): Reply;
   mcpwRevoke(key: string, now: number, retainMs: number): Reply;
-  mcpwRevokeLive(key: string, index: string, now: number, retainMs: number, idHash: string, filter: string): Promise<string[] | 0 | -1>;
+  mcpwRevokeLive(
+    key: string,
+    index: string,
+    now: number,
+    retainMs: number,
+    idHash: string,
+    filter: string,
+  ): Promise<string[] | 0 | -1>;
   mcpwRevokePrincipal(
     key: string,
     index: string,

@@ -95,7 +95,12 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async insert(record: SessionRecord): Promise<void> {
-    const keys = [this.#recordKey(record.id_hash), this.#goneKey(), this.#ownerIndexKey(ownerHash(record)), ...this.#indexKeys(record)];
+    const keys = [
+      this.#recordKey(record.id_hash),
+      this.#goneKey(),
+      this.#ownerIndexKey(ownerHash(record)),
+      ...this.#indexKeys(record),
+    ];
     // The record's own clock, not ours: it is what its expiry times are measured on.
     const since = Math.max(record.created_at, record.last_seen_at);
     const deadAt = Math.min(record.expires_at, record.idle_expires_at, record.revoked_at ?? Infinity);
@@ -114,7 +119,8 @@ export class RedisSessionStore implements SessionStore {
     ];
     const inserted = await this.#call(() => this.#scripts.mcpwInsert(keys.length, ...keys, ...args));
     if (inserted === 0) throw new Error('session id collision');
-    if (inserted === -1) throw new SessionLimitReached(`the principal already holds ${this.#maxPerOwner} live sessions`);
+    if (inserted === -1)
+      throw new SessionLimitReached(`the principal already holds ${this.#maxPerOwner} live sessions`);
   }
 
   /**
@@ -145,7 +151,12 @@ export class RedisSessionStore implements SessionStore {
 
   async revokeWhere(filter: SessionFilter, now: number): Promise<SessionRecord[]> {
     const index = this.#indexFor(filter);
-    const wanted = JSON.stringify({ iss: filter.iss, sub: filter.sub, client_id: filter.client_id, server: filter.server });
+    const wanted = JSON.stringify({
+      iss: filter.iss,
+      sub: filter.sub,
+      client_id: filter.client_id,
+      server: filter.server,
+    });
     const revoked: SessionRecord[] = [];
     // ZSCAN, not ranges by rank: it returns every member present throughout the scan
     // even while other replicas remove stale ones, so no live record is skipped.

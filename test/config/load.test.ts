@@ -40,10 +40,14 @@ describe('loadConfig', () => {
   });
 
   it('reports every problem at once, naming each', () => {
-    const file = fileWith(JSON.stringify({
-      server: { port: 'eighty', colour: 'blue' },
-      identity: { issuers: [{ issuer: 'https://idp', jwks_file: '/k', algorithms: ['HS256'] }, { issuer: 'https://idp2' }] },
-    }));
+    const file = fileWith(
+      JSON.stringify({
+        server: { port: 'eighty', colour: 'blue' },
+        identity: {
+          issuers: [{ issuer: 'https://idp', jwks_file: '/k', algorithms: ['HS256'] }, { issuer: 'https://idp2' }],
+        },
+      }),
+    );
     const text = problemsOf({ env: { MCP_WARDEN_CONFIG: file, MCP_WARDEN_DEV: 'maybe' } }).join('\n');
     expect(text).toMatch(/MCP_WARDEN_DEV/);
     expect(text).toMatch(/server\.port/);
@@ -66,10 +70,12 @@ describe('loadConfig', () => {
   });
 
   it('takes the limits from the file and the environment, the environment last', () => {
-    const file = fileWith(JSON.stringify({
-      server: { rate_limit: { max: 500 }, shutdown_grace_ms: 1000, max_json_depth: 16 },
-      session: { max_per_principal: 5 },
-    }));
+    const file = fileWith(
+      JSON.stringify({
+        server: { rate_limit: { max: 500 }, shutdown_grace_ms: 1000, max_json_depth: 16 },
+        session: { max_per_principal: 5 },
+      }),
+    );
     const config = loadConfig({
       env: {
         MCP_WARDEN_CONFIG: file,
@@ -79,34 +85,51 @@ describe('loadConfig', () => {
         MCP_WARDEN_SESSIONS_PER_PRINCIPAL: '0',
       },
     });
-    expect(config.server).toMatchObject({ shutdown_grace_ms: 25_000, shutdown_delay_ms: 5_000, request_timeout_ms: 2_000, max_json_depth: 16 });
+    expect(config.server).toMatchObject({
+      shutdown_grace_ms: 25_000,
+      shutdown_delay_ms: 5_000,
+      request_timeout_ms: 2_000,
+      max_json_depth: 16,
+    });
     expect(config.server.rate_limit).toEqual({ max: 500, time_window_ms: 60_000 });
     expect(config.session.max_per_principal).toBe(0);
   });
 
   it('reports every problem with the limits at once, with the others', () => {
-    const file = fileWith(JSON.stringify({
-      server: { max_json_depth: 2, max_json_keys: 'many', rate_limit: { max: 0, per: 'minute' }, shutdown_grace_ms: -1 },
-      session: { max_per_principal: 1.5 },
-      callers: { api_keys: [{ id: 'scraper', sha256: 'a'.repeat(64), role: 'viewer' }] },
-    }));
+    const file = fileWith(
+      JSON.stringify({
+        server: {
+          max_json_depth: 2,
+          max_json_keys: 'many',
+          rate_limit: { max: 0, per: 'minute' },
+          shutdown_grace_ms: -1,
+        },
+        session: { max_per_principal: 1.5 },
+        callers: { api_keys: [{ id: 'scraper', sha256: 'a'.repeat(64), role: 'viewer' }] },
+      }),
+    );
     const problems = problemsOf({ env: { MCP_WARDEN_CONFIG: file, MCP_WARDEN_REQUEST_TIMEOUT_MS: 'soon' } });
     const paths = problems.map((p) => p.split(':')[0]);
-    expect(paths).toEqual(expect.arrayContaining([
-      'MCP_WARDEN_REQUEST_TIMEOUT_MS',
-      'server.max_json_depth',
-      'server.max_json_keys',
-      'server.rate_limit.max',
-      'server.rate_limit',
-      'server.shutdown_grace_ms',
-      'session.max_per_principal',
-      'callers.api_keys.0.role',
-    ]));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'MCP_WARDEN_REQUEST_TIMEOUT_MS',
+        'server.max_json_depth',
+        'server.max_json_keys',
+        'server.rate_limit.max',
+        'server.rate_limit',
+        'server.shutdown_grace_ms',
+        'session.max_per_principal',
+        'callers.api_keys.0.role',
+      ]),
+    );
     expect(problems.join('\n')).toMatch(/per/);
   });
 
   it('accepts a metrics role for a scrape-only API key', () => {
-    const config = loadConfig({ env: {}, overrides: { callers: { api_keys: [{ id: 'prometheus', sha256: 'b'.repeat(64), role: 'metrics' }] } } });
+    const config = loadConfig({
+      env: {},
+      overrides: { callers: { api_keys: [{ id: 'prometheus', sha256: 'b'.repeat(64), role: 'metrics' }] } },
+    });
     expect(config.callers.api_keys[0]?.role).toBe('metrics');
   });
 

@@ -16,11 +16,17 @@ describe('mcp-warden audit verify / query on the trail a real service wrote', ()
 
   beforeAll(async () => {
     const service = await startServe(['--dev'], dir);
-    const mint = async (sub: string) => (await postJson(`${service.url}/v1/dev/token`, { sub, roles: ['reader'], server: SERVER })).json.token as string;
+    const mint = async (sub: string) =>
+      (await postJson(`${service.url}/v1/dev/token`, { sub, roles: ['reader'], server: SERVER })).json.token as string;
     const alice = await mint('alice');
     const bob = await mint('bob');
     const session = (await postJson(`${service.url}/v1/sessions`, { token: alice, server: SERVER })).json.id as string;
-    const call = (token: string) => ({ token, server: SERVER, session, mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } } });
+    const call = (token: string) => ({
+      token,
+      server: SERVER,
+      session,
+      mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } },
+    });
     await postJson(`${service.url}/v1/decide`, call(alice));
     await postJson(`${service.url}/v1/decide`, call(bob));
     await service.stop(); // a graceful stop writes the final checkpoint
@@ -33,7 +39,10 @@ describe('mcp-warden audit verify / query on the trail a real service wrote', ()
 
   it('query: the replay by bob is found by subject, with the security event', async () => {
     const { stdout } = await audit('query', '--file', trail, '--subject', 'bob');
-    const kinds = stdout.trim().split('\n').map((l) => JSON.parse(l).kind);
+    const kinds = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).kind);
     expect(kinds).toEqual(['session.owner_mismatch', 'decision']);
   });
 
@@ -41,7 +50,10 @@ describe('mcp-warden audit verify / query on the trail a real service wrote', ()
     const original = readFileSync(trail, 'utf8');
     // the first "allow":false is record 3, the replay's security event
     writeFileSync(trail, original.replace('"allow":false', '"allow":true'));
-    await expect(audit('verify', '--file', trail)).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/BROKEN: chain .*, record 3: the record was altered/) });
+    await expect(audit('verify', '--file', trail)).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/BROKEN: chain .*, record 3: the record was altered/),
+    });
     writeFileSync(trail, original);
   });
 });

@@ -8,14 +8,19 @@ import { CLI, postJson, startServe } from '../helpers/cli.ts';
 
 const run = promisify(execFile);
 const SERVER = 'https://mcp.example.com/files';
-const call = (token: string) => ({ token, server: SERVER, mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } } });
+const call = (token: string) => ({
+  token,
+  server: SERVER,
+  mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } },
+});
 
 describe('kill -9 under load, then restart', () => {
   it('every allow answered before the kill is in the log, a torn line is cut and recorded, and the trail verifies', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-crash-'));
     const trail = join(dir, 'var/audit.jsonl');
     const first = await startServe(['--dev'], dir);
-    const token = (await postJson(`${first.url}/v1/dev/token`, { sub: 'alice', roles: ['reader'], server: SERVER })).json.token as string;
+    const token = (await postJson(`${first.url}/v1/dev/token`, { sub: 'alice', roles: ['reader'], server: SERVER }))
+      .json.token as string;
     const allowed: string[] = [];
     let running = true;
     const loop = async () => {
@@ -44,7 +49,10 @@ describe('kill -9 under load, then restart', () => {
 
     const { stdout } = await run(process.execPath, [CLI, 'audit', 'verify', '--file', trail], { cwd: dir });
     expect(stdout).toMatch(/^ok: \d+ records in 2 chain\(s\)/);
-    const records = readFileSync(trail, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const records = readFileSync(trail, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const logged = new Set(records.filter((r) => r.kind === 'decision' && r.allow === true).map((r) => r.decision_id));
     expect(allowed.filter((id) => !logged.has(id))).toEqual([]);
     const recovered = records.filter((r) => r.kind === 'audit.recovered');
@@ -61,7 +69,8 @@ describe('an audit file that cannot be written', () => {
     symlinkSync('/dev/full', link);
     const service = await startServe(['--dev'], dir, { MCP_WARDEN_AUDIT_FILE: link });
     try {
-      const token = (await postJson(`${service.url}/v1/dev/token`, { sub: 'alice', roles: ['reader'], server: SERVER })).json.token as string;
+      const token = (await postJson(`${service.url}/v1/dev/token`, { sub: 'alice', roles: ['reader'], server: SERVER }))
+        .json.token as string;
       const denied = await postJson(`${service.url}/v1/decide`, call(token));
       expect(denied.json).toMatchObject({ allow: false, reasons: [{ code: 'audit_unavailable' }] });
       expect((await postJson(`${service.url}/v1/sessions`, { token, server: SERVER })).status).toBe(503);

@@ -28,20 +28,32 @@ describe('mcp-warden test <dir>', () => {
   it('fails on unformatted Rego', async () => {
     const { policies } = scratch();
     appendFileSync(join(policies, 'mcp/authz.rego'), '\nx   :=    1\n');
-    await expect(test(policies)).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('not opa-fmt clean') });
+    await expect(test(policies)).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('not opa-fmt clean'),
+    });
   });
 
   it('fails when a case disagrees with the compiled policy, naming it', async () => {
     const { policies, cases } = scratch();
-    writeFileSync(join(cases, 'zz-wrong.yaml'), `- note: a reader may delete (wrong on purpose)
+    writeFileSync(
+      join(cases, 'zz-wrong.yaml'),
+      `- note: a reader may delete (wrong on purpose)
   input: { request: { tool: fs_delete, arguments: { path: /srv/data/a } }, principal: { roles: [reader] } }
   want: { allow: true }
-`);
-    await expect(test(policies, '--cases', cases)).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('FAIL zz-wrong.yaml: a reader may delete') });
+`,
+    );
+    await expect(test(policies, '--cases', cases)).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('FAIL zz-wrong.yaml: a reader may delete'),
+    });
   });
 
   it('fails below the coverage floor', async () => {
     const { policies } = scratch();
-    await expect(test(policies, '--coverage-min', '100')).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('is below 100%') });
+    await expect(test(policies, '--coverage-min', '100')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('is below 100%'),
+    });
   });
 });

@@ -30,7 +30,9 @@ const LEGACY = '2025-11-25';
 const MODERN = '2026-07-28';
 
 async function connect(target: TestProxy, token: string): Promise<{ client: Client; sessionId: string }> {
-  const transport = new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } });
+  const transport = new StreamableHTTPClientTransport(new URL(target.url), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+  });
   const client = new Client({ name: 'attacker', version: '1.0.0' });
   await client.connect(transport);
   return { client, sessionId: transport.sessionId! };
@@ -38,22 +40,44 @@ async function connect(target: TestProxy, token: string): Promise<{ client: Clie
 
 interface RpcAnswer {
   readonly status: number;
-  readonly body: { id?: unknown; result?: Record<string, unknown>; error?: { code: number; message: string; data?: { reasons?: { code: string }[] } } } & unknown[];
+  readonly body: {
+    id?: unknown;
+    result?: Record<string, unknown>;
+    error?: { code: number; message: string; data?: { reasons?: { code: string }[] } };
+  } & unknown[];
 }
 
-async function post(target: TestProxy, token: string, body: string | unknown, headers: Record<string, string> = {}): Promise<RpcAnswer> {
+async function post(
+  target: TestProxy,
+  token: string,
+  body: string | unknown,
+  headers: Record<string, string> = {},
+): Promise<RpcAnswer> {
   const response = await fetch(target.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`, ...headers },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${token}`,
+      ...headers,
+    },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
-  const json = text.startsWith('event:') || text.startsWith('data:') || text.startsWith('id:') ? sseMessages(text) : text === '' ? null : JSON.parse(text);
+  const json =
+    text.startsWith('event:') || text.startsWith('data:') || text.startsWith('id:')
+      ? sseMessages(text)
+      : text === ''
+        ? null
+        : JSON.parse(text);
   return { status: response.status, body: json };
 }
 
 function sseMessages(text: string): unknown {
-  const messages = text.split('\n').filter((l) => l.startsWith('data:') && l.slice(5).trim() !== '').map((l) => JSON.parse(l.slice(5)));
+  const messages = text
+    .split('\n')
+    .filter((l) => l.startsWith('data:') && l.slice(5).trim() !== '')
+    .map((l) => JSON.parse(l.slice(5)));
   return messages.length === 1 ? messages[0] : messages;
 }
 
@@ -64,9 +88,17 @@ const modernCall = (name: string, args: Record<string, unknown>) => ({
   jsonrpc: '2.0',
   id: 1,
   method: 'tools/call',
-  params: { name, arguments: args, _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} } },
+  params: {
+    name,
+    arguments: args,
+    _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} },
+  },
 });
-const modernHeaders = (name: string) => ({ 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': name });
+const modernHeaders = (name: string) => ({
+  'mcp-protocol-version': MODERN,
+  'mcp-method': 'tools/call',
+  'mcp-name': name,
+});
 
 describe('the era cannot be chosen to escape state', () => {
   it('a revoked legacy session cannot go on in the 2026-07-28 era: the upstream does not speak it, nothing is decided or forwarded', async () => {
@@ -83,7 +115,16 @@ describe('the era cannot be chosen to escape state', () => {
   });
 
   it('the probe found the legacy era only (server-everything has no server/discover)', async () => {
-    const discover = await post(proxy, await proxy.token('eve2', 'mcp:read'), { ...modernCall('x', {}), method: 'server/discover', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN } } }, { 'mcp-protocol-version': MODERN, 'mcp-method': 'server/discover' });
+    const discover = await post(
+      proxy,
+      await proxy.token('eve2', 'mcp:read'),
+      {
+        ...modernCall('x', {}),
+        method: 'server/discover',
+        params: { _meta: { 'io.modelcontextprotocol/protocolVersion': MODERN } },
+      },
+      { 'mcp-protocol-version': MODERN, 'mcp-method': 'server/discover' },
+    );
     expect(codes(discover)).toEqual(['era_not_supported']);
     expect(tap.requests()).toEqual([]);
   });
@@ -98,12 +139,18 @@ describe('JSON-RPC cannot confuse the filter or the decision', () => {
       { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} },
       { jsonrpc: '2.0', id: 1, method: 'prompts/list', params: {} },
     ];
-    const answer = await post(proxy, token, batch, { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-03-26' });
+    const answer = await post(proxy, token, batch, {
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': '2025-03-26',
+    });
     expect(answer.status).toBe(400);
     expect(codes(answer)).toEqual(['duplicate_id']);
     expect(tap.requests()).toEqual([]);
     // `1` and `"1"` are one id to some SDKs: refused too.
-    const mixed = await post(proxy, token, [batch[0], { ...batch[1], id: '1' }], { 'mcp-session-id': sessionId, 'mcp-protocol-version': '2025-03-26' });
+    const mixed = await post(proxy, token, [batch[0], { ...batch[1], id: '1' }], {
+      'mcp-session-id': sessionId,
+      'mcp-protocol-version': '2025-03-26',
+    });
     expect(codes(mixed)).toEqual(['duplicate_id']);
     expect(tap.requests()).toEqual([]);
     await client.close();
@@ -114,7 +161,17 @@ describe('JSON-RPC cannot confuse the filter or the decision', () => {
     const { client, sessionId } = await connect(proxy, token);
     tap.reset();
     const headers = { 'mcp-session-id': sessionId, 'mcp-protocol-version': LEGACY };
-    const slow = post(proxy, token, { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 2 } } }, headers);
+    const slow = post(
+      proxy,
+      token,
+      {
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'trigger-long-running-operation', arguments: { duration: 1, steps: 2 } },
+      },
+      headers,
+    );
     await expect.poll(() => tap.counts()['tools/call:trigger-long-running-operation'] ?? 0).toBe(1);
     const second = await post(proxy, token, { jsonrpc: '2.0', id: 7, method: 'tools/list', params: {} }, headers);
     expect(second.status).toBe(400);
@@ -178,11 +235,20 @@ describe('obligations fail closed', () => {
 describe('streams end with their authority', () => {
   /** A legacy session opened by hand: the SDK client would hold the session's one GET stream itself. */
   async function rawSession(token: string): Promise<string> {
-    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` };
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${token}`,
+    };
     const init = await fetch(proxy.url, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      }),
     });
     expect(init.status).toBe(200);
     await init.text();
@@ -198,7 +264,12 @@ describe('streams end with their authority', () => {
 
   async function openStream(token: string, sessionId: string): Promise<{ ended: Promise<number>; status: number }> {
     const response = await fetch(proxy.url, {
-      headers: { accept: 'text/event-stream', authorization: `Bearer ${token}`, 'mcp-session-id': sessionId, 'mcp-protocol-version': LEGACY },
+      headers: {
+        accept: 'text/event-stream',
+        authorization: `Bearer ${token}`,
+        'mcp-session-id': sessionId,
+        'mcp-protocol-version': LEGACY,
+      },
     });
     const reader = response.body!.getReader();
     const ended = (async () => {
@@ -219,7 +290,9 @@ describe('streams end with their authority', () => {
     const revokedAt = performance.now();
     await revokeSessions(proxy.core.deps, { sub: 'sam' }, ADMIN);
     const closedAt = await stream.ended;
-    console.log(`stream closed ${(closedAt - revokedAt).toFixed(0)} ms after the subject was revoked (one process, check every 100 ms)`);
+    console.log(
+      `stream closed ${(closedAt - revokedAt).toFixed(0)} ms after the subject was revoked (one process, check every 100 ms)`,
+    );
     expect(closedAt).toBeGreaterThan(revokedAt);
   });
 
@@ -233,7 +306,10 @@ describe('streams end with their authority', () => {
   });
 
   it('a GET stream is cut when the token that opened it expires', async () => {
-    const token = await proxy.core.idp.mint({ scope: 'mcp:read', roles: [] }, { subject: 'tim', audience: 'https://mcp.example.com/everything', expiresIn: 600 });
+    const token = await proxy.core.idp.mint(
+      { scope: 'mcp:read', roles: [] },
+      { subject: 'tim', audience: 'https://mcp.example.com/everything', expiresIn: 600 },
+    );
     const sessionId = await rawSession(token);
     const stream = await openStream(token, sessionId);
     expect(stream.status).toBe(200);

@@ -26,7 +26,10 @@ beforeEach(() => {
   proxy.core.audit.saved.length = 0;
 });
 
-async function connect(token: string, sessionId?: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+async function connect(
+  token: string,
+  sessionId?: string,
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const transport = new StreamableHTTPClientTransport(new URL(proxy.url), {
     requestInit: { headers: { authorization: `Bearer ${token}` } },
     ...(sessionId === undefined ? {} : { sessionId }),
@@ -87,16 +90,31 @@ describe('proxy in front of server-everything (legacy sessions)', () => {
     });
     expect(response.status).toBe(403);
     // The challenge names the scope that would lift the deny (get-env is admin-only), not the whole list.
-    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer resource_metadata="[^"]+", error="insufficient_scope", error_description="[^"]*", scope="mcp:admin"$/);
+    expect(response.headers.get('www-authenticate')).toMatch(
+      /^Bearer resource_metadata="[^"]+", error="insufficient_scope", error_description="[^"]*", scope="mcp:admin"$/,
+    );
     const body = (await response.json()) as { id: number; error: { data: { reasons: { code: string }[] } } };
     expect(body.id).toBe(7);
-    expect(body.error.data.reasons.map((r) => r.code)).toEqual(expect.arrayContaining(['tool_not_in_session_scope', 'tool_not_permitted']));
+    expect(body.error.data.reasons.map((r) => r.code)).toEqual(
+      expect.arrayContaining(['tool_not_in_session_scope', 'tool_not_permitted']),
+    );
     expect(tap.counts()['tools/call:get-env']).toBeUndefined();
     // A tool no scope grants is a plain denial: a new token would not help.
     const unknown = await fetch(proxy.url, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': transport.sessionId!, 'mcp-protocol-version': '2025-11-25' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'get-resource-links', arguments: {} } }),
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-session-id': transport.sessionId!,
+        'mcp-protocol-version': '2025-11-25',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 8,
+        method: 'tools/call',
+        params: { name: 'get-resource-links', arguments: {} },
+      }),
     });
     expect(unknown.status).toBe(200);
     expect(unknown.headers.get('www-authenticate')).toBeNull();
@@ -110,7 +128,14 @@ describe('proxy in front of server-everything (legacy sessions)', () => {
     const admin = await connect(await proxy.token('lister-a', 'mcp:admin'));
     const readerTools = await names(reader.client);
     const writerTools = await names(writer.client);
-    expect(readerTools).toEqual(['echo', 'get-annotated-message', 'get-structured-content', 'get-sum', 'get-tiny-image', 'trigger-long-running-operation']);
+    expect(readerTools).toEqual([
+      'echo',
+      'get-annotated-message',
+      'get-structured-content',
+      'get-sum',
+      'get-tiny-image',
+      'trigger-long-running-operation',
+    ]);
     expect(writerTools).toEqual([...readerTools, 'gzip-file-as-resource', 'toggle-simulated-logging'].sort());
     // A destructive tool is listed once the session's scope holds it (a widening by name).
     expect(await names(admin.client)).toEqual(writerTools);
@@ -149,7 +174,7 @@ describe('proxy in front of server-everything (legacy sessions)', () => {
     await second.client.close();
   });
 
-  it("refuses another principal replaying a session id, and records the replay", async () => {
+  it('refuses another principal replaying a session id, and records the replay', async () => {
     const owner = await connect(await proxy.token('alice', 'mcp:read'));
     const sessionId = owner.transport.sessionId!;
     tap.reset();
@@ -184,10 +209,17 @@ describe('proxy in front of server-everything (legacy sessions)', () => {
     const response = await fetch(proxy.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+      }),
     });
     expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe('Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/mcp", scope="mcp:read mcp:write mcp:admin"');
+    expect(response.headers.get('www-authenticate')).toBe(
+      'Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/mcp", scope="mcp:read mcp:write mcp:admin"',
+    );
     const metadata = await fetch(new URL('/.well-known/oauth-protected-resource/mcp', proxy.url));
     expect(await metadata.json()).toMatchObject({ resource: RESOURCE, bearer_methods_supported: ['header'] });
     expect(tap.requests()).toEqual([]);

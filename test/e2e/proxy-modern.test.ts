@@ -30,13 +30,22 @@ beforeEach(() => tap.reset());
 
 interface Answer {
   readonly status: number;
-  readonly body: { error?: { code: number; message: string; data?: { reasons?: { code: string }[] } }; result?: unknown };
+  readonly body: {
+    error?: { code: number; message: string; data?: { reasons?: { code: string }[] } };
+    result?: unknown;
+  };
 }
 
 async function post(target: TestProxy, token: string, body: unknown, headers: Record<string, string>): Promise<Answer> {
   const response = await fetch(target.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`, 'mcp-protocol-version': MODERN, ...headers },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${token}`,
+      'mcp-protocol-version': MODERN,
+      ...headers,
+    },
     body: JSON.stringify(body),
   });
   const text = await response.text();
@@ -76,7 +85,10 @@ describe('proxy in front of an SDK v2 server (MCP 2026-07-28)', () => {
   });
 
   it('refuses a request without _meta protocolVersion (-32602), before deciding or forwarding', async () => {
-    const answer = await post(proxy, await proxy.token('mia', 'mcp:read'), echo(undefined), { 'mcp-method': 'tools/call', 'mcp-name': 'echo' });
+    const answer = await post(proxy, await proxy.token('mia', 'mcp:read'), echo(undefined), {
+      'mcp-method': 'tools/call',
+      'mcp-name': 'echo',
+    });
     expect(answer.status).toBe(400);
     expect(answer.body.error?.code).toBe(-32602);
     expect(tap.requests()).toEqual([]);
@@ -84,7 +96,11 @@ describe('proxy in front of an SDK v2 server (MCP 2026-07-28)', () => {
 
   it('refuses a modern request that carries Mcp-Session-Id, never forwarded', async () => {
     const token = await proxy.token('sid', 'mcp:read');
-    const answer = await post(proxy, token, echo(META), { 'mcp-method': 'tools/call', 'mcp-name': 'echo', 'mcp-session-id': 'mws_anything' });
+    const answer = await post(proxy, token, echo(META), {
+      'mcp-method': 'tools/call',
+      'mcp-name': 'echo',
+      'mcp-session-id': 'mws_anything',
+    });
     expect(answer.status).toBe(400);
     expect(codes(answer)).toEqual(['invalid_request']);
     expect(tap.requests()).toEqual([]);
@@ -122,8 +138,17 @@ describe('proxy in front of a modern-only v2 server', () => {
   it('refuses a legacy initialize (era_not_supported): no session is minted, nothing forwarded', async () => {
     const response = await fetch(modernProxy.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${await modernProxy.token('leo', 'mcp:read')}` },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'old', version: '1' } } }),
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${await modernProxy.token('leo', 'mcp:read')}`,
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'old', version: '1' } },
+      }),
     });
     expect(response.status).toBe(400);
     expect(JSON.stringify(await response.json())).toContain('era_not_supported');
@@ -142,12 +167,21 @@ describe('a long POST answer (SSE) ends with its authority', () => {
 
   it('is cut when its subject is revoked; the time is printed, not asserted', async () => {
     const token = await open.token('lena', 'mcp:read');
-    const body = { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'long-stream', arguments: { seconds: 30 }, _meta: { ...META, progressToken: 'p1' } } };
+    const body = {
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: { name: 'long-stream', arguments: { seconds: 30 }, _meta: { ...META, progressToken: 'p1' } },
+    };
     const response = await fetch(open.url, {
       method: 'POST',
       headers: {
-        'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`,
-        'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'long-stream',
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${token}`,
+        'mcp-protocol-version': MODERN,
+        'mcp-method': 'tools/call',
+        'mcp-name': 'long-stream',
       },
       body: JSON.stringify(body),
     });
@@ -160,7 +194,9 @@ describe('a long POST answer (SSE) ends with its authority', () => {
     await revokePrincipal(open.core.deps, { subject: 'lena' }, ADMIN);
     for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) break;
     const closedAt = performance.now();
-    console.log(`long POST stream closed ${(closedAt - revokedAt).toFixed(0)} ms after the subject was revoked (one process, check every 100 ms)`);
+    console.log(
+      `long POST stream closed ${(closedAt - revokedAt).toFixed(0)} ms after the subject was revoked (one process, check every 100 ms)`,
+    );
     await expect.poll(() => v2.longStream.aborted).toBeGreaterThanOrEqual(1);
     expect(v2.longStream.finished).toBe(0);
   });

@@ -94,7 +94,9 @@ describe('dev-token outside dev mode', () => {
 
   it('serve refuses a non-loopback address while callers are unauthenticated', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-e2e-'));
-    await expect(run(process.execPath, [CLI, 'serve', '--host', '0.0.0.0', '--port', '0'], { cwd: dir })).rejects.toMatchObject({
+    await expect(
+      run(process.execPath, [CLI, 'serve', '--host', '0.0.0.0', '--port', '0'], { cwd: dir }),
+    ).rejects.toMatchObject({
       stderr: expect.stringContaining('refusing to listen on 0.0.0.0'),
     });
   });

@@ -1,5 +1,11 @@
 import { ChainSealer, type SealedRecord } from '../../src/audit/chain.ts';
-import { matchesQuery, type AuditPage, type AuditQuery, type AuditRecord, type AuditSink } from '../../src/audit/record.ts';
+import {
+  matchesQuery,
+  type AuditPage,
+  type AuditQuery,
+  type AuditRecord,
+  type AuditSink,
+} from '../../src/audit/record.ts';
 import { AuditUnavailable } from '../../src/errors.ts';
 
 /** An in-memory sink for tests, sealing like the real ones; `failing = true` makes it refuse records. */

@@ -33,12 +33,16 @@ export interface Everything {
 
 /** Starts `@modelcontextprotocol/server-everything streamableHttp` on a loopback port chosen by the kernel. */
 export async function startEverything(timeoutMs = 15_000): Promise<Everything> {
-  const child = spawn(process.execPath, [`--import=data:text/javascript,${encodeURIComponent(PRELOAD)}`, EVERYTHING, 'streamableHttp'], {
-    cwd: ROOT,
-    // Not process.env: server-everything's `get-env` tool hands its whole environment to any caller.
-    env: { PORT: '0', NODE_ENV: 'test' },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [`--import=data:text/javascript,${encodeURIComponent(PRELOAD)}`, EVERYTHING, 'streamableHttp'],
+    {
+      cwd: ROOT,
+      // Not process.env: server-everything's `get-env` tool hands its whole environment to any caller.
+      env: { PORT: '0', NODE_ENV: 'test' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let output = ''; // the last 4 KiB of stdout and stderr, for error messages
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
@@ -105,7 +109,16 @@ export interface TapOptions {
 }
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) are the connection's own, not the message's.
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length']);
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+]);
 function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP.has(name)));
 }
@@ -117,11 +130,14 @@ function messagesOf(body: Buffer): TappedMessage[] {
   } catch {
     return [{ method: '(invalid)' }];
   }
-  return (Array.isArray(parsed) ? parsed : [parsed]).map((message: { method?: unknown; params?: { name?: unknown } }) => {
-    const method = typeof message?.method === 'string' ? message.method : '(response)';
-    const name = method === 'tools/call' && typeof message.params?.name === 'string' ? message.params.name : undefined;
-    return name === undefined ? { method } : { method, name };
-  });
+  return (Array.isArray(parsed) ? parsed : [parsed]).map(
+    (message: { method?: unknown; params?: { name?: unknown } }) => {
+      const method = typeof message?.method === 'string' ? message.method : '(response)';
+      const name =
+        method === 'tools/call' && typeof message.params?.name === 'string' ? message.params.name : undefined;
+      return name === undefined ? { method } : { method, name };
+    },
+  );
 }
 
 /**
@@ -131,7 +147,9 @@ function messagesOf(body: Buffer): TappedMessage[] {
  */
 export async function startCountingTap(upstreamUrl: string, options: TapOptions = {}): Promise<CountingTap> {
   const upstream = new URL(upstreamUrl);
-  const injected = Object.fromEntries(Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+  const injected = Object.fromEntries(
+    Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+  );
   const agent = new Agent({ keepAlive: true });
   let messages: TappedMessage[] = [];
   let exchanges: Array<{ method: string; path: string }> = [];
@@ -147,7 +165,16 @@ export async function startCountingTap(upstreamUrl: string, options: TapOptions 
       const headers = { ...endToEnd(req.headers), ...injected };
       if (body.length > 0) headers['content-length'] = String(body.length);
       const out = request(
-        { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent, setHost: false },
+        {
+          protocol: upstream.protocol,
+          hostname: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers,
+          agent,
+          setHost: false,
+        },
         (upRes) => {
           res.writeHead(upRes.statusCode ?? 502, endToEnd(upRes.headers));
           res.flushHeaders(); // an SSE stream's headers must not wait for its first event

@@ -4,8 +4,24 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import {
-  decideMix, devConfig, devToken, during, fileTrail, judge, PHASES, readCall, deleteCall, SERVER, startLoad, startWarden, verifyTrailCli, watchHealth,
-  type Answer, type Phases, type Request, type ScenarioResult,
+  decideMix,
+  devConfig,
+  devToken,
+  during,
+  fileTrail,
+  judge,
+  PHASES,
+  readCall,
+  deleteCall,
+  SERVER,
+  startLoad,
+  startWarden,
+  verifyTrailCli,
+  watchHealth,
+  type Answer,
+  type Phases,
+  type Request,
+  type ScenarioResult,
 } from './faults-harness.ts';
 import { startPostgresServer } from './postgres.ts';
 import { startRedisServer } from './redis.ts';
@@ -18,7 +34,12 @@ import { startRedisServer } from './redis.ts';
 export async function redisKilled(phases: Phases = PHASES): Promise<ScenarioResult> {
   const redis = await startRedisServer();
   const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-fault-redis-'));
-  const w = await startWarden({ dir, config: devConfig(dir, { session: { store: 'redis', redis: { url: redis.url, command_timeout_ms: 300 }, max_per_principal: 0 } }) });
+  const w = await startWarden({
+    dir,
+    config: devConfig(dir, {
+      session: { store: 'redis', redis: { url: redis.url, command_timeout_ms: 300 }, max_per_principal: 0 },
+    }),
+  });
   try {
     const token = await devToken(w.url);
     // Sessions by Redis generation: 0 before the kill, 1 after the restart.
@@ -30,12 +51,19 @@ export async function redisKilled(phases: Phases = PHASES): Promise<ScenarioResu
       const pool = pools[generation] as string[];
       const gen = generation;
       if (pool.length < 4 || i % 16 === 0) {
-        return { kind: 'good', path: '/v1/sessions', body: { token, server: SERVER }, tag: `create-${gen}`, after: (a) => void (a.sessionId && (pools[gen] as string[]).push(a.sessionId)) };
+        return {
+          kind: 'good',
+          path: '/v1/sessions',
+          body: { token, server: SERVER },
+          tag: `create-${gen}`,
+          after: (a) => void (a.sessionId && (pools[gen] as string[]).push(a.sessionId)),
+        };
       }
       // Some requests keep using sessions of the old Redis after the restart: they must be dead.
       const from = gen === 1 && i % 5 === 0 && (pools[0] as string[]).length > 0 ? 0 : gen;
       const session = (pools[from] as string[])[i % (pools[from] as string[]).length] as string;
-      if (i % 8 === 4) return { kind: 'bad', path: '/v1/decide', body: deleteCall(token, session), tag: `session-${from}` };
+      if (i % 8 === 4)
+        return { kind: 'bad', path: '/v1/decide', body: deleteCall(token, session), tag: `session-${from}` };
       return { kind: 'good', path: '/v1/decide', body: readCall(token, session), tag: `session-${from}` };
     };
     const health = watchHealth(() => w.url);
@@ -64,13 +92,19 @@ export async function redisKilled(phases: Phases = PHASES): Promise<ScenarioResu
         faultEnd,
         mustDeny: (a) => down(a) || old(a),
         expected: (a) =>
-          a.code === 'session_store_unavailable' || (old(a) && a.code === 'session_unknown') || (a.tag?.startsWith('create') === true && a.status === 503 && during(a, faultStart - 500, faultEnd + 5_000)),
+          a.code === 'session_store_unavailable' ||
+          (old(a) && a.code === 'session_unknown') ||
+          (a.tag?.startsWith('create') === true && a.status === 503 && during(a, faultStart - 500, faultEnd + 5_000)),
         trail: fileTrail(join(dir, 'audit.jsonl')),
         recovered: (a) => a.tag === 'session-1' && a.allow === true,
       },
       {
-        'denied session_store_unavailable while down': answers.some((a) => down(a) && a.code === 'session_store_unavailable'),
-        'session creation 503 while down': answers.some((a) => down(a) && a.tag?.startsWith('create') === true && a.status === 503),
+        'denied session_store_unavailable while down': answers.some(
+          (a) => down(a) && a.code === 'session_store_unavailable',
+        ),
+        'session creation 503 while down': answers.some(
+          (a) => down(a) && a.tag?.startsWith('create') === true && a.status === 503,
+        ),
         '/health 503 while down': health.seen.some((h) => h.t >= faultStart && h.t < restartBegin && h.status === 503),
         'sessions of the lost Redis stay dead': answers.filter(old).every((a) => a.allow !== true),
         'audit verify passes afterwards': verdict.ok,
@@ -90,7 +124,10 @@ export async function redisKilled(phases: Phases = PHASES): Promise<ScenarioResu
 export async function postgresStopped(phases: Phases = PHASES): Promise<ScenarioResult> {
   const db = await startPostgresServer();
   const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-fault-pg-'));
-  const w = await startWarden({ dir, config: devConfig(dir, { audit: { sink: 'postgres', postgres: { url: db.url } } }) });
+  const w = await startWarden({
+    dir,
+    config: devConfig(dir, { audit: { sink: 'postgres', postgres: { url: db.url } } }),
+  });
   try {
     const token = await devToken(w.url);
     const health = watchHealth(() => w.url);
@@ -109,7 +146,9 @@ export async function postgresStopped(phases: Phases = PHASES): Promise<Scenario
     const verdict = await verifyTrailCli(dir);
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
-    const { rows } = await client.query<{ id: string | null }>("SELECT record->>'decision_id' AS id FROM mcp_warden_audit");
+    const { rows } = await client.query<{ id: string | null }>(
+      "SELECT record->>'decision_id' AS id FROM mcp_warden_audit",
+    );
     await client.end();
     const trail = new Set(rows.map((r) => r.id).filter((id): id is string => id !== null));
     const down = (a: Answer) => a.t0 >= faultStart && a.t1 <= restartBegin;

@@ -63,7 +63,10 @@ export async function startWarden(options: WardenOptions): Promise<Warden> {
     return typeof code === 'number' ? code : 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 0);
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not listen within ${options.timeoutMs ?? 30_000} ms: ${out}`)), options.timeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`serve did not listen within ${options.timeoutMs ?? 30_000} ms: ${out}`)),
+      options.timeoutMs ?? 30_000,
+    );
     const collect = (chunk: Buffer) => {
       out += chunk.toString();
       const m = /mcp-warden listening on (http:\/\/[^"\s]+)/.exec(out);
@@ -83,12 +86,24 @@ export async function startWarden(options: WardenOptions): Promise<Warden> {
     if (child.exitCode === null && child.signalCode === null) child.kill(s);
     return exited;
   };
-  return { url, pid: child.pid as number, child, output: () => out, exited, stop: () => signal('SIGTERM'), kill9: () => signal('SIGKILL') };
+  return {
+    url,
+    pid: child.pid as number,
+    child,
+    output: () => out,
+    exited,
+    stop: () => signal('SIGTERM'),
+    kill9: () => signal('SIGKILL'),
+  };
 }
 
 /** A dev-mode token from the service's own issuer. */
 export async function devToken(url: string, sub = 'alice', roles = ['reader']): Promise<string> {
-  const res = await fetch(`${url}/v1/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub, roles, server: SERVER }) });
+  const res = await fetch(`${url}/v1/dev/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sub, roles, server: SERVER }),
+  });
   if (res.status !== 200) throw new Error(`dev token: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { token: string }).token;
 }
@@ -100,11 +115,15 @@ export function tampered(token: string): string {
 }
 
 export const readCall = (token: string, session?: string) => ({
-  token, server: SERVER, ...(session === undefined ? {} : { session }),
+  token,
+  server: SERVER,
+  ...(session === undefined ? {} : { session }),
   mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } },
 });
 export const deleteCall = (token: string, session?: string) => ({
-  token, server: SERVER, ...(session === undefined ? {} : { session }),
+  token,
+  server: SERVER,
+  ...(session === undefined ? {} : { session }),
   mcp: { method: 'tools/call', params: { name: 'fs_delete', arguments: { path: '/srv/data/a' } } },
 });
 
@@ -180,7 +199,12 @@ export async function send(url: string, req: Pick<Request, 'path' | 'body'>, tim
       signal: AbortSignal.timeout(timeoutMs),
     });
     const json = (await res.json().catch(() => ({}))) as {
-      allow?: boolean; reasons?: { code: string }[]; code?: string; decision_id?: string; id?: string; policy?: { revision: string | null };
+      allow?: boolean;
+      reasons?: { code: string }[];
+      code?: string;
+      decision_id?: string;
+      id?: string;
+      policy?: { revision: string | null };
     };
     return {
       status: res.status,
@@ -193,7 +217,15 @@ export async function send(url: string, req: Pick<Request, 'path' | 'body'>, tim
     };
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause;
-    return { status: null, allow: null, code: null, decisionId: null, revision: null, sessionId: null, error: cause?.code ?? (err as Error).name ?? 'error' };
+    return {
+      status: null,
+      allow: null,
+      code: null,
+      decisionId: null,
+      revision: null,
+      sessionId: null,
+      error: cause?.code ?? (err as Error).name ?? 'error',
+    };
   }
 }
 
@@ -201,7 +233,9 @@ export async function send(url: string, req: Pick<Request, 'path' | 'body'>, tim
 export function fileTrail(file: string): Set<string> {
   const dir = dirname(file);
   const name = basename(file);
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f === name || new RegExp(`^${name.replace(/\./g, '\\.')}\\.\\d+$`).test(f)) : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir).filter((f) => f === name || new RegExp(`^${name.replace(/\./g, '\\.')}\\.\\d+$`).test(f))
+    : [];
   const ids = new Set<string>();
   for (const f of files) {
     for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
@@ -261,16 +295,33 @@ export function label(a: Answer): string {
 }
 
 /** The measures of the table from the answers. */
-export function judge(name: string, expectation: string, answers: readonly Answer[], j: Judgement, checks: Record<string, boolean> = {}, notes: string[] = []): ScenarioResult {
+export function judge(
+  name: string,
+  expectation: string,
+  answers: readonly Answer[],
+  j: Judgement,
+  checks: Record<string, boolean> = {},
+  notes: string[] = [],
+): ScenarioResult {
   const errors: Record<string, number> = {};
   const unexpected: Record<string, number> = {};
   let wrongAllows = 0;
   let lost = 0;
   for (const a of answers) {
-    const correct = a.kind === 'good' ? (a.status === 200 && a.allow === true) || a.status === 201 : a.status === 200 && a.allow === false;
+    const correct =
+      a.kind === 'good'
+        ? (a.status === 200 && a.allow === true) || a.status === 201
+        : a.status === 200 && a.allow === false;
     if (a.allow === true && (a.kind === 'bad' || j.mustDeny?.(a) === true)) wrongAllows += 1;
     // A decision answered (allow, or a deny other than the sink's own refusal) must be in the trail.
-    if (j.trail !== undefined && a.status === 200 && a.decisionId !== null && a.code !== 'audit_unavailable' && !j.trail.has(a.decisionId)) lost += 1;
+    if (
+      j.trail !== undefined &&
+      a.status === 200 &&
+      a.decisionId !== null &&
+      a.code !== 'audit_unavailable' &&
+      !j.trail.has(a.decisionId)
+    )
+      lost += 1;
     if (correct) continue;
     const l = label(a);
     errors[l] = (errors[l] ?? 0) + 1;
@@ -279,10 +330,17 @@ export function judge(name: string, expectation: string, answers: readonly Answe
   const recovered = j.recovered ?? ((a: Answer) => a.kind === 'good' && (a.allow === true || a.status === 201));
   const first = answers.filter((a) => a.t0 >= j.faultEnd && recovered(a)).sort((a, b) => a.t1 - b.t1)[0];
   return {
-    name, expectation, sent: answers.length, errors, unexpected, wrongAllows, lost,
+    name,
+    expectation,
+    sent: answers.length,
+    errors,
+    unexpected,
+    wrongAllows,
+    lost,
     recoveryMs: first === undefined ? null : Math.max(0, first.t1 - j.faultEnd),
     recoveredBy: j.recoveredBy ?? 'itself',
-    checks, notes,
+    checks,
+    notes,
   };
 }
 
@@ -290,7 +348,11 @@ export function judge(name: string, expectation: string, answers: readonly Answe
 export const during = (a: Answer, start: number, end: number) => a.t0 >= start && a.t0 < end;
 
 /** Waits until `probe` is true (polling), or the timeout. */
-export async function waitFor(probe: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 25): Promise<boolean> {
+export async function waitFor(
+  probe: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 25,
+): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
     if (await probe()) return true;
@@ -314,7 +376,8 @@ export function decideMix(token: string, session?: () => string | undefined): ()
   const forged = tampered(token);
   return () => {
     i += 1;
-    if (i % 8 === 4) return { kind: 'bad', path: '/v1/decide', body: deleteCall(token, session?.()), tag: 'destructive' };
+    if (i % 8 === 4)
+      return { kind: 'bad', path: '/v1/decide', body: deleteCall(token, session?.()), tag: 'destructive' };
     if (i % 8 === 0) return { kind: 'bad', path: '/v1/decide', body: readCall(forged, session?.()), tag: 'forged' };
     return { kind: 'good', path: '/v1/decide', body: readCall(token, session?.()) };
   };
@@ -322,7 +385,10 @@ export function decideMix(token: string, session?: () => string | undefined): ()
 
 /** `mcp-warden audit verify --config <dir>/config.json` (run in `dir`): its exit code and output. */
 export async function verifyTrailCli(dir: string): Promise<{ ok: boolean; output: string }> {
-  const child = spawn(process.execPath, [CLI, 'audit', 'verify', '--config', join(dir, 'config.json')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'audit', 'verify', '--config', join(dir, 'config.json')], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
@@ -331,7 +397,10 @@ export async function verifyTrailCli(dir: string): Promise<{ ok: boolean; output
 }
 
 /** Polls `GET /health` every `everyMs` until stopped; keeps every status seen with its time. */
-export function watchHealth(url: () => string, everyMs = 100): { seen: { t: number; status: number | null; body: any }[]; stop(): Promise<void> } {
+export function watchHealth(
+  url: () => string,
+  everyMs = 100,
+): { seen: { t: number; status: number | null; body: any }[]; stop(): Promise<void> } {
   const seen: { t: number; status: number | null; body: any }[] = [];
   let running = true;
   const loop = (async () => {

@@ -5,8 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  devConfig, during, fileTrail, judge, PHASES, readCall, startLoad, startWarden, verifyTrailCli,
-  type Answer, type Phases, type Request, type ScenarioResult,
+  devConfig,
+  during,
+  fileTrail,
+  judge,
+  PHASES,
+  readCall,
+  startLoad,
+  startWarden,
+  verifyTrailCli,
+  type Answer,
+  type Phases,
+  type Request,
+  type ScenarioResult,
 } from './faults-harness.ts';
 import { createTestKey, signToken, type TestKey } from './tokens.ts';
 
@@ -61,16 +72,24 @@ async function startFlakyJwks(key: TestKey): Promise<FlakyJwks & { close(): Prom
 async function tokenMix(key: TestKey): Promise<() => Request> {
   const attacker = await createTestKey('ES256', key.kid);
   const stranger = await createTestKey('ES256', 'k-unknown');
-  const mint = (k: TestKey, claims: Record<string, unknown> = {}) => signToken(k, { roles: ['reader'], ...claims }, { issuer: ISSUER, now: Date.now(), expiresIn: 900 });
+  const mint = (k: TestKey, claims: Record<string, unknown> = {}) =>
+    signToken(k, { roles: ['reader'], ...claims }, { issuer: ISSUER, now: Date.now(), expiresIn: 900 });
   const warm = await Promise.all([0, 1, 2, 3].map((i) => mint(key, { jti: `warm-${i}` })));
   const fresh = await Promise.all(Array.from({ length: 6_000 }, (_, i) => mint(key, { jti: `fresh-${i}` })));
   const forged = [await mint(attacker), await mint(stranger)];
   let i = 0;
   return () => {
     i += 1;
-    if (i % 8 === 0) return { kind: 'bad', path: '/v1/decide', body: readCall(forged[(i / 8) % 2] as string), tag: 'forged' };
-    if (i % 2 === 0) return { kind: 'good', path: '/v1/decide', body: readCall(warm[i % warm.length] as string), tag: 'warm' };
-    return { kind: 'good', path: '/v1/decide', body: readCall(fresh.pop() ?? (warm[0] as string)), tag: fresh.length > 0 ? 'fresh' : 'warm' };
+    if (i % 8 === 0)
+      return { kind: 'bad', path: '/v1/decide', body: readCall(forged[(i / 8) % 2] as string), tag: 'forged' };
+    if (i % 2 === 0)
+      return { kind: 'good', path: '/v1/decide', body: readCall(warm[i % warm.length] as string), tag: 'warm' };
+    return {
+      kind: 'good',
+      path: '/v1/decide',
+      body: readCall(fresh.pop() ?? (warm[0] as string)),
+      tag: fresh.length > 0 ? 'fresh' : 'warm',
+    };
   };
 }
 
@@ -80,8 +99,18 @@ async function jwksFault(mode: Mode, phases: Phases): Promise<ScenarioResult> {
   const dir = mkdtempSync(join(tmpdir(), `mcp-warden-fault-jwks-${mode}-`));
   const key = await createTestKey('ES256', 'k1');
   const jwks = await startFlakyJwks(key);
-  const issuer = { issuer: ISSUER, jwks_uri: jwks.url, jwks_timeout_ms: JWKS_TIMEOUT_MS, jwks_cooldown_seconds: 0, jwks_max_age_seconds: 1, algorithms: ['ES256'] };
-  const w = await startWarden({ dir, config: { ...devConfig(dir, { identity: { issuers: [issuer] } }), server: { dev: false } } });
+  const issuer = {
+    issuer: ISSUER,
+    jwks_uri: jwks.url,
+    jwks_timeout_ms: JWKS_TIMEOUT_MS,
+    jwks_cooldown_seconds: 0,
+    jwks_max_age_seconds: 1,
+    algorithms: ['ES256'],
+  };
+  const w = await startWarden({
+    dir,
+    config: { ...devConfig(dir, { identity: { issuers: [issuer] } }), server: { dev: false } },
+  });
   try {
     const next = await tokenMix(key);
     const load = startLoad(() => w.url, next, 4);
@@ -102,7 +131,9 @@ async function jwksFault(mode: Mode, phases: Phases): Promise<ScenarioResult> {
     const freshInFault = answers.filter((a) => a.tag === 'fresh' && inFault(a));
     const slowest = Math.max(0, ...answers.filter(inFault).map((a) => a.t1 - a.t0));
     return judge(
-      mode === 'slow' ? `JWKS endpoint slow (${SLOW_MS} ms, timeout ${JWKS_TIMEOUT_MS} ms)` : 'JWKS endpoint down (connection refused)',
+      mode === 'slow'
+        ? `JWKS endpoint slow (${SLOW_MS} ms, timeout ${JWKS_TIMEOUT_MS} ms)`
+        : 'JWKS endpoint down (connection refused)',
       `tokens already verified keep working (token cache); a token that needs the keys once they are older than jwks_max_age (1 s) is denied jwks_unavailable${mode === 'slow' ? ' after the fetch timeout, never waiting for the endpoint' : ''}; forgeries are never allowed; fresh tokens verify again once the endpoint is back`,
       answers,
       {
@@ -114,10 +145,18 @@ async function jwksFault(mode: Mode, phases: Phases): Promise<ScenarioResult> {
         recovered: (a) => a.tag === 'fresh' && a.allow === true,
       },
       {
-        'cached (warm) tokens allowed throughout the fault': warmInFault.length > 0 && warmInFault.every((a) => a.allow === true),
-        'fresh tokens denied jwks_unavailable during the fault': freshInFault.some((a) => a.code === 'jwks_unavailable'),
+        'cached (warm) tokens allowed throughout the fault':
+          warmInFault.length > 0 && warmInFault.every((a) => a.allow === true),
+        'fresh tokens denied jwks_unavailable during the fault': freshInFault.some(
+          (a) => a.code === 'jwks_unavailable',
+        ),
         // Far below the endpoint's delay: the timeout cut the wait (slack for a loaded machine).
-        ...(mode === 'slow' ? { [`no decision waited for the slow endpoint (slowest ${Math.round(slowest)} ms, timeout ${JWKS_TIMEOUT_MS} ms)`]: slowest < JWKS_TIMEOUT_MS + 2_000 } : {}),
+        ...(mode === 'slow'
+          ? {
+              [`no decision waited for the slow endpoint (slowest ${Math.round(slowest)} ms, timeout ${JWKS_TIMEOUT_MS} ms)`]:
+                slowest < JWKS_TIMEOUT_MS + 2_000,
+            }
+          : {}),
         'audit verify passes afterwards': verdict.ok,
       },
       [`slowest answer during the fault ${Math.round(slowest)} ms`],
@@ -133,4 +172,3 @@ async function jwksFault(mode: Mode, phases: Phases): Promise<ScenarioResult> {
 export const jwksSlow = (phases: Phases = PHASES) => jwksFault('slow', phases);
 /** The issuer's JWKS endpoint refuses connections, then comes back on the same port. */
 export const jwksDown = (phases: Phases = PHASES) => jwksFault('down', phases);
-

@@ -5,8 +5,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { c as tarCreate, x as tarExtract } from 'tar';
 import { DEFAULT_BUNDLE } from '../../src/config/policy.ts';
 import {
-  decideMix, devConfig, devToken, during, fileTrail, judge, PHASES, startLoad, startWarden, verifyTrailCli, waitFor, watchHealth,
-  type Phases, type ScenarioResult,
+  decideMix,
+  devConfig,
+  devToken,
+  during,
+  fileTrail,
+  judge,
+  PHASES,
+  startLoad,
+  startWarden,
+  verifyTrailCli,
+  waitFor,
+  watchHealth,
+  type Phases,
+  type ScenarioResult,
 } from './faults-harness.ts';
 
 /** The committed bundle re-packed under another revision (same policy, same data). */
@@ -46,12 +58,17 @@ export async function bundleDirRemoved(phases: Phases = PHASES): Promise<Scenari
     copyFileSync(restored, `${bundle}.tmp`);
     renameSync(`${bundle}.tmp`, bundle);
     const faultEnd = performance.now();
-    const picked = await waitFor(() => load.answers.some((a) => a.t0 >= faultEnd && a.revision === 'restored'), Math.max(phases.afterMs, 5_000));
+    const picked = await waitFor(
+      () => load.answers.some((a) => a.t0 >= faultEnd && a.revision === 'restored'),
+      Math.max(phases.afterMs, 5_000),
+    );
     const notes: string[] = [];
     if (!picked) {
       // The watcher did not follow the new directory: the documented manual path.
       const res = await fetch(`${w.url}/v1/admin/reload`, { method: 'POST' });
-      notes.push(`the watcher did not pick up the re-created directory within 5 s; POST /v1/admin/reload answered ${res.status} ${(await res.text()).slice(0, 120)}`);
+      notes.push(
+        `the watcher did not pick up the re-created directory within 5 s; POST /v1/admin/reload answered ${res.status} ${(await res.text()).slice(0, 120)}`,
+      );
       await sleep(500);
     }
     await sleep(500);
@@ -61,14 +78,24 @@ export async function bundleDirRemoved(phases: Phases = PHASES): Promise<Scenari
     const verdict = await verifyTrailCli(dir);
     const trail = fileTrail(join(dir, 'audit.jsonl'));
     const duringFault = answers.filter((a) => a.kind === 'good' && during(a, faultStart, faultEnd));
-    const warned = health.seen.some((h) => h.t >= faultStart && h.t < faultEnd && h.status === 200 && h.body?.components?.policy?.status === 'WARN');
+    const warned = health.seen.some(
+      (h) => h.t >= faultStart && h.t < faultEnd && h.status === 200 && h.body?.components?.policy?.status === 'WARN',
+    );
     return judge(
       'bundle directory removed while watched',
       'the last good policy keeps deciding (no request fails), /health shows the policy WARN (still 200); a bundle put back in a re-created directory is loaded',
       answers,
-      { faultStart, faultEnd, expected: () => false, trail, recovered: (a) => a.revision === 'restored', recoveredBy: picked ? 'itself' : 'operator' },
       {
-        'every good request allowed while the directory was gone': duringFault.length > 0 && duringFault.every((a) => a.allow === true),
+        faultStart,
+        faultEnd,
+        expected: () => false,
+        trail,
+        recovered: (a) => a.revision === 'restored',
+        recoveredBy: picked ? 'itself' : 'operator',
+      },
+      {
+        'every good request allowed while the directory was gone':
+          duringFault.length > 0 && duringFault.every((a) => a.allow === true),
         '/health 200 with policy WARN while gone': warned,
         'watcher loads the bundle from the re-created directory': picked,
         'audit verify passes afterwards': verdict.ok,

@@ -3,8 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  decideMix, devConfig, devToken, fileTrail, judge, PHASES, startLoad, startWarden, verifyTrailCli,
-  type Answer, type Phases, type ScenarioResult, type Warden,
+  decideMix,
+  devConfig,
+  devToken,
+  fileTrail,
+  judge,
+  PHASES,
+  startLoad,
+  startWarden,
+  verifyTrailCli,
+  type Answer,
+  type Phases,
+  type ScenarioResult,
+  type Warden,
 } from './faults-harness.ts';
 
 /** Workers of the load: enough that some requests are always in flight at the signal. */
@@ -51,13 +62,18 @@ export async function sigtermUnderLoad(phases: Phases = PHASES): Promise<Scenari
         recoveredBy: 'restart',
       },
       {
-        [`every request sent before the signal got its answer (${before.length}, ${inFlight.length} in flight)`]: before.every((a) => a.status === 200),
+        [`every request sent before the signal got its answer (${before.length}, ${inFlight.length} in flight)`]:
+          before.every((a) => a.status === 200),
         [`requests after the exit refused (${afterExit.length})`]: afterExit.every(refused),
         'exit code 0': code === 0,
         'a checkpoint per run (final one at the stop)': checkpoints >= 2,
         'audit verify passes afterwards': verdict.ok,
       },
-      [`in flight at SIGTERM: ${inFlight.length}`, `shutdown took ${Math.round(tExit - tSig)} ms`, `audit verify: ${verdict.output.split('\n').at(-1)}`],
+      [
+        `in flight at SIGTERM: ${inFlight.length}`,
+        `shutdown took ${Math.round(tExit - tSig)} ms`,
+        `audit verify: ${verdict.output.split('\n').at(-1)}`,
+      ],
     );
   } finally {
     await w.kill9();

@@ -6,17 +6,18 @@ import { bundleDirRemoved } from './faults-policy.ts';
 import { kill9UnderLoad, sigtermUnderLoad } from './faults-process.ts';
 
 /** Every fault scenario, in the order of the reliability table; the tests in test/faults/ run the same functions. */
-export const SCENARIOS: readonly { readonly id: string; readonly run: (phases?: Phases) => Promise<ScenarioResult> }[] = [
-  { id: 'redis', run: redisKilled },
-  { id: 'postgres', run: postgresStopped },
-  { id: 'audit-unwritable', run: auditUnwritable },
-  { id: 'disk-full', run: diskFull },
-  { id: 'bundle-dir', run: bundleDirRemoved },
-  { id: 'jwks-slow', run: jwksSlow },
-  { id: 'jwks-down', run: jwksDown },
-  { id: 'sigterm', run: sigtermUnderLoad },
-  { id: 'kill9', run: kill9UnderLoad },
-];
+export const SCENARIOS: readonly { readonly id: string; readonly run: (phases?: Phases) => Promise<ScenarioResult> }[] =
+  [
+    { id: 'redis', run: redisKilled },
+    { id: 'postgres', run: postgresStopped },
+    { id: 'audit-unwritable', run: auditUnwritable },
+    { id: 'disk-full', run: diskFull },
+    { id: 'bundle-dir', run: bundleDirRemoved },
+    { id: 'jwks-slow', run: jwksSlow },
+    { id: 'jwks-down', run: jwksDown },
+    { id: 'sigterm', run: sigtermUnderLoad },
+    { id: 'kill9', run: kill9UnderLoad },
+  ];
 
 const HEADER = '| scenario | requests sent | errors | wrong allows | audit records lost | recovery time | checks |';
 
@@ -31,11 +32,15 @@ function errorsCell(r: ScenarioResult): string {
 function recoveryCell(r: ScenarioResult): string {
   if (r.recoveryMs === null) return '**never**';
   const ms = `${Math.round(r.recoveryMs).toLocaleString('en-US')} ms`;
-  return r.recoveredBy === 'itself' ? ms : `${ms} (${r.recoveredBy === 'restart' ? 'restart to first allow' : 'after an operator reload'})`;
+  return r.recoveredBy === 'itself'
+    ? ms
+    : `${ms} (${r.recoveredBy === 'restart' ? 'restart to first allow' : 'after an operator reload'})`;
 }
 
 function checksCell(r: ScenarioResult): string {
-  const failed = Object.entries(r.checks).filter(([, ok]) => !ok).map(([name]) => name);
+  const failed = Object.entries(r.checks)
+    .filter(([, ok]) => !ok)
+    .map(([name]) => name);
   return failed.length === 0 ? `all ${Object.keys(r.checks).length} met` : `**failed: ${failed.join('; ')}**`;
 }
 

@@ -1,6 +1,16 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -26,7 +36,7 @@ export interface PostgresServer {
   resume(): void;
 }
 
-const SETUP_HINT = 'run `bash scripts/setup.sh` (it installs Debian\'s postgresql package)';
+const SETUP_HINT = "run `bash scripts/setup.sh` (it installs Debian's postgresql package)";
 
 /** Starts a fresh cluster and waits until it answers a query; fails (never skips) when PostgreSQL is not installed. */
 export async function startPostgresServer(): Promise<PostgresServer> {
@@ -35,11 +45,15 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-pg-'));
   if (user !== undefined) chownSync(dir, user.uid, user.gid);
   const data = join(dir, 'data');
-  const init = spawnSync(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'], {
-    cwd: dir,
-    encoding: 'utf8',
-    ...user,
-  });
+  const init = spawnSync(
+    join(bin, 'initdb'),
+    ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+      ...user,
+    },
+  );
   if (init.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed (${init.error?.message ?? `exit ${init.status}`}): ${init.stderr}`);
@@ -94,7 +108,8 @@ function serverBinDir(): string {
         .filter((v) => existsSync(join(root, v, 'bin', 'initdb')) && existsSync(join(root, v, 'bin', 'postgres')))
         .sort((a, b) => Number(b) - Number(a))
     : [];
-  if (versions[0] === undefined) throw new Error(`the PostgreSQL server (initdb, postgres) is not installed: ${SETUP_HINT}`);
+  if (versions[0] === undefined)
+    throw new Error(`the PostgreSQL server (initdb, postgres) is not installed: ${SETUP_HINT}`);
   return join(root, versions[0], 'bin');
 }
 
@@ -127,7 +142,20 @@ interface Launch {
 async function launchPostgres({ bin, data, dir, port, url, user }: Launch): Promise<ChildProcess> {
   const logFile = join(dir, 'postgres.log');
   const log = openSync(logFile, 'a');
-  const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'full_page_writes=off'];
+  const args = [
+    '-D',
+    data,
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'full_page_writes=off',
+  ];
   // Detached: a Ctrl-C meant for the test runner must not shut the cluster down under it.
   const child = spawn(join(bin, 'postgres'), args, { cwd: dir, stdio: ['ignore', log, log], detached: true, ...user });
   closeSync(log);
@@ -135,7 +163,8 @@ async function launchPostgres({ bin, data, dir, port, url, user }: Launch): Prom
   process.once('exit', () => signalCluster(child, 'SIGKILL'));
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`postgres exited (code ${child.exitCode}) on port ${port}: ${tail(logFile)}`);
+    if (child.exitCode !== null)
+      throw new Error(`postgres exited (code ${child.exitCode}) on port ${port}: ${tail(logFile)}`);
     if (await answers(url)) return child;
     await sleep(50);
   }

@@ -55,7 +55,20 @@ export async function startRedisServer(): Promise<RedisServer> {
 }
 
 async function launch(port: number, dir: string): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--daemonize',
+    'no',
+    '--dir',
+    dir,
+  ];
   const child = spawn('redis-server', args, { cwd: dir, stdio: 'ignore' });
   // A test run that dies must not leave servers behind.
   process.once('exit', () => child.kill('SIGKILL'));

@@ -43,7 +43,9 @@ function buildServer(calls: string[]): McpServer {
     return text(`found ${query}`);
   });
   for (const name of ['summarize', 'review_changes', 'secret_prompt']) {
-    mcp.registerPrompt(name, { description: name }, () => ({ messages: [{ role: 'user', content: { type: 'text', text: name } }] }));
+    mcp.registerPrompt(name, { description: name }, () => ({
+      messages: [{ role: 'user', content: { type: 'text', text: name } }],
+    }));
   }
   for (const uri of ['file:///srv/data/readme.txt', 'file:///etc/passwd']) {
     mcp.registerResource(uri, uri, {}, async () => ({ contents: [{ uri, text: uri }] }));
@@ -68,7 +70,9 @@ export async function startGuardedSdkServer(
     void (async () => {
       let transport = typeof sid === 'string' ? sessions.get(sid) : undefined;
       if (transport === undefined && typeof sid === 'string') {
-        res.writeHead(404, { 'content-type': 'application/json' }).end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end('{"jsonrpc":"2.0","error":{"code":-32001,"message":"Session not found"},"id":null}');
         return;
       }
       if (transport === undefined) {

@@ -20,7 +20,9 @@ export interface StubUpstream {
 /** Answers every request in a body with `{result: {echo: <method>}}`, as JSON. */
 export const echoHandler: StubHandler = ({ body }, res) => {
   const messages = (Array.isArray(body) ? body : [body]) as { id?: unknown; method?: string }[];
-  const answers = messages.filter((m) => m.id !== undefined && m.method !== undefined).map((m) => ({ jsonrpc: '2.0', id: m.id, result: { echo: m.method } }));
+  const answers = messages
+    .filter((m) => m.id !== undefined && m.method !== undefined)
+    .map((m) => ({ jsonrpc: '2.0', id: m.id, result: { echo: m.method } }));
   if (answers.length === 0) return void res.writeHead(202).end();
   res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'upstream-session-1' });
   res.end(JSON.stringify(Array.isArray(body) ? answers : answers[0]));
@@ -44,7 +46,11 @@ export async function startStubUpstream(handler: StubHandler = echoHandler): Pro
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      const request = { method: req.method ?? 'GET', headers: req.headers, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
+      const request = {
+        method: req.method ?? 'GET',
+        headers: req.headers,
+        body: text === '' ? undefined : (JSON.parse(text) as unknown),
+      };
       seen.push(request);
       stub.handler(request, res);
     });

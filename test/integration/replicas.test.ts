@@ -18,11 +18,14 @@ describe('replicas on one Redis', () => {
     redis = await startRedisServer();
     const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-replicas-'));
     const config = join(dir, 'config.json');
-    writeFileSync(config, JSON.stringify({
-      // Both replicas trust the same (dev) issuer key, as they would one IdP.
-      server: { dev: true, dev_key_file: join(dir, 'issuer.json') },
-      session: { store: 'redis', redis: { url: redis.url, command_timeout_ms: 300 } },
-    }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        // Both replicas trust the same (dev) issuer key, as they would one IdP.
+        server: { dev: true, dev_key_file: join(dir, 'issuer.json') },
+        session: { store: 'redis', redis: { url: redis.url, command_timeout_ms: 300 } },
+      }),
+    );
     a = await startServe(['--config', config], dir, { MCP_WARDEN_AUDIT_FILE: join(dir, 'a.jsonl') });
     b = await startServe(['--config', config], dir, { MCP_WARDEN_AUDIT_FILE: join(dir, 'b.jsonl') });
     token = (await postJson(`${a.url}/v1/dev/token`, { sub: 'alice', roles: ['reader'], server: SERVER })).json.token;
@@ -33,10 +36,14 @@ describe('replicas on one Redis', () => {
   });
 
   const decide = async (replica: RunningService, session: string) =>
-    (await postJson(`${replica.url}/v1/decide`, {
-      token, server: SERVER, session,
-      mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } },
-    })).json;
+    (
+      await postJson(`${replica.url}/v1/decide`, {
+        token,
+        server: SERVER,
+        session,
+        mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } },
+      })
+    ).json;
   const create = (replica: RunningService) => postJson(`${replica.url}/v1/sessions`, { token, server: SERVER });
 
   it('a session created on A is usable on B; revoked on B, it is denied on A at the next request', async () => {
@@ -60,7 +67,9 @@ describe('replicas on one Redis', () => {
       expect((await create(replica)).status).toBe(503);
       const health = await fetch(`${replica.url}/health`);
       expect(health.status).toBe(503);
-      expect(((await health.json()) as { components: { sessions: { status: string } } }).components.sessions.status).toBe('ERROR');
+      expect(
+        ((await health.json()) as { components: { sessions: { status: string } } }).components.sessions.status,
+      ).toBe('ERROR');
     }
     await redis.restart(); // an empty Redis: the old sessions are gone, as after a real loss
     let created: { status: number; json: any } = { status: 0, json: {} };

@@ -31,11 +31,14 @@ describe('a stream relayed by a proxy, revoked on another replica', () => {
     redis = await startRedisServer();
     const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-streams-'));
     const config = join(dir, 'config.json');
-    writeFileSync(config, JSON.stringify({
-      server: { dev: true, dev_key_file: join(dir, 'issuer.json') },
-      policy: { bundle: join(process.cwd(), 'var/test-bundles/catalogue-everything.tar.gz') },
-      session: { store: 'redis', redis: { url: redis.url, command_timeout_ms: 300 } },
-    }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        server: { dev: true, dev_key_file: join(dir, 'issuer.json') },
+        policy: { bundle: join(process.cwd(), 'var/test-bundles/catalogue-everything.tar.gz') },
+        session: { store: 'redis', redis: { url: redis.url, command_timeout_ms: 300 } },
+      }),
+    );
     a = await startServe(['--config', config], dir, { MCP_WARDEN_AUDIT_FILE: join(dir, 'a.jsonl') });
     b = await startServe(['--config', config], dir, { MCP_WARDEN_AUDIT_FILE: join(dir, 'b.jsonl') });
     token = (await postJson(`${a.url}/v1/dev/token`, { sub: 'sid', roles: ['reader'], server: RESOURCE })).json.token;
@@ -47,7 +50,12 @@ describe('a stream relayed by a proxy, revoked on another replica', () => {
       upstreamProtocol: 'auto',
       streams: { checkMs: 500, unavailableGraceMs: 5_000 },
       path: '/mcp',
-      identity: { resource: RESOURCE, authorizationServers: [], scopesSupported: [], metadataUrl: 'http://127.0.0.1/.well-known/oauth-protected-resource/mcp' },
+      identity: {
+        resource: RESOURCE,
+        authorizationServers: [],
+        scopesSupported: [],
+        metadataUrl: 'http://127.0.0.1/.well-known/oauth-protected-resource/mcp',
+      },
       allowedOrigins: [],
       loopback: true,
       widenOnDemand: true,
@@ -66,16 +74,27 @@ describe('a stream relayed by a proxy, revoked on another replica', () => {
   });
 
   it('closes within the aim, and nothing more reaches the upstream for that session', async () => {
-    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}` };
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${token}`,
+    };
     const init = await fetch(proxyUrl, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 0,
+        method: 'initialize',
+        params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }),
     });
     expect(init.status).toBe(200);
     await init.text();
     const session = init.headers.get('mcp-session-id')!;
-    const stream = await fetch(proxyUrl, { headers: { ...headers, accept: 'text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': LEGACY } });
+    const stream = await fetch(proxyUrl, {
+      headers: { ...headers, accept: 'text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': LEGACY },
+    });
     expect(stream.status).toBe(200);
     const reader = stream.body!.getReader();
     const ended = (async () => {
@@ -85,12 +104,19 @@ describe('a stream relayed by a proxy, revoked on another replica', () => {
     const bulk = await postJson(`${b.url}/v1/sessions/revoke`, { subject: 'sid' });
     expect(bulk.status).toBe(200);
     const closedAt = await ended;
-    console.log(`stream closed ${(closedAt - revokedAt).toFixed(0)} ms after a bulk revoke on another replica (remote warden, check every 500 ms)`);
+    console.log(
+      `stream closed ${(closedAt - revokedAt).toFixed(0)} ms after a bulk revoke on another replica (remote warden, check every 500 ms)`,
+    );
     tap.reset();
     const after = await fetch(proxyUrl, {
       method: 'POST',
       headers: { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': LEGACY },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'x' } } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { message: 'x' } },
+      }),
     });
     expect([401, 404]).toContain(after.status);
     expect(tap.requests().filter((m) => m.method === 'tools/call')).toEqual([]);

@@ -8,8 +8,16 @@ describe('reasonLabel', () => {
   const cases: { note: string; reasons: { code: string }[]; want: string }[] = [
     { note: 'an allow has no reason', reasons: [], want: 'none' },
     { note: 'an engine code', reasons: [{ code: 'token_expired' }], want: 'token_expired' },
-    { note: 'a default-policy code', reasons: [{ code: 'destructive_requires_role' }, { code: 'tool_not_permitted' }], want: 'destructive_requires_role' },
-    { note: 'only the first reason counts', reasons: [{ code: 'tool_unknown' }, { code: 'made_up' }], want: 'tool_unknown' },
+    {
+      note: 'a default-policy code',
+      reasons: [{ code: 'destructive_requires_role' }, { code: 'tool_not_permitted' }],
+      want: 'destructive_requires_role',
+    },
+    {
+      note: 'only the first reason counts',
+      reasons: [{ code: 'tool_unknown' }, { code: 'made_up' }],
+      want: 'tool_unknown',
+    },
     { note: 'a custom policy code is bounded to other', reasons: [{ code: 'tenant_42_blocked' }], want: 'other' },
     { note: 'so is anything unexpected', reasons: [{ code: '' }], want: 'other' },
   ];

@@ -33,7 +33,12 @@ describe('ServiceMetrics', () => {
   beforeEach(async () => {
     t = await createTestCore();
     metrics = new ServiceMetrics(t.clock.read);
-    sessions = new MemorySessionStore({ sweepIntervalMs: 60_000, retainMs: 3_600_000, maxPerOwner: 2, now: t.clock.read });
+    sessions = new MemorySessionStore({
+      sweepIntervalMs: 60_000,
+      retainMs: 3_600_000,
+      maxPerOwner: 2,
+      now: t.clock.read,
+    });
     deps = {
       ...t.deps,
       sessions: instrumentSessionStore(sessions, metrics, 'memory'),
@@ -64,7 +69,14 @@ describe('ServiceMetrics', () => {
 
   it('maps a reason code it does not know to other', async () => {
     metrics.decision(
-      { decision_id: 'd', allow: false, reasons: [{ code: 'tenant_blocked', message: '' }], obligations: {}, visible_tools: null, policy: { revision: null } },
+      {
+        decision_id: 'd',
+        allow: false,
+        reasons: [{ code: 'tenant_blocked', message: '' }],
+        obligations: {},
+        visible_tools: null,
+        policy: { revision: null },
+      },
       0.001,
     );
     expect(sample(await text(), 'mcp_warden_decisions_total', { outcome: 'deny', reason: 'other' })).toBe(1);
@@ -90,11 +102,15 @@ describe('ServiceMetrics', () => {
     const token = await t.idp.mint();
     const a = await createSession(deps, { token, server: SERVER, tools: ['fs_read'] }, PEP);
     await createSession(deps, { token, server: SERVER, tools: ['fs_read'] }, PEP);
-    await expect(createSession(deps, { token, server: SERVER, tools: ['fs_read'] }, PEP)).rejects.toMatchObject({ code: 'session_limit_reached' });
+    await expect(createSession(deps, { token, server: SERVER, tools: ['fs_read'] }, PEP)).rejects.toMatchObject({
+      code: 'session_limit_reached',
+    });
     await revokeSession(deps, { id: a.id! }, PEP);
     const out = await text();
     expect(sample(out, 'mcp_warden_session_operations_total', { operation: 'insert', outcome: 'ok' })).toBe(2);
-    expect(sample(out, 'mcp_warden_session_operations_total', { operation: 'insert', outcome: 'limit_reached' })).toBe(1);
+    expect(sample(out, 'mcp_warden_session_operations_total', { operation: 'insert', outcome: 'limit_reached' })).toBe(
+      1,
+    );
     expect(sample(out, 'mcp_warden_session_operations_total', { operation: 'revoke', outcome: 'ok' })).toBe(1);
     expect(sample(out, 'mcp_warden_store_errors_total')).toBeUndefined();
   });
@@ -125,7 +141,9 @@ describe('ServiceMetrics', () => {
     down = true;
     expect(sample(await own.exposition(), 'mcp_warden_sessions_live')).toBe(1);
     // The failure met while scraping shows from the next scrape on.
-    expect(sample(await own.exposition(), 'mcp_warden_store_errors_total', { store: 'redis' })).toBeGreaterThanOrEqual(1);
+    expect(sample(await own.exposition(), 'mcp_warden_store_errors_total', { store: 'redis' })).toBeGreaterThanOrEqual(
+      1,
+    );
   });
 
   it('shows the active policy revision, and counts activations and rejected bundles', async () => {
@@ -135,7 +153,13 @@ describe('ServiceMetrics', () => {
     const active = new ActivePolicy();
     const own = new ServiceMetrics();
     const reloader = new PolicyReloader({
-      path, maxBytes: 64 << 20, active, audit: new MemoryAuditSink(), watch: false, debounceMs: 0, requireSignature: false,
+      path,
+      maxBytes: 64 << 20,
+      active,
+      audit: new MemoryAuditSink(),
+      watch: false,
+      debounceMs: 0,
+      requireSignature: false,
       observe: (outcome) => own.policyActivation(outcome),
     });
     own.watch({ policyRevision: () => active.revision });

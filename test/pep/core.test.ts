@@ -32,7 +32,14 @@ function fakeWarden(overrides: Partial<Warden> = {}): Warden {
 }
 
 const ctx = (warden: Warden, more: Partial<EnforcementContext> = {}): EnforcementContext => ({
-  warden, server: 's', token: 't', session: 'mws_x', protocolVersion: '2025-11-25', widenOnDemand: true, obligations: new Set(), ...more,
+  warden,
+  server: 's',
+  token: 't',
+  session: 'mws_x',
+  protocolVersion: '2025-11-25',
+  widenOnDemand: true,
+  obligations: new Set(),
+  ...more,
 });
 
 describe('the enforcement core', () => {
@@ -43,7 +50,10 @@ describe('the enforcement core', () => {
     const tools = { method: 'tools/call', params: { name: 'echo' } };
     expect((await decideRequest(ctx(warden), tools)).allow).toBe(true);
     expect(widen).toHaveBeenCalledOnce();
-    const mixed = fakeWarden({ decide: async () => decision(false, ['tool_not_in_session_scope', 'argument_not_allowed']), widenSession: widen });
+    const mixed = fakeWarden({
+      decide: async () => decision(false, ['tool_not_in_session_scope', 'argument_not_allowed']),
+      widenSession: widen,
+    });
     expect((await decideRequest(ctx(mixed), tools)).allow).toBe(false);
     expect(widen).toHaveBeenCalledOnce();
     const refused = fakeWarden({
@@ -52,7 +62,10 @@ describe('the enforcement core', () => {
         throw new WardenRefusal('session_not_granted', 'no', [{ code: 'tool_not_permitted', message: 'no' }]);
       },
     });
-    expect((await decideRequest(ctx(refused), tools)).reasons.map((r) => r.code)).toEqual(['tool_not_in_session_scope', 'tool_not_permitted']);
+    expect((await decideRequest(ctx(refused), tools)).reasons.map((r) => r.code)).toEqual([
+      'tool_not_in_session_scope',
+      'tool_not_permitted',
+    ]);
   });
 
   it('turns an allow with an obligation it does not carry out into obligation_unsupported', async () => {
@@ -64,7 +77,12 @@ describe('the enforcement core', () => {
   });
 
   it('classifies denials by the family of their codes, identity first', () => {
-    expect(denialKind([{ code: 'token_expired', message: '' }, { code: 'session_revoked', message: '' }])).toBe('identity');
+    expect(
+      denialKind([
+        { code: 'token_expired', message: '' },
+        { code: 'session_revoked', message: '' },
+      ]),
+    ).toBe('identity');
     expect(denialKind([{ code: 'principal_revoked', message: '' }])).toBe('identity');
     expect(denialKind([{ code: 'session_expired', message: '' }])).toBe('state_gone');
     expect(denialKind([{ code: 'session_owner_mismatch', message: '' }])).toBe('state_refused');
@@ -79,11 +97,19 @@ describe('the enforcement core', () => {
     expect(eraRefusal('modern', new Set(['legacy']))?.reason.code).toBe('era_not_supported');
     expect(eraRefusal('legacy', new Set())?.reason.code).toBe('era_not_supported');
     expect(eraRefusal('legacy', new Set(['legacy', 'modern']))).toBeNull();
-    const request = (meta?: unknown) => classify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: meta === undefined ? {} : { _meta: meta } });
+    const request = (meta?: unknown) =>
+      classify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: meta === undefined ? {} : { _meta: meta } });
     expect(modernRefusal(request(), '2026-07-28', false)?.rpcCode).toBe(-32602);
-    expect(modernRefusal(request({ 'io.modelcontextprotocol/protocolVersion': '2026-07-28' }), '2026-07-28', true)?.reason.code).toBe('invalid_request');
-    expect(modernRefusal(request({ 'io.modelcontextprotocol/protocolVersion': '2027-01-01' }), '2026-07-28', false)?.rpcCode).toBe(-32020);
-    expect(modernRefusal(request({ 'io.modelcontextprotocol/protocolVersion': '2026-07-28' }), '2026-07-28', false)).toBeNull();
+    expect(
+      modernRefusal(request({ 'io.modelcontextprotocol/protocolVersion': '2026-07-28' }), '2026-07-28', true)?.reason
+        .code,
+    ).toBe('invalid_request');
+    expect(
+      modernRefusal(request({ 'io.modelcontextprotocol/protocolVersion': '2027-01-01' }), '2026-07-28', false)?.rpcCode,
+    ).toBe(-32020);
+    expect(
+      modernRefusal(request({ 'io.modelcontextprotocol/protocolVersion': '2026-07-28' }), '2026-07-28', false),
+    ).toBeNull();
     // A legacy request may not state a modern version in _meta (an upstream of both eras could read it as modern).
     expect(legacyRefusal([request({ 'io.modelcontextprotocol/protocolVersion': '2026-07-28' })])?.rpcCode).toBe(-32020);
     expect(legacyRefusal([request({ 'io.modelcontextprotocol/protocolVersion': '2025-11-25' }), request()])).toBeNull();
@@ -105,13 +131,23 @@ describe('the enforcement core', () => {
   });
 
   it('filters list answers, drops fields the method did not ask for, marks them private', async () => {
-    const result = { tools: [{ name: 'a' }, { name: 'b' }, { nameless: true }], prompts: [{ name: 'smuggled' }], nextCursor: 'c', ttlMs: 10, cacheScope: 'public' };
+    const result = {
+      tools: [{ name: 'a' }, { name: 'b' }, { nameless: true }],
+      prompts: [{ name: 'smuggled' }],
+      nextCursor: 'c',
+      ttlMs: 10,
+      cacheScope: 'public',
+    };
     const filtered = await filterListResult('tools/list', result, async (candidates) => {
       expect(candidates).toEqual(['a', 'b']);
       return ['b'];
     });
     expect(filtered).toEqual({ tools: [{ name: 'b' }], nextCursor: 'c', ttlMs: 10, cacheScope: 'private' });
-    const templates = await filterListResult('resources/templates/list', { resourceTemplates: [{ uriTemplate: 'file:///x/{a}' }] }, async () => null);
+    const templates = await filterListResult(
+      'resources/templates/list',
+      { resourceTemplates: [{ uriTemplate: 'file:///x/{a}' }] },
+      async () => null,
+    );
     expect(templates).toEqual({ resourceTemplates: [] });
   });
 

@@ -18,7 +18,10 @@ async function listen(app: TestService['app']): Promise<string> {
 
 /** The refusal a session call throws (fails the test if it resolves). */
 async function refused(promise: Promise<unknown>): Promise<WardenRefusal> {
-  const err = await promise.then(() => expect.fail('the call succeeded'), (e: unknown) => e);
+  const err = await promise.then(
+    () => expect.fail('the call succeeded'),
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(WardenRefusal);
   return err as WardenRefusal;
 }
@@ -47,7 +50,11 @@ describe('createWardenClient against the real service', () => {
 
   it('a body the service rejects (400) is a deny, not an exception', async () => {
     const decision = await warden.decide({ server: SERVER, mcp: { method: '' } });
-    expect(decision).toMatchObject({ allow: false, reasons: [{ code: 'pdp_unavailable' }], policy: { revision: null } });
+    expect(decision).toMatchObject({
+      allow: false,
+      reasons: [{ code: 'pdp_unavailable' }],
+      policy: { revision: null },
+    });
   });
 
   it('creates, widens and revokes sessions; refusals carry the API code and reasons', async () => {
@@ -55,7 +62,10 @@ describe('createWardenClient against the real service', () => {
     const view = await warden.createSession({ token, server: SERVER, tools: ['fs_read'] });
     expect(view.id).toMatch(/^mws_/);
     expect(view.scope).toEqual(['fs_read']);
-    expect((await warden.widenSession({ id: view.id as string, token, add: ['fs_write'] })).scope).toEqual(['fs_read', 'fs_write']);
+    expect((await warden.widenSession({ id: view.id as string, token, add: ['fs_write'] })).scope).toEqual([
+      'fs_read',
+      'fs_write',
+    ]);
     const notGranted = await refused(warden.widenSession({ id: view.id as string, token, add: ['fs_delete'] }));
     expect(notGranted.code).toBe('session_not_granted');
     expect(notGranted.reasons.map((r) => r.code)).toEqual(['destructive_requires_role']);
@@ -63,7 +73,9 @@ describe('createWardenClient against the real service', () => {
     await warden.revokeSession({ id: view.id as string }); // idempotent
     const decision = await warden.decide({ token, session: view.id, server: SERVER, mcp: read('/srv/data/a') });
     expect(decision.reasons.map((r) => r.code)).toEqual(['session_revoked']);
-    expect((await refused(warden.widenSession({ id: view.id as string, token, add: ['fs_list'] }))).code).toBe('session_revoked');
+    expect((await refused(warden.widenSession({ id: view.id as string, token, add: ['fs_list'] }))).code).toBe(
+      'session_revoked',
+    );
     expect((await refused(warden.createSession({ server: SERVER }))).code).toBe('token_missing');
     expect((await refused(warden.revokeSession({ id: 'mws_unknown' }))).code).toBe('session_unknown');
   });
@@ -100,15 +112,25 @@ describe('createWardenClient fails closed', () => {
   const seen: { url: string | undefined; authorization: string | undefined }[] = [];
   // Each path answers one way the decision API must never be believed.
   const answers: Record<string, (res: ServerResponse) => void> = {
-    '/500/v1/decide': (res) => res.writeHead(500, { 'content-type': 'application/json' }).end('{"code":"internal_error","message":"x"}'),
+    '/500/v1/decide': (res) =>
+      res.writeHead(500, { 'content-type': 'application/json' }).end('{"code":"internal_error","message":"x"}'),
     '/lying/v1/decide': (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"allow":true}'),
     '/garbage/v1/decide': (res) => res.writeHead(200, { 'content-type': 'application/json' }).end('allow: true'),
     '/hang/v1/decide': () => undefined,
     '/hang/v1/sessions': () => undefined,
     '/prefixed/v1/decide': (res) =>
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({ decision_id: 'd-1', allow: true, reasons: [], obligations: {}, visible_tools: null, policy: { revision: 'r1' } }),
-      ),
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(
+          JSON.stringify({
+            decision_id: 'd-1',
+            allow: true,
+            reasons: [],
+            obligations: {},
+            visible_tools: null,
+            policy: { revision: 'r1' },
+          }),
+        ),
   };
 
   beforeAll(async () => {
@@ -165,7 +187,10 @@ describe('createWardenClient fails closed', () => {
 
   it('keeps a path prefix and presents the API key', async () => {
     const warden = createWardenClient({ url: `${base}/prefixed/`, apiKey: API_KEY });
-    expect(await warden.decide({ token: 't', server: SERVER, mcp: read('/srv/data/a') })).toMatchObject({ allow: true, decision_id: 'd-1' });
+    expect(await warden.decide({ token: 't', server: SERVER, mcp: read('/srv/data/a') })).toMatchObject({
+      allow: true,
+      decision_id: 'd-1',
+    });
     expect(seen.at(-1)).toEqual({ url: '/prefixed/v1/decide', authorization: `Bearer ${API_KEY}` });
     await warden.close();
   });

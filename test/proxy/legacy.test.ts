@@ -8,7 +8,10 @@ let token: string;
 
 beforeAll(async () => {
   upstream = await startStubUpstream();
-  proxy = await startTestProxy(upstream.url, { upstream: { headers: { authorization: 'Bearer upstream-credential' } }, more: { upstreamProtocol: 'both' } });
+  proxy = await startTestProxy(upstream.url, {
+    upstream: { headers: { authorization: 'Bearer upstream-credential' } },
+    more: { upstreamProtocol: 'both' },
+  });
   token = await proxy.token('alice', 'mcp:read');
 });
 afterAll(async () => {
@@ -20,12 +23,22 @@ beforeEach(() => {
   upstream.handler = echoHandler;
 });
 
-const INIT = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } };
+const INIT = {
+  jsonrpc: '2.0',
+  id: 0,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+};
 
 function post(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(proxy.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`, ...headers },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${token}`,
+      ...headers,
+    },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
@@ -40,7 +53,12 @@ async function initialize(): Promise<string> {
 describe('proxy, legacy era, against a stub upstream', () => {
   it('never forwards the client token; the configured upstream credential goes instead', async () => {
     const session = await initialize();
-    await (await post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } }, { 'mcp-session-id': session })).text();
+    await (
+      await post(
+        { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } },
+        { 'mcp-session-id': session },
+      )
+    ).text();
     expect(upstream.seen).toHaveLength(2);
     for (const seen of upstream.seen) expect(seen.headers.authorization).toBe('Bearer upstream-credential');
     // The upstream's own session id goes upstream; the client only ever sees the warden's.
@@ -61,9 +79,16 @@ describe('proxy, legacy era, against a stub upstream', () => {
       { 'mcp-session-id': session },
     );
     expect(response.status).toBe(200);
-    const answers = (await response.json()) as { id: number; result?: unknown; error?: { code: number; data: { reasons: { code: string }[] } } }[];
+    const answers = (await response.json()) as {
+      id: number;
+      result?: unknown;
+      error?: { code: number; data: { reasons: { code: string }[] } };
+    }[];
     expect(upstream.seen).toHaveLength(1);
-    expect((upstream.seen[0]!.body as { method: string }[]).map((m) => m.method)).toEqual(['tools/call', 'notifications/progress']);
+    expect((upstream.seen[0]!.body as { method: string }[]).map((m) => m.method)).toEqual([
+      'tools/call',
+      'notifications/progress',
+    ]);
     const byId = new Map(answers.map((a) => [a.id, a]));
     expect(byId.get(1)!.result).toEqual({ echo: 'tools/call' });
     expect(byId.get(2)!.error!.code).toBe(-32003);
@@ -75,7 +100,9 @@ describe('proxy, legacy era, against a stub upstream', () => {
     const unknown = `mws_${'A'.repeat(43)}`;
     const response = await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, { 'mcp-session-id': unknown });
     expect(response.status).toBe(404);
-    expect(((await response.json()) as { error: { data: { reasons: { code: string }[] } } }).error.data.reasons[0]!.code).toBe('session_unknown');
+    expect(
+      ((await response.json()) as { error: { data: { reasons: { code: string }[] } } }).error.data.reasons[0]!.code,
+    ).toBe('session_unknown');
     const missing = await post({ jsonrpc: '2.0', id: 1, method: 'ping' });
     expect(missing.status).toBe(400);
     expect(upstream.seen).toEqual([]);
@@ -94,10 +121,18 @@ describe('proxy, legacy era, against a stub upstream', () => {
     const session = await initialize();
     const before = proxy.core.audit.saved.length;
     upstream.handler = (_seen, res) => res.socket?.destroy();
-    const response = await post({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'echo', arguments: {} } }, { 'mcp-session-id': session });
+    const response = await post(
+      { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'echo', arguments: {} } },
+      { 'mcp-session-id': session },
+    );
     expect(response.status).toBe(502);
-    expect(((await response.json()) as { id: number; error: { code: number } })).toMatchObject({ id: 5, error: { code: -32004 } });
-    expect(proxy.core.audit.saved.slice(before).filter((r) => r.kind === 'decision' && r.allow === true)).toHaveLength(1);
+    expect((await response.json()) as { id: number; error: { code: number } }).toMatchObject({
+      id: 5,
+      error: { code: -32004 },
+    });
+    expect(proxy.core.audit.saved.slice(before).filter((r) => r.kind === 'decision' && r.allow === true)).toHaveLength(
+      1,
+    );
   });
 
   it('filters a tools/list answered as an SSE stream, event by event', async () => {
@@ -106,8 +141,13 @@ describe('proxy, legacy era, against a stub upstream', () => {
       const { id } = body as { id: number };
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(': keep-alive\n\n');
-      res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'x' } })}\n\n`);
-      const tools = ['echo', 'get-env', 'not-in-catalogue', 'get-sum'].map((name) => ({ name, inputSchema: { type: 'object' } }));
+      res.write(
+        `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'x' } })}\n\n`,
+      );
+      const tools = ['echo', 'get-env', 'not-in-catalogue', 'get-sum'].map((name) => ({
+        name,
+        inputSchema: { type: 'object' },
+      }));
       res.end(`id: e1\nevent: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, result: { tools } })}\n\n`);
     };
     const response = await post({ jsonrpc: '2.0', id: 9, method: 'tools/list' }, { 'mcp-session-id': session });
@@ -128,16 +168,24 @@ describe('proxy, legacy era, against a stub upstream', () => {
     upstream.handler = ({ body }, res) => {
       const { id } = body as { id: number };
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1 } })}\n\n`);
-      void released.then(() => res.end(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [] } })}\n\n`));
+      res.write(
+        `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1 } })}\n\n`,
+      );
+      void released.then(() =>
+        res.end(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [] } })}\n\n`),
+      );
     };
-    const response = await post({ jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'echo', arguments: {} } }, { 'mcp-session-id': session });
+    const response = await post(
+      { jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'echo', arguments: {} } },
+      { 'mcp-session-id': session },
+    );
     const reader = response.body!.getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     expect(first).toContain('notifications/progress');
     release(); // only now does the upstream send its final event
     let rest = '';
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += new TextDecoder().decode(chunk.value);
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      rest += new TextDecoder().decode(chunk.value);
     expect(rest).toContain('"id":11');
   });
 
@@ -147,9 +195,16 @@ describe('proxy, legacy era, against a stub upstream', () => {
     upstream.handler = (_seen, res) => void res.writeHead(202).end();
     const answer = await post({ jsonrpc: '2.0', id: 'srv-1', result: { content: [] } }, { 'mcp-session-id': session });
     expect(answer.status).toBe(202);
-    expect(proxy.core.audit.saved.at(-1)).toMatchObject({ kind: 'decision', method: 'transport/response', allow: true });
+    expect(proxy.core.audit.saved.at(-1)).toMatchObject({
+      kind: 'decision',
+      method: 'transport/response',
+      allow: true,
+    });
     upstream.handler = (_seen, res) => void res.writeHead(200).end();
-    const deleted = await fetch(proxy.url, { method: 'DELETE', headers: { authorization: `Bearer ${token}`, 'mcp-session-id': session } });
+    const deleted = await fetch(proxy.url, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}`, 'mcp-session-id': session },
+    });
     expect(deleted.status).toBe(200);
     expect(upstream.seen.map((s) => s.method)).toEqual(['POST', 'DELETE']);
     const after = await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, { 'mcp-session-id': session });
@@ -159,7 +214,10 @@ describe('proxy, legacy era, against a stub upstream', () => {
   it('refuses a DELETE by another principal: only the owner ends a session', async () => {
     const session = await initialize();
     const other = await proxy.token('mallory', 'mcp:read');
-    const response = await fetch(proxy.url, { method: 'DELETE', headers: { authorization: `Bearer ${other}`, 'mcp-session-id': session } });
+    const response = await fetch(proxy.url, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${other}`, 'mcp-session-id': session },
+    });
     expect(response.status).toBe(403);
     const ping = await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, { 'mcp-session-id': session });
     expect(ping.status).toBe(200);
@@ -185,10 +243,19 @@ describe('proxy, legacy era, against a stub upstream', () => {
     const { request } = await import('node:http');
     const status = await new Promise<number>((resolve, reject) => {
       const url = new URL(proxy.url);
-      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { host: 'evil.example.com', 'content-type': 'application/json' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { host: 'evil.example.com', 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end(JSON.stringify(INIT));
     });

@@ -24,7 +24,11 @@ beforeEach(() => {
 });
 
 const VERSION = '2026-07-28';
-const META = { 'io.modelcontextprotocol/protocolVersion': VERSION, 'io.modelcontextprotocol/clientInfo': { name: 't', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} };
+const META = {
+  'io.modelcontextprotocol/protocolVersion': VERSION,
+  'io.modelcontextprotocol/clientInfo': { name: 't', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
 
 function call(name: string, args: Record<string, unknown>, id = 1) {
   return { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, _meta: META } };
@@ -33,16 +37,26 @@ function call(name: string, args: Record<string, unknown>, id = 1) {
 async function post(token: string, body: unknown, headers: Record<string, string>): Promise<Response> {
   return fetch(proxy.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${token}`, 'mcp-protocol-version': VERSION, ...headers },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${token}`,
+      'mcp-protocol-version': VERSION,
+      ...headers,
+    },
     body: JSON.stringify(body),
   });
 }
 
-const reader = () => proxy.core.idp.mint({ roles: ['reader'] }, { subject: 'alice', audience: RESOURCE, expiresIn: 3600 });
+const reader = () =>
+  proxy.core.idp.mint({ roles: ['reader'] }, { subject: 'alice', audience: RESOURCE, expiresIn: 3600 });
 
 describe('proxy, MCP 2026-07-28', () => {
   it('forwards a request whose headers match its body, without any session', async () => {
-    const response = await post(await reader(), call('fs_read', { path: '/srv/data/a.txt' }), { 'mcp-method': 'tools/call', 'mcp-name': 'fs_read' });
+    const response = await post(await reader(), call('fs_read', { path: '/srv/data/a.txt' }), {
+      'mcp-method': 'tools/call',
+      'mcp-name': 'fs_read',
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ id: 1, result: { echo: 'tools/call' } });
     expect(upstream.seen).toHaveLength(1);
@@ -69,7 +83,10 @@ describe('proxy, MCP 2026-07-28', () => {
       expect(body.error.message).toContain(problem);
     }
     const wrongMeta = { ...call('fs_read', { path: '/srv/data/a.txt' }) };
-    wrongMeta.params = { ...wrongMeta.params, _meta: { ...META, 'io.modelcontextprotocol/protocolVersion': '2026-09-01' } };
+    wrongMeta.params = {
+      ...wrongMeta.params,
+      _meta: { ...META, 'io.modelcontextprotocol/protocolVersion': '2026-09-01' },
+    };
     const meta = await post(token, wrongMeta, { 'mcp-method': 'tools/call', 'mcp-name': 'fs_read' });
     expect(((await meta.json()) as { error: { code: number } }).error.code).toBe(-32020);
     expect(upstream.seen).toEqual([]);
@@ -78,16 +95,25 @@ describe('proxy, MCP 2026-07-28', () => {
 
   it('decodes a Base64 Mcp-Name before comparing it', async () => {
     const name = Buffer.from('fs_read').toString('base64');
-    const response = await post(await reader(), call('fs_read', { path: '/srv/data/a.txt' }), { 'mcp-method': 'tools/call', 'mcp-name': `=?base64?${name}?=` });
+    const response = await post(await reader(), call('fs_read', { path: '/srv/data/a.txt' }), {
+      'mcp-method': 'tools/call',
+      'mcp-name': `=?base64?${name}?=`,
+    });
     expect(response.status).toBe(200);
   });
 
   it('refuses batches, GET and DELETE in this era', async () => {
     const token = await reader();
-    const batch = await post(token, [call('fs_read', { path: '/srv/data/a' })], { 'mcp-method': 'tools/call', 'mcp-name': 'fs_read' });
+    const batch = await post(token, [call('fs_read', { path: '/srv/data/a' })], {
+      'mcp-method': 'tools/call',
+      'mcp-name': 'fs_read',
+    });
     expect(batch.status).toBe(400);
     for (const method of ['GET', 'DELETE']) {
-      const response = await fetch(proxy.url, { method, headers: { authorization: `Bearer ${token}`, 'mcp-protocol-version': VERSION } });
+      const response = await fetch(proxy.url, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'mcp-protocol-version': VERSION },
+      });
       expect(response.status).toBe(405);
     }
     expect(upstream.seen).toEqual([]);
@@ -95,11 +121,18 @@ describe('proxy, MCP 2026-07-28', () => {
 
   it("checks a state handle in a tool's arguments against its owner", async () => {
     const aliceToken = await reader();
-    const handle = await createSession(proxy.core.deps, { token: aliceToken, server: RESOURCE, kind: 'state-handle' }, PROXY_CALLER);
+    const handle = await createSession(
+      proxy.core.deps,
+      { token: aliceToken, server: RESOURCE, kind: 'state-handle' },
+      PROXY_CALLER,
+    );
     const headers = { 'mcp-method': 'tools/call', 'mcp-name': 'search_docs' };
     const own = await post(aliceToken, call('search_docs', { query: 'x', state: handle.id }), headers);
     expect(await own.json()).toMatchObject({ result: { echo: 'tools/call' } });
-    const mallory = await proxy.core.idp.mint({ roles: ['reader'] }, { subject: 'mallory', audience: RESOURCE, expiresIn: 3600 });
+    const mallory = await proxy.core.idp.mint(
+      { roles: ['reader'] },
+      { subject: 'mallory', audience: RESOURCE, expiresIn: 3600 },
+    );
     const replay = await post(mallory, call('search_docs', { query: 'x', state: handle.id }, 2), headers);
     expect(replay.status).toBe(403);
     const body = (await replay.json()) as { error: { data: { reasons: { code: string }[] } } };

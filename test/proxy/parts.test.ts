@@ -26,16 +26,30 @@ describe('proxy parts', () => {
   });
 
   it('classifies messages and refuses what is not JSON-RPC', () => {
-    const { messages, batch } = parseMessages(Buffer.from('[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":"a","result":{}}]'));
+    const { messages, batch } = parseMessages(
+      Buffer.from(
+        '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":"a","result":{}}]',
+      ),
+    );
     expect(batch).toBe(true);
     expect(messages.map((m) => m.type)).toEqual(['request', 'notification', 'response']);
-    for (const bad of ['[]', '3', '{"jsonrpc":"2.0","id":{},"method":"x"}', '{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}', '{"jsonrpc":"2.0","id":1}']) {
+    for (const bad of [
+      '[]',
+      '3',
+      '{"jsonrpc":"2.0","id":{},"method":"x"}',
+      '{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}',
+      '{"jsonrpc":"2.0","id":1}',
+    ]) {
       expect(() => parseMessages(Buffer.from(bad)), bad).toThrow(RpcParseError);
     }
   });
 
   it('allows configured and loopback origins only, and loopback or public hosts on a loopback proxy', () => {
-    const policy = { allowedOrigins: new Set(['https://app.example.com']), loopback: true, publicHost: 'mcp.example.com' };
+    const policy = {
+      allowedOrigins: new Set(['https://app.example.com']),
+      loopback: true,
+      publicHost: 'mcp.example.com',
+    };
     expect(originProblem(policy, undefined, '127.0.0.1:8282')).toBeNull();
     expect(originProblem(policy, 'https://app.example.com', 'localhost:8282')).toBeNull();
     expect(originProblem(policy, 'http://[::1]:3000', '[::1]:8282')).toBeNull();
@@ -50,8 +64,15 @@ describe('proxy parts', () => {
     expect(bearerToken('bearer x')).toBe('x');
     expect(bearerToken('Basic abc')).toBeUndefined();
     expect(bearerToken('Bearer a b')).toBeUndefined();
-    const identity = { resource: 'r', authorizationServers: [], scopesSupported: ['a', 'b'], metadataUrl: 'https://p/.well-known/oauth-protected-resource/mcp' };
-    expect(bearerChallenge(identity)).toBe('Bearer resource_metadata="https://p/.well-known/oauth-protected-resource/mcp"');
+    const identity = {
+      resource: 'r',
+      authorizationServers: [],
+      scopesSupported: ['a', 'b'],
+      metadataUrl: 'https://p/.well-known/oauth-protected-resource/mcp',
+    };
+    expect(bearerChallenge(identity)).toBe(
+      'Bearer resource_metadata="https://p/.well-known/oauth-protected-resource/mcp"',
+    );
     // The scopes are the ones the request needs (step-up), not the resource's whole list.
     expect(bearerChallenge(identity, 'insufficient_scope', 'no "role"\n', ['mcp:write'])).toBe(
       'Bearer resource_metadata="https://p/.well-known/oauth-protected-resource/mcp", error="insufficient_scope", error_description="no role", scope="mcp:write"',
@@ -61,7 +82,9 @@ describe('proxy parts', () => {
   it('the protected resource must be the endpoint, and name an authorization server outside dev mode', () => {
     const endpoint = 'https://mcp.example.com/mcp';
     expect(identityProblem(endpoint, endpoint, ['https://idp.example.com'], false)).toBeNull();
-    expect(identityProblem('https://mcp.example.com/everything', endpoint, ['https://idp.example.com'], false)).toMatch(/RFC 9728/);
+    expect(identityProblem('https://mcp.example.com/everything', endpoint, ['https://idp.example.com'], false)).toMatch(
+      /RFC 9728/,
+    );
     expect(identityProblem(endpoint, endpoint, [], false)).toMatch(/at least one authorization server/);
     expect(identityProblem(endpoint, endpoint, [], true)).toBeNull();
   });

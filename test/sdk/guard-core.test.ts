@@ -18,11 +18,18 @@ const ADMIN = { id: 'ops', role: 'admin' } as const;
 
 describe('the guard applies the enforcement core', () => {
   it('an allow with an obligation the guard does not carry out is a deny; the tool never runs', async () => {
-    const core = await createTestCore({ engine: await loadPolicyEngine(await readBundleFile(fixtureBundle('obligation'), 64 << 20)) });
+    const core = await createTestCore({
+      engine: await loadPolicyEngine(await readBundleFile(fixtureBundle('obligation'), 64 << 20)),
+    });
     const server = await startGuardedSdkServer(inProcessWarden(core.deps, PEP));
     try {
-      const client = await connectClient(server.url, await core.idp.mint({ roles: ['reader'] }, { subject: 'olga', expiresIn: 3600 }));
-      expect(await refusalCodes(client.callTool({ name: 'fs_read', arguments: { path: '/srv/data/a' } }))).toEqual(['obligation_unsupported']);
+      const client = await connectClient(
+        server.url,
+        await core.idp.mint({ roles: ['reader'] }, { subject: 'olga', expiresIn: 3600 }),
+      );
+      expect(await refusalCodes(client.callTool({ name: 'fs_read', arguments: { path: '/srv/data/a' } }))).toEqual([
+        'obligation_unsupported',
+      ]);
       expect(server.calls).not.toContain('fs_read');
       await client.callTool({ name: 'fs_list', arguments: { path: '/srv/data/' } });
       expect(server.calls).toContain('fs_list');
@@ -39,24 +46,38 @@ describe('the guard applies the enforcement core', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     const calls: string[] = [];
     const server = new Server({ name: 'low', version: '1.0.0' }, { capabilities: { tools: {} } });
-    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [{ name: 'fs_read', inputSchema: { type: 'object' as const } }] }));
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: [{ name: 'fs_read', inputSchema: { type: 'object' as const } }],
+    }));
     server.setRequestHandler(CallToolRequestSchema, async (request) => {
       calls.push(request.params.name);
       await gate;
       return { content: [{ type: 'text', text: 'done' }] };
     });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    const guarded = guardTransport(serverSide, { server: SERVER, warden: inProcessWarden(core.deps, PEP), token: () => token });
+    const guarded = guardTransport(serverSide, {
+      server: SERVER,
+      warden: inProcessWarden(core.deps, PEP),
+      token: () => token,
+    });
     await server.connect(guarded);
     const received: JSONRPCMessage[] = [];
     clientSide.onmessage = (m) => void received.push(m);
     await clientSide.start();
-    const call = { jsonrpc: '2.0' as const, id: 7, method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } };
+    const call = {
+      jsonrpc: '2.0' as const,
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'fs_read', arguments: { path: '/srv/data/a' } },
+    };
     await clientSide.send(call);
     await expect.poll(() => calls.length).toBe(1);
     await clientSide.send({ jsonrpc: '2.0', id: 7, method: 'tools/list', params: {} });
     await expect.poll(() => received.length).toBe(1);
-    expect(received[0]).toMatchObject({ id: 7, error: { code: -32003, data: { reasons: [{ code: 'duplicate_id' }] } } });
+    expect(received[0]).toMatchObject({
+      id: 7,
+      error: { code: -32003, data: { reasons: [{ code: 'duplicate_id' }] } },
+    });
     release();
     await expect.poll(() => received.length).toBe(2);
     expect(received[1]).toMatchObject({ id: 7, result: { content: [{ text: 'done' }] } });
@@ -70,7 +91,8 @@ describe('the guard applies the enforcement core', () => {
   describe('a session revoked while its transport is open', () => {
     let core: TestCore;
     let server: GuardedSdkServer;
-    const supervisor = () => new StreamSupervisor({ warden: inProcessWarden(core.deps, PEP), intervalMs: 50, unavailableGraceMs: 1_000 });
+    const supervisor = () =>
+      new StreamSupervisor({ warden: inProcessWarden(core.deps, PEP), intervalMs: 50, unavailableGraceMs: 1_000 });
     beforeAll(async () => {
       core = await createTestCore();
       server = await startGuardedSdkServer(inProcessWarden(core.deps, PEP), { supervisor: supervisor() });
@@ -78,7 +100,10 @@ describe('the guard applies the enforcement core', () => {
     afterAll(async () => server?.close());
 
     it('ends the MCP session without waiting for the next request', async () => {
-      const client = await connectClient(server.url, await core.idp.mint({ roles: ['reader'] }, { subject: 'vera', expiresIn: 3600 }));
+      const client = await connectClient(
+        server.url,
+        await core.idp.mint({ roles: ['reader'] }, { subject: 'vera', expiresIn: 3600 }),
+      );
       await client.callTool({ name: 'fs_read', arguments: { path: '/srv/data/a' } });
       expect(server.sessions.size).toBe(1);
       await revokeSessions(core.deps, { sub: 'vera' }, ADMIN);

@@ -44,7 +44,10 @@ describe('guardTransport over any transport', () => {
   });
 
   it('guards the low-level Server on a stateless transport: token only, no warden session', async () => {
-    const { calls, clientSide, server } = await lowLevelPair({ warden: inProcessWarden(core.deps, PEP), token: () => token });
+    const { calls, clientSide, server } = await lowLevelPair({
+      warden: inProcessWarden(core.deps, PEP),
+      token: () => token,
+    });
     const client = new Client({ name: 'c', version: '1.0.0' });
     await client.connect(clientSide);
     expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['fs_read']);
@@ -62,7 +65,10 @@ describe('guardTransport over any transport', () => {
   });
 
   it('a transport with a session id gets a warden session, revoked when the transport closes', async () => {
-    const { clientSide, server } = await lowLevelPair({ warden: inProcessWarden(core.deps, PEP), token: () => token }, 'mem-1');
+    const { clientSide, server } = await lowLevelPair(
+      { warden: inProcessWarden(core.deps, PEP), token: () => token },
+      'mem-1',
+    );
     const client = new Client({ name: 'c', version: '1.0.0' });
     await client.connect(clientSide);
     await client.callTool({ name: 'fs_read', arguments: { path: '/srv/data/a' } });
@@ -73,23 +79,35 @@ describe('guardTransport over any transport', () => {
   });
 
   it("decides a client's answer to a server request (transport/response), and drops it once the session is revoked", async () => {
-    const { clientSide, server } = await lowLevelPair({ warden: inProcessWarden(core.deps, PEP), token: () => token }, 'mem-3');
+    const { clientSide, server } = await lowLevelPair(
+      { warden: inProcessWarden(core.deps, PEP), token: () => token },
+      'mem-3',
+    );
     const client = new Client({ name: 'c', version: '1.0.0' }, { capabilities: { roots: {} } });
-    client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: 'file:///srv/data/', name: 'data' }] }));
+    client.setRequestHandler(ListRootsRequestSchema, async () => ({
+      roots: [{ uri: 'file:///srv/data/', name: 'data' }],
+    }));
     await client.connect(clientSide);
     const roots = await server.listRoots();
     expect(roots.roots.map((r) => r.uri)).toEqual(['file:///srv/data/']);
-    expect(core.audit.saved.filter((r) => r.kind === 'decision' && r.method === 'transport/response').map((r) => r.allow)).toEqual([true]);
+    expect(
+      core.audit.saved.filter((r) => r.kind === 'decision' && r.method === 'transport/response').map((r) => r.allow),
+    ).toEqual([true]);
     await revokeSessions(core.deps, { sub: 'alice' }, { id: 'ops', role: 'admin' });
     // The answer is refused and dropped: the server's request never gets it.
     await expect(server.listRoots(undefined, { timeout: 300 })).rejects.toThrow(/timed out/i);
-    expect(core.audit.saved.filter((r) => r.kind === 'decision' && r.method === 'transport/response').map((r) => r.allow)).toEqual([true, false]);
+    expect(
+      core.audit.saved.filter((r) => r.kind === 'decision' && r.method === 'transport/response').map((r) => r.allow),
+    ).toEqual([true, false]);
     await client.close();
     await server.close();
   });
 
   it('a client asking for a stateless protocol revision cannot opt out of the session the server keeps', async () => {
-    const { clientSide, server } = await lowLevelPair({ warden: inProcessWarden(core.deps, PEP), token: () => token }, 'mem-2');
+    const { clientSide, server } = await lowLevelPair(
+      { warden: inProcessWarden(core.deps, PEP), token: () => token },
+      'mem-2',
+    );
     const answers: JSONRPCMessage[] = [];
     clientSide.onmessage = (message) => void answers.push(message);
     await clientSide.start();
@@ -99,7 +117,12 @@ describe('guardTransport over any transport', () => {
     // The server answered an older revision, so this is a legacy session and is bound.
     expect(answers[0]).toMatchObject({ id: 1, result: { protocolVersion: '2025-11-25' } });
     expect(core.audit.saved.filter((r) => r.kind === 'session.created')).toHaveLength(1);
-    await clientSide.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } });
+    await clientSide.send({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'fs_read', arguments: { path: '/srv/data/a' } },
+    });
     await expect.poll(() => answers.length).toBe(2);
     const call = core.audit.saved.filter((r) => r.kind === 'decision' && r.method === 'tools/call');
     expect(call.at(-1)?.session).toMatch(/^[0-9a-f]{64}$/);
@@ -120,7 +143,8 @@ describe('guardTransport over any transport', () => {
   it('refuses to build without a warden or a server id', () => {
     const [, serverSide] = InMemoryTransport.createLinkedPair();
     expect(() => guardTransport(serverSide, { server: SERVER } as GuardOptions)).toThrow(TypeError);
-    expect(() => guardTransport(serverSide, { warden: inProcessWarden(core.deps, PEP), server: '' })).toThrow(TypeError);
+    expect(() => guardTransport(serverSide, { warden: inProcessWarden(core.deps, PEP), server: '' })).toThrow(
+      TypeError,
+    );
   });
-
 });

@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FORBIDDEN_CODE } from '../../src/sdk/guard.ts';
 import { inProcessWarden } from '../../src/pep/in-process.ts';
 import { createTestCore, PEP, type TestCore } from '../helpers/core.ts';
-import { connectClient, refusalOf as refusal, startGuardedSdkServer, type GuardedSdkServer, type RefusalData } from '../helpers/sdk-server.ts';
+import {
+  connectClient,
+  refusalOf as refusal,
+  startGuardedSdkServer,
+  type GuardedSdkServer,
+  type RefusalData,
+} from '../helpers/sdk-server.ts';
 
 const codes = (err: { data: RefusalData }) => err.data.reasons.map((r) => r.code);
 
@@ -84,13 +90,18 @@ describe('guardTransport over Streamable HTTP: requests', () => {
   });
 
   it('a token for another audience is refused at initialize', async () => {
-    const token = await core.idp.mint({ roles: ['reader'] }, { audience: 'https://other.example.com', expiresIn: 7200 });
+    const token = await core.idp.mint(
+      { roles: ['reader'] },
+      { audience: 'https://other.example.com', expiresIn: 7200 },
+    );
     const err = await refusal(connectClient(server.url, token));
     expect(codes(err)).toEqual(['audience_mismatch']);
   });
 
   it('client notifications are decided too (notifications/initialized is allowed by the default policy)', () => {
-    const initialized = core.audit.saved.filter((r) => r.kind === 'decision' && r.method === 'notifications/initialized');
+    const initialized = core.audit.saved.filter(
+      (r) => r.kind === 'decision' && r.method === 'notifications/initialized',
+    );
     expect(initialized.length).toBeGreaterThanOrEqual(2);
     expect(initialized.every((r) => r.allow === true)).toBe(true);
   });

@@ -13,7 +13,9 @@ describe('createSessionStore', () => {
   });
 
   it('builds the Redis store by name, without connecting before start()', async () => {
-    const store = createSessionStore(sessionConfigSchema.parse({ store: 'redis', redis: { url: 'redis://127.0.0.1:1' } }));
+    const store = createSessionStore(
+      sessionConfigSchema.parse({ store: 'redis', redis: { url: 'redis://127.0.0.1:1' } }),
+    );
     expect(store).toBeInstanceOf(RedisSessionStore);
     expect((store as RedisSessionStore).status()).toBe('ERROR');
     await store.stop();

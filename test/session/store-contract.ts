@@ -1,11 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashSessionId, newSessionId } from '../../src/session/ids.ts';
 import type { SessionFilter, SessionRecord, SessionStore } from '../../src/session/record.ts';
-import {
-  revocationLookup,
-  type NewPrincipalRevocation,
-  type TokenFacts,
-} from '../../src/session/revocation.ts';
+import { revocationLookup, type NewPrincipalRevocation, type TokenFacts } from '../../src/session/revocation.ts';
 
 /**
  * Two started stores over the same, empty storage: `peer` stands for another replica (a
@@ -55,17 +51,40 @@ const ISS = 'https://idp.test.example';
 const DAY = 24 * 3600 * 1000;
 
 /** A rule with every field empty but the given ones, revoked at `NOW`. */
-function rule(overrides: Partial<NewPrincipalRevocation> & Pick<NewPrincipalRevocation, 'selector'>): NewPrincipalRevocation {
-  return { iss: null, sub: null, client_id: null, token_sha256: null, jti: null, revoked_at: NOW, revoked_by: 'ops', note: null, ...overrides };
+function rule(
+  overrides: Partial<NewPrincipalRevocation> & Pick<NewPrincipalRevocation, 'selector'>,
+): NewPrincipalRevocation {
+  return {
+    iss: null,
+    sub: null,
+    client_id: null,
+    token_sha256: null,
+    jti: null,
+    revoked_at: NOW,
+    revoked_by: 'ops',
+    note: null,
+    ...overrides,
+  };
 }
 
 /** What a request of alice (client c1, a token issued 1 s before `NOW`) says about its principal. */
 function alice(overrides: Partial<TokenFacts> = {}): TokenFacts {
-  return { iss: ISS, sub: 'alice', client_id: 'c1', token_sha256: 'a'.repeat(64), jti: 'j-1', issued_at: NOW - 1_000, ...overrides };
+  return {
+    iss: ISS,
+    sub: 'alice',
+    client_id: 'c1',
+    token_sha256: 'a'.repeat(64),
+    jti: 'j-1',
+    issued_at: NOW - 1_000,
+    ...overrides,
+  };
 }
 
 /** The behaviour every `SessionStore` shares: the memory default and Redis run this same suite. */
-export function describeSessionStoreContract(name: string, makeStore: (options?: StoreOptions) => Promise<StorePair>): void {
+export function describeSessionStoreContract(
+  name: string,
+  makeStore: (options?: StoreOptions) => Promise<StorePair>,
+): void {
   describe(`SessionStore contract: ${name}`, () => {
     const opened: StorePair[] = [];
     const open = async (options?: StoreOptions): Promise<StorePair> => {
@@ -85,9 +104,20 @@ export function describeSessionStoreContract(name: string, makeStore: (options?:
         const { store } = await open();
         const rich = sessionRecord({
           kind: 'state-handle',
-          owner: { iss: 'https://idp.test.example', sub: 'spiffe://td/ns/a', client_id: 'c-1', spiffe_id: 'spiffe://td/ns/a' },
+          owner: {
+            iss: 'https://idp.test.example',
+            sub: 'spiffe://td/ns/a',
+            client_id: 'c-1',
+            spiffe_id: 'spiffe://td/ns/a',
+          },
           scope: ['a/b', 'fs_read', 'fs_write', 'ünï'],
-          context: { ip: '10.0.0.1', nested: { list: [1, 'two', null], empty: {}, none: [] }, empty: {}, none: [], n: 1.5 },
+          context: {
+            ip: '10.0.0.1',
+            nested: { list: [1, 'two', null], empty: {}, none: [] },
+            empty: {},
+            none: [],
+            n: 1.5,
+          },
           last_seen_at: NOW + 5,
           version: 7,
         });
@@ -240,7 +270,12 @@ export function describeSessionStoreContract(name: string, makeStore: (options?:
 
       const listCases: { note: string; filter: SessionFilter; limit: number; want: Name[] }[] = [
         { note: 'everything, oldest first', filter: {}, limit: 100, want: ['a1', 'a2', 'a3', 'a4', 'b1', 'b2'] },
-        { note: 'by subject, dead ones included', filter: { sub: 'alice' }, limit: 100, want: ['a1', 'a2', 'a3', 'a4'] },
+        {
+          note: 'by subject, dead ones included',
+          filter: { sub: 'alice' },
+          limit: 100,
+          want: ['a1', 'a2', 'a3', 'a4'],
+        },
         { note: 'by subject, limited', filter: { sub: 'alice' }, limit: 2, want: ['a1', 'a2'] },
         { note: 'by client', filter: { client_id: 'c1' }, limit: 100, want: ['a1', 'a3', 'a4', 'b1'] },
         { note: 'by server', filter: { server: 's2' }, limit: 100, want: ['a2', 'b2'] },
@@ -259,7 +294,13 @@ export function describeSessionStoreContract(name: string, makeStore: (options?:
     describe('live sessions per owner (iss, sub)', () => {
       /** A record created at `at`, live for 1 s idle and 10 s absolute from then. */
       const createdAt = (at: number, overrides: Partial<SessionRecord> = {}) =>
-        sessionRecord({ created_at: at, last_seen_at: at, idle_expires_at: at + 1_000, expires_at: at + 10_000, ...overrides });
+        sessionRecord({
+          created_at: at,
+          last_seen_at: at,
+          idle_expires_at: at + 1_000,
+          expires_at: at + 10_000,
+          ...overrides,
+        });
       const codeOf = (promise: Promise<unknown>) =>
         promise.then(
           () => 'inserted',
@@ -280,7 +321,9 @@ export function describeSessionStoreContract(name: string, makeStore: (options?:
         await store.insert(createdAt(NOW, { owner: owner('bob') }));
         await store.insert(createdAt(NOW, { owner: { ...owner('alice'), iss: 'https://other-idp.test.example' } }));
         // Another client of the same principal counts against the same limit.
-        expect(await codeOf(store.insert(createdAt(NOW, { owner: owner('alice', 'other-client') })))).toBe('session_limit_reached');
+        expect(await codeOf(store.insert(createdAt(NOW, { owner: owner('alice', 'other-client') })))).toBe(
+          'session_limit_reached',
+        );
       });
 
       const dead: { note: string; record: Partial<SessionRecord> }[] = [
@@ -316,7 +359,9 @@ export function describeSessionStoreContract(name: string, makeStore: (options?:
 
       it('lets exactly the limit through when inserts race on two connections', async () => {
         const { store, peer } = await open({ maxPerOwner: 5 });
-        const results = await Promise.all(Array.from({ length: 24 }, (_, i) => codeOf((i % 2 ? store : peer).insert(createdAt(NOW)))));
+        const results = await Promise.all(
+          Array.from({ length: 24 }, (_, i) => codeOf((i % 2 ? store : peer).insert(createdAt(NOW)))),
+        );
         expect(results.filter((r) => r === 'inserted')).toHaveLength(5);
         expect(results.filter((r) => r === 'session_limit_reached')).toHaveLength(19);
         expect(await store.countLive(NOW)).toBe(5);
@@ -349,7 +394,8 @@ export function describeSessionStoreContract(name: string, makeStore: (options?:
           const expired = sessionRecord({ idle_expires_at: NOW + 10 });
           await store.insert(live);
           await store.insert(expired);
-          const touches = (id: string) => Array.from({ length: 4 }, (_, i) => (i % 2 ? store : peer).touch(id, NOW + 20 + i));
+          const touches = (id: string) =>
+            Array.from({ length: 4 }, (_, i) => (i % 2 ? store : peer).touch(id, NOW + 20 + i));
           // Touches sent before and after the revoke, on both connections.
           const results = await Promise.all([
             ...touches(live.id_hash),
@@ -402,7 +448,9 @@ export function describeSessionStoreContract(name: string, makeStore: (options?:
         const r = sessionRecord({ scope: ['fs_read'] });
         await store.insert(r);
         const tools = Array.from({ length: 100 }, (_, i) => `tool_${String(i).padStart(3, '0')}`);
-        await Promise.all(tools.map((tool, i) => (i % 2 ? store : peer).addScope(r.id_hash, [tool, 'shared'], NOW + 1)));
+        await Promise.all(
+          tools.map((tool, i) => (i % 2 ? store : peer).addScope(r.id_hash, [tool, 'shared'], NOW + 1)),
+        );
         const final = (await store.get(r.id_hash))!;
         expect(final.scope).toStrictEqual([...tools, 'fs_read', 'shared'].sort());
         expect(final.version).toBe(1 + tools.length);
@@ -411,23 +459,108 @@ export function describeSessionStoreContract(name: string, makeStore: (options?:
 
     describe('principal revocations', () => {
       const covered: { note: string; rule: NewPrincipalRevocation; facts: TokenFacts; want: boolean }[] = [
-        { note: 'a subject rule covers a token issued before it', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }), facts: alice(), want: true },
-        { note: 'a subject rule covers a token issued at its time', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }), facts: alice({ issued_at: NOW }), want: true },
-        { note: 'a subject rule passes a token issued after it', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }), facts: alice({ issued_at: NOW + 1_000 }), want: false },
-        { note: 'a subject rule covers a token without iat', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }), facts: alice({ issued_at: null }), want: true },
-        { note: 'a subject rule passes the same subject of another issuer', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }), facts: alice({ iss: 'https://other.example' }), want: false },
-        { note: 'a subject rule of any issuer covers every issuer', rule: rule({ selector: 'subject', sub: 'alice' }), facts: alice({ iss: 'https://other.example' }), want: true },
-        { note: 'a subject rule passes another subject', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }), facts: alice({ sub: 'bob' }), want: false },
-        { note: 'a subject rule through a client covers that client', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice', client_id: 'c1' }), facts: alice(), want: true },
-        { note: 'a subject rule through a client passes another client', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice', client_id: 'c1' }), facts: alice({ client_id: 'c2' }), want: false },
-        { note: 'a subject rule through a client passes a token without client', rule: rule({ selector: 'subject', iss: ISS, sub: 'alice', client_id: 'c1' }), facts: alice({ client_id: null }), want: false },
-        { note: 'a client rule covers every subject of the client', rule: rule({ selector: 'client', client_id: 'c1' }), facts: alice({ sub: 'bob' }), want: true },
-        { note: 'a client rule passes a token issued after it', rule: rule({ selector: 'client', client_id: 'c1' }), facts: alice({ issued_at: NOW + 1_000 }), want: false },
-        { note: 'a token rule covers the token, whenever issued', rule: rule({ selector: 'token', token_sha256: 'a'.repeat(64) }), facts: alice({ issued_at: NOW + 60_000 }), want: true },
-        { note: 'a token rule passes another token', rule: rule({ selector: 'token', token_sha256: 'a'.repeat(64) }), facts: alice({ token_sha256: 'b'.repeat(64) }), want: false },
-        { note: 'a jti rule covers the token, whenever issued', rule: rule({ selector: 'jti', iss: ISS, jti: 'j-1' }), facts: alice({ issued_at: NOW + 60_000 }), want: true },
-        { note: 'a jti rule passes the same jti of another issuer', rule: rule({ selector: 'jti', iss: ISS, jti: 'j-1' }), facts: alice({ iss: 'https://other.example' }), want: false },
-        { note: 'a jti rule passes a token without jti', rule: rule({ selector: 'jti', iss: ISS, jti: 'j-1' }), facts: alice({ jti: null }), want: false },
+        {
+          note: 'a subject rule covers a token issued before it',
+          rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }),
+          facts: alice(),
+          want: true,
+        },
+        {
+          note: 'a subject rule covers a token issued at its time',
+          rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }),
+          facts: alice({ issued_at: NOW }),
+          want: true,
+        },
+        {
+          note: 'a subject rule passes a token issued after it',
+          rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }),
+          facts: alice({ issued_at: NOW + 1_000 }),
+          want: false,
+        },
+        {
+          note: 'a subject rule covers a token without iat',
+          rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }),
+          facts: alice({ issued_at: null }),
+          want: true,
+        },
+        {
+          note: 'a subject rule passes the same subject of another issuer',
+          rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }),
+          facts: alice({ iss: 'https://other.example' }),
+          want: false,
+        },
+        {
+          note: 'a subject rule of any issuer covers every issuer',
+          rule: rule({ selector: 'subject', sub: 'alice' }),
+          facts: alice({ iss: 'https://other.example' }),
+          want: true,
+        },
+        {
+          note: 'a subject rule passes another subject',
+          rule: rule({ selector: 'subject', iss: ISS, sub: 'alice' }),
+          facts: alice({ sub: 'bob' }),
+          want: false,
+        },
+        {
+          note: 'a subject rule through a client covers that client',
+          rule: rule({ selector: 'subject', iss: ISS, sub: 'alice', client_id: 'c1' }),
+          facts: alice(),
+          want: true,
+        },
+        {
+          note: 'a subject rule through a client passes another client',
+          rule: rule({ selector: 'subject', iss: ISS, sub: 'alice', client_id: 'c1' }),
+          facts: alice({ client_id: 'c2' }),
+          want: false,
+        },
+        {
+          note: 'a subject rule through a client passes a token without client',
+          rule: rule({ selector: 'subject', iss: ISS, sub: 'alice', client_id: 'c1' }),
+          facts: alice({ client_id: null }),
+          want: false,
+        },
+        {
+          note: 'a client rule covers every subject of the client',
+          rule: rule({ selector: 'client', client_id: 'c1' }),
+          facts: alice({ sub: 'bob' }),
+          want: true,
+        },
+        {
+          note: 'a client rule passes a token issued after it',
+          rule: rule({ selector: 'client', client_id: 'c1' }),
+          facts: alice({ issued_at: NOW + 1_000 }),
+          want: false,
+        },
+        {
+          note: 'a token rule covers the token, whenever issued',
+          rule: rule({ selector: 'token', token_sha256: 'a'.repeat(64) }),
+          facts: alice({ issued_at: NOW + 60_000 }),
+          want: true,
+        },
+        {
+          note: 'a token rule passes another token',
+          rule: rule({ selector: 'token', token_sha256: 'a'.repeat(64) }),
+          facts: alice({ token_sha256: 'b'.repeat(64) }),
+          want: false,
+        },
+        {
+          note: 'a jti rule covers the token, whenever issued',
+          rule: rule({ selector: 'jti', iss: ISS, jti: 'j-1' }),
+          facts: alice({ issued_at: NOW + 60_000 }),
+          want: true,
+        },
+        {
+          note: 'a jti rule passes the same jti of another issuer',
+          rule: rule({ selector: 'jti', iss: ISS, jti: 'j-1' }),
+          facts: alice({ iss: 'https://other.example' }),
+          want: false,
+        },
+        {
+          note: 'a jti rule passes a token without jti',
+          rule: rule({ selector: 'jti', iss: ISS, jti: 'j-1' }),
+          facts: alice({ jti: null }),
+          want: false,
+        },
       ];
       for (const { note, rule: given, facts, want } of covered) {
         it(note, async () => {
@@ -468,12 +601,20 @@ export function describeSessionStoreContract(name: string, makeStore: (options?:
 
       it('keeps the later of two revocations of the same principal, whichever replica records last', async () => {
         const { store, peer } = await open();
-        const later = await store.revokePrincipal(rule({ selector: 'subject', iss: ISS, sub: 'alice', revoked_at: NOW + 10, note: 'later' }));
-        expect(await peer.revokePrincipal(rule({ selector: 'subject', iss: ISS, sub: 'alice', revoked_at: NOW + 5 }))).toStrictEqual(later);
-        const latest = await peer.revokePrincipal(rule({ selector: 'subject', iss: ISS, sub: 'alice', revoked_at: NOW + 20 }));
+        const later = await store.revokePrincipal(
+          rule({ selector: 'subject', iss: ISS, sub: 'alice', revoked_at: NOW + 10, note: 'later' }),
+        );
+        expect(
+          await peer.revokePrincipal(rule({ selector: 'subject', iss: ISS, sub: 'alice', revoked_at: NOW + 5 })),
+        ).toStrictEqual(later);
+        const latest = await peer.revokePrincipal(
+          rule({ selector: 'subject', iss: ISS, sub: 'alice', revoked_at: NOW + 20 }),
+        );
         expect(latest).toMatchObject({ revoked_at: NOW + 20, expires_at: NOW + 20 + DAY, note: null });
         expect(await store.listRevocations(NOW + 30, 10)).toStrictEqual([latest]);
-        expect(await store.principalRevocation(revocationLookup(alice({ issued_at: NOW + 15 })), NOW + 30)).toStrictEqual(latest);
+        expect(
+          await store.principalRevocation(revocationLookup(alice({ issued_at: NOW + 15 })), NOW + 30),
+        ).toStrictEqual(latest);
       });
 
       it('lists the rules in force oldest first, at most the limit', async () => {

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { RequestFacts } from './scenario.ts';
 
-const file = (name: string): string => readFileSync(fileURLToPath(new URL(`../cedar/${name}`, import.meta.url)), 'utf8');
+const file = (name: string): string =>
+  readFileSync(fileURLToPath(new URL(`../cedar/${name}`, import.meta.url)), 'utf8');
 
 export const POLICY_SET_ID = 'mcp-warden-compare';
 
@@ -29,11 +30,17 @@ export function loadCedar(): CedarSetup {
   const policies = file('policy.cedar');
   const schema = file('schema.cedarschema');
   const entities = JSON.parse(file('entities.json')) as EntityJson[];
-  const validation = cedar.validate({ schema, policies: { staticPolicies: policies }, validationSettings: { mode: 'strict' } });
+  const validation = cedar.validate({
+    schema,
+    policies: { staticPolicies: policies },
+    validationSettings: { mode: 'strict' },
+  });
   if (validation.type !== 'success') throw new Error(`cedar validate failed: ${JSON.stringify(validation.errors)}`);
-  if (validation.validationErrors.length > 0) throw new Error(`cedar policy does not validate: ${JSON.stringify(validation.validationErrors)}`);
+  if (validation.validationErrors.length > 0)
+    throw new Error(`cedar policy does not validate: ${JSON.stringify(validation.validationErrors)}`);
   const entityCheck = cedar.checkParseEntities({ entities, schema });
-  if (entityCheck.type !== 'success') throw new Error(`cedar entities do not parse: ${JSON.stringify(entityCheck.errors)}`);
+  if (entityCheck.type !== 'success')
+    throw new Error(`cedar entities do not parse: ${JSON.stringify(entityCheck.errors)}`);
   const preparsed = cedar.preparsePolicySet(POLICY_SET_ID, { staticPolicies: policies });
   if (preparsed.type !== 'success') throw new Error(`cedar preparse failed: ${JSON.stringify(preparsed.errors)}`);
   return { policies, schema, entities, version: cedar.getCedarVersion() };
@@ -56,7 +63,13 @@ export function cedarRequest(setup: CedarSetup, facts: RequestFacts): CedarReque
     path: facts.path,
     session_scope: facts.sessionScope.map((id) => ({ __entity: { type: 'Tool', id } })),
   };
-  return { principal, action: { type: 'Action', id: 'tools/call' }, resource, context, entities: slice(setup.entities, [principal, resource]) };
+  return {
+    principal,
+    action: { type: 'Action', id: 'tools/call' },
+    resource,
+    context,
+    entities: slice(setup.entities, [principal, resource]),
+  };
 }
 
 /** `isAuthorized`: the policy text is parsed on every call (no schema). */
@@ -77,7 +90,8 @@ export function statefulIsAuthorized(request: CedarRequest): cedar.Authorization
 /** The decision of an answer; throws on a failure answer (a benchmark of errors is worthless). */
 export function decisionOf(answer: cedar.AuthorizationAnswer): 'allow' | 'deny' {
   if (answer.type !== 'success') throw new Error(`cedar failed: ${JSON.stringify(answer.errors)}`);
-  if (answer.response.diagnostics.errors.length > 0) throw new Error(`cedar policy errors: ${JSON.stringify(answer.response.diagnostics.errors)}`);
+  if (answer.response.diagnostics.errors.length > 0)
+    throw new Error(`cedar policy errors: ${JSON.stringify(answer.response.diagnostics.errors)}`);
   return answer.response.decision;
 }
 

@@ -42,7 +42,10 @@ export async function startProc(options: StartOptions): Promise<Proc> {
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const failed = await Promise.race([once(child, 'spawn').then(() => null), once(child, 'error').then(([err]) => err as Error)]);
+  const failed = await Promise.race([
+    once(child, 'spawn').then(() => null),
+    once(child, 'error').then(([err]) => err as Error),
+  ]);
   if (failed !== null) throw new Error(`${options.name}: could not start ${options.command}: ${failed.message}`);
   const proc: Proc = {
     name: options.name,
@@ -64,7 +67,8 @@ async function waitReady(child: ChildProcess, url: string, timeoutMs: number): P
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`exited (${child.exitCode ?? child.signalCode}) before it was ready`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
       await response.arrayBuffer();
@@ -101,11 +105,17 @@ export function procMemory(pid: number): { peakKb: number; rssKb: number } {
 export function treeMemory(pid: number): { peakKb: number; rssKb: number } {
   let children: number[] = [];
   try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   } catch {
     // no children file: a single process
   }
-  return [pid, ...children].map(procMemory).reduce((a, b) => ({ peakKb: a.peakKb + b.peakKb, rssKb: a.rssKb + b.rssKb }));
+  return [pid, ...children]
+    .map(procMemory)
+    .reduce((a, b) => ({ peakKb: a.peakKb + b.peakKb, rssKb: a.rssKb + b.rssKb }));
 }
 
 /** A TCP port free on loopback right now. */
@@ -121,7 +131,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Runs a command to completion; answers its stdout (throws with its stderr on failure). */
-export async function runCommand(command: string, args: readonly string[], env: Record<string, string | undefined> = {}): Promise<string> {
+export async function runCommand(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+): Promise<string> {
   const { stdout } = await run(command, [...args], { env: { ...process.env, ...env }, maxBuffer: 16 << 20 });
   return stdout;
 }

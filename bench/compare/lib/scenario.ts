@@ -49,7 +49,14 @@ export async function createCompareCore(): Promise<CompareCore> {
     const principal = await deps.verifier.verify(request.token, request.server);
     const record = await deps.sessions.get(hashSessionId(session.id));
     if (record === null || record === undefined) throw new Error('the session just created is not in the store');
-    const input = buildPolicyInput({ mcp: request.mcp, principal, session: record, server: request.server, caller: BENCH_CALLER, now: Date.now() });
+    const input = buildPolicyInput({
+      mcp: request.mcp,
+      principal,
+      session: record,
+      server: request.server,
+      caller: BENCH_CALLER,
+      now: Date.now(),
+    });
     return { deps, request, input, issuer, close: () => core.close() };
   } catch (err) {
     await core.close();

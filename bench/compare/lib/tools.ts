@@ -58,5 +58,10 @@ export async function describeMachine(gomaxprocs: number | undefined): Promise<M
 }
 
 function firstExisting(paths: readonly string[]): string | undefined {
-  return paths.find((p) => existsSync(p)) ?? process.env.PATH?.split(delimiter).map((d) => join(d, 'opa')).find((p) => existsSync(p));
+  return (
+    paths.find((p) => existsSync(p)) ??
+    process.env.PATH?.split(delimiter)
+      .map((d) => join(d, 'opa'))
+      .find((p) => existsSync(p))
+  );
 }
