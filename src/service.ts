@@ -34,8 +34,43 @@ export interface RunningCore {
   stop(): Promise<void>;
 }
 
-/** Starts the configured verifier, session store, audit sink and policy reloader; `metrics` sees them all. */
-export async function startCore(config: Config, metrics?: ServiceMetrics): Promise<RunningCore> {
+/**
+ * Why dev mode may not listen on `host`, or null. Dev mode trusts a local issuer whose
+ * tokens anyone who can reach `/v1/dev/token` mints, so it serves loopback only, whatever
+ * the command (`serve`, its workers, `proxy`).
+ */
+export function devBindProblem(dev: boolean, host: string): string | null {
+  if (!dev || isLoopback(host)) return null;
+  return `refusing dev mode on ${host}: dev mode trusts a local issuer and is for loopback only (listen on 127.0.0.1)`;
+}
+
+/**
+ * Why a service without API keys may not listen on `host`, or null: without keys every
+ * caller is `local`, which only loopback can justify.
+ */
+export function keylessBindProblem(config: Pick<Config, 'callers' | 'server'>): string | null {
+  if (config.callers.api_keys.length > 0 || isLoopback(config.server.host)) return null;
+  return (
+    `refusing to listen on ${config.server.host}: no API keys are configured (callers.api_keys), ` +
+    'so only loopback is allowed'
+  );
+}
+
+/** How a core is started: where its listener binds (for the dev-mode rule) and who sees its parts. */
+export interface CoreOptions {
+  /** The address the app in front of this core listens on. */
+  readonly host: string;
+  readonly metrics?: ServiceMetrics | undefined;
+}
+
+/**
+ * Starts the configured verifier, session store, audit sink and policy reloader; `metrics`
+ * sees them all. Throws, before starting anything, when dev mode would bind beyond loopback.
+ */
+export async function startCore(config: Config, options: CoreOptions): Promise<RunningCore> {
+  const problem = devBindProblem(config.server.dev, options.host);
+  if (problem !== null) throw new Error(problem);
+  const { metrics } = options;
   const devIssuer = config.server.dev ? await loadDevIssuer(config.server.dev_key_file) : undefined;
   const issuers = devIssuer ? [...config.identity.issuers, devIssuer.issuerConfig] : config.identity.issuers;
   const verifier = createTokenVerifier({
@@ -104,17 +139,12 @@ export async function createService(
   logger: boolean | Record<string, unknown> = false,
   lifecycle: Lifecycle = new Lifecycle(),
 ): Promise<FastifyInstance> {
-  const auth = createCallerAuth(config.callers.api_keys);
-  if (!auth.enabled && !isLoopback(config.server.host)) {
-    throw new Error(
-      `refusing to listen on ${config.server.host}: no API keys are configured (callers.api_keys), so only loopback is allowed`,
-    );
-  }
-  if (config.server.dev && !isLoopback(config.server.host)) {
-    throw new Error(`refusing dev mode on ${config.server.host}: dev mode is for loopback only`);
-  }
+  const keyless = keylessBindProblem(config);
+  if (keyless !== null) throw new Error(keyless);
+  // Without keys, `local` operates (admin routes) only in dev mode: see docs/security.md.
+  const auth = createCallerAuth(config.callers.api_keys, { localAdmin: config.server.dev });
   const metrics = new ServiceMetrics();
-  const running = await startCore(config, metrics);
+  const running = await startCore(config, { host: config.server.host, metrics });
   const { core, reloader, devIssuer } = running;
   const { server } = config;
   const app = await buildApp({

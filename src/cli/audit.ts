@@ -30,7 +30,10 @@ export async function auditCommand(args: string[]): Promise<number> {
     },
     strict: true,
   });
-  const config = commandConfig({ file: values.config, overrides: { audit: { file: values.file, ...(values.file ? { sink: 'file' } : {}) } } });
+  const config = commandConfig({
+    file: values.config,
+    overrides: { audit: { file: values.file, ...(values.file ? { sink: 'file' } : {}) } },
+  });
   if (config === null) return 2;
   const { sink, signer } = await createAuditSink(config.audit);
   await sink.start();
@@ -38,16 +41,25 @@ export async function auditCommand(args: string[]): Promise<number> {
     if (verb === 'verify') {
       // An auditor may hold only the public keys; by default, the checkpoint key's own.
       const keys = values.keys ? (JSON.parse(readFileSync(values.keys, 'utf8')) as JSONWebKeySet) : signer.publicJwks;
-      const verdict = await verifyTrail(sink, keys).catch((err: Error) => ({ ok: false as const, chain: '?', seq: 0, problem: err.message }));
+      const verdict = await verifyTrail(sink, keys).catch((err: Error) => ({
+        ok: false as const,
+        chain: '?',
+        seq: 0,
+        problem: err.message,
+      }));
       if (verdict.ok) {
-        console.log(`ok: ${verdict.records} records in ${verdict.chains} chain(s), ${verdict.checkpoints} signed checkpoint(s) verified`);
+        console.log(
+          `ok: ${verdict.records} records in ${verdict.chains} chain(s), ` +
+            `${verdict.checkpoints} signed checkpoint(s) verified`,
+        );
         return 0;
       }
       console.error(`BROKEN: chain ${verdict.chain}, record ${verdict.seq}: ${verdict.problem}`);
       return 1;
     }
     if (verb === 'query') {
-      const session = values.session && kindOfId(values.session) !== null ? hashSessionId(values.session) : values.session;
+      const session =
+        values.session && kindOfId(values.session) !== null ? hashSessionId(values.session) : values.session;
       const page = await sink.query({
         session,
         subject: values.subject,

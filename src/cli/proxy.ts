@@ -6,7 +6,9 @@ import { RequestGate } from '../proxy/gate.ts';
 import { isLoopback } from '../server/loopback.ts';
 import { metadataPaths } from '../proxy/resource-server.ts';
 import type { Warden } from '../pep/warden.ts';
+import { devBindProblem, startCore } from '../service.ts';
 import { commandConfig } from './config.ts';
+import { stopOnSignals } from './stop-on-signals.ts';
 
 /** The caller id the in-process proxy records in every decision and session. */
 export const PROXY_CALLER = { id: 'mcp-warden-proxy', role: 'pep' } as const;
@@ -43,14 +45,23 @@ export async function proxyCommand(args: string[]): Promise<number> {
   });
   if (config === null) return 2;
   const { proxy } = config;
+  // Refused before anything starts or listens, whatever decides behind the proxy.
+  const bindProblem = devBindProblem(config.server.dev, proxy.host);
+  if (bindProblem !== null) {
+    console.error(`proxy: ${bindProblem}`);
+    return 2;
+  }
   if (proxy.upstream.url === undefined) {
     console.error('proxy: --upstream <url> (or proxy.upstream.url) is required');
     return 2;
   }
   const port = proxy.port === 0 ? await freePort(proxy.host) : proxy.port;
-  const publicUrl = (proxy.public_url ?? `http://${proxy.host.includes(':') ? `[${proxy.host}]` : proxy.host}:${port}`).replace(/\/$/, '');
+  const publicUrl = (
+    proxy.public_url ?? `http://${proxy.host.includes(':') ? `[${proxy.host}]` : proxy.host}:${port}`
+  ).replace(/\/$/, '');
   const resource = proxy.resource ?? `${publicUrl}${proxy.path}`;
-  const authorizationServers = proxy.authorization_servers ?? config.identity.issuers.map((i) => i.issuer).filter((i) => /^https?:/.test(i));
+  const authorizationServers =
+    proxy.authorization_servers ?? config.identity.issuers.map((i) => i.issuer).filter((i) => /^https?:/.test(i));
   const problem = identityProblem(resource, `${publicUrl}${proxy.path}`, authorizationServers, config.server.dev);
   if (problem !== null) {
     console.error(`proxy: ${problem}`);
@@ -61,7 +72,12 @@ export async function proxyCommand(args: string[]): Promise<number> {
   const app = await buildProxyApp({
     gate,
     warden,
-    upstream: { url: proxy.upstream.url, headers: proxy.upstream.headers, timeoutMs: proxy.upstream.timeout_ms, connections: proxy.upstream.connections },
+    upstream: {
+      url: proxy.upstream.url,
+      headers: proxy.upstream.headers,
+      timeoutMs: proxy.upstream.timeout_ms,
+      connections: proxy.upstream.connections,
+    },
     upstreamProtocol: proxy.upstream.protocol,
     streams: { checkMs: proxy.streams.check_ms, unavailableGraceMs: proxy.streams.unavailable_grace_ms },
     path: proxy.path,
@@ -84,21 +100,11 @@ export async function proxyCommand(args: string[]): Promise<number> {
   await app.listen({ host: proxy.host, port });
   // One line on stdout, for scripts: where clients connect.
   console.log(`proxy listening on ${publicUrl}${proxy.path} (upstream ${proxy.upstream.url})`);
-  // The first signal lets requests in flight (streams included) finish within the grace
-  // period and refuses new ones, then closes (flushing the audit); a second exits at once.
-  let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    app.log.info(`${signal}: draining ${gate.inFlight} requests in flight`);
-    void gate.drain(config.server.shutdown_grace_ms).then(async (drained) => {
-      if (!drained) app.log.warn(`requests still in flight after ${config.server.shutdown_grace_ms} ms were cut`);
-      await app.close();
-      process.exit(0);
-    });
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Requests in flight, streams included, finish within the grace while new ones get 503;
+  // the proxy has no readiness probe of its own, so the delay only keeps it serving.
+  const { shutdown_delay_ms: delayMs, shutdown_grace_ms: graceMs } = config.server;
+  const target = { drain: () => undefined, settle: (ms: number) => gate.drain(ms) };
+  stopOnSignals({ app, target, delayMs, graceMs });
   return -1;
 }
 
@@ -109,12 +115,16 @@ async function connectWarden(config: Config): Promise<{ warden: Warden; stop: ()
     const { createWardenClient } = await import('../pep/http-warden.ts');
     const { IMPLEMENTED_OBLIGATIONS } = await import('../pep/obligations.ts');
     const apiKey = process.env[remote.api_key_env];
-    const warden = createWardenClient({ url: remote.url, apiKey, timeoutMs: remote.timeout_ms, obligations: IMPLEMENTED_OBLIGATIONS.proxy });
+    const warden = createWardenClient({
+      url: remote.url,
+      apiKey,
+      timeoutMs: remote.timeout_ms,
+      obligations: IMPLEMENTED_OBLIGATIONS.proxy,
+    });
     return { warden, stop: async () => undefined };
   }
-  const { startCore } = await import('../service.ts');
   const { inProcessWarden } = await import('../pep/in-process.ts');
-  const running = await startCore(config);
+  const running = await startCore(config, { host: config.proxy.host });
   return { warden: inProcessWarden(running.core, PROXY_CALLER), stop: running.stop };
 }
 
@@ -125,12 +135,23 @@ async function connectWarden(config: Config): Promise<{ warden: Warden; stop: ()
  * authorization server to get a token from, except in dev mode (loopback only), whose
  * tokens come from `mcp-warden dev-token`.
  */
-export function identityProblem(resource: string, endpoint: string, authorizationServers: readonly string[], dev: boolean): string | null {
+export function identityProblem(
+  resource: string,
+  endpoint: string,
+  authorizationServers: readonly string[],
+  dev: boolean,
+): string | null {
   if (resource !== endpoint) {
-    return `proxy.resource '${resource}' must be the endpoint's URL '${endpoint}' (public_url + path; RFC 9728 §3.3): set proxy.public_url instead`;
+    return (
+      `proxy.resource '${resource}' must be the endpoint's URL '${endpoint}' ` +
+      '(public_url + path; RFC 9728 §3.3): set proxy.public_url instead'
+    );
   }
   if (authorizationServers.length === 0 && !dev) {
-    return 'proxy.authorization_servers must list at least one authorization server (none configured, and no issuer has an http(s) URL)';
+    return (
+      'proxy.authorization_servers must list at least one authorization server ' +
+      '(none configured, and no issuer has an http(s) URL)'
+    );
   }
   return null;
 }

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import type { Lifecycle } from './lifecycle.ts';
 
 /** How long a shutdown waits at each step. */
 export interface ShutdownOptions {
@@ -12,29 +11,54 @@ export interface ShutdownOptions {
   readonly stopMs?: number;
 }
 
+/** What a shutdown drives besides the app itself. */
+export interface Drainable {
+  /** Readiness turns 503 while requests are still served (a `Lifecycle` does this). */
+  drain(): void;
+  /**
+   * Refuses new requests and waits up to `graceMs` for the ones in flight, resolving false
+   * when some are left; run before `app.close()`, for an app that cuts every connection on
+   * close (the proxy does, so that a relayed stream is not left hanging).
+   */
+  settle?(graceMs: number): Promise<boolean>;
+}
+
 /** `clean`: all finished; `forced`: requests were cut at the grace; `timeout`: the parts did not stop in time. */
 export type ShutdownResult = 'clean' | 'forced' | 'timeout';
 
 /**
- * Shuts a listening service down in order: readiness turns 503 (draining), then after
- * `delayMs` the listener closes and new requests are refused (`shutting_down`), requests
- * in flight finish within `graceMs`, and fastify's `onClose` stops the reloader, the
- * session store and the audit sink, which writes what it holds and a final checkpoint.
+ * Shuts a listening app down in order: readiness turns 503 (draining), then after
+ * `delayMs` new requests are refused (the decision service: `shutting_down` and a closed
+ * listener; the proxy: 503), requests in flight finish within `graceMs`, and fastify's
+ * `onClose` stops the long-lived parts, the audit sink writing what it holds and a final
+ * checkpoint.
  */
-export async function shutdown(app: FastifyInstance, lifecycle: Lifecycle, options: ShutdownOptions): Promise<ShutdownResult> {
-  lifecycle.drain();
+export async function shutdown(
+  app: FastifyInstance,
+  target: Drainable,
+  options: ShutdownOptions,
+): Promise<ShutdownResult> {
+  target.drain();
   if (options.delayMs > 0) await sleep(options.delayMs);
-  let forced = false;
-  const cut = setTimeout(() => {
-    forced = true;
-    app.server.closeAllConnections();
-  }, options.graceMs);
-  app.server.once('close', () => clearTimeout(cut));
-  const closed = app.close().then((): ShutdownResult => (forced ? 'forced' : 'clean'));
   const deadline = sleep(options.graceMs + (options.stopMs ?? 5_000), 'timeout' as const, { ref: false });
-  try {
-    return await Promise.race([closed, deadline]);
-  } finally {
-    clearTimeout(cut);
-  }
+  const closing = (async (): Promise<ShutdownResult> => {
+    const begun = Date.now();
+    const settled = target.settle === undefined || (await target.settle(options.graceMs));
+    let forced = !settled;
+    const cut = setTimeout(
+      () => {
+        forced = true;
+        app.server.closeAllConnections();
+      },
+      Math.max(0, options.graceMs - (Date.now() - begun)),
+    );
+    app.server.once('close', () => clearTimeout(cut));
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(cut);
+    }
+    return forced ? 'forced' : 'clean';
+  })();
+  return Promise.race([closing, deadline]);
 }

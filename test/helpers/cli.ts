@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { JWK } from 'jose';
 import { ROOT } from './paths.ts';
 
 /** The CLI as the README runs it: `node src/cli.ts`. */
@@ -14,11 +17,14 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** Starts `mcp-warden serve` on a free port and resolves with its URL once it listens. */
-export async function startServe(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunningService> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
-    cwd,
-    env: { ...process.env, ...env },
+/** Starts `mcp-warden <args>` and resolves once its output matches `listening` (group 1: the URL). */
+export async function startCommand(
+  args: string[],
+  options: { cwd: string; listening: RegExp; env?: NodeJS.ProcessEnv },
+): Promise<RunningService> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   process.once('exit', () => child.kill('SIGKILL'));
@@ -26,12 +32,12 @@ export async function startServe(args: string[], cwd: string, env: NodeJS.Proces
   const url = await new Promise<string>((resolve, reject) => {
     const collect = (chunk: Buffer) => {
       out += chunk.toString();
-      const m = /mcp-warden listening on (http:\/\/[^"\s]+)/.exec(out);
+      const m = options.listening.exec(out);
       if (m) resolve(m[1] as string);
     };
     child.stdout!.on('data', collect);
     child.stderr!.on('data', collect);
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}: ${out}`)));
   });
   return {
     child,
@@ -46,8 +52,73 @@ export async function startServe(args: string[], cwd: string, env: NodeJS.Proces
   };
 }
 
+/** Starts `mcp-warden serve` on a free port and resolves with its URL once it listens. */
+export function startServe(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunningService> {
+  return startCommand(['serve', '--port', '0', ...args], {
+    cwd,
+    env,
+    listening: /mcp-warden listening on (http:\/\/[^"\s]+)/,
+  });
+}
+
+/** Runs `mcp-warden <args>` to its end: the exit code and everything it wrote. */
+export function runCommand(
+  args: string[],
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
 /** POSTs JSON and answers status and body. */
 export async function postJson(url: string, body: unknown, method = 'POST'): Promise<{ status: number; json: any }> {
   const res = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, json: await res.json() };
+}
+
+export interface HeldJwks {
+  readonly url: string;
+  hits(): number;
+  release(): void;
+  close(): Promise<void>;
+}
+
+/** A JWKS endpoint that holds every answer until `release()`: what keeps a served process's decisions in flight. */
+export async function heldJwks(keys: JWK[]): Promise<HeldJwks> {
+  let hits = 0;
+  let open = false;
+  const held: (() => void)[] = [];
+  const server: Server = createServer((_req, res) => {
+    hits += 1;
+    const answer = () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
+    if (open) answer();
+    else held.push(answer);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`,
+    hits: () => hits,
+    release() {
+      open = true;
+      for (const answer of held.splice(0)) answer();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Polls `check` until it holds, for an event a process shows only from outside. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, withinMs = 10_000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
