@@ -335,6 +335,18 @@ export class DevModeRequired extends WardenError {
   static override readonly status = 403;
   static override readonly family = 'caller';
 }
+/** The Host header is not a name the listener answers to (DNS rebinding): `server.allowed_hosts`. */
+export class HostNotAllowed extends WardenError {
+  static override readonly code = 'host_not_allowed';
+  static override readonly status = 403;
+  static override readonly family = 'caller';
+}
+/** A browser Origin that is not allowed: `server.allowed_origins`. */
+export class OriginNotAllowed extends WardenError {
+  static override readonly code = 'origin_not_allowed';
+  static override readonly status = 403;
+  static override readonly family = 'caller';
+}
 /** The caller sent more requests than `server.rate_limit` allows; `retry-after` says when to retry. */
 export class RateLimited extends WardenError {
   static override readonly code = 'rate_limited';
@@ -452,6 +464,8 @@ export const ERROR_CLASSES: readonly ErrorClassInfo[] = [
   CallerForbidden,
   NotFound,
   DevModeRequired,
+  HostNotAllowed,
+  OriginNotAllowed,
   RateLimited,
   RequestTimeout,
   ShuttingDown,

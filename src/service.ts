@@ -17,6 +17,7 @@ import { buildApp } from './server/app.ts';
 import { createCallerAuth } from './server/caller.ts';
 import { Lifecycle } from './server/lifecycle.ts';
 import { isLoopback } from './server/loopback.ts';
+import { apiOriginPolicy } from './server/origin-guard.ts';
 import { createSessionStore } from './session/create-store.ts';
 
 function bundleTrust(signing: Config['policy']['signing']): BundleTrust | undefined {
@@ -159,6 +160,11 @@ export async function createService(
     rateLimit: server.rate_limit && { max: server.rate_limit.max, timeWindowMs: server.rate_limit.time_window_ms },
     metrics,
     lifecycle,
+    origins: apiOriginPolicy({
+      loopback: isLoopback(server.host),
+      allowedHosts: server.allowed_hosts,
+      allowedOrigins: server.allowed_origins,
+    }),
   });
   app.addHook('onClose', running.stop);
   return app;

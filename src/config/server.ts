@@ -1,10 +1,34 @@
 import { z } from 'zod';
 
+const hostSchema = z
+  .string()
+  .regex(
+    /^([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?$/i,
+    'a host name or address, with an optional :port',
+  )
+  .transform((v) => v.toLowerCase());
+
+const originSchema = z.string().refine(
+  (v) => {
+    try {
+      return new URL(v).origin === v;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'an origin: scheme://host[:port], without path or trailing slash' },
+);
+
 /** The HTTP listener. */
 export const serverConfigSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65_535).default(8181),
-  body_limit_bytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(65_536),
+  body_limit_bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(65_536),
   /** Dev mode: a locally generated issuer and `dev-token`; loopback only. */
   dev: z.boolean().default(false),
   dev_key_file: z.string().min(1).default('var/dev-issuer.jwk.json'),
@@ -28,6 +52,14 @@ export const serverConfigSchema = z.strictObject({
       time_window_ms: z.number().int().min(100).max(86_400_000).default(60_000),
     })
     .optional(),
+  /**
+   * Host header values the API answers (`name` for any port, or `name:port`), against DNS
+   * rebinding. On a loopback listener the loopback names are always allowed and these are
+   * added (a local reverse proxy's name); elsewhere, when set, only these are allowed.
+   */
+  allowed_hosts: z.array(hostSchema).max(64).default([]),
+  /** Browser origins allowed to call the API; a request with any other Origin gets 403. */
+  allowed_origins: z.array(originSchema).max(64).default([]),
 });
 
 /** The parsed `server` section. */

@@ -3,11 +3,14 @@ import type { SessionKind } from '../session/record.ts';
 
 /**
  * Who is asking: the authenticated PEP (proxy, gateway, MCP server) or operator. `local`
- * is the one caller of a service without API keys, which listens on loopback only.
+ * is the one caller of a service without API keys, which listens on loopback only; it has
+ * the `pep` and `metrics` powers, and `admin` ones in dev mode only.
  */
 export interface Caller {
   readonly id: string;
   readonly role: CallerRole;
+  /** The MCP servers a `pep` key is bound to (`callers.api_keys[].servers`); absent: any. */
+  readonly servers?: readonly string[] | undefined;
 }
 
 export type CallerRole = 'pep' | 'admin' | 'metrics' | 'local';

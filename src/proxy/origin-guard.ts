@@ -1,9 +1,10 @@
+import { LOOPBACK_HOSTS, originRefusal } from '../server/origin-guard.ts';
+
 /**
- * DNS-rebinding protection (Streamable HTTP "Security"): a web page of another origin
- * must not reach the endpoint through a browser. In a rebinding attack Origin and Host
- * both name the attacker's domain, so comparing them proves nothing: an Origin must be
- * configured, or be a loopback origin of a proxy that listens on loopback only; and a
- * loopback proxy also refuses a Host that is neither loopback nor its public host.
+ * DNS-rebinding protection (Streamable HTTP "Security") of the proxy, in its own terms:
+ * configured origins, and on a loopback proxy loopback origins (local browser clients) and
+ * a Host that is loopback or the public host. The rule itself is `server/origin-guard.ts`,
+ * shared with the decision API.
  */
 export interface OriginPolicy {
   readonly allowedOrigins: ReadonlySet<string>;
@@ -13,27 +14,22 @@ export interface OriginPolicy {
   readonly publicHost: string | undefined;
 }
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
-
 /** Why a request is refused (HTTP 403), or null when it may go on. */
-export function originProblem(policy: OriginPolicy, origin: string | undefined, host: string | undefined): string | null {
-  if (policy.loopback && host !== undefined && host !== policy.publicHost && !LOOPBACK_NAMES.has(hostname(host))) {
-    return `host '${host}' is not allowed`;
-  }
-  if (origin === undefined || policy.allowedOrigins.has(origin)) return null;
-  let parsed: URL;
-  try {
-    parsed = new URL(origin);
-  } catch {
-    return 'the Origin header is malformed';
-  }
-  if (policy.loopback && LOOPBACK_NAMES.has(parsed.hostname)) return null;
-  return `origin '${origin}' is not allowed`;
-}
-
-/** The name part of a Host header value (`[::1]:8080` → `[::1]`, `a:1` → `a`). */
-function hostname(host: string): string {
-  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
-  const colon = host.lastIndexOf(':');
-  return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
+export function originProblem(
+  policy: OriginPolicy,
+  origin: string | undefined,
+  host: string | undefined,
+): string | null {
+  const publicHost = policy.publicHost === undefined ? [] : [policy.publicHost.toLowerCase()];
+  const refusal = originRefusal(
+    {
+      // Behind a load balancer the proxy is reached by names it cannot know.
+      allowedHosts: policy.loopback ? new Set([...LOOPBACK_HOSTS, ...publicHost]) : null,
+      allowedOrigins: policy.allowedOrigins,
+      loopbackOrigins: policy.loopback,
+    },
+    origin,
+    host,
+  );
+  return refusal === null ? null : refusal.message;
 }

@@ -3,12 +3,13 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { CoreDeps } from '../decision/deps.ts';
 import type { DevIssuer } from '../identity/dev-issuer.ts';
-import { ShuttingDown } from '../errors.ts';
+import { HostNotAllowed, OriginNotAllowed, ShuttingDown } from '../errors.ts';
 import type { ServiceMetrics } from '../metrics/service-metrics.ts';
 import type { PolicyReloader } from '../policy/reloader.ts';
 import type { CallerAuth } from './caller.ts';
 import { installJsonParser, type JsonLimits } from './json-limits.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { apiOriginPolicy, originRefusal, type OriginPolicy } from './origin-guard.ts';
 import { installRateLimit, type RateLimitOptions } from './rate-limit.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { policyRoutes } from './routes/policy.ts';
@@ -41,6 +42,8 @@ export interface AppOptions {
   metrics?: ServiceMetrics | undefined;
   /** The shutdown phase `/readyz` and the request gate read. */
   lifecycle?: Lifecycle | undefined;
+  /** Host and Origin checks against DNS rebinding; when absent, loopback hosts and no browser origin. */
+  origins?: OriginPolicy | undefined;
 }
 
 /** Routes that answer whatever the phase: an orchestrator must see a draining replica as such. */
@@ -67,6 +70,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   installJsonParser(app, options.jsonLimits ?? { maxDepth: 32, maxKeys: 10_000 });
   installErrorHandler(app, options.bodyLimit);
+  const origins = options.origins ?? apiOriginPolicy({ loopback: true, allowedHosts: [], allowedOrigins: [] });
+  // DNS rebinding: a page rebound to this port must reach no route, probes and 404s included.
+  app.addHook('onRequest', async (request) => {
+    const refusal = originRefusal(origins, request.headers.origin, request.headers.host);
+    if (refusal === null) return;
+    const setting = refusal.header === 'host' ? 'server.allowed_hosts' : 'server.allowed_origins';
+    const message = `${refusal.message} (${setting})`;
+    throw refusal.header === 'host' ? new HostNotAllowed(message) : new OriginNotAllowed(message);
+  });
   app.addHook('preClose', async () => lifecycle.close());
   app.addHook('onRequest', async (request) => {
     if (lifecycle.phase === 'closing' && !PROBES.has(request.routeOptions.url ?? '')) {

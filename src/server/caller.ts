@@ -16,12 +16,26 @@ export interface CallerAuth {
 
 const LOCAL: Caller = Object.freeze({ id: 'local', role: 'local' });
 
+/** Options of {@link createCallerAuth}. */
+export interface CallerAuthOptions {
+  /** Dev mode: the keyless `local` caller may use admin routes too (the quickstart needs no key). */
+  readonly localAdmin?: boolean | undefined;
+}
+
 /**
  * API keys travel as `Authorization: Bearer <key>`; the service keeps only their sha256,
  * so a lookup by hash is all there is to compare (nothing to time).
+ *
+ * Without keys every request is the `local` caller's: it decides and manages sessions
+ * (`pep`) and scrapes `/metrics`, but outside dev mode it may not bulk-revoke, reload the
+ * policy, read sessions or the audit. Anything that reaches the loopback port is `local`
+ * (another user's process, a rebound page the Host check missed), so operating stays
+ * behind an admin key.
  */
-export function createCallerAuth(keys: readonly ApiKeyConfig[]): CallerAuth {
+export function createCallerAuth(keys: readonly ApiKeyConfig[], options: CallerAuthOptions = {}): CallerAuth {
   const byHash = new Map(keys.map((k) => [k.sha256, k]));
+  const localRoles: readonly CallerRole[] =
+    options.localAdmin === true ? ['pep', 'metrics', 'admin'] : ['pep', 'metrics'];
   const presented = (request: FastifyRequest): string | null => {
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{16,512})$/.exec(header) : null;
@@ -30,14 +44,19 @@ export function createCallerAuth(keys: readonly ApiKeyConfig[]): CallerAuth {
   return {
     enabled: keys.length > 0,
     authorize(request, roles) {
-      if (byHash.size === 0) return LOCAL;
+      if (byHash.size === 0) {
+        if (roles.some((role) => localRoles.includes(role))) return LOCAL;
+        throw new CallerForbidden('admin routes need an admin API key (callers.api_keys), or dev mode without keys');
+      }
       const key = presented(request);
       if (key === null) throw new CallerUnauthenticated('an API key is required: Authorization: Bearer <key>');
       const entry = byHash.get(hash('sha256', key, 'hex'));
       if (entry === undefined) throw new CallerUnauthenticated('the API key is not valid');
       if (entry.disabled) throw new CallerUnauthenticated('the API key was revoked');
       if (!roles.includes(entry.role)) throw new CallerForbidden(`the ${entry.role} role may not use this route`);
-      return { id: entry.id, role: entry.role };
+      return entry.servers === undefined
+        ? { id: entry.id, role: entry.role }
+        : { id: entry.id, role: entry.role, servers: entry.servers };
     },
     identify(request) {
       if (byHash.size === 0) return LOCAL.id;

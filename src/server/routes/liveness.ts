@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { CoreDeps } from '../../decision/deps.ts';
 import { checkLiveness } from '../../decision/liveness.ts';
 import type { CallerAuth } from '../caller.ts';
+import { forServers } from '../server-binding.ts';
 import { errorSchema, livenessAnswerSchema, livenessBodySchema } from '../../wire/schemas.ts';
 
 /**
@@ -26,7 +27,12 @@ export const livenessRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: Calle
       },
     },
     async (request) => {
-      const results = await checkLiveness(core, request.body.items, auth.authorize(request, ['pep', 'admin']));
+      const { items } = request.body;
+      const caller = forServers(
+        auth.authorize(request, ['pep', 'admin']),
+        items.map((item) => item.server),
+      );
+      const results = await checkLiveness(core, items, caller);
       const live = { live: true as const };
       return { results: results.map((reason) => (reason === null ? live : { live: false as const, reason })) };
     },

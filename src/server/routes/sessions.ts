@@ -4,6 +4,7 @@ import type { CoreDeps } from '../../decision/deps.ts';
 import { revokeSessionsOfPrincipal } from '../../decision/revocations.ts';
 import { createSession, listSessions, readSession, revokeSession, widenSession } from '../../decision/sessions.ts';
 import type { CallerAuth } from '../caller.ts';
+import { forServers, forSessionServer } from '../server-binding.ts';
 import {
   bulkRevokeBodySchema,
   createSessionBodySchema,
@@ -17,7 +18,10 @@ import {
 } from '../../wire/schemas.ts';
 
 /** Session lifecycle: create, widen, read and list (admin), revoke one or in bulk (admin). */
-export const sessionRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: CallerAuth }> = async (app, { core, auth }) => {
+export const sessionRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: CallerAuth }> = async (
+  app,
+  { core, auth },
+) => {
   app.post(
     '/v1/sessions',
     {
@@ -28,7 +32,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: Caller
       },
     },
     async (request, reply) => {
-      const view = await createSession(core, request.body, auth.authorize(request, ['pep']));
+      const caller = forServers(auth.authorize(request, ['pep']), [request.body.server]);
+      const view = await createSession(core, request.body, caller);
       return reply.code(201).send(view);
     },
   );
@@ -40,11 +45,22 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: Caller
         summary: 'Widen the scope of a session: a fresh authorization by mcp/session/grant',
         params: sessionIdParamsSchema,
         body: widenBodySchema,
-        response: { 200: sessionViewSchema, 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 410: errorSchema, 503: errorSchema },
+        response: {
+          200: sessionViewSchema,
+          400: errorSchema,
+          401: errorSchema,
+          403: errorSchema,
+          404: errorSchema,
+          410: errorSchema,
+          503: errorSchema,
+        },
       },
     },
-    async (request) =>
-      widenSession(core, { id: request.params.id, token: request.body.token, add: request.body.add }, auth.authorize(request, ['pep', 'admin'])),
+    async (request) => {
+      const { id } = request.params;
+      const caller = await forSessionServer(core, auth.authorize(request, ['pep', 'admin']), id);
+      return widenSession(core, { id, token: request.body.token, add: request.body.add }, caller);
+    },
   );
 
   app.post(
@@ -54,7 +70,11 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: Caller
         summary: 'Revoke every live session of a subject, client or server, and that subject or client (admin)',
         body: bulkRevokeBodySchema,
         response: {
-          200: z.object({ revoked: z.number(), sessions: z.array(sessionViewSchema), rule: revocationViewSchema.nullable() }),
+          200: z.object({
+            revoked: z.number(),
+            sessions: z.array(sessionViewSchema),
+            rule: revocationViewSchema.nullable(),
+          }),
           400: errorSchema,
           401: errorSchema,
           403: errorSchema,
@@ -76,7 +96,12 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: Caller
       schema: {
         summary: 'List sessions by subject, client or server (admin)',
         querystring: listQuerySchema,
-        response: { 200: z.object({ sessions: z.array(sessionViewSchema) }), 400: errorSchema, 401: errorSchema, 403: errorSchema },
+        response: {
+          200: z.object({ sessions: z.array(sessionViewSchema) }),
+          400: errorSchema,
+          401: errorSchema,
+          403: errorSchema,
+        },
       },
     },
     async (request) => {
@@ -111,7 +136,10 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: Caller
         response: { 200: sessionViewSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 503: errorSchema },
       },
     },
-    async (request) =>
-      revokeSession(core, { id: request.params.id, token: request.body?.token }, auth.authorize(request, ['pep', 'admin'])),
+    async (request) => {
+      const { id } = request.params;
+      const caller = await forSessionServer(core, auth.authorize(request, ['pep', 'admin']), id);
+      return revokeSession(core, { id, token: request.body?.token }, caller);
+    },
   );
 };
