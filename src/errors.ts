@@ -142,6 +142,24 @@ export class AudienceMismatch extends WardenError {
   static override readonly status = 401;
   static override readonly family = 'identity';
 }
+/** The token's issuer is trusted, but not for the MCP server asked about (its `servers`). */
+export class IssuerUntrustedForServer extends WardenError {
+  static override readonly code = 'issuer_untrusted_for_server';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
+}
+/** The token's `iat` is in the future beyond the clock tolerance. */
+export class TokenIssuedInFuture extends WardenError {
+  static override readonly code = 'token_issued_in_future';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
+}
+/** The token is older (by `iat`) than its issuer's `max_token_age_seconds`. */
+export class TokenTooOld extends WardenError {
+  static override readonly code = 'token_too_old';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
+}
 
 // ---- sessions ------------------------------------------------------------------
 
@@ -439,6 +457,9 @@ export const ERROR_CLASSES: readonly ErrorClassInfo[] = [
   TokenExpired,
   IssuerUntrusted,
   AudienceMismatch,
+  IssuerUntrustedForServer,
+  TokenIssuedInFuture,
+  TokenTooOld,
   SessionUnknown,
   SessionRevoked,
   SessionExpired,

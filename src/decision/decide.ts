@@ -144,8 +144,21 @@ function decisionRecord(
       uri: mcp.params?.uri ?? null,
       protocol_version: mcp.protocol_version ?? null,
     },
-    ...(handleHash === null ? {} : { detail: { handle: handleHash } }),
+    ...detailOf(handleHash, principal),
   });
+}
+
+/**
+ * The record's `detail`: the state handle presented, and the roles and scopes the token
+ * asserted that its issuer may not (`identity.issuers[].roles` / `scopes`), dropped before
+ * the policy saw them — recorded, so an incident review sees who tried to assert what.
+ */
+function detailOf(handleHash: string | null, principal: Principal | null): { detail?: Record<string, unknown> } {
+  const detail: Record<string, unknown> = {};
+  if (handleHash !== null) detail.handle = handleHash;
+  if (principal !== null && principal.dropped_roles.length > 0) detail.dropped_roles = principal.dropped_roles;
+  if (principal !== null && principal.dropped_scopes.length > 0) detail.dropped_scopes = principal.dropped_scopes;
+  return Object.keys(detail).length === 0 ? {} : { detail };
 }
 
 /** The security event of a replay: a principal presented state it does not own. */

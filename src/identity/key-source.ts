@@ -11,6 +11,7 @@ import {
 import type { KeySourceConfig } from '../config/identity.ts';
 import { JwksUnavailable, KeyUnknown } from '../errors.ts';
 import { discoverJwksUri } from './discovery.ts';
+import { FetchCooldown } from './fetch-cooldown.ts';
 
 /** The keys of one issuer or trust domain. */
 export interface KeySource {
@@ -23,9 +24,10 @@ export interface KeySource {
 /**
  * Builds the key source a config names: an inline JWKS, a JWKS file, a remote JWKS URL
  * (cached, with a cooldown, refetched on an unknown `kid` to follow rotation), OIDC
- * discovery from the issuer, or an HMAC secret.
+ * discovery from the issuer, or an HMAC secret. A failed remote fetch is not retried
+ * before `jwks_cooldown_seconds` (by `now`, epoch milliseconds).
  */
-export function createKeySource(config: KeySourceConfig): KeySource {
+export function createKeySource(config: KeySourceConfig, now: () => number = Date.now): KeySource {
   if (config.hmac_secret !== undefined) {
     const secret = createSecretKey(Buffer.from(config.hmac_secret, 'utf8'));
     return { getKey: async () => secret, publishes: () => true };
@@ -35,17 +37,34 @@ export function createKeySource(config: KeySourceConfig): KeySource {
     const kids = new Set(jwks.keys.map((k) => k.kid));
     return { getKey: withCodedErrors(createLocalJWKSet(jwks)), publishes: (kid) => kids.has(kid) };
   }
-  return remoteKeySource(config);
+  return remoteKeySource(config, now);
 }
 
-function remoteKeySource(config: KeySourceConfig): KeySource {
+function remoteKeySource(config: KeySourceConfig, now: () => number): KeySource {
   // The kids last fetched; undefined until the first fetch.
   let kids: Set<string | undefined> | undefined;
+  // One failed fetch (JWKS or discovery) holds back the next ones of this source.
+  const cooldown = new FetchCooldown(config.jwks_cooldown_seconds, now);
   const trackingFetch = async (url: string, init: RequestInit): Promise<Response> => {
-    const response = await fetch(url, init);
-    if (response.ok) {
-      const body = (await response.clone().json().catch(() => undefined)) as JSONWebKeySet | undefined;
-      if (Array.isArray(body?.keys)) kids = new Set(body.keys.map((k) => k.kid));
+    cooldown.check();
+    let response: Response;
+    try {
+      response = await fetch(url, init);
+    } catch (err) {
+      cooldown.failed('the JWKS could not be fetched');
+      throw err;
+    }
+    const body = response.ok
+      ? ((await response
+          .clone()
+          .json()
+          .catch(() => undefined)) as JSONWebKeySet | undefined)
+      : undefined;
+    if (Array.isArray(body?.keys)) {
+      kids = new Set(body.keys.map((k) => k.kid));
+      cooldown.succeeded();
+    } else {
+      cooldown.failed(`the JWKS endpoint answered ${response.status} without a key set`);
     }
     return response;
   };
@@ -58,11 +77,22 @@ function remoteKeySource(config: KeySourceConfig): KeySource {
     });
   let resolver: Promise<JWTVerifyGetKey> | undefined;
   const resolve = (): Promise<JWTVerifyGetKey> => {
-    if (config.jwks_uri !== undefined) return (resolver ??= Promise.resolve(makeSet(config.jwks_uri)));
-    resolver ??= discoverJwksUri(config.issuer as string, config.jwks_timeout_ms).then(makeSet, (err: unknown) => {
-      resolver = undefined; // the next request tries discovery again
-      throw err;
-    });
+    if (config.jwks_uri !== undefined) {
+      resolver ??= Promise.resolve(makeSet(config.jwks_uri));
+    } else if (resolver === undefined) {
+      cooldown.check();
+      resolver = discoverJwksUri(config.issuer as string, config.jwks_timeout_ms).then(
+        (uri) => {
+          cooldown.succeeded();
+          return makeSet(uri);
+        },
+        (err: unknown) => {
+          resolver = undefined; // tried again once the cooldown has passed
+          cooldown.failed((err as Error).message);
+          throw err;
+        },
+      );
+    }
     return resolver;
   };
   return {

@@ -7,6 +7,12 @@ export interface Principal {
   readonly client_id: string | null;
   readonly scopes: readonly string[];
   readonly roles: readonly string[];
+  /**
+   * Roles and scopes the token asserted that its issuer is not trusted for (its `roles`
+   * and `scopes` config): kept out of `roles` and `scopes`, shown so a policy can see them.
+   */
+  readonly dropped_roles: readonly string[];
+  readonly dropped_scopes: readonly string[];
   readonly spiffe_id: string | null;
   readonly kind: 'user' | 'workload';
   /** The configured selection of claims; never the raw token. */
@@ -18,6 +24,16 @@ export interface ClaimMapping {
   /** A claim holding an array of roles (dotted path allowed), or `scope` for the scope string. */
   readonly rolesClaim: string;
   readonly policyClaims: readonly string[];
+  /** The roles the issuer may assert; undefined or `["*"]`: any. */
+  readonly trustedRoles?: readonly string[] | undefined;
+  /** The scopes the issuer may assert; undefined or `["*"]`: any. */
+  readonly trustedScopes?: readonly string[] | undefined;
+}
+
+/** Splits what a token asserts into what its issuer may assert and the dropped rest. */
+function limitTo(asserted: string[], trusted: readonly string[] | undefined): { kept: string[]; dropped: string[] } {
+  if (trusted === undefined || trusted.includes('*')) return { kept: asserted, dropped: [] };
+  return { kept: asserted.filter((v) => trusted.includes(v)), dropped: asserted.filter((v) => !trusted.includes(v)) };
 }
 
 /**
@@ -34,19 +50,27 @@ function subjectOf(claims: Record<string, unknown>): string {
 /** `client_id` (else `azp`), recorded in every audit record: a lone surrogate is refused. */
 function clientIdOf(claims: Record<string, unknown>): string | null {
   const id = stringOrNull(claims.client_id) ?? stringOrNull(claims.azp);
-  if (id !== null && !id.isWellFormed()) throw new ClaimInvalid('the token claim client_id must be a well-formed string');
+  if (id !== null && !id.isWellFormed())
+    throw new ClaimInvalid('the token claim client_id must be a well-formed string');
   return id;
 }
 
 /** Maps the verified claims of an access token to a user principal. */
 export function principalFromClaims(claims: Record<string, unknown>, mapping: ClaimMapping): Principal {
-  const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
+  const asserted = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
+  const scopes = limitTo(asserted, mapping.trustedScopes);
+  const roles = limitTo(
+    mapping.rolesClaim === 'scope' ? asserted : stringArray(readPath(claims, mapping.rolesClaim)),
+    mapping.trustedRoles,
+  );
   return {
     iss: String(claims.iss),
     sub: subjectOf(claims),
     client_id: clientIdOf(claims),
-    scopes,
-    roles: mapping.rolesClaim === 'scope' ? scopes : stringArray(readPath(claims, mapping.rolesClaim)),
+    scopes: scopes.kept,
+    roles: roles.kept,
+    dropped_roles: roles.dropped,
+    dropped_scopes: scopes.dropped,
     spiffe_id: null,
     kind: 'user',
     claims: pick(claims, mapping.policyClaims),
@@ -62,6 +86,8 @@ export function principalFromSvid(claims: Record<string, unknown>, trustDomain: 
     client_id: null,
     scopes: [],
     roles: [],
+    dropped_roles: [],
+    dropped_scopes: [],
     spiffe_id: sub,
     kind: 'workload',
     claims: pick(claims, ['aud', 'exp', 'iat']),

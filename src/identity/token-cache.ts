@@ -9,6 +9,8 @@ export interface CachedToken {
   /** The key that verified the token, to drop the entry once it is rotated out. */
   readonly keys: KeySource;
   readonly kid: string | undefined;
+  /** The servers its issuer is trusted for (null: any), re-checked on every hit. */
+  readonly servers: ReadonlySet<string> | null;
   /** Epoch seconds after which the entry is dead (exp + tolerance). */
   readonly deadline: number;
 }

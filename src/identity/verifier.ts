@@ -4,8 +4,10 @@ import type { IssuerConfig, TrustDomainConfig } from '../config/identity.ts';
 import {
   AudienceMismatch,
   IssuerUntrusted,
+  IssuerUntrustedForServer,
   ServerUnknown,
   TokenInvalid,
+  TokenIssuedInFuture,
   TokenMissing,
   TokenTooLarge,
   TrustDomainUntrusted,
@@ -38,15 +40,20 @@ interface Trust {
   readonly keys: KeySource;
   readonly options: Omit<JWTVerifyOptions, 'audience' | 'currentDate'>;
   readonly tolerance: number;
+  /** The servers its tokens are accepted for; null: any. */
+  readonly servers: ReadonlySet<string> | null;
+  readonly maxAgeSeconds: number | undefined;
   toPrincipal(claims: JWTPayload): Principal;
 }
 
 /**
  * Builds a verifier. A token is routed by its (unverified) `iss` to a configured issuer,
- * or, when its `sub` is a SPIFFE ID, to its trust domain; then jose verifies signature,
- * algorithm, issuer, audience, expiry and required claims. Verified results are cached
- * by the token's sha256 until `exp`, re-checked for audience, and dropped as soon as the
- * key that verified them leaves its JWKS.
+ * or, when its `sub` is a SPIFFE ID, to its trust domain; an issuer not trusted for the
+ * server is refused before any key is fetched. Then jose verifies signature, algorithm,
+ * issuer, audience, expiry, `typ`, token age and required claims, and an `iat` in the
+ * future is refused. Verified results are cached by the token's sha256 until `exp` (or
+ * the end of their allowed age), re-checked for server and audience, and dropped as soon
+ * as the key that verified them leaves its JWKS.
  */
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const now = options.now ?? Date.now;
@@ -54,75 +61,106 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const issuers = new Map<string, Trust>();
   for (const config of options.issuers) {
     if (issuers.has(config.issuer)) throw new TypeError(`issuer configured twice: ${config.issuer}`);
-    issuers.set(config.issuer, issuerTrust(config));
+    issuers.set(config.issuer, issuerTrust(config, now));
   }
   const domains = new Map<string, Trust>();
   for (const config of options.trustDomains ?? []) {
     if (domains.has(config.trust_domain)) throw new TypeError(`trust domain configured twice: ${config.trust_domain}`);
-    domains.set(config.trust_domain, svidTrust(config));
+    domains.set(config.trust_domain, svidTrust(config, now));
   }
   const cache = new TokenCache(options.cacheSize);
 
   return {
     async verify(token, audience) {
       if (token === undefined || token.length === 0) throw new TokenMissing('no bearer token was presented');
-      if (token.length > options.maxTokenBytes) throw new TokenTooLarge(`the token is longer than ${options.maxTokenBytes} bytes`);
-      if (servers.size > 0 && !servers.has(audience)) throw new ServerUnknown(`this service does not decide for ${audience}`);
+      if (token.length > options.maxTokenBytes)
+        throw new TokenTooLarge(`the token is longer than ${options.maxTokenBytes} bytes`);
+      if (servers.size > 0 && !servers.has(audience))
+        throw new ServerUnknown(`this service does not decide for ${audience}`);
       const key = hash('sha256', token, 'base64url');
       const nowMs = now();
       const hit = cache.get(key, nowMs / 1000);
       if (hit !== undefined) {
         if (hit.keys.publishes(hit.kid)) {
-          if (!audienceIncludes(hit.payload, audience)) throw new AudienceMismatch(`the token was not issued for ${audience}`);
+          assertTrustedFor(hit.servers, audience);
+          if (!audienceIncludes(hit.payload, audience))
+            throw new AudienceMismatch(`the token was not issued for ${audience}`);
           return hit.principal;
         }
         cache.delete(key);
       }
       const { trust, kid } = route(token, issuers, domains);
+      assertTrustedFor(trust.servers, audience);
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, trust.keys.getKey, { ...trust.options, audience, currentDate: new Date(nowMs) }));
+        ({ payload } = await jwtVerify(token, trust.keys.getKey, {
+          ...trust.options,
+          audience,
+          currentDate: new Date(nowMs),
+        }));
       } catch (err) {
         throw fromJoseError(err, audience);
       }
+      assertIssuedInPast(payload, nowMs / 1000 + trust.tolerance);
       const principal = trust.toPrincipal(payload);
-      cache.set(key, { payload, principal, kid, keys: trust.keys, deadline: (payload.exp as number) + trust.tolerance });
+      cache.set(key, {
+        payload,
+        principal,
+        kid,
+        keys: trust.keys,
+        servers: trust.servers,
+        deadline: deadlineOf(payload, trust),
+      });
       return principal;
     },
   };
 }
 
-function issuerTrust(config: IssuerConfig): Trust {
-  const mapping = { rolesClaim: config.roles_claim, policyClaims: config.policy_claims };
+function issuerTrust(config: IssuerConfig, now: () => number): Trust {
+  const mapping = {
+    rolesClaim: config.roles_claim,
+    policyClaims: config.policy_claims,
+    trustedRoles: config.roles,
+    trustedScopes: config.scopes,
+  };
   return {
-    keys: createKeySource(config),
+    keys: createKeySource(config, now),
     options: {
       issuer: config.issuer,
       algorithms: config.algorithms,
       clockTolerance: config.clock_tolerance_seconds,
       requiredClaims: ['exp', 'iat', 'sub', ...config.required_claims],
-      ...(config.require_typ ? { typ: config.require_typ } : {}),
+      ...(config.require_typ === null ? {} : { typ: config.require_typ }),
+      ...(config.max_token_age_seconds === undefined ? {} : { maxTokenAge: config.max_token_age_seconds }),
     },
     tolerance: config.clock_tolerance_seconds,
+    servers: config.servers === undefined ? null : new Set(config.servers),
+    maxAgeSeconds: config.max_token_age_seconds,
     toPrincipal: (claims) => principalFromClaims(claims, mapping),
   };
 }
 
-function svidTrust(config: TrustDomainConfig): Trust {
+function svidTrust(config: TrustDomainConfig, now: () => number): Trust {
   return {
-    keys: createKeySource(config),
+    keys: createKeySource(config, now),
     options: {
       algorithms: [...config.algorithms],
       clockTolerance: config.clock_tolerance_seconds,
       requiredClaims: ['exp', 'sub', 'aud'],
     },
     tolerance: config.clock_tolerance_seconds,
+    servers: null,
+    maxAgeSeconds: undefined,
     toPrincipal: (claims) => principalFromSvid(claims, config.trust_domain),
   };
 }
 
 /** Picks the issuer or trust domain from the unverified token; verification follows. */
-function route(token: string, issuers: Map<string, Trust>, domains: Map<string, Trust>): { trust: Trust; kid: string | undefined } {
+function route(
+  token: string,
+  issuers: Map<string, Trust>,
+  domains: Map<string, Trust>,
+): { trust: Trust; kid: string | undefined } {
   let claims: JWTPayload;
   let kid: string | undefined;
   try {
@@ -140,6 +178,29 @@ function route(token: string, issuers: Map<string, Trust>, domains: Map<string, 
     return { trust: domain, kid };
   }
   throw new IssuerUntrusted('the token issuer is not trusted');
+}
+
+function assertTrustedFor(servers: ReadonlySet<string> | null, audience: string): void {
+  if (servers !== null && !servers.has(audience)) {
+    throw new IssuerUntrustedForServer(`the token issuer is not trusted for ${audience}`);
+  }
+}
+
+/**
+ * jose checks that `iat` is not in the future only along with a maximum age; a token
+ * "issued" an hour from now is a forged or misissued one whatever its issuer's config.
+ */
+function assertIssuedInPast(payload: JWTPayload, latest: number): void {
+  if (typeof payload.iat === 'number' && payload.iat > latest) {
+    throw new TokenIssuedInFuture('the token claims to be issued in the future (iat)');
+  }
+}
+
+/** Epoch seconds until which a verified token may be served from the cache. */
+function deadlineOf(payload: JWTPayload, trust: Trust): number {
+  const exp = payload.exp as number;
+  const end = trust.maxAgeSeconds === undefined ? exp : Math.min(exp, (payload.iat as number) + trust.maxAgeSeconds);
+  return end + trust.tolerance;
 }
 
 function audienceIncludes(payload: JWTPayload, audience: string): boolean {

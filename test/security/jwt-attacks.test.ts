@@ -53,7 +53,17 @@ describe('JWT attacks are refused, each with its own code', () => {
 
   const nowSeconds = () => Math.floor(t.clock.now / 1000);
   const claimsFor = (extra: Record<string, unknown> = {}) =>
-    base64url.encode(JSON.stringify({ iss: ISSUER, sub: 'alice', aud: SERVER, iat: nowSeconds(), exp: nowSeconds() + 600, roles: ['admin'], ...extra }));
+    base64url.encode(
+      JSON.stringify({
+        iss: ISSUER,
+        sub: 'alice',
+        aud: SERVER,
+        iat: nowSeconds(),
+        exp: nowSeconds() + 600,
+        roles: ['admin'],
+        ...extra,
+      }),
+    );
 
   it('control: a valid token is allowed', async () => {
     expect((await decide(t.deps, call(await t.idp.mint()), PEP)).allow).toBe(true);
@@ -65,7 +75,12 @@ describe('JWT attacks are refused, each with its own code', () => {
 
   it('alg "none" → algorithm_not_allowed', async () => {
     const token = new UnsecuredJWT({ roles: ['admin'] })
-      .setIssuer(ISSUER).setSubject('alice').setAudience(SERVER).setIssuedAt(nowSeconds()).setExpirationTime(nowSeconds() + 600).encode();
+      .setIssuer(ISSUER)
+      .setSubject('alice')
+      .setAudience(SERVER)
+      .setIssuedAt(nowSeconds())
+      .setExpirationTime(nowSeconds() + 600)
+      .encode();
     await expectDenied(token, 'algorithm_not_allowed');
   });
 
@@ -144,6 +159,15 @@ describe('JWT attacks are refused, each with its own code', () => {
     await expectDenied(token, 'audience_mismatch', 'https://other.example/mcp');
   });
 
+  it('an ID token or a typ JWT token used as an access token → token_type_invalid (at+jwt by default)', async () => {
+    await expectDenied(await t.idp.mint({ nonce: 'n' }, { header: { typ: 'JWT' } }), 'token_type_invalid');
+    await expectDenied(await t.idp.mint({}, { header: { typ: undefined } }), 'token_type_invalid');
+  });
+
+  it('iat an hour in the future → token_issued_in_future', async () => {
+    await expectDenied(await t.idp.mint({}, { now: t.clock.now + 3_600_000 }), 'token_issued_in_future');
+  });
+
   it('a cached token is never used past its exp', async () => {
     const token = await t.idp.mint({}, { expiresIn: 60 });
     expect((await decide(t.deps, call(token), PEP)).allow).toBe(true);
@@ -162,8 +186,12 @@ describe('JWT-SVIDs and token types', () => {
     svidKey = await createTestKey('ES256', 'spire-1');
     idpKey = await createTestKey('RS256', 'idp-1');
     verifier = createTokenVerifier({
-      issuers: [issuerConfigSchema.parse({ issuer: ISSUER, jwks: { keys: [idpKey.publicJwk] }, require_typ: 'at+jwt' })],
-      trustDomains: [trustDomainConfigSchema.parse({ trust_domain: 'example.org', jwks: { keys: [svidKey.publicJwk] } })],
+      issuers: [
+        issuerConfigSchema.parse({ issuer: ISSUER, jwks: { keys: [idpKey.publicJwk] }, require_typ: 'at+jwt' }),
+      ],
+      trustDomains: [
+        trustDomainConfigSchema.parse({ trust_domain: 'example.org', jwks: { keys: [svidKey.publicJwk] } }),
+      ],
       servers: [SERVER],
       cacheSize: 10,
       maxTokenBytes: 8192,
@@ -176,16 +204,24 @@ describe('JWT-SVIDs and token types', () => {
 
   it('accepts a JWT-SVID of a trusted domain as a workload principal', async () => {
     const principal = await verifier.verify(await svid('spiffe://example.org/ns/prod/sa/billing'), SERVER);
-    expect(principal).toMatchObject({ kind: 'workload', spiffe_id: 'spiffe://example.org/ns/prod/sa/billing', iss: 'spiffe://example.org' });
+    expect(principal).toMatchObject({
+      kind: 'workload',
+      spiffe_id: 'spiffe://example.org/ns/prod/sa/billing',
+      iss: 'spiffe://example.org',
+    });
   });
 
   it('refuses a JWT-SVID from another trust domain → trust_domain_untrusted', async () => {
-    await expect(verifier.verify(await svid('spiffe://evil.org/ns/prod/sa/billing'), SERVER)).rejects.toMatchObject({ code: 'trust_domain_untrusted' });
+    await expect(verifier.verify(await svid('spiffe://evil.org/ns/prod/sa/billing'), SERVER)).rejects.toMatchObject({
+      code: 'trust_domain_untrusted',
+    });
   });
 
   it('refuses a JWT-SVID signed with an algorithm the standard does not allow → algorithm_not_allowed', async () => {
     const ed = await createTestKey('EdDSA', 'spire-1');
-    await expect(verifier.verify(await svid('spiffe://example.org/x', ed), SERVER)).rejects.toMatchObject({ code: 'algorithm_not_allowed' });
+    await expect(verifier.verify(await svid('spiffe://example.org/x', ed), SERVER)).rejects.toMatchObject({
+      code: 'algorithm_not_allowed',
+    });
   });
 
   it('refuses an ID token where an access token (typ at+jwt) is required → token_type_invalid', async () => {
@@ -197,6 +233,76 @@ describe('JWT-SVIDs and token types', () => {
 
   it('refuses a server this service does not decide for → server_unknown', async () => {
     const token = await signToken(idpKey, {}, { now, audience: 'https://elsewhere.example/mcp' });
-    await expect(verifier.verify(token, 'https://elsewhere.example/mcp')).rejects.toMatchObject({ code: 'server_unknown' });
+    await expect(verifier.verify(token, 'https://elsewhere.example/mcp')).rejects.toMatchObject({
+      code: 'server_unknown',
+    });
+  });
+});
+
+describe('a partner IdP is trusted only for what it is configured for', () => {
+  const PARTNER = 'https://partner-idp.example';
+  let t: TestCore;
+  let partnerKey: TestKey;
+
+  beforeEach(async () => {
+    t = await createTestCore();
+    partnerKey = await createTestKey('ES256', 'partner-1');
+    const ownIssuer = { ...t.idp.issuer, roles: ['*'], scopes: ['*'] };
+    const partner = issuerConfigSchema.parse({
+      issuer: PARTNER,
+      jwks: { keys: [partnerKey.publicJwk] },
+      servers: [SERVER],
+      roles: ['reader'],
+      scopes: ['mcp:read'],
+    });
+    const verifier = createTokenVerifier({
+      issuers: [ownIssuer, partner],
+      cacheSize: 10,
+      maxTokenBytes: 8192,
+      now: t.clock.read,
+    });
+    t.deps = { ...t.deps, verifier };
+  });
+
+  const write = (token: string, server = SERVER): DecideRequest => ({
+    token,
+    server,
+    mcp: { method: 'tools/call', params: { name: 'fs_write', arguments: { path: '/srv/data/a', content: 'x' } } },
+  });
+  const partnerToken = (claims: Record<string, unknown>, audience = SERVER) =>
+    signToken(partnerKey, claims, { now: t.clock.now, issuer: PARTNER, audience });
+
+  it('control: the own IdP asserting admin may write', async () => {
+    const decision = await decide(t.deps, write(await t.idp.mint({ roles: ['admin'] })), PEP);
+    expect(decision.allow).toBe(true);
+  });
+
+  it('a partner IdP asserting admin (as a role or as the mcp:admin scope) does not get it', async () => {
+    for (const claims of [
+      { roles: ['admin'] },
+      { roles: [], scope: 'mcp:admin' },
+      { roles: ['reader', 'admin', 'writer'] },
+    ]) {
+      const decision = await decide(t.deps, write(await partnerToken(claims)), PEP);
+      expect(decision.allow, JSON.stringify(claims)).toBe(false);
+      expect(decision.reasons.length, JSON.stringify(claims)).toBeGreaterThan(0);
+      // The drop is on the record: who tried to assert what.
+      const record = t.audit.saved.find((r) => r.decision_id === decision.decision_id);
+      expect(record?.detail, JSON.stringify(claims)).toMatchObject(
+        (claims.roles as string[]).includes('admin')
+          ? { dropped_roles: expect.arrayContaining(['admin']) }
+          : { dropped_scopes: ['mcp:admin'] },
+      );
+    }
+    // What it is trusted for still works: a reader may read.
+    const read = { ...write(await partnerToken({ roles: ['reader', 'admin'] })) };
+    read.mcp = { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } };
+    expect((await decide(t.deps, read, PEP)).allow).toBe(true);
+  });
+
+  it('a partner IdP token for a server it is not trusted for → issuer_untrusted_for_server', async () => {
+    const other = 'https://mcp.example.com/payroll';
+    const decision = await decide(t.deps, write(await partnerToken({ roles: ['reader'] }, other), other), PEP);
+    expect(decision.reasons.map((r) => r.code)).toEqual(['issuer_untrusted_for_server']);
   });
 });

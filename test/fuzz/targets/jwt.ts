@@ -19,7 +19,8 @@ const MAX_TOKEN_BYTES = 8192;
 const IDENTITY_CODES = new Set([
   'token_missing', 'invalid_token', 'token_too_large', 'algorithm_not_allowed', 'signature_invalid', 'key_unknown',
   'jwks_unavailable', 'token_expired', 'token_not_yet_valid', 'claim_missing', 'claim_invalid', 'token_type_invalid',
-  'issuer_untrusted', 'trust_domain_untrusted', 'audience_mismatch', 'server_unknown',
+  'issuer_untrusted', 'trust_domain_untrusted', 'audience_mismatch', 'server_unknown', 'issuer_untrusted_for_server',
+  'token_issued_in_future', 'token_too_old',
 ]);
 
 interface Signer {
@@ -58,7 +59,7 @@ function claimsValid(c: unknown, iss: string): boolean {
     claims.iss === iss &&
     typeof claims.sub === 'string' &&
     (aud === SERVER || (Array.isArray(aud) && aud.includes(SERVER))) &&
-    typeof claims.iat === 'number' &&
+    typeof claims.iat === 'number' && claims.iat <= NOW_S &&
     typeof claims.exp === 'number' && claims.exp > NOW_S &&
     (claims.nbf === undefined || (typeof claims.nbf === 'number' && claims.nbf <= NOW_S))
   );
@@ -159,7 +160,7 @@ export const jwtTarget: FuzzTarget = {
       { iss: ISS.es, alg: 'none', kid: 'k1', sign: async () => '' },
     ];
     const mint = async (s: Signer, header: Record<string, unknown>, claims: string) => {
-      const input = `${b64(serialize({ alg: s.alg, kid: s.kid, ...header }))}.${b64(claims)}`;
+      const input = `${b64(serialize({ alg: s.alg, kid: s.kid, typ: 'at+jwt', ...header }))}.${b64(claims)}`;
       return `${input}.${await s.sign(input)}`;
     };
     const bases = await Promise.all(legit.map((s) => mint(s, {}, serialize(goodClaims(s.iss)))));
