@@ -104,7 +104,8 @@ class Churn {
         signal: AbortSignal.timeout(10_000),
       });
       json = (await res.json().catch(() => null)) as Answer;
-      label = `${action}: ${res.status} ${json?.allow === undefined ? (json?.code ?? '') : json.allow ? 'allow' : json.reasons?.[0]?.code}`;
+      const outcome = json?.allow === undefined ? (json?.code ?? '') : json.allow ? 'allow' : json.reasons?.[0]?.code;
+      label = `${action}: ${res.status} ${outcome}`;
       if (!expect(res.status, json)) this.unexpected.set(label, (this.unexpected.get(label) ?? 0) + 1);
     } catch (err) {
       label = `${action}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name}`;
@@ -210,8 +211,7 @@ async function main(): Promise<number> {
   const policyDir = join(dir, 'policy');
   mkdirSync(policyDir);
   const bundle = join(policyDir, 'bundle.tar.gz');
-  const revisions = [await repackedBundle(dir, 'soak-a'), await repackedBundle(dir, 'soak-b')];
-  copyFileSync(revisions[0] as string, bundle);
+  copyFileSync(await repackedBundle(dir, 'soak-0'), bundle);
   const w: Warden = await startWarden({
     dir,
     config: devConfig(dir, { policy: { bundle, reload_debounce_ms: 100 }, server: { log_level: 'info' } }),
@@ -230,7 +230,8 @@ async function main(): Promise<number> {
       const capacity = await probeCapacity(probe, Number(values['probe-seconds']), 16);
       rate = Math.max(1, Math.floor(capacity / 2));
       say(
-        `capacity: ${capacity.toFixed(0)} req/s (16 closed-loop workers, ${values['probe-seconds']} s, same mix); soak rate: ${rate} req/s`,
+        `capacity: ${capacity.toFixed(0)} req/s (16 closed-loop workers, ` +
+          `${values['probe-seconds']} s, same mix); soak rate: ${rate} req/s`,
       );
       if (probe.unexpected.size > 0)
         say(`capacity probe unexpected: ${JSON.stringify(Object.fromEntries(probe.unexpected))}`);
@@ -256,10 +257,13 @@ async function main(): Promise<number> {
       }
     }, 10);
     let reloads = 0;
+    // Each reload a newer revision (soak-1 < soak-2 < … < soak-10): an older one is refused as a rollback.
     const reloader = setInterval(() => {
       reloads += 1;
-      copyFileSync(revisions[reloads % 2] as string, `${bundle}.tmp`);
-      renameSync(`${bundle}.tmp`, bundle);
+      void repackedBundle(dir, `soak-${reloads}`).then((next) => {
+        copyFileSync(next, `${bundle}.tmp`);
+        renameSync(`${bundle}.tmp`, bundle);
+      });
     }, Number(values['reload-every']) * 1000);
     const sampleEvery = Number(values['sample-every']) * 1000;
     while (performance.now() < end) {
@@ -289,22 +293,29 @@ async function main(): Promise<number> {
     const loops = samples.map((s) => s.loopP99Ms).filter((x): x is number => x !== null);
     const unexpected = [...churn.unexpected.values()].reduce((a, b) => a + b, 0);
     say(
-      `soak: ${minutes} min at ${rate} req/s target; ${churn.sent} requests in ${seconds.toFixed(0)} s (${(churn.sent / seconds).toFixed(0)} req/s achieved); ${skipped} not sent (over ${MAX_IN_FLIGHT} in flight)`,
+      `soak: ${minutes} min at ${rate} req/s target; ${churn.sent} requests in ${seconds.toFixed(0)} s ` +
+        `(${(churn.sent / seconds).toFixed(0)} req/s achieved); ` +
+        `${skipped} not sent (over ${MAX_IN_FLIGHT} in flight)`,
     );
     say(`mix: ${JSON.stringify(Object.fromEntries([...churn.counts].sort((a, b) => b[1] - a[1])))}`);
     say(
-      `unexpected errors: ${unexpected}${unexpected > 0 ? ` ${JSON.stringify(Object.fromEntries(churn.unexpected))}` : ''}`,
+      'unexpected errors: ' +
+        `${unexpected}${unexpected > 0 ? ` ${JSON.stringify(Object.fromEntries(churn.unexpected))}` : ''}`,
     );
     say(
-      `decision latency: p50 ${pct(churn.latencies, 0.5).toFixed(1)} ms, p99 ${pct(churn.latencies, 0.99).toFixed(1)} ms, max ${maxOf(churn.latencies).toFixed(0)} ms`,
+      `decision latency: p50 ${pct(churn.latencies, 0.5).toFixed(1)} ms, ` +
+        `p99 ${pct(churn.latencies, 0.99).toFixed(1)} ms, max ${maxOf(churn.latencies).toFixed(0)} ms`,
     );
     say(`policy reloads: ${reloads} (revisions answered: ${JSON.stringify(Object.fromEntries(churn.revisions))})`);
     say(
-      `RSS: first ${rss[0]?.toFixed(0)} MiB, after warm-up (${warm?.t.toFixed(0)} s) ${warm?.rssMiB.toFixed(0)} MiB, last ${last.toFixed(0)} MiB, max ${maxOf(rss).toFixed(0)} MiB; drift after warm-up ${drift.toFixed(1)}% (${Math.abs(drift) <= 10 ? 'within' : 'OUTSIDE'} 10%)`,
+      `RSS: first ${rss[0]?.toFixed(0)} MiB, after warm-up (${warm?.t.toFixed(0)} s) ` +
+        `${warm?.rssMiB.toFixed(0)} MiB, last ${last.toFixed(0)} MiB, max ${maxOf(rss).toFixed(0)} MiB; ` +
+        `drift after warm-up ${drift.toFixed(1)}% (${Math.abs(drift) <= 10 ? 'within' : 'OUTSIDE'} 10%)`,
     );
     say(
       loops.length > 0
-        ? `event-loop delay p99 (nodejs_eventloop_lag_p99_seconds, per ${values['sample-every']} s scrape): median ${pct(loops, 0.5).toFixed(1)} ms, max ${maxOf(loops).toFixed(1)} ms`
+        ? `event-loop delay p99 (nodejs_eventloop_lag_p99_seconds, per ${values['sample-every']} s scrape): ` +
+            `median ${pct(loops, 0.5).toFixed(1)} ms, max ${maxOf(loops).toFixed(1)} ms`
         : `event-loop delay: no /metrics; GET /health latency as a proxy: p50 ${pct(
             samples.map((s) => s.healthMs),
             0.5,
@@ -314,7 +325,8 @@ async function main(): Promise<number> {
           ).toFixed(1)} ms`,
     );
     say(
-      `exit on SIGTERM: ${code}; machine: ${cpus().length} × ${cpus()[0]?.model}, Linux ${release()}, Node ${process.versions.node}, load average at end ${loadavg()[0]?.toFixed(2)}`,
+      `exit on SIGTERM: ${code}; machine: ${cpus().length} × ${cpus()[0]?.model}, Linux ${release()}, ` +
+        `Node ${process.versions.node}, load average at end ${loadavg()[0]?.toFixed(2)}`,
     );
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
     writeFileSync(

@@ -34,8 +34,17 @@ revision() {
   ) | sha256 | cut -c1-12
 }
 
+# The revision orders bundles (a reload refuses one that is not newer: docs/policies.md):
+# the build time, UTC, then the content hash. SOURCE_DATE_EPOCH pins the time, for a
+# reproducible build (scripts/check-bundle.sh rebuilds at the committed bundle's time).
+built_at() {
+  node -e 'const s = process.env.SOURCE_DATE_EPOCH;
+    const d = s === undefined || s === "" ? new Date() : new Date(Number(s) * 1000);
+    if (Number.isNaN(d.getTime())) { console.error("SOURCE_DATE_EPOCH is not a number of seconds"); process.exit(1); }
+    console.log(d.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, ""));'
+}
 opa="$OPA"
-rev="$(revision)"
+rev="$(built_at)-$(revision)"
 mkdir -p "$(dirname "$out")"
 tmp="$(dirname "$out")/.$(basename "$out").$$.tmp"
 trap 'rm -f "$tmp"' EXIT

@@ -248,9 +248,26 @@ export class SessionLimitReached extends WardenError {
 
 /** The bundle could not be read: bad archive, missing file, unsafe entry. */
 export class BundleInvalid extends WardenError {
-  static override readonly code = 'bundle_invalid';
+  // Widened to string: the more specific bundle refusals below subclass this one.
+  static override readonly code: string = 'bundle_invalid';
   static override readonly status = 422;
   static override readonly family = 'request';
+}
+/** Trusted keys are configured and the bundle carries no signature (and `allow_unsigned` is off). */
+export class BundleUnsigned extends BundleInvalid {
+  static override readonly code = 'bundle_unsigned';
+}
+/** The bundle's revision is not newer than the active one (a rollback, or a reused revision). */
+export class BundleRollback extends BundleInvalid {
+  static override readonly code = 'bundle_rollback';
+}
+/** The bundle carries data, a policy or an entrypoint outside the roots its manifest declares. */
+export class BundleOutsideRoots extends BundleInvalid {
+  static override readonly code = 'bundle_outside_roots';
+}
+/** Loading and trial-evaluating the bundle in its worker took longer than `policy.load_timeout_ms`. */
+export class BundleLoadTimeout extends BundleInvalid {
+  static override readonly code = 'bundle_load_timeout';
 }
 /** No policy is loaded. */
 export class PolicyUnavailable extends WardenError {
@@ -472,6 +489,10 @@ export const ERROR_CLASSES: readonly ErrorClassInfo[] = [
   SessionForbidden,
   SessionLimitReached,
   BundleInvalid,
+  BundleUnsigned,
+  BundleRollback,
+  BundleOutsideRoots,
+  BundleLoadTimeout,
   PolicyUnavailable,
   PolicyUndefined,
   PolicyDenied,

@@ -98,6 +98,8 @@ export async function startCore(config: Config, options: CoreOptions): Promise<R
     trust: bundleTrust(config.policy.signing),
     scope: config.policy.signing.scope,
     requireSignature: config.policy.signing.require_signature,
+    allowUnsigned: config.policy.signing.allow_unsigned,
+    loadTimeoutMs: config.policy.load_timeout_ms,
     observe: metrics && ((outcome) => metrics.policyActivation(outcome)),
   });
   try {

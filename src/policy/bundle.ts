@@ -11,12 +11,15 @@ export interface Bundle {
   readonly data: Record<string, unknown>;
   /** Entrypoints the manifest declares for the WASM module. */
   readonly entrypoints: readonly string[];
+  /** The paths of `data` the bundle owns (`.manifest` `roots`); `['']`, all of it, when absent. */
+  readonly roots: readonly string[];
   /** Every regular file in the archive, by its path without a leading slash. */
   readonly files: ReadonlyMap<string, Buffer>;
 }
 
 const manifestSchema = z.looseObject({
   revision: z.string().default(''),
+  roots: z.array(z.string()).optional(),
   wasm: z.array(z.looseObject({ entrypoint: z.string(), module: z.string() })).optional(),
 });
 
@@ -59,6 +62,7 @@ export async function parseBundle(gz: Uint8Array, maxBytes: number): Promise<Bun
     wasm,
     data,
     entrypoints: (manifest.wasm ?? []).map((w) => w.entrypoint),
+    roots: manifest.roots ?? [''],
     files,
   };
 }

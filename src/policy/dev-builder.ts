@@ -56,7 +56,8 @@ export class DevPolicyBuilder {
   async #build(): Promise<boolean> {
     const aside = join(dirname(this.#output), `.${basename(this.#output)}.building`);
     try {
-      await run(opaBinary(), wasmBuildArgs(this.#source, aside, `dev-${Date.now().toString(36)}`));
+      // Decimal milliseconds, so that each build's revision is newer than the last (see revision.ts).
+      await run(opaBinary(), wasmBuildArgs(this.#source, aside, `dev-${Date.now()}`));
     } catch (err) {
       const output = (err as { stderr?: string }).stderr?.trim() || (err as Error).message;
       this.#report(`policy build failed; the previous policy stays active:\n${output}`);

@@ -3,11 +3,15 @@ import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { auditRecord, type AuditRecord, type AuditSink } from '../audit/record.ts';
-import { BundleInvalid, toReason } from '../errors.ts';
+import { DEFAULT_LOAD_TIMEOUT_MS } from '../config/policy.ts';
+import { BundleInvalid, BundleRollback, toReason } from '../errors.ts';
 import type { ActivePolicy } from './active.ts';
-import { parseBundle, readBundleBytes, type Bundle } from './bundle.ts';
+import { parseBundle, readBundleBytes } from './bundle.ts';
 import { loadPolicyEngine, type PolicyEngine } from './engine.ts';
-import { isSigned, verifyBundleSignature, type BundleTrust } from './signature.ts';
+import { compareRevisions } from './revision.ts';
+import type { BundleTrust } from './signature.ts';
+import { checkSigningRule } from './signing-rule.ts';
+import { BundleTrial } from './trial.ts';
 
 /** How often a removed bundle directory is looked for. */
 const DIRECTORY_POLL_MS = 500;
@@ -22,6 +26,22 @@ export interface PolicyStatus {
   readonly last_error: { readonly message: string; readonly at: string } | null;
 }
 
+/** Where the reloader says what an operator must hear about; pino's `logger.warn(obj, msg)` fits. */
+export interface PolicyLog {
+  warn(detail: Record<string, unknown>, message: string): void;
+}
+
+/** Without a logger, warnings still reach stderr (as a process warning). */
+const STDERR_LOG: PolicyLog = {
+  warn: (detail, message) => process.emitWarning(`${message} ${JSON.stringify(detail)}`, 'PolicyWarning'),
+};
+
+/** Options of one {@link PolicyReloader.reload}. */
+export interface ReloadOptions {
+  /** Accept a revision that is not newer than the active one, for this reload only (an operator's rollback). */
+  readonly allowRollback?: boolean;
+}
+
 export interface ReloaderOptions {
   readonly path: string;
   readonly maxBytes: number;
@@ -30,19 +50,31 @@ export interface ReloaderOptions {
   /** Watch the bundle's directory; without it, only `reload()` (the admin route) loads. */
   readonly watch: boolean;
   readonly debounceMs: number;
-  /** Keys trusted to sign bundles; a signed bundle is verified when they are given. */
+  /** Keys trusted to sign bundles; once given, every bundle must carry a signature by one of them. */
   readonly trust?: BundleTrust | undefined;
   readonly scope?: string | undefined;
-  /** Refuse unsigned bundles. */
-  readonly requireSignature: boolean;
+  /** Accept unsigned bundles although `trust` is given (`policy.signing.allow_unsigned`); each use is logged. */
+  readonly allowUnsigned?: boolean | undefined;
+  /** Refuse unsigned bundles even without `trust` (`policy.signing.require_signature`). */
+  readonly requireSignature?: boolean | undefined;
+  /** Deadline of a bundle's load and trial evaluation in its worker (`policy.load_timeout_ms`). */
+  readonly loadTimeoutMs?: number | undefined;
+  /** Warnings: an unsigned bundle let in by `allowUnsigned`, a rollback an operator allowed. */
+  readonly log?: PolicyLog | undefined;
   /** Told of every activation (the first load included) and every rejected bundle, for metrics. */
   readonly observe?: ((outcome: 'activated' | 'rejected') => void) | undefined;
+  /** Told when each reload attempt ends, an unchanged bundle included: what waiting on the watcher can observe. */
+  readonly settled?: ((outcome: 'activated' | 'rejected' | 'unchanged') => void) | undefined;
   readonly now?: () => number;
 }
 
 /**
  * Loads the bundle at `path` beside the active policy and swaps it in at once; decisions
- * in flight keep the engine they started with. A bundle that fails keeps the last good
+ * in flight keep the engine they started with. Every bundle, the first one included, is
+ * first checked in a worker thread with a deadline (`trial.ts`): signature, manifest
+ * roots, load and one evaluation of each entrypoint; only then is it loaded here. On a
+ * reload its revision must be newer than the active one (`revision.ts`) unless the
+ * reload allows a rollback. A bundle that fails keeps the last good
  * one active, records `policy.rejected`, and turns the status to WARN. The watcher
  * debounces, ignores hidden and temporary files and the other files of the directory
  * (but not Kubernetes' `..data` swap), and re-reads the path on each event, so editors'
@@ -51,6 +83,8 @@ export interface ReloaderOptions {
 export class PolicyReloader {
   readonly #options: ReloaderOptions;
   readonly #now: () => number;
+  readonly #log: PolicyLog;
+  readonly #trial = new BundleTrial();
   #watcher: FSWatcher | undefined;
   #poll: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -61,19 +95,32 @@ export class PolicyReloader {
   #running: Promise<string> | undefined;
 
   constructor(options: ReloaderOptions) {
+    checkSigningRule(options);
+    const timeout = options.loadTimeoutMs;
+    if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) {
+      throw new TypeError('loadTimeoutMs must be a positive integer');
+    }
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#log = options.log ?? STDERR_LOG;
   }
 
   /** Loads the bundle once (throws when it is bad: the service does not start without a policy), then watches. */
   async start(): Promise<void> {
     const raw = await readBundleBytes(this.#options.path);
-    const { engine, signer } = await this.#load(raw);
+    // No revision to be newer than: a process keeps none across restarts (docs/policies.md).
+    const loaded = await this.#load(raw, null, false).catch(async (err: unknown) => {
+      // A reloader that did not start is not stopped by its owner: let its worker go now.
+      await this.#trial.close();
+      throw err;
+    });
+    const { engine, signer } = loaded;
     this.#options.active.activate(engine);
     this.#signer = signer;
     this.#loadedHash = hash('sha256', raw, 'hex');
     this.#lastActivation = { revision: engine.revision, at: new Date(this.#now()).toISOString() };
     this.#options.observe?.('activated');
+    this.#warn(loaded, null);
     if (!this.#options.watch) return;
     await this.#watch();
   }
@@ -88,7 +135,11 @@ export class PolicyReloader {
   async #watch(): Promise<void> {
     const dir = dirname(this.#options.path);
     const name = basename(this.#options.path);
-    const watcher = watch(dir, { ignoreInitial: true, depth: 0, ignored: (p: string) => p !== dir && ignorable(basename(p)) });
+    const watcher = watch(dir, {
+      ignoreInitial: true,
+      depth: 0,
+      ignored: (p: string) => p !== dir && ignorable(basename(p)),
+    });
     this.#watcher = watcher;
     watcher.on('all', (event, changed: string) => {
       if (event === 'unlinkDir' && changed === dir) return void this.#awaitDirectory();
@@ -125,11 +176,13 @@ export class PolicyReloader {
     await this.#watcher?.close();
     this.#watcher = undefined;
     await this.#running?.catch(() => undefined);
+    await this.#trial.close();
   }
 
-  /** Reloads now (one at a time); resolves to the active revision, rejects with `bundle_invalid`. */
-  reload(): Promise<string> {
-    const run = (this.#running ?? Promise.resolve('')).catch(() => '').then(() => this.#reload());
+  /** Reloads now (one at a time); resolves to the active revision, rejects with a `bundle_*` error. */
+  reload(options: ReloadOptions = {}): Promise<string> {
+    const allowRollback = options.allowRollback === true;
+    const run = (this.#running ?? Promise.resolve('')).catch(() => '').then(() => this.#reload(allowRollback));
     this.#running = run;
     return run;
   }
@@ -137,20 +190,48 @@ export class PolicyReloader {
   status(): PolicyStatus {
     const revision = this.#options.active.revision;
     const status = revision === null ? 'NOT_READY' : this.#lastError !== null ? 'WARN' : 'OK';
-    return { status, revision, signer: this.#signer, last_activation: this.#lastActivation, last_error: this.#lastError };
+    return {
+      status,
+      revision,
+      signer: this.#signer,
+      last_activation: this.#lastActivation,
+      last_error: this.#lastError,
+    };
   }
 
-  /** Reads, verifies (signature) and instantiates a bundle, beside the active one. */
-  async #load(raw: Buffer): Promise<{ engine: PolicyEngine; signer: string | null }> {
-    const bundle: Bundle = await parseBundle(raw, this.#options.maxBytes);
-    const { trust, requireSignature, scope } = this.#options;
-    let signer: string | null = null;
-    if (isSigned(bundle.files)) {
-      if (trust !== undefined) signer = (await verifyBundleSignature(bundle.files, trust, { scope })).signer;
-    } else if (requireSignature) {
-      throw new BundleInvalid('the bundle is not signed, and policy.signing.require_signature is on');
+  /**
+   * Checks a bundle in its worker, refuses a revision that is not newer than `previous`
+   * (unless `allowRollback`), then instantiates it here, beside the active one. Start
+   * takes the same path: no decisions wait yet, but a bundle that never finishes loading
+   * must fail the start rather than hang it. The warnings are logged only once the
+   * bundle is active, so each one means an unsigned bundle (or a rollback) is in force.
+   */
+  async #load(raw: Buffer, previous: string | null, allowRollback: boolean): Promise<Loaded> {
+    const { maxBytes, trust, scope, allowUnsigned, requireSignature } = this.#options;
+    const rule = { trust, scope, allowUnsigned, requireSignature };
+    const checked = await this.#trial.run(
+      { bytes: raw, maxBytes, rule },
+      this.#options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS,
+    );
+    const rollback = previous !== null && compareRevisions(checked.revision, previous) <= 0;
+    if (rollback && !allowRollback) throw rollbackError(checked.revision, previous);
+    const engine = await loadPolicyEngine(await parseBundle(raw, maxBytes));
+    return { engine, signer: checked.signer, unsignedAllowed: checked.unsignedAllowed, rollback };
+  }
+
+  #warn(loaded: Loaded, previous: string | null): void {
+    const detail = { revision: loaded.engine.revision, previous, path: this.#options.path };
+    if (loaded.unsignedAllowed) {
+      this.#log.warn(
+        detail,
+        'activated an UNSIGNED policy bundle: trusted keys are configured, but policy.signing.allow_unsigned is on',
+      );
     }
-    return { engine: await loadPolicyEngine(bundle), signer };
+    if (loaded.rollback)
+      this.#log.warn(
+        detail,
+        'activated a policy bundle whose revision is not newer than the previous one: the reload allowed a rollback',
+      );
   }
 
   #schedule(): void {
@@ -159,24 +240,34 @@ export class PolicyReloader {
     this.#timer.unref();
   }
 
-  async #reload(): Promise<string> {
+  async #reload(allowRollback: boolean): Promise<string> {
     const previous = this.#options.active.revision;
     try {
       const raw = await readBundleBytes(this.#options.path);
       const digest = hash('sha256', raw, 'hex');
       if (digest === this.#loadedHash && previous !== null) {
         this.#lastError = null;
+        this.#options.settled?.('unchanged');
         return previous;
       }
-      const { engine, signer } = await this.#load(raw);
+      const loaded = await this.#load(raw, previous, allowRollback);
+      const { engine, signer } = loaded;
+      const allowed = {
+        ...(loaded.unsignedAllowed && { unsigned_allowed: true }),
+        ...(loaded.rollback && { rollback_allowed: true }),
+      };
       // Record first: a policy that cannot be audited is not activated.
-      await this.#options.audit.append(policyRecord('policy.activated', this.#now(), engine.revision, { previous, signer }));
+      await this.#options.audit.append(
+        policyRecord('policy.activated', this.#now(), engine.revision, { previous, signer, ...allowed }),
+      );
       this.#options.active.activate(engine);
       this.#signer = signer;
       this.#loadedHash = digest;
       this.#lastError = null;
       this.#lastActivation = { revision: engine.revision, at: new Date(this.#now()).toISOString() };
       this.#options.observe?.('activated');
+      this.#warn(loaded, previous);
+      this.#options.settled?.('activated');
       return engine.revision;
     } catch (err) {
       this.#options.observe?.('rejected');
@@ -185,9 +276,27 @@ export class PolicyReloader {
       await this.#options.audit
         .append(policyRecord('policy.rejected', this.#now(), previous, { reason, kept: previous }))
         .catch(() => undefined);
+      this.#options.settled?.('rejected');
       throw err instanceof BundleInvalid ? err : new BundleInvalid(reason.message);
     }
   }
+}
+
+interface Loaded {
+  readonly engine: PolicyEngine;
+  readonly signer: string | null;
+  readonly unsignedAllowed: boolean;
+  readonly rollback: boolean;
+}
+
+function rollbackError(revision: string, active: string): BundleRollback {
+  const [got, have] = [JSON.stringify(revision), JSON.stringify(active)];
+  return new BundleRollback(
+    compareRevisions(revision, active) < 0
+      ? `bundle revision ${got} is older than the active revision ${have}; ` +
+          'an operator may allow a rollback for one reload'
+      : `bundle revision ${got} is the active revision, but the bundle differs; give a changed bundle a newer revision`,
+  );
 }
 
 /** Hidden and temporary files are not bundles; Kubernetes' `..data` swap is a change. */
@@ -196,6 +305,11 @@ function ignorable(name: string): boolean {
   return name.startsWith('.') || name.endsWith('~') || name.endsWith('.swp') || name.endsWith('.tmp');
 }
 
-function policyRecord(kind: 'policy.activated' | 'policy.rejected', now: number, revision: string | null, detail: Record<string, unknown>): AuditRecord {
+function policyRecord(
+  kind: 'policy.activated' | 'policy.rejected',
+  now: number,
+  revision: string | null,
+  detail: Record<string, unknown>,
+): AuditRecord {
   return auditRecord(kind, now, 'mcp-warden', { policy_revision: revision, detail });
 }

@@ -11,7 +11,7 @@ import {
   type JWSHeaderParameters,
 } from 'jose';
 import { z } from 'zod';
-import { BundleInvalid } from '../errors.ts';
+import { BundleInvalid, BundleUnsigned } from '../errors.ts';
 
 /** The signature file at the bundle root, as `opa build --signing-key` writes it. */
 export const SIGNATURES_FILE = '.signatures.json';
@@ -94,7 +94,7 @@ export async function verifyBundleSignature(
 
 function readSignatureToken(files: ReadonlyMap<string, Buffer>): string {
   const raw = files.get(SIGNATURES_FILE);
-  if (raw === undefined) throw new BundleInvalid(`bundle is not signed: it has no ${SIGNATURES_FILE}`);
+  if (raw === undefined) throw new BundleUnsigned(`bundle is not signed: it has no ${SIGNATURES_FILE}`);
   let value: unknown;
   try {
     value = JSON.parse(raw.toString('utf8'));

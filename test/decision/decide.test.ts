@@ -24,7 +24,7 @@ describe('decide()', () => {
   it('allows a permitted tool and records the decision', async () => {
     const decision = await decide(t.deps, toolCall(await t.idp.mint(), 'fs_read'), PEP);
     expect(decision).toMatchObject({ allow: true, reasons: [], visible_tools: null });
-    expect(decision.policy.revision).toMatch(/^[0-9a-f]{12}$/);
+    expect(decision.policy.revision).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{12}$/);
     expect(t.audit.saved).toHaveLength(1);
     expect(t.audit.saved[0]).toMatchObject({
       kind: 'decision', decision_id: decision.decision_id, caller: 'pep-1', allow: true, tool: 'fs_read',

@@ -38,15 +38,6 @@ export interface FuzzResult {
   readonly report: string | null;
 }
 
-/**
- * Whether inputs that hit an already reported bug (see `test/fuzz/regressions.test.ts`,
- * which fails until each is fixed) are counted as `known: …` outcomes instead of failing
- * the property, so the fuzz keeps looking for new bugs. `FUZZ_STRICT=1` fails on them too.
- */
-export function tolerateKnown(): boolean {
-  return process.env.FUZZ_STRICT !== '1';
-}
-
 /** Counts one outcome label. */
 export function count(outcomes: Map<string, number>, label: string): void {
   outcomes.set(label, (outcomes.get(label) ?? 0) + 1);
@@ -70,7 +61,10 @@ export function fuzzSeed(): number {
  * Runs a target: `runs` cases, or as many as fit in `seconds` when given. Never throws
  * for a failed property; the result carries fast-check's report (seed and path to replay).
  */
-export async function runTarget(target: FuzzTarget, budget: { runs?: number; seconds?: number; seed?: number }): Promise<FuzzResult> {
+export async function runTarget(
+  target: FuzzTarget,
+  budget: { runs?: number; seconds?: number; seed?: number },
+): Promise<FuzzResult> {
   const seed = budget.seed ?? fuzzSeed();
   const session = await target.open();
   const started = performance.now();
@@ -81,7 +75,9 @@ export async function runTarget(target: FuzzTarget, budget: { runs?: number; sec
     details = await session.check({
       seed,
       numRuns: budget.seconds === undefined ? (budget.runs ?? boundedRuns(target)) : Number.MAX_SAFE_INTEGER,
-      ...(budget.seconds === undefined ? {} : { interruptAfterTimeLimit: budget.seconds * 1000, markInterruptAsFailure: false }),
+      ...(budget.seconds === undefined
+        ? {}
+        : { interruptAfterTimeLimit: budget.seconds * 1000, markInterruptAsFailure: false }),
       endOnFailure: true,
     });
     if (details.failed) report = `${String(details.errorInstance)}\n${fc.defaultReportMessage(details) ?? 'failed'}`;

@@ -25,7 +25,7 @@ async function engineFor(name: string) {
 describe('policy engine', () => {
   it('evaluates the default bundle: allow for a permitted call, deny with codes otherwise', async () => {
     const engine = await loadPolicyEngine(await readBundleFile(DEFAULT_BUNDLE, MAX));
-    expect(engine.revision).toMatch(/^[0-9a-f]{12}$/);
+    expect(engine.revision).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{12}$/);
     expect(engine.decide(input())).toEqual({ allow: true, reasons: [], obligations: {}, visible: null, required_scopes: [] });
     const denied = engine.decide(input({ request: { method: 'tools/call', tool: 'fs_delete', arguments: { path: '/srv/data/a' } } }));
     expect(denied.allow).toBe(false);

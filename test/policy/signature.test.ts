@@ -159,7 +159,7 @@ describe('verifyBundleSignature with bundles signed by opa build', () => {
 });
 
 describe('verifyBundleSignature refuses', () => {
-  const cases: { note: string; make: () => Promise<Buffer>; trust?: () => BundleTrust; want: string; opa?: boolean }[] = [
+  const cases: { note: string; make: () => Promise<Buffer>; trust?: () => BundleTrust; want: string; code?: string; opa?: boolean }[] = [
     {
       note: 'one byte of data.json changed',
       make: () =>
@@ -213,6 +213,7 @@ describe('verifyBundleSignature refuses', () => {
       note: 'an unsigned bundle',
       make: async () => opaBuild(CLOCK, []),
       want: 'bundle is not signed: it has no .signatures.json',
+      code: 'bundle_unsigned',
       opa: false,
     },
     {
@@ -247,7 +248,7 @@ describe('verifyBundleSignature refuses', () => {
       const trust = c.trust?.() ?? trustOf('rsa');
       const err = await verify(gz, trust).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(BundleInvalid);
-      expect((err as BundleInvalid).code).toBe('bundle_invalid');
+      expect((err as BundleInvalid).code).toBe(c.code ?? 'bundle_invalid');
       expect((err as BundleInvalid).message).toBe(c.want);
       if (c.opa !== false) expect(opaAccepts(gz, signers.rsa as Signer, 'rsa-2026')).toBe(false);
     });

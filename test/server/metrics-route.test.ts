@@ -38,7 +38,7 @@ describe('GET /metrics', () => {
     expect(sample(out, 'mcp_warden_audit_records_total')).toBe(4);
     expect(sample(out, 'mcp_warden_audit_lag_seconds_count')).toBe(4);
     expect(sample(out, 'mcp_warden_audit_failures_total')).toBeUndefined();
-    expect(out).toMatch(/^mcp_warden_policy_info\{revision="[0-9a-f]{12}"\} 1$/m);
+    expect(out).toMatch(/^mcp_warden_policy_info\{revision="\d{8}T\d{6}Z-[0-9a-f]{12}"\} 1$/m);
     expect(sample(out, 'process_resident_memory_bytes')).toBeGreaterThan(0);
   });
 

@@ -103,7 +103,7 @@ describe('session routes: widen, list, bulk revoke', () => {
   it('GET /v1/status shows the active revision; POST /v1/admin/reload is for admins', async () => {
     const status = await s.app.inject({ method: 'GET', url: '/v1/status', headers: PEP });
     expect(status.statusCode).toBe(200);
-    expect(status.json()).toMatchObject({ status: 'OK', revision: expect.stringMatching(/^[0-9a-f]{12}$/), last_error: null });
+    expect(status.json()).toMatchObject({ status: 'OK', revision: expect.stringMatching(/^\d{8}T\d{6}Z-[0-9a-f]{12}$/), last_error: null });
     expect((await s.app.inject({ method: 'POST', url: '/v1/admin/reload', headers: PEP })).statusCode).toBe(403);
     const reloaded = await s.app.inject({ method: 'POST', url: '/v1/admin/reload', headers: ADMIN });
     expect(reloaded.statusCode).toBe(200);

@@ -28,12 +28,16 @@ export const policyRoutes: FastifyPluginAsyncZod<{ reloader: PolicyReloader; aut
     {
       schema: {
         summary: 'Reload the policy bundle now (admin); a bad bundle keeps the last good one',
+        querystring: z.strictObject({
+          /** This reload only: accept a revision that is not newer than the active one. */
+          allow_rollback: z.enum(['true', 'false']).optional(),
+        }),
         response: { 200: statusSchema, 401: errorSchema, 403: errorSchema, 422: errorSchema },
       },
     },
     async (request) => {
       auth.authorize(request, ['admin']);
-      await reloader.reload();
+      await reloader.reload({ allowRollback: request.query.allow_rollback === 'true' });
       return reloader.status();
     },
   );
