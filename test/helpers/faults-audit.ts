@@ -1,11 +1,32 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  decideMix, devConfig, devToken, during, fileTrail, judge, PHASES, startLoad, startWarden, verifyTrailCli, watchHealth,
-  type Phases, type ScenarioResult,
+  decideMix,
+  devConfig,
+  devToken,
+  during,
+  fileTrail,
+  judge,
+  PHASES,
+  type Phases,
+  type ScenarioResult,
+  startLoad,
+  startWarden,
+  verifyTrailCli,
+  watchHealth,
 } from './faults-harness.ts';
 
 const isRoot = () => process.getuid?.() === 0;
@@ -71,20 +92,32 @@ export async function diskFull(phases: Phases = PHASES): Promise<ScenarioResult>
     await health.stop();
     const code = await w.stop();
     const verdict = await verifyTrailCli(dir);
-    const denied = answers.filter((a) => a.kind === 'good' && during(a, faultStart, faultEnd) && a.code === 'audit_unavailable').length;
-    return judge(
-      mounted ? 'disk full under the audit file (tmpfs filled)' : 'disk full (/dev/full as the audit file)',
-      'while the disk is full decisions deny audit_unavailable (never an allow without its record) and /health is 503; once space is freed they allow again without a restart, and the trail still verifies',
+    const denied = answers.filter(
+      (a) => a.kind === 'good' && during(a, faultStart, faultEnd) && a.code === 'audit_unavailable',
+    ).length;
+    return judge({
+      name: mounted ? 'disk full under the audit file (tmpfs filled)' : 'disk full (/dev/full as the audit file)',
+      expectation:
+        'while the disk is full decisions deny audit_unavailable (never an allow without its record) and /health ' +
+        'is 503; once space is freed they allow again without a restart, and the trail still verifies',
       answers,
-      { faultStart, faultEnd, expected: (a) => a.code === 'audit_unavailable', trail: fileTrail(mounted ? file : join(disk, 'real.jsonl')) },
-      {
+      judgement: {
+        faultStart,
+        faultEnd,
+        expected: (a) => a.code === 'audit_unavailable',
+        trail: fileTrail(mounted ? file : join(disk, 'real.jsonl')),
+      },
+      checks: {
         'denied audit_unavailable while full': denied > 0,
         '/health 503 while full': health.seen.some((h) => h.t >= faultStart && h.t < faultEnd && h.status === 503),
         'audit verify passes afterwards': verdict.ok,
         'clean exit on SIGTERM': code === 0,
       },
-      [mounted ? `filler ${filled} bytes` : 'not root: /dev/full, then a real file', `audit verify: ${verdict.output.split('\n').at(-1)}`],
-    );
+      notes: [
+        mounted ? `filler ${filled} bytes` : 'not root: /dev/full, then a real file',
+        `audit verify: ${verdict.output.split('\n').at(-1)}`,
+      ],
+    });
   } finally {
     await w.kill9();
     if (mounted) spawnSync('umount', ['-l', disk]);
@@ -133,20 +166,27 @@ export async function auditUnwritable(phases: Phases = PHASES): Promise<Scenario
     await health.stop();
     const code = await w.stop();
     const verdict = await verifyTrailCli(dir);
-    const denied = answers.filter((a) => a.kind === 'good' && during(a, faultStart, faultEnd) && a.code === 'audit_unavailable').length;
-    return judge(
-      'audit file and directory made read-only',
-      'at the next reopen (a rotation) decisions deny audit_unavailable and /health is 503; once writable again they allow without a restart; every answered decision is in the trail, which verifies',
+    const denied = answers.filter(
+      (a) => a.kind === 'good' && during(a, faultStart, faultEnd) && a.code === 'audit_unavailable',
+    ).length;
+    return judge({
+      name: 'audit file and directory made read-only',
+      expectation:
+        'at the next reopen (a rotation) decisions deny audit_unavailable and /health is 503; once writable again ' +
+        'they allow without a restart; every answered decision is in the trail, which verifies',
       answers,
-      { faultStart, faultEnd, expected: (a) => a.code === 'audit_unavailable', trail: fileTrail(file) },
-      {
+      judgement: { faultStart, faultEnd, expected: (a) => a.code === 'audit_unavailable', trail: fileTrail(file) },
+      checks: {
         'denied audit_unavailable while read-only': denied > 0,
         '/health 503 while read-only': health.seen.some((h) => h.t >= faultStart && h.t < faultEnd && h.status === 503),
         'audit verify passes afterwards': verdict.ok,
         'clean exit on SIGTERM': code === 0,
       },
-      [user ? 'service run as nobody (root ignores permissions)' : 'service run as the current user', `audit verify: ${verdict.output.split('\n').at(-1)}`],
-    );
+      notes: [
+        user ? 'service run as nobody (root ignores permissions)' : 'service run as the current user',
+        `audit verify: ${verdict.output.split('\n').at(-1)}`,
+      ],
+    });
   } finally {
     await w.kill9();
     rmSync(dir, { recursive: true, force: true });

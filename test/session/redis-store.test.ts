@@ -1,9 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RedisSessionStore } from '../../src/session/redis-store.ts';
 import type { SessionStore } from '../../src/session/record.ts';
-import { startRedisServer, type RedisServer } from '../helpers/redis.ts';
+import { RedisSessionStore } from '../../src/session/redis-store.ts';
+import { type RedisServer, startRedisServer } from '../helpers/redis.ts';
 import { startTestService } from '../helpers/service.ts';
 import { sessionRecord } from './store-contract.ts';
 
@@ -28,7 +28,10 @@ afterAll(async () => {
 });
 
 /** A store under a fresh key prefix (a fresh, empty store), stopped after each test. */
-function newStore(options: { url?: string; commandTimeoutMs?: number } = {}): { store: RedisSessionStore; prefix: string } {
+function newStore(options: { url?: string; commandTimeoutMs?: number } = {}): {
+  store: RedisSessionStore;
+  prefix: string;
+} {
   const prefix = `test:${randomUUID()}:`;
   const store = new RedisSessionStore({
     url: options.url ?? server.url,
@@ -91,22 +94,31 @@ describe('RedisSessionStore layout', () => {
     expect(await store.sweep(gone.expires_at + RETAIN_MS)).toBe(0);
   });
 
-  it('keeps an owner index by sha256(iss, sub), scored by absolute expiry, that sweep cleans like the others', async () => {
+  it('keeps an owner index by sha256(iss, sub), scored by absolute expiry, swept like the others', async () => {
     const { store, prefix } = await started();
     const gone = sessionRecord();
     const kept = sessionRecord();
     await store.insert(gone);
     await store.insert(kept);
-    const owner = `${prefix}i:owner:${createHash('sha256').update(JSON.stringify([gone.owner.iss, gone.owner.sub])).digest('hex')}`;
+    const owner = `${prefix}i:owner:${createHash('sha256')
+      .update(JSON.stringify([gone.owner.iss, gone.owner.sub]))
+      .digest('hex')}`;
     expect(await raw.zscore(owner, gone.id_hash)).toBe(String(gone.expires_at));
     await raw.del(`${prefix}s:${gone.id_hash}`);
     expect(await store.sweep(gone.expires_at + RETAIN_MS)).toBe(1);
     expect(await raw.zrange(owner, '0', '-1')).toStrictEqual([kept.id_hash]);
   });
 
-  it('with a limit, an insert drops the owner\'s dead members from the index, so it stays near the limit', async () => {
+  it("with a limit, an insert drops the owner's dead members from the index, so it stays near the limit", async () => {
     const prefix = `test:${randomUUID()}:`;
-    const store = new RedisSessionStore({ url: server.url, keyPrefix: prefix, commandTimeoutMs: 2_000, retainMs: RETAIN_MS, sweepIntervalMs: 3_600_000, maxPerOwner: 3 });
+    const store = new RedisSessionStore({
+      url: server.url,
+      keyPrefix: prefix,
+      commandTimeoutMs: 2_000,
+      retainMs: RETAIN_MS,
+      sweepIntervalMs: 3_600_000,
+      maxPerOwner: 3,
+    });
     stores.push(store);
     await store.start();
     for (let i = 0; i < 3; i += 1) await store.insert(sessionRecord({ revoked_at: NOW }));
@@ -115,7 +127,7 @@ describe('RedisSessionStore layout', () => {
     expect(await raw.zcard(owner)).toBe(1);
   });
 
-  it('countLive is one command over the gone set: records whose absolute expiry is ahead, revoked ones included', async () => {
+  it('countLive is one command over the gone set: absolute expiry ahead, revoked ones included', async () => {
     const { store } = await started();
     await store.insert(sessionRecord());
     await store.insert(sessionRecord({ revoked_at: NOW }));
@@ -154,16 +166,28 @@ describe('RedisSessionStore fails closed', () => {
     sweep: () => store.sweep(NOW + 1),
   });
 
-  async function expectAllUnavailable(store: SessionStore, idHash: string, withinMs: number): Promise<void> {
+  /**
+   * Every call rejects with `session_store_unavailable`, and says which way: a hung server
+   * is answered by the command timeout, a dead or stopped one is refused at once (a call
+   * queued for a reconnect would end in the timeout instead, so the message tells them
+   * apart without measuring time).
+   */
+  async function expectAllUnavailable(
+    store: SessionStore,
+    idHash: string,
+    how: 'did not answer in time' | 'is not reachable',
+  ): Promise<void> {
     await Promise.all(
       Object.entries(everyCall(store, idHash)).map(async ([name, call]) => {
-        const started = performance.now();
-        const error = await call().then(
+        const error: { code?: string; message?: string } = await call().then(
           () => new Error(`${name} resolved`),
-          (err: unknown) => err,
+          (err: unknown) => err as { code?: string; message?: string },
         );
-        expect({ name, code: (error as { code?: string }).code }).toStrictEqual({ name, code: 'session_store_unavailable' });
-        expect(performance.now() - started, name).toBeLessThan(withinMs);
+        expect({ name, code: error.code, message: error.message }).toStrictEqual({
+          name,
+          code: 'session_store_unavailable',
+          message: `the session store ${how}`,
+        });
       }),
     );
   }
@@ -186,14 +210,13 @@ describe('RedisSessionStore fails closed', () => {
       expect(store.status()).toBe('OK');
 
       own.pause(); // a hung server: only the command timeout answers
-      await expectAllUnavailable(store, r.id_hash, TIMEOUT_MS + 250);
-      await expect(store.get(r.id_hash)).rejects.toThrow(/did not answer in time/);
+      await expectAllUnavailable(store, r.id_hash, 'did not answer in time');
       own.resume();
       await waitUntilReady(store);
 
       await own.kill9(); // a dead server: refused at once, no queueing
       await waitUntilDown(store);
-      await expectAllUnavailable(store, r.id_hash, TIMEOUT_MS);
+      await expectAllUnavailable(store, r.id_hash, 'is not reachable');
       expect(store.status()).toBe('ERROR');
 
       await own.restart(); // empty (nothing persisted), and without script cache
@@ -224,7 +247,7 @@ describe('RedisSessionStore fails closed', () => {
     const { store } = newStore({ commandTimeoutMs: TIMEOUT_MS });
     await store.start();
     await store.stop();
-    await expectAllUnavailable(store, sessionRecord().id_hash, TIMEOUT_MS);
+    await expectAllUnavailable(store, sessionRecord().id_hash, 'is not reachable');
   });
 });
 
@@ -232,18 +255,28 @@ describe('the service on the Redis store', () => {
   it('keeps its sessions in Redis, and denies with session_store_unavailable while Redis is down', async () => {
     const own = await startRedisServer();
     const prefix = `svc:${randomUUID()}:`;
-    const s = await startTestService({}, { session: { store: 'redis', redis: { url: own.url, key_prefix: prefix, command_timeout_ms: 300 } } });
+    const s = await startTestService(
+      {},
+      { session: { store: 'redis', redis: { url: own.url, key_prefix: prefix, command_timeout_ms: 300 } } },
+    );
     try {
       const server = 'https://mcp.example.com/files';
       const token = await s.token();
-      const created = await s.app.inject({ method: 'POST', url: '/v1/sessions', payload: { token, server, tools: ['fs_read'] } });
+      const created = await s.app.inject({
+        method: 'POST',
+        url: '/v1/sessions',
+        payload: { token, server, tools: ['fs_read'] },
+      });
       expect(created.statusCode).toBe(201);
       const { id, id_hash } = created.json() as { id: string; id_hash: string };
       const direct = new Redis(own.url);
       expect(await direct.hget(`${prefix}s:${id_hash}`, 'scope')).toBe('["fs_read"]');
       direct.disconnect();
       const mcp = { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } };
-      const decide = async () => (await s.app.inject({ method: 'POST', url: '/v1/decide', payload: { token, server, session: id, mcp } })).json();
+      const decide = async () =>
+        (
+          await s.app.inject({ method: 'POST', url: '/v1/decide', payload: { token, server, session: id, mcp } })
+        ).json();
       expect(await decide()).toMatchObject({ allow: true });
       await own.kill9();
       expect(await decide()).toMatchObject({ allow: false, reasons: [{ code: 'session_store_unavailable' }] });
