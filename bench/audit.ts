@@ -45,7 +45,8 @@ const loadBefore = loadavg()[0] ?? 0;
 // ---- 1. decide() throughput per sink ------------------------------------------------
 
 console.log(
-  `In-process decide() per audit sink — ${ROUNDS.concurrency} in flight, ${ROUNDS.rounds} rounds × ${ROUNDS.roundMs / 1000} s per sink after a ${ROUNDS.warmupMs / 1000} s warm-up each, alternated`,
+  `In-process decide() per audit sink — ${ROUNDS.concurrency} in flight, ${ROUNDS.rounds} rounds ` +
+    `× ${ROUNDS.roundMs / 1000} s per sink after a ${ROUNDS.warmupMs / 1000} s warm-up each, alternated`,
 );
 let pgServer: PostgresServer | undefined;
 const cores: Partial<Record<SinkName, BenchCore>> = {};
@@ -134,7 +135,8 @@ try {
   if (verdict.records !== TRAIL.records)
     throw new Error(`verifyTrail counted ${verdict.records} records, not ${TRAIL.records}`);
   log(
-    `verified in ${verifyS.toFixed(1)} s: ${n(verdict.records)} records, ${verdict.chains} chain, ${n(verdict.checkpoints)} checkpoints`,
+    `verified in ${verifyS.toFixed(1)} s: ${n(verdict.records)} records, ` +
+      `${verdict.chains} chain, ${n(verdict.checkpoints)} checkpoints`,
   );
   trail = {
     records: verdict.records,
@@ -187,26 +189,38 @@ const summary = {
 };
 
 const markdown = [
-  `**Machine:** ${summary.machine.cpu}, ${summary.machine.cores} cores, Node ${summary.machine.node}, ${summary.machine.os}, load average ${summary.machine.load_1m_before} before the run (${summary.generated_at.slice(0, 10)})`,
+  `**Machine:** ${summary.machine.cpu}, ${summary.machine.cores} cores, ` +
+    `Node ${summary.machine.node}, ${summary.machine.os}, ` +
+    `load average ${summary.machine.load_1m_before} before the run (${summary.generated_at.slice(0, 10)})`,
   '',
-  `| In-process \`decide()\`, ${ROUNDS.concurrency} in flight, per audit sink (warm token cache, default bundle, live session; ${ROUNDS.rounds} × ${ROUNDS.roundMs / 1000} s alternated) | decisions/s (median) | rounds | cost: (off − x) / off |`,
+  `| In-process \`decide()\`, ${ROUNDS.concurrency} in flight, per audit sink (warm ` +
+    `token cache, default bundle, live session; ${ROUNDS.rounds} × ${ROUNDS.roundMs / 1000} s ` +
+    'alternated) | decisions/s (median) | rounds | cost: (off − x) / off |',
   '|---|---:|---|---:|',
   ...SINKS.map(
     (s) =>
-      `| ${LABEL[s]} | ${n(perS[s])} | ${throughput.perRound[s]!.map(n).join(', ')} | ${s === 'off' ? '—' : pct(cost(s))} |`,
+      `| ${LABEL[s]} | ${n(perS[s])} | ${throughput.perRound[s]!.map(n).join(', ')} ` +
+      `| ${s === 'off' ? '—' : pct(cost(s))} |`,
   ),
   '',
   '| Aim | Target | Measured | Met |',
   '|---|---:|---:|:---:|',
   `| ${summary.aims[0]!.aim} | ≤ ${pct(AIM_FILE_COST)} | ${pct(cost('file'))} | ${aimMet ? 'yes' : 'no'} |`,
   '',
-  `| File trail (JSONL, appends ${n(TRAIL.batch)} at a time, final checkpoint at stop) | records | seconds | records/s | size |`,
+  `| File trail (JSONL, appends ${n(TRAIL.batch)} at a time, ` +
+    'final checkpoint at stop) | records | seconds | records/s | size |',
   '|---|---:|---:|---:|---:|',
-  `| write (seal + append + fdatasync per batch) | ${n(trail.records)} | ${trail.write_s.toFixed(1)} | ${n(trail.write_per_s)} | ${(trail.bytes / 2 ** 20).toFixed(1)} MiB in ${trail.files} file(s), ${trail.record_bytes_avg} B/record |`,
-  `| \`verifyTrail(sink, signer.publicJwks)\` (${n(trail.checkpoints)} signed checkpoints) | ${n(trail.records)} | ${trail.verify_s.toFixed(1)} | ${n(trail.verify_per_s)} | ${n(trail.checkpoint_bytes / 1024)} KiB of checkpoints |`,
+  `| write (seal + append + fdatasync per batch) | ${n(trail.records)} ` +
+    `| ${trail.write_s.toFixed(1)} | ${n(trail.write_per_s)} ` +
+    `| ${(trail.bytes / 2 ** 20).toFixed(1)} MiB in ${trail.files} file(s), ${trail.record_bytes_avg} B/record |`,
+  `| \`verifyTrail(sink, signer.publicJwks)\` (${n(trail.checkpoints)} signed ` +
+    `checkpoints) | ${n(trail.records)} | ${trail.verify_s.toFixed(1)} ` +
+    `| ${n(trail.verify_per_s)} | ${n(trail.checkpoint_bytes / 1024)} KiB of checkpoints |`,
   '',
-  `Checks — allow:false answers during the rounds: off ${denied.off}, file ${denied.file}, postgres ${denied.postgres} (an audit failure denies, so any would flatter a sink). ` +
-    "The PostgreSQL cluster is the test helper's: on this machine, sharing its cores, with fsync=off and full_page_writes=off — its figure is an upper bound for a durable server.",
+  `Checks — allow:false answers during the rounds: off ${denied.off}, file ${denied.file}, ` +
+    `postgres ${denied.postgres} (an audit failure denies, so any would flatter a sink). ` +
+    "The PostgreSQL cluster is the test helper's: on this machine, sharing its cores, " +
+    'with fsync=off and full_page_writes=off — its figure is an upper bound for a durable server.',
 ].join('\n');
 
 console.log(`\n## Summary\n\n${markdown}\n`);

@@ -15,12 +15,14 @@ const log = (line: string) => console.log(`  ${line}`);
 const loadBefore = loadavg()[0] ?? 0;
 
 console.log(
-  `In-process decide() — ${IN_PROCESS.rounds} rounds × ${IN_PROCESS.roundMs / 1000} s after a ${IN_PROCESS.warmupMs / 1000} s warm-up`,
+  `In-process decide() — ${IN_PROCESS.rounds} rounds ` +
+    `× ${IN_PROCESS.roundMs / 1000} s after a ${IN_PROCESS.warmupMs / 1000} s warm-up`,
 );
 const inProcess = await runInProcess(IN_PROCESS, log);
 
 console.log(
-  `\nHTTP — autocannon, ${HTTP.connections} connections, pipelining ${HTTP.pipelining}, ${HTTP.rounds} × ${HTTP.durationSeconds} s per target, alternated`,
+  `\nHTTP — autocannon, ${HTTP.connections} connections, pipelining ${HTTP.pipelining}, ` +
+    `${HTTP.rounds} × ${HTTP.durationSeconds} s per target, alternated`,
 );
 const http = await runHttp(HTTP, log);
 

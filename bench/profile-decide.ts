@@ -1,5 +1,6 @@
 // The in-process hot path, for `node --cpu-prof`:
-//   node --cpu-prof --cpu-prof-dir=/tmp/prof --cpu-prof-interval 100 bench/profile-decide.ts [full|policy] [seconds] [concurrency]
+//   node --cpu-prof --cpu-prof-dir=/tmp/prof --cpu-prof-interval 100 \
+//     bench/profile-decide.ts [full|policy] [seconds] [concurrency]
 // then: node bench/analyze-profile.ts /tmp/prof/<file>.cpuprofile
 import { decide } from '../src/decision/decide.ts';
 import { buildPolicyInput } from '../src/decision/policy-input.ts';

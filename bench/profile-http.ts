@@ -34,7 +34,8 @@ try {
     { connections: 32, pipelining: 1, durationSeconds: Number(seconds) },
   );
   console.log(
-    `${Math.round(run.requestsPerSecond)} req/s, non-2xx ${run.non2xx}, errors ${run.errors}, mismatches ${run.mismatches}`,
+    `${Math.round(run.requestsPerSecond)} req/s, non-2xx ${run.non2xx}, ` +
+      `errors ${run.errors}, mismatches ${run.mismatches}`,
   );
 } finally {
   await warden.stop();

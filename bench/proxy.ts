@@ -12,7 +12,8 @@
 //   node bench/proxy.ts                    about 2.5 min (3 on a busy machine); writes bench/results/proxy-latest.json
 //   node bench/proxy.ts --quick            about 30 s, nothing written
 //   node bench/proxy.ts --quick --profile /tmp/prof-proxy
-//                                          the proxy under --cpu-prof: its top self-time functions and where a call's CPU goes
+//                                          the proxy under --cpu-prof: its top self-time functions
+//                                          and where a call's CPU goes
 //   --log-level info                       the proxy's log level (default warn: no per-request log lines)
 import { execFileSync } from 'node:child_process';
 import {
@@ -79,7 +80,10 @@ const LABEL = {
   proxied: 'through the mcp-warden proxy',
 } as const;
 type PathName = keyof typeof LABEL;
-/** The differences reported, `of` − `over` (and `of` / `over` for throughput); `key` names them in the JSON results. */
+/**
+ * The differences reported, `of` − `over` (and `of` / `over` for throughput); `key` names
+ * them in the JSON results.
+ */
 const DIFFS = [
   { key: 'bare_hop_us', label: 'added by a bare HTTP hop', of: 'bare', over: 'direct' },
   { key: 'added_us', label: 'added by mcp-warden', of: 'proxied', over: 'direct' },
@@ -355,14 +359,18 @@ try {
 
   console.log(`mcp-warden proxy overhead per tools/call (echo) — ${opts.quick ? 'QUICK run' : 'full run'}`);
   console.log(
-    `machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}, load average ${machine.load_1m_before} (1 min) before the run`,
+    `machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ` +
+      `${machine.os}, load average ${machine.load_1m_before} (1 min) before the run`,
   );
   console.log(`upstream ${everything.url} (server-everything streamableHttp, own process)`);
   console.log(
-    `bare     ${bare.url} (bench/proxy/bare-proxy.ts, own process, pid ${bare.pid}; node:http createServer, NOT fastify, with the warden proxy's Upstream pool and relay; no routing, decisions, sessions or audit)`,
+    `bare     ${bare.url} (bench/proxy/bare-proxy.ts, own process, pid ${bare.pid}; node:http createServer, ` +
+      "NOT fastify, with the warden proxy's Upstream pool and relay; no routing, decisions, sessions or audit)",
   );
   console.log(
-    `proxy    ${proxy.url} (node src/cli.ts proxy, fastify, own process, pid ${proxy.pid}${profileDir ? ', under --cpu-prof' : ''}; in-process decisions, file audit, memory sessions, catalogue-everything bundle, log level ${opts['log-level']})`,
+    `proxy    ${proxy.url} (node src/cli.ts proxy, fastify, own process, ` +
+      `pid ${proxy.pid}${profileDir ? ', under --cpu-prof' : ''}; in-process decisions, ` +
+      `file audit, memory sessions, catalogue-everything bundle, log level ${opts['log-level']})`,
   );
   console.log('client   @modelcontextprotocol/sdk Client + StreamableHTTPClientTransport in this process\n');
 
@@ -373,7 +381,8 @@ try {
     for (let i = 0; i < PLAN.warmupCalls; i++) await timedCall(path);
   }
   console.log(
-    `1 in flight: ${PLAN.rounds} rounds × ${PLAN.callsPerRound.toLocaleString('en-US')} calls per path, alternated, after ${PLAN.warmupCalls} warm-up calls each`,
+    `1 in flight: ${PLAN.rounds} rounds × ${PLAN.callsPerRound.toLocaleString('en-US')} calls per path, ` +
+      `alternated, after ${PLAN.warmupCalls} warm-up calls each`,
   );
   for (let round = 1; round <= PLAN.rounds; round++) {
     for (const path of paths) {
@@ -384,14 +393,16 @@ try {
       path.seq.push(samples);
       const l = latency(samples);
       console.log(
-        `  round ${round} ${path.name.padEnd(width)}  p50 ${us(l.p50).padStart(6)} µs  p99 ${us(l.p99).padStart(6)} µs  mean ${us(l.mean).padStart(6)} µs`,
+        `  round ${round} ${path.name.padEnd(width)}  p50 ${us(l.p50).padStart(6)} µs  p99 ` +
+          `${us(l.p99).padStart(6)} µs  mean ${us(l.mean).padStart(6)} µs`,
       );
     }
   }
 
   // Concurrent: `concurrency` calls in flight per path, alternated the same way.
   console.log(
-    `\n${PLAN.concurrency} in flight: ${PLAN.concRounds} rounds × ${PLAN.concRoundMs / 1000} s per path, alternated, after ${PLAN.concWarmupMs / 1000} s warm-up each`,
+    `\n${PLAN.concurrency} in flight: ${PLAN.concRounds} rounds × ${PLAN.concRoundMs / 1000} s per path, ` +
+      `alternated, after ${PLAN.concWarmupMs / 1000} s warm-up each`,
   );
   for (const path of paths) await inFlight(path, PLAN.concWarmupMs, PLAN.concurrency);
   for (let round = 1; round <= PLAN.concRounds; round++) {
@@ -402,7 +413,8 @@ try {
       path.conc.push(run);
       const l = latency(run.samples);
       console.log(
-        `  round ${round} ${path.name.padEnd(width)}  ${us(run.perSecond).padStart(6)} calls/s  p50 ${us(l.p50).padStart(6)} µs  p99 ${us(l.p99).padStart(6)} µs`,
+        `  round ${round} ${path.name.padEnd(width)}  ${us(run.perSecond).padStart(6)} ` +
+          `calls/s  p50 ${us(l.p50).padStart(6)} µs  p99 ${us(l.p99).padStart(6)} µs`,
       );
     }
   }
@@ -442,53 +454,87 @@ try {
 
   const list = (xs: readonly number[]) => xs.map(us).join(', ');
   const pctStr = (x: number) => `${(x * 100).toFixed(1)} %`;
-  const seqTitle = `1 in flight (sequential awaits), ${PLAN.rounds} × ${PLAN.callsPerRound.toLocaleString('en-US')} calls per path, alternated`;
+  const seqTitle =
+    '1 in flight (sequential awaits), ' +
+    `${PLAN.rounds} × ${PLAN.callsPerRound.toLocaleString('en-US')} calls per path, alternated`;
   const seqRows = [
     ...paths.map(
       ({ name }) =>
-        `| ${LABEL[name]} | ${[seqAll[name].p50, seqAll[name].p90, seqAll[name].p99, seqAll[name].mean].map(us).join(' | ')} | ${list(seqRoundMedians[name])} |`,
+        `| ${LABEL[name]} ` +
+        `| ${[seqAll[name].p50, seqAll[name].p90, seqAll[name].p99, seqAll[name].mean].map(us).join(' | ')} ` +
+        `| ${list(seqRoundMedians[name])} |`,
     ),
     ...diffs.map(
       (d) =>
-        `| **${d.label}** (${d.of} − ${d.over}) | **${signedUs(d.seq.p50)}** | ${signedUs(d.seq.p90)} | **${signedUs(d.seq.p99)}** | ${signedUs(d.seq.mean)} | ${d.perRound.map(signedUs).join(', ')} |`,
+        `| **${d.label}** (${d.of} − ${d.over}) | **${signedUs(d.seq.p50)}** | ${signedUs(d.seq.p90)} ` +
+        `| **${signedUs(d.seq.p99)}** | ${signedUs(d.seq.mean)} | ${d.perRound.map(signedUs).join(', ')} |`,
     ),
   ];
   const concRows = [
     ...paths.map(
       (p) =>
-        `| ${LABEL[p.name]} | ${us(concMedian[p.name])} | ${list(concPerSecond[p.name])} | ${us(concLatency[p.name].p50)} | ${us(concLatency[p.name].p99)} |`,
+        `| ${LABEL[p.name]} | ${us(concMedian[p.name])} | ${list(concPerSecond[p.name])} ` +
+        `| ${us(concLatency[p.name].p50)} | ${us(concLatency[p.name].p99)} |`,
     ),
     ...diffs.map(
       (d) =>
-        `| ${d.of} / ${d.over} (per round: ${d.ratios.map(pctStr).join(', ')}) | ${pctStr(d.ratio)} | | ${signedUs(d.conc.p50)} | ${signedUs(d.conc.p99)} |`,
+        `| ${d.of} / ${d.over} (per round: ${d.ratios.map(pctStr).join(', ')}) ` +
+        `| ${pctStr(d.ratio)} | | ${signedUs(d.conc.p50)} | ${signedUs(d.conc.p99)} |`,
     ),
   ];
   const proxies = paths.filter((p) => p.via !== undefined);
   const cpuLines = proxies.map(
     (p) =>
-      `  ${p.name} (pid ${p.via?.pid}): ${cpuLine(p.seqCpu.perCall(), '1 in flight')}; ${cpuLine(p.concCpu.perCall(), `${PLAN.concurrency} in flight`)}`,
+      `  ${p.name} (pid ${p.via?.pid}): ${cpuLine(p.seqCpu.perCall(), '1 in flight')}; ` +
+      `${cpuLine(p.concCpu.perCall(), `${PLAN.concurrency} in flight`)}`,
   );
   const timedCalls = paths.reduce((n, p) => n + seqAll[p.name].n + concLatency[p.name].n, 0);
+  const machineLine =
+    `**Machine:** ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}; ` +
+    `load average ${machine.load_1m_before} before the run, ${loadAfter} after (the run alone keeps about 2–3 busy)` +
+    `${profileDir ? '; **mcp-warden proxy under --cpu-prof** (figures inflated)' : ''}` +
+    `${opts.quick ? '; **--quick**' : ''}`;
+  const concTitle =
+    `${PLAN.concurrency} calls in flight, ` + `${PLAN.concRounds} × ${PLAN.concRoundMs / 1000} s per path, alternated`;
+  const aimLines = aims
+    .map(
+      ({ d, label, met }) =>
+        `- ${label} (${d.of} − ${d.over}): measured ${signedUs(d.seq.p99)} µs (p50 ${signedUs(d.seq.p50)} µs): ` +
+        `**${met ? 'met' : 'NOT met'}**`,
+    )
+    .join('\n');
+  const differenceNote =
+    "(a difference = the difference of two paths' percentiles over all sequential rounds, " +
+    'not a percentile of per-call differences;\n' +
+    " the bare proxy is node:http's createServer, the warden proxy fastify: " +
+    "fastify's routing, hooks and replies count in the authorization's share)";
+  const profiled = profileDir ? ', mcp-warden under the profiler' : '';
+  const cpuHow = `/proc/<pid>/stat, ${us(1e6 / CLK_TCK)} µs ticks${profiled}`;
+  const noisy =
+    Math.max(machine.load_1m_before, loadAfter) >= 1 || machine.cores <= 2
+      ? `\nNote: ${machine.cores} cores shared by the load generator, the proxies and server-everything` +
+        `${machine.load_1m_before >= 1 ? `, machine already loaded (${machine.load_1m_before})` : ''}: ` +
+        'figures are noisy.'
+      : '';
   console.log(`
 ## Summary
 
-**Machine:** ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}; load average ${machine.load_1m_before} before the run, ${loadAfter} after (the run alone keeps about 2–3 busy)${profileDir ? '; **mcp-warden proxy under --cpu-prof** (figures inflated)' : ''}${opts.quick ? '; **--quick**' : ''}
+${machineLine}
 
 | ${seqTitle} | p50 µs | p90 µs | p99 µs | mean µs | per-round medians µs |
 |---|---:|---:|---:|---:|---|
 ${seqRows.join('\n')}
 
-| ${PLAN.concurrency} calls in flight, ${PLAN.concRounds} × ${PLAN.concRoundMs / 1000} s per path, alternated | calls/s (median) | per round | p50 µs | p99 µs |
+| ${concTitle} | calls/s (median) | per round | p50 µs | p99 µs |
 |---|---:|---|---:|---:|
 ${concRows.join('\n')}
 
 Aim: ≤ ${us(AIM_ADDED_P99_US)} µs added at p99 on loopback
-${aims.map(({ d, label, met }) => `- ${label} (${d.of} − ${d.over}): measured ${signedUs(d.seq.p99)} µs (p50 ${signedUs(d.seq.p50)} µs): **${met ? 'met' : 'NOT met'}**`).join('\n')}
-(a difference = the difference of two paths' percentiles over all sequential rounds, not a percentile of per-call differences;
- the bare proxy is node:http's createServer, the warden proxy fastify: fastify's routing, hooks and replies count in the authorization's share)
-Proxy CPU per call (/proc/<pid>/stat, ${us(1e6 / CLK_TCK)} µs ticks${profileDir ? ', mcp-warden under the profiler' : ''}):
+${aimLines}
+${differenceNote}
+Proxy CPU per call (${cpuHow}):
 ${cpuLines.join('\n')}
-Checks: ${timedCalls.toLocaleString('en-US')} timed calls, ${unexpected} unexpected results${Math.max(machine.load_1m_before, loadAfter) >= 1 || machine.cores <= 2 ? `\nNote: ${machine.cores} cores shared by the load generator, the proxies and server-everything${machine.load_1m_before >= 1 ? `, machine already loaded (${machine.load_1m_before})` : ''}: figures are noisy.` : ''}`);
+Checks: ${timedCalls.toLocaleString('en-US')} timed calls, ${unexpected} unexpected results${noisy}`);
   if (unexpected > 0) {
     console.error(`first unexpected result: ${JSON.stringify(firstUnexpected)}`);
     process.exitCode = 1;
@@ -504,7 +550,8 @@ Checks: ${timedCalls.toLocaleString('en-US')} timed calls, ${unexpected} unexpec
         .filter((l) => l.includes('"tools/call"')).length
     : 0;
   console.log(
-    `Audit: ${audited.toLocaleString('en-US')} tools/call records in the proxy's trail for ${by.proxied.calls.toLocaleString('en-US')} proxied calls (measured and warm-up)`,
+    `Audit: ${audited.toLocaleString('en-US')} tools/call records in the proxy's trail ` +
+      `for ${by.proxied.calls.toLocaleString('en-US')} proxied calls (measured and warm-up)`,
   );
 
   let profileSummary: ReturnType<typeof summarizeProfile> | undefined;
@@ -516,10 +563,17 @@ Checks: ${timedCalls.toLocaleString('en-US')} timed calls, ${unexpected} unexpec
     const { busyUs, idleUs, functions, areas, parts, windowed } = profileSummary;
     const share = (x: number) => `${((x / busyUs) * 100).toFixed(1)} %`;
     const perCall = (x: number) => (x / profiledCalls).toFixed(1);
+    const samples = windowed
+      ? 'Samples inside the measured phases only (startup and shutdown left out)'
+      : 'All samples (the measuring window did not line up with the profile clock)';
+    const busy =
+      `busy ${us(busyUs / 1000)} ms, idle ${us(idleUs / 1000)} ms, ` +
+      `${profiledCalls.toLocaleString('en-US')} proxied calls ` +
+      `→ **${perCall(busyUs)} µs of proxy CPU per call** (sampling every 100 µs; the profiler inflates this).`;
     console.log(`
 ## Proxy CPU profile (${profileFile})
 
-${windowed ? 'Samples inside the measured phases only (startup and shutdown left out)' : 'All samples (the measuring window did not line up with the profile clock)'}: busy ${us(busyUs / 1000)} ms, idle ${us(idleUs / 1000)} ms, ${profiledCalls.toLocaleString('en-US')} proxied calls → **${perCall(busyUs)} µs of proxy CPU per call** (sampling every 100 µs; the profiler inflates this).
+${samples}: ${busy}
 
 | top 15 by self time | self ms | share of busy | µs per call |
 |---|---:|---:|---:|
@@ -550,7 +604,8 @@ ${areas
       proxy_log_level: opts['log-level'],
       paths: LABEL,
       bare_proxy:
-        "bench/proxy/bare-proxy.ts: node:http createServer (not fastify), the warden proxy's Upstream (undici Pool) and relay, no authorization",
+        'bench/proxy/bare-proxy.ts: node:http createServer (not fastify), ' +
+        "the warden proxy's Upstream (undici Pool) and relay, no authorization",
       sequential_us: {
         ...perPath((p) => mapRound(seqAll[p.name])),
         round_medians: perPath((p) => rounded(seqRoundMedians[p.name])),
@@ -618,7 +673,10 @@ ${areas
 
 function cpuLine(t: CpuTimes | undefined, label: string): string {
   if (t === undefined) return `${label} n/a`;
-  return `${us(t.total)} µs at ${label} (event-loop thread ${us(t.main)} µs, other threads ${us(t.total - t.main)} µs; system ${us(t.system)} µs of the total)`;
+  return (
+    `${us(t.total)} µs at ${label} (event-loop thread ${us(t.main)} µs, ` +
+    `other threads ${us(t.total - t.main)} µs; system ${us(t.system)} µs of the total)`
+  );
 }
 
 function cpuRound(t: CpuTimes | undefined): Record<string, number> | null {

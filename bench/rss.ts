@@ -45,7 +45,8 @@ try {
     idle: Record<string, number>;
   };
   console.log(
-    `machine: ${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, Node ${process.version}, flags "${nodeFlags.join(' ')}"; the compiled service (dist/), memory store, file audit, after two full GCs\n`,
+    `machine: ${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, Node ${process.version}, ` +
+      `flags "${nodeFlags.join(' ')}"; the compiled service (dist/), memory store, file audit, after two full GCs\n`,
   );
   console.log('| state | RSS MB | heap used MB | heap total MB | external MB |');
   console.log('|---|---:|---:|---:|---:|');
@@ -59,10 +60,12 @@ try {
   }
   const perSession = ((r.loaded.heap_used_mb! - r.ready.heap_used_mb!) * 1048576) / r.sessions;
   console.log(
-    `\n${Math.round(perSession)} bytes of heap per session; ${r.sessions.toLocaleString('en-US')} sessions created through the API in ${r.create_seconds.toFixed(1)} s.`,
+    `\n${Math.round(perSession)} bytes of heap per session; ` +
+      `${r.sessions.toLocaleString('en-US')} sessions created through the API in ${r.create_seconds.toFixed(1)} s.`,
   );
   console.log(
-    `Aim: RSS ≤ ${AIM_MB} MB with ${r.sessions.toLocaleString('en-US')} live sessions — ${r.idle.rss_mb! <= AIM_MB ? 'met' : 'NOT met'} (${r.idle.rss_mb} MB).`,
+    `Aim: RSS ≤ ${AIM_MB} MB with ${r.sessions.toLocaleString('en-US')} live sessions — ` +
+      `${r.idle.rss_mb! <= AIM_MB ? 'met' : 'NOT met'} (${r.idle.rss_mb} MB).`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -134,7 +134,8 @@ const machine = {
 };
 console.log(`mcp-warden scaling benchmark (${QUICK ? 'quick' : 'full'} run), ${new Date().toISOString()}`);
 console.log(
-  `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gb} GiB (${machine.free_gb} free), Node ${machine.node}, ${machine.os}`,
+  `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gb} GiB ` +
+    `(${machine.free_gb} free), Node ${machine.node}, ${machine.os}`,
 );
 console.log(`Load average before the run (1, 5, 15 min): ${machine.load_before.join(', ')}`);
 if (!machine.gc_exposed) console.log('(run with node --expose-gc: without it the memory figures include garbage)');
@@ -205,7 +206,8 @@ async function catalogueVariant(core: BenchCore, size: number, dir: string): Pro
   if (!engine.decide(callInput).allow || !engine.decide(listInput).allow)
     throw new Error(`${size} tools: the policy alone denied`);
   log(
-    `${size} tools: opa build ${built.seconds.toFixed(1)} s, bundle ${n0(built.bytes / 1024)} KiB, session scope ${record!.scope.length} tools`,
+    `${size} tools: opa build ${built.seconds.toFixed(1)} s, ` +
+      `bundle ${n0(built.bytes / 1024)} KiB, session scope ${record!.scope.length} tools`,
   );
   return {
     size,
@@ -228,7 +230,8 @@ async function catalogueVariant(core: BenchCore, size: number, dir: string): Pro
 async function partCatalogue() {
   const { catalogueSizes: sizes, catalogueRounds: rounds } = CONFIG;
   console.log(
-    `\n## 1. Catalogue size (${sizes.join(', ')} tools), ${rounds.rounds} rounds × ${rounds.roundMs / 1000} s per size, alternated; audit to the null sink`,
+    `\n## 1. Catalogue size (${sizes.join(', ')} tools), ${rounds.rounds} rounds ` +
+      `× ${rounds.roundMs / 1000} s per size, alternated; audit to the null sink`,
   );
   const core = await createBenchCore({ audit: 'off' });
   const dir = mkdtempSync(join(tmpdir(), 'warden-scaling-catalogue-'));
@@ -298,8 +301,10 @@ function randomPick(token: string, n: number): () => DecideRequest {
 async function partSessions() {
   const { memorySizes, redisSizes, sessionRounds: rounds, sessionLatency } = CONFIG;
   console.log(
-    `\n## 2. Live sessions (memory ${memorySizes.map(sizeLabel).join(', ')}; Redis ${redisSizes.map(sizeLabel).join(', ')}), ` +
-      `${rounds.rounds} rounds × ${rounds.roundMs / 1000} s per store, memory and Redis alternated; audit to the null sink`,
+    `\n## 2. Live sessions (memory ${memorySizes.map(sizeLabel).join(', ')}; ` +
+      `Redis ${redisSizes.map(sizeLabel).join(', ')}), ` +
+      `${rounds.rounds} rounds × ${rounds.roundMs / 1000} s per store, ` +
+      'memory and Redis alternated; audit to the null sink',
   );
   const core = await createBenchCore({ audit: 'off' });
   const server = await startRedisServer();
@@ -338,7 +343,8 @@ async function partSessions() {
       const after = process.memoryUsage();
       if (keep)
         log(
-          `memory ${sizeLabel(n)}: filled in ${memoryFill.toFixed(1)} s; heap used ${n1(after.heapUsed / MB)} MB, RSS ${n1(after.rss / MB)} MB`,
+          `memory ${sizeLabel(n)}: filled in ${memoryFill.toFixed(1)} s; ` +
+            `heap used ${n1(after.heapUsed / MB)} MB, RSS ${n1(after.rss / MB)} MB`,
         );
 
       let redisFill = 0;
@@ -355,14 +361,17 @@ async function partSessions() {
         redisSecondsPerSession = redisFill / filled;
         redisUsed = (await usedMemory()) - usedBefore;
         if (filled < n) {
-          const note = `Redis with ${sizeLabel(n)} sessions left out: the fill passed its ${CONFIG.redisFillBudgetS} s budget at ${n0(filled)} sessions.`;
+          const note =
+            `Redis with ${sizeLabel(n)} sessions left out: the fill passed ` +
+            `its ${CONFIG.redisFillBudgetS} s budget at ${n0(filled)} sessions.`;
           notes.push(note);
           log(note);
           await admin.flushall();
           redisOn = false;
         } else if (keep) {
           log(
-            `redis ${sizeLabel(n)}: filled in ${redisFill.toFixed(1)} s (store.insert, 1,000 in flight); used_memory +${n1(redisUsed / MB)} MB`,
+            `redis ${sizeLabel(n)}: filled in ${redisFill.toFixed(1)} s (store.insert, ` +
+              `1,000 in flight); used_memory +${n1(redisUsed / MB)} MB`,
           );
         }
       }
@@ -409,7 +418,9 @@ async function partSessions() {
     for (const n of memorySizes) {
       let withRedis = redisSizes.includes(n);
       if (withRedis && redisSecondsPerSession > 0 && redisSecondsPerSession * n > CONFIG.redisFillBudgetS) {
-        const note = `Redis with ${sizeLabel(n)} sessions skipped: at the rate of the previous fill it would take about ${n0(redisSecondsPerSession * n)} s (budget ${CONFIG.redisFillBudgetS} s).`;
+        const note =
+          `Redis with ${sizeLabel(n)} sessions skipped: at the rate of the previous fill it would ` +
+          `take about ${n0(redisSecondsPerSession * n)} s (budget ${CONFIG.redisFillBudgetS} s).`;
         notes.push(note);
         log(note);
         withRedis = false;
@@ -442,7 +453,8 @@ const SINK_LABEL: Record<Sink, string> = {
 async function partAudit() {
   const { auditRounds: rounds, auditLatency } = CONFIG;
   console.log(
-    `\n## 3. Audit on/off, decide() ${CONCURRENCY} in flight, ${rounds.rounds} rounds × ${rounds.roundMs / 1000} s per sink, alternated (then 1 in flight for latency)`,
+    `\n## 3. Audit on/off, decide() ${CONCURRENCY} in flight, ${rounds.rounds} rounds ` +
+      `× ${rounds.roundMs / 1000} s per sink, alternated (then 1 in flight for latency)`,
   );
   let pg: PostgresServer | undefined;
   const cores: Partial<Record<Sink, BenchCore>> = {};
@@ -488,8 +500,10 @@ const loadAfter = loadavg().map((x) => round(x, 2));
 const us = (perSecond: number) => 1e6 / perSecond;
 const md: string[] = [];
 md.push(
-  `**Machine:** ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}; load average ${machine.load_before[0]} before the run, ` +
-    `${loadAfter[0]} after (${new Date().toISOString().slice(0, 10)}, \`node --expose-gc bench/scaling.ts${QUICK ? ' --quick' : ''}\`, ${elapsed()}).`,
+  `**Machine:** ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ` +
+    `${machine.os}; load average ${machine.load_before[0]} before the run, ` +
+    `${loadAfter[0]} after (${new Date().toISOString().slice(0, 10)}, ` +
+    `\`node --expose-gc bench/scaling.ts${QUICK ? ' --quick' : ''}\`, ${elapsed()}).`,
 );
 
 // Part 1
@@ -500,8 +514,10 @@ md.push(
     '',
     `### 1. Catalogue size`,
     '',
-    'The default Rego, compiled with a generated `data.json` of N tools (`reader` may call the non-destructive ones; its session is granted them all). ' +
-      `Median of ${CONFIG.catalogueRounds.rounds} × ${CONFIG.catalogueRounds.roundMs / 1000} s rounds, the sizes alternated; \`decide()\` with memory sessions, a warm token cache and audit to the null sink; ` +
+    'The default Rego, compiled with a generated `data.json` of N tools (`reader` ' +
+      'may call the non-destructive ones; its session is granted them all). ' +
+      `Median of ${CONFIG.catalogueRounds.rounds} × ${CONFIG.catalogueRounds.roundMs / 1000} s rounds, ` +
+      `the sizes alternated; \`decide()\` with memory sessions, a warm token cache and audit to the null sink; ` +
       'a tools/list passes every catalogue tool as a candidate.',
     '',
     table(
@@ -566,11 +582,16 @@ md.push(
   md.push(
     `### 2. Live sessions`,
     '',
-    `\`decide()\` (allowed tools/call, null audit sink) presenting a session picked at random among the N live ones (its id derived from a random index on each call: one sha256, the same at every size); throughput with ${CONCURRENCY} in flight ` +
-      `(median of ${CONFIG.sessionRounds.rounds} × ${CONFIG.sessionRounds.roundMs / 1000} s, memory and Redis alternated), latency one at a time ` +
-      `(${lat.rounds} × ${lat.roundMs / 1000} s alternated). Sessions are written straight into the store (no grant, no audit record per session), ` +
+    `\`decide()\` (allowed tools/call, null audit sink) presenting a session picked ` +
+      'at random among the N live ones (its id derived from a random index on each call: ' +
+      `one sha256, the same at every size); throughput with ${CONCURRENCY} in flight ` +
+      `(median of ${CONFIG.sessionRounds.rounds} × ${CONFIG.sessionRounds.roundMs / 1000} s, ` +
+      'memory and Redis alternated), latency one at a time ' +
+      `(${lat.rounds} × ${lat.roundMs / 1000} s alternated). Sessions are ` +
+      'written straight into the store (no grant, no audit record per session), ' +
       'each one its own record shaped like the one createSession made, all owned by the bench principal. ' +
-      'Redis is a local `redis-server` on loopback, filled through `RedisSessionStore.insert` with 1,000 inserts in flight (pipelined by ioredis).',
+      'Redis is a local `redis-server` on loopback, filled through ' +
+      '`RedisSessionStore.insert` with 1,000 inserts in flight (pipelined by ioredis).',
     '',
     table(
       [
@@ -638,8 +659,10 @@ md.push(
   const drifted = driftRatios.filter((d) => Math.abs(d.ratio - 1) > 0.15);
   if (drifted.length > 0) {
     notes.push(
-      `The machine drifted during part 2: the ${sizeLabel(m0.sessions)} case, measured again at the end, ran at ${drifted.map((d) => `${pct(d.ratio)} (${d.store})`).join(', ')} ` +
-        'of its first figure — the throughput ratios of the sizes measured in between are not to be trusted; the one-at-a-time p50 latencies are the steadier figure.',
+      `The machine drifted during part 2: the ${sizeLabel(m0.sessions)} case, measured again ` +
+        `at the end, ran at ${drifted.map((d) => `${pct(d.ratio)} (${d.store})`).join(', ')} ` +
+        'of its first figure — the throughput ratios of the sizes measured in between ' +
+        'are not to be trusted; the one-at-a-time p50 latencies are the steadier figure.',
     );
   }
   md.push(
@@ -667,8 +690,10 @@ md.push(
   md.push(
     `### 3. Audit on / off`,
     '',
-    `\`decide()\` (allowed tools/call, memory session, warm token cache), the sinks alternated: ${CONCURRENCY} in flight ` +
-      `(${CONFIG.auditRounds.rounds} × ${CONFIG.auditRounds.roundMs / 1000} s), then one at a time (${CONFIG.auditLatency.rounds} × ${CONFIG.auditLatency.roundMs / 1000} s).`,
+    `\`decide()\` (allowed tools/call, memory session, ` +
+      `warm token cache), the sinks alternated: ${CONCURRENCY} in flight ` +
+      `(${CONFIG.auditRounds.rounds} × ${CONFIG.auditRounds.roundMs / 1000} s), ` +
+      `then one at a time (${CONFIG.auditLatency.rounds} × ${CONFIG.auditLatency.roundMs / 1000} s).`,
     '',
     table(
       [
@@ -700,12 +725,14 @@ md.push(
 
 if (Math.max(machine.load_before[0]!, loadAfter[0]!) >= 1) {
   notes.push(
-    `Other work shared the machine: load average ${machine.load_before[0]} before the run and ${loadAfter[0]} after, on ${machine.cores} cores (this run itself keeps one to two of them busy).`,
+    `Other work shared the machine: load average ${machine.load_before[0]} before the run ` +
+      `and ${loadAfter[0]} after, on ${machine.cores} cores (this run itself keeps one to two of them busy).`,
   );
 }
 const deniedTotal = Object.values(denied).reduce((a, b) => a + b, 0);
 md.push(
-  `Checks: ${deniedTotal} decisions answered allow:false during the timed rounds (must be 0).${notes.length > 0 ? ` ${notes.join(' ')}` : ''}`,
+  `Checks: ${deniedTotal} decisions answered allow:false during the timed ` +
+    `rounds (must be 0).${notes.length > 0 ? ` ${notes.join(' ')}` : ''}`,
 );
 const markdown = md.join('\n');
 console.log(`\n## Summary\n\n${markdown}\n`);
@@ -737,7 +764,8 @@ if (!QUICK) {
 }
 if (deniedTotal > 0) {
   console.error(
-    `\n${deniedTotal} decisions were denied during the timed rounds — the figures are not valid: ${JSON.stringify(denied)}`,
+    `\n${deniedTotal} decisions were denied during the timed rounds — ` +
+      `the figures are not valid: ${JSON.stringify(denied)}`,
   );
   process.exitCode = 1;
 }

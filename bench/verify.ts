@@ -60,8 +60,6 @@ const table = [
   ),
 ].join('\n');
 console.log(`\n${table}\n`);
-writeFileSync(
-  RESULTS,
-  `${JSON.stringify({ generated_at: new Date().toISOString(), cpu: cpus()[0]?.model, node: process.version, rows }, null, 2)}\n`,
-);
+const results = { generated_at: new Date().toISOString(), cpu: cpus()[0]?.model, node: process.version, rows };
+writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`(written to ${RESULTS})`);

@@ -188,7 +188,8 @@ export function markdown(runs: SuiteRun[]): string {
     const ok = run.scenarios.filter((s) => passed(s)).length;
     const sum = (key: 'passedChecks' | 'failedChecks' | 'warnings') => run.scenarios.reduce((n, s) => n + s[key], 0);
     lines.push(
-      `| ${run.label} | ${ok} | ${run.scenarios.length - ok} | ${run.scenarios.length} | ${sum('passedChecks')} | ${sum('failedChecks')} | ${sum('warnings')} | ${(run.ms / 1000).toFixed(1)} s |`,
+      `| ${run.label} | ${ok} | ${run.scenarios.length - ok} | ${run.scenarios.length} | ${sum('passedChecks')} ` +
+        `| ${sum('failedChecks')} | ${sum('warnings')} | ${(run.ms / 1000).toFixed(1)} s |`,
     );
   }
   lines.push(
@@ -200,8 +201,8 @@ export function markdown(runs: SuiteRun[]): string {
     const results = runs.map((run) => run.scenarios.find((s) => s.name === name));
     // The direct cause, unless the proxy fails differently (then both).
     const causes = [...new Set(results.map((s) => (s && !passed(s) ? s.cause : undefined)).filter(Boolean))];
-    const cause =
-      causes.length > 1 ? results.map((s, i) => `${runs[i]!.label}: ${s?.cause ?? '–'}`).join('; ') : (causes[0] ?? '');
+    const each = (s: (typeof results)[number], i: number) => `${runs[i]!.label}: ${s?.cause ?? '–'}`;
+    const cause = causes.length > 1 ? results.map(each).join('; ') : (causes[0] ?? '');
     lines.push(`| ${name} | ${results.map(mark).join(' | ')} | ${cause.replaceAll('|', '\\|')} |`);
   }
   return lines.join('\n');
@@ -254,9 +255,10 @@ async function main(): Promise<number> {
       const proxy = await startProxy(through, everything.url, new RegExp(values['proxy-url-from']!));
       try {
         const token = own?.token ?? process.env.CONFORMANCE_TOKEN;
-        console.error(
-          `proxy at ${proxy.url}${token ? ' (bearer token added by a tap)' : ' (no CONFORMANCE_TOKEN: the suite sends no Authorization)'}`,
-        );
+        const auth = token
+          ? ' (bearer token added by a tap)'
+          : ' (no CONFORMANCE_TOKEN: the suite sends no Authorization)';
+        console.error(`proxy at ${proxy.url}${auth}`);
         runs.push(await runThroughProxy(proxy.url, { ...values, token }));
       } finally {
         await proxy.stop();

@@ -109,7 +109,8 @@ export async function runHttpCompare(
         const run = await runLoad(server.target, options);
         runs.get(server.key)!.push(run);
         log(
-          `round ${round} ${server.key.padEnd(7)} ${fmtInt(run.requestsPerSecond).padStart(7)} req/s  p50 ${fmtMs(run.p50Ms)} ms  p99 ${fmtMs(run.p99Ms)} ms` +
+          `round ${round} ${server.key.padEnd(7)} ${fmtInt(run.requestsPerSecond).padStart(7)} ` +
+            `req/s  p50 ${fmtMs(run.p50Ms)} ms  p99 ${fmtMs(run.p99Ms)} ms` +
             `  non-2xx ${run.non2xx}  errors ${run.errors}  timeouts ${run.timeouts}  mismatches ${run.mismatches}`,
         );
       }
@@ -331,17 +332,25 @@ export function httpMarkdown(r: HttpCompareResult): string {
   const perRound = (a: HttpSystem, b: HttpSystem) =>
     a.rounds.map((run, i) => fmtPct(run.requestsPerSecond / (b.rounds[i]?.requestsPerSecond ?? NaN))).join(', ');
   return [
-    `| HTTP on loopback (autocannon, ${o.connections} connections, pipelining ${o.pipelining}, ${o.rounds} × ${o.durationSeconds} s per server, alternated) | req/s (median) | p50 ms | p99 ms | peak RSS MB | vs OPA server | vs hello-world |`,
+    `| HTTP on loopback (autocannon, ${o.connections} connections, pipelining ${o.pipelining}, ` +
+      `${o.rounds} × ${o.durationSeconds} s per server, alternated) | req/s (median) ` +
+      '| p50 ms | p99 ms | peak RSS MB | vs OPA server | vs hello-world |',
     '|---|---:|---:|---:|---:|---:|---:|',
     ...r.systems.map(
       (s) =>
-        `| ${s.label} | ${fmtInt(s.requestsPerSecond)} | ${fmtMs(s.p50Ms)} | ${fmtMs(s.p99Ms)} | ${s.peakRssMb.toFixed(0)} | ${fmtPct(s.requestsPerSecond / opa.requestsPerSecond)} | ${fmtPct(s.requestsPerSecond / hello.requestsPerSecond)} |`,
+        `| ${s.label} | ${fmtInt(s.requestsPerSecond)} | ${fmtMs(s.p50Ms)} | ${fmtMs(s.p99Ms)} ` +
+        `| ${s.peakRssMb.toFixed(0)} | ${fmtPct(s.requestsPerSecond / opa.requestsPerSecond)} ` +
+        `| ${fmtPct(s.requestsPerSecond / hello.requestsPerSecond)} |`,
     ),
     '',
-    `Per round, warden / OPA: ${perRound(warden, opa)}; warden / Cerbos: ${perRound(warden, by('cerbos'))}; warden / hello: ${perRound(warden, hello)}; 2 workers / hello: ${perRound(by('warden2'), hello)}.`,
-    `Idle RSS once ready (MB): ${r.systems.map((s) => `${s.key} ${s.idleRssMb.toFixed(0)}`).join(', ')}; peak RSS is VmHWM of the server process at the end of the run.`,
+    `Per round, warden / OPA: ${perRound(warden, opa)}; warden / Cerbos: ${perRound(warden, by('cerbos'))}; ` +
+      `warden / hello: ${perRound(warden, hello)}; 2 workers / hello: ${perRound(by('warden2'), hello)}.`,
+    `Idle RSS once ready (MB): ${r.systems.map((s) => `${s.key} ${s.idleRssMb.toFixed(0)}`).join(', ')}; ` +
+      'peak RSS is VmHWM of the server process at the end of the run.',
     '',
-    `Checks before timing: ${r.checks.join('; ')}. During the run: ${r.systems.map((s) => `${s.key} ${fmtInt(s.responses)} responses, ${s.bad} bad`).join('; ')} (bad = non-2xx, errors, timeouts or a body without the expected allow).`,
+    `Checks before timing: ${r.checks.join('; ')}. During the run: ` +
+      `${r.systems.map((s) => `${s.key} ${fmtInt(s.responses)} responses, ${s.bad} bad`).join('; ')} (bad ` +
+      '= non-2xx, errors, timeouts or a body without the expected allow).',
   ].join('\n');
 }
 

@@ -99,7 +99,9 @@ function opaBench(inputFile: string, gomaxprocs: number | undefined): Target {
   return {
     key: 'opa_bench',
     label: 'OPA Go evaluator (`opa bench`, same Rego + data + input)',
-    how: 'sequential, prepared query; Go benchmark loop (~1 s) in a child process per round (its GC may use the other core)',
+    how:
+      'sequential, prepared query; Go benchmark loop (~1 s) ' +
+      'in a child process per round (its GC may use the other core)',
     // Go's benchmark loop warms itself up (b.N grows until it runs for a second).
     async warmup() {},
     round: () => once(),
@@ -273,18 +275,24 @@ export function inProcessMarkdown(r: InProcessCompareResult): string {
   const ref = r.systems.find((s) => s.key === r.reference)!;
   const o = r.options;
   return [
-    `| in process, one core (${o.rounds} × ${o.roundMs / 1000} s rounds alternated; same request, ${r.inputBytes}-byte policy input) | decisions/s (median) | µs each (1 / rate) | vs warden \`decide()\` ${o.concurrency} in flight | driven as |`,
+    `| in process, one core (${o.rounds} × ${o.roundMs / 1000} s rounds alternated; ` +
+      `same request, ${r.inputBytes}-byte policy input) | decisions/s (median) ` +
+      `| µs each (1 / rate) | vs warden \`decide()\` ${o.concurrency} in flight | driven as |`,
     '|---|---:|---:|---:|---|',
     ...r.systems.map(
       (s) =>
-        `| ${s.label} | ${fmtInt(s.median)} | ${(1e6 / s.median).toFixed(1)} | ${s === ref ? '1.00×' : `${(s.median / ref.median).toFixed(2)}×`} | ${s.how} |`,
+        `| ${s.label} | ${fmtInt(s.median)} | ${(1e6 / s.median).toFixed(1)} ` +
+        `| ${s === ref ? '1.00×' : `${(s.median / ref.median).toFixed(2)}×`} | ${s.how} |`,
     ),
     '',
     `Per round: ${r.systems.map((s) => `${s.key} ${s.perRound.map(fmtInt).join(', ')}`).join('; ')}.`,
     '',
     `Checks before timing: ${r.checks.join('; ')}.`,
     '',
-    `(mcp-warden's full pipeline — token cache, session check + touch, opa-wasm, file audit with fdatasync — at ${o.concurrency} in flight runs at ${fmtPct(ref.median / r.systems.find((s) => s.key === 'opa_wasm')!.median)} of the policy evaluation alone.)`,
+    "(mcp-warden's full pipeline — token cache, session check + touch, opa-wasm, " +
+      `file audit with fdatasync — at ${o.concurrency} in flight runs ` +
+      `at ${fmtPct(ref.median / r.systems.find((s) => s.key === 'opa_wasm')!.median)} of ` +
+      'the policy evaluation alone.)',
   ].join('\n');
 }
 

@@ -29,20 +29,23 @@ const inProcessOptions = { ...(args.quick ? IN_PROCESS_QUICK : IN_PROCESS_FULL),
 const httpOptions = { ...(args.quick ? HTTP_QUICK : HTTP_FULL), gomaxprocs: args.gomaxprocs };
 const log = (line: string) => console.log(`  ${line}`);
 
+const quickNote = args.quick ? ' — QUICK (short rounds: noisy, for trying the harness only)' : '';
+console.log(`mcp-warden side-by-side comparison${quickNote}`);
 console.log(
-  `mcp-warden side-by-side comparison${args.quick ? ' — QUICK (short rounds: noisy, for trying the harness only)' : ''}`,
-);
-console.log(
-  `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}; Node ${machine.node}; opa ${machine.opa}; cerbos ${machine.cerbos}; cedar-wasm ${machine.cedar_wasm}; GOMAXPROCS ${machine.gomaxprocs}; load average ${machine.load_1m_before}`,
+  `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}; Node ${machine.node}; ` +
+    `opa ${machine.opa}; cerbos ${machine.cerbos}; cedar-wasm ${machine.cedar_wasm}; ` +
+    `GOMAXPROCS ${machine.gomaxprocs}; load average ${machine.load_1m_before}`,
 );
 
 console.log(
-  `\nPart 1: in process — ${inProcessOptions.rounds} rounds × ${inProcessOptions.roundMs / 1000} s per system, alternated, after a ${inProcessOptions.warmupMs / 1000} s warm-up each`,
+  `\nPart 1: in process — ${inProcessOptions.rounds} rounds × ${inProcessOptions.roundMs / 1000} s ` +
+    `per system, alternated, after a ${inProcessOptions.warmupMs / 1000} s warm-up each`,
 );
 const inProcess = await runInProcessCompare(inProcessOptions, log);
 
 console.log(
-  `\nPart 2: HTTP — autocannon, ${httpOptions.connections} connections, ${httpOptions.rounds} rounds × ${httpOptions.durationSeconds} s per server, alternated, after a ${httpOptions.warmupSeconds} s warm-up each`,
+  `\nPart 2: HTTP — autocannon, ${httpOptions.connections} connections, ${httpOptions.rounds} rounds ` +
+    `× ${httpOptions.durationSeconds} s per server, alternated, after a ${httpOptions.warmupSeconds} s warm-up each`,
 );
 const http = await runHttpCompare(httpOptions, log);
 
@@ -53,7 +56,11 @@ console.log(
     '',
     `## Side by side${args.quick ? ' (QUICK run: short rounds, noisy)' : ''}`,
     '',
-    `**Machine:** ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}, OPA ${machine.opa}, Cerbos ${machine.cerbos}, cedar-wasm ${machine.cedar_wasm}; GOMAXPROCS ${machine.gomaxprocs}. Load average ${machine.load_1m_before} before, ${load} after; ${seconds} s in all (${new Date().toISOString().slice(0, 10)}). \`node bench/compare/run.ts${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}\``,
+    `**Machine:** ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}, ` +
+      `OPA ${machine.opa}, Cerbos ${machine.cerbos}, cedar-wasm ${machine.cedar_wasm}; ` +
+      `GOMAXPROCS ${machine.gomaxprocs}. Load average ${machine.load_1m_before} before, ${load} after; ` +
+      `${seconds} s in all (${new Date().toISOString().slice(0, 10)}). ` +
+      `\`node bench/compare/run.ts${process.argv.slice(2).length > 0 ? ` ${process.argv.slice(2).join(' ')}` : ''}\``,
     '',
     inProcessMarkdown(inProcess),
     '',
@@ -65,10 +72,14 @@ console.log(
 if (!args.quick) {
   const file = fileURLToPath(new URL('./results/latest.json', import.meta.url));
   mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
-  writeFileSync(
-    file,
-    `${JSON.stringify({ generated_at: new Date().toISOString(), seconds, machine: { ...machine, load_1m_after: load }, in_process: inProcess, http }, null, 2)}\n`,
-  );
+  const results = {
+    generated_at: new Date().toISOString(),
+    seconds,
+    machine: { ...machine, load_1m_after: load },
+    in_process: inProcess,
+    http,
+  };
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`(written to ${file})`);
 }
 if (httpBadResponses(http) > 0) {

@@ -65,7 +65,8 @@ export async function runHttp(options: HttpOptions, log: (line: string) => void 
         const run = await runLoad(target, options);
         runs[i]?.push(run);
         log(
-          `round ${round} ${target.name.padEnd(22)} ${Math.round(run.requestsPerSecond).toLocaleString('en-US').padStart(7)} req/s` +
+          `round ${round} ${target.name.padEnd(22)} ` +
+            `${Math.round(run.requestsPerSecond).toLocaleString('en-US').padStart(7)} req/s` +
             `  p50 ${run.p50Ms.toFixed(2)} ms  p99 ${run.p99Ms.toFixed(2)} ms` +
             `  non-2xx ${run.non2xx}  errors ${run.errors}  mismatches ${run.mismatches}`,
         );

@@ -39,7 +39,8 @@ export async function runInProcess(
     log(`decide() sequential      ${fmt(sequential.median)} /s  rounds ${sequential.perRound.map(fmt).join(' ')}`);
     const concurrent = await measureRounds(full, { ...base, concurrency: options.concurrency });
     log(
-      `decide() ${String(options.concurrency).padEnd(3)} in flight   ${fmt(concurrent.median)} /s  rounds ${concurrent.perRound.map(fmt).join(' ')}`,
+      `decide() ${String(options.concurrency).padEnd(3)} in ` +
+        `flight   ${fmt(concurrent.median)} /s  rounds ${concurrent.perRound.map(fmt).join(' ')}`,
     );
 
     // The same input decide() builds: the verified principal and the live session record.

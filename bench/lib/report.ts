@@ -101,21 +101,29 @@ export function toMarkdown(s: Summary): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
   const { in_process: p, http: h } = s;
   const check = (w: HttpFigures) =>
-    `${n(w.responses)} responses, ${w.non_2xx} non-2xx, ${w.errors} errors, ${w.timeouts} timeouts, ${w.body_mismatches} unexpected bodies`;
+    `${n(w.responses)} responses, ${w.non_2xx} non-2xx, ${w.errors} errors, ` +
+    `${w.timeouts} timeouts, ${w.body_mismatches} unexpected bodies`;
   return [
-    `**Machine:** ${s.machine.cpu}, ${s.machine.cores} cores, Node ${s.machine.node}, ${s.machine.os}, load average ${s.machine.load_1m_before} before the run (${s.generated_at.slice(0, 10)})`,
+    `**Machine:** ${s.machine.cpu}, ${s.machine.cores} cores, Node ${s.machine.node}, ${s.machine.os}, ` +
+      `load average ${s.machine.load_1m_before} before the run (${s.generated_at.slice(0, 10)})`,
     '',
-    '| In-process (one event loop; warm token cache, default bundle, file audit, live session) | per second (median) | ratio to policy alone |',
+    '| In-process (one event loop; warm token cache, default bundle, ' +
+      'file audit, live session) | per second (median) | ratio to policy alone |',
     '|---|---:|---:|',
-    `| \`decide()\`, 1 in flight (sequential awaits) | ${n(p.decide_sequential_per_s)} | ${pct(p.full_over_policy_sequential)} |`,
-    `| \`decide()\`, ${p.concurrency} in flight | ${n(p.decide_concurrent_per_s)} | ${pct(p.full_over_policy_concurrent)} |`,
+    `| \`decide()\`, 1 in flight (sequential awaits) ` +
+      `| ${n(p.decide_sequential_per_s)} | ${pct(p.full_over_policy_sequential)} |`,
+    `| \`decide()\`, ${p.concurrency} in flight ` +
+      `| ${n(p.decide_concurrent_per_s)} | ${pct(p.full_over_policy_concurrent)} |`,
     `| \`engine.decide(input)\` alone (reference) | ${n(p.policy_alone_per_s)} | 100 % |`,
     '',
-    `| HTTP (autocannon, ${h.connections} connections, pipelining ${h.pipelining}, ${h.rounds} × ${h.duration_s} s alternated, server in its own process) | req/s (median) | p50 ms | p99 ms |`,
+    `| HTTP (autocannon, ${h.connections} connections, pipelining ${h.pipelining}, ` +
+      `${h.rounds} × ${h.duration_s} s alternated, server in its own process) | req/s (median) | p50 ms | p99 ms |`,
     '|---|---:|---:|---:|',
-    `| mcp-warden \`POST /v1/decide\` (allowed tools/call, token + session) | ${n(h.warden.req_per_s)} | ${ms(h.warden.p50_ms)} | ${ms(h.warden.p99_ms)} |`,
+    `| mcp-warden \`POST /v1/decide\` (allowed tools/call, token + session) ` +
+      `| ${n(h.warden.req_per_s)} | ${ms(h.warden.p50_ms)} | ${ms(h.warden.p99_ms)} |`,
     `| fastify hello-world \`GET /\` | ${n(h.hello.req_per_s)} | ${ms(h.hello.p50_ms)} | ${ms(h.hello.p99_ms)} |`,
-    `| warden / hello (ratio of the medians; per round: ${h.per_round_ratios.map(pct).join(', ')}) | ${pct(h.warden_over_hello)} | | |`,
+    '| warden / hello (ratio of the medians; per round: ' +
+      `${h.per_round_ratios.map(pct).join(', ')}) | ${pct(h.warden_over_hello)} | | |`,
     '',
     `Checks — decide: ${check(h.warden)} (every 2xx body must hold \`"allow":true\`); hello: ${check(h.hello)}.`,
     '',
@@ -123,7 +131,8 @@ export function toMarkdown(s: Summary): string {
     '|---|---:|---:|:---:|',
     ...s.aims.map(
       (a) =>
-        `| ${a.aim} | ${a.target < 1 ? `≥ ${pct(a.target)}` : `≥ ${n(a.target)}`} | ${a.target < 1 ? pct(a.measured) : n(a.measured)} | ${a.met ? 'yes' : 'no'} |`,
+        `| ${a.aim} | ${a.target < 1 ? `≥ ${pct(a.target)}` : `≥ ${n(a.target)}`} ` +
+        `| ${a.target < 1 ? pct(a.measured) : n(a.measured)} | ${a.met ? 'yes' : 'no'} |`,
     ),
   ].join('\n');
 }

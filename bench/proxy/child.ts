@@ -35,7 +35,10 @@ export function startProxyChild(
   );
 }
 
-/** Starts `node bench/proxy/bare-proxy.ts --upstream <upstream>` (no authorization) and waits for its `bare proxy listening on <url>` line. */
+/**
+ * Starts `node bench/proxy/bare-proxy.ts --upstream <upstream>` (no authorization) and waits
+ * for its `bare proxy listening on <url>` line.
+ */
 export function startBareProxyChild(
   upstream: string,
   nodeArgs: string[] = [],

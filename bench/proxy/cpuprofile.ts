@@ -131,7 +131,8 @@ export function summarizeProfile(file: string, window?: { fromUs: number; toUs: 
       continue;
     }
     busyUs += weight;
-    const name = `${frame.functionName || '(anonymous)'}${frame.url ? ` ${shortUrl(frame.url)}:${frame.lineNumber + 1}` : ''}`;
+    const where = frame.url ? ` ${shortUrl(frame.url)}:${frame.lineNumber + 1}` : '';
+    const name = `${frame.functionName || '(anonymous)'}${where}`;
     functions.set(name, (functions.get(name) ?? 0) + weight);
     const area = areaOf(frame);
     areas.set(area, (areas.get(area) ?? 0) + weight);

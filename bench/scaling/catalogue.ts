@@ -29,7 +29,10 @@ export interface ScaledCatalogue {
   readonly data: { catalogue: Catalogue };
   /** Every tool name, in catalogue order (the candidates of a tools/list). */
   readonly tools: readonly string[];
-  /** The tools the `reader` role (the bench principal's) may call: what its session is granted and what a list shows. */
+  /**
+   * The tools the `reader` role (the bench principal's) may call: what its session is
+   * granted and what a list shows.
+   */
   readonly readerTools: readonly string[];
 }
 

@@ -54,9 +54,10 @@ interface Pending {
  * The embedded default sink: one JSON line per sealed record in a file, and signed
  * checkpoints in `<path>.checkpoints`. Records appended in the same event-loop turn go out
  * in one write followed by one fdatasync (group commit); a record counts as accepted once
- * it is on disk. A line torn by a crash is cut at start, and the cut is recorded. A failed write rejects its batch and takes its seals back, so the
- * chain has no gap; the next append tries to reopen the file, so the sink recovers by
- * itself. Rotation renames the full file to `<path>.<n>`; the chain carries on.
+ * it is on disk. A line torn by a crash is cut at start, and the cut is recorded. A failed
+ * write rejects its batch and takes its seals back, so the chain has no gap; the next
+ * append tries to reopen the file, so the sink recovers by itself. Rotation renames the
+ * full file to `<path>.<n>`; the chain carries on.
  */
 export class FileAuditSink implements AuditSink {
   readonly #options: FileSinkOptions;

@@ -206,8 +206,9 @@ export class PostgresAuditSink implements AuditSink {
   async *#scan<Row extends object>(table: string, column: string): AsyncGenerator<Row> {
     let after: { chain: string; seq: string } | undefined;
     for (;;) {
+      const where = after ? 'WHERE (chain, seq) > ($1, $2::bigint)' : '';
       const { rows } = await this.#read<Row & { chain: string; seq: string }>(
-        `SELECT chain, seq, ${column} FROM ${table} ${after ? 'WHERE (chain, seq) > ($1, $2::bigint)' : ''} ORDER BY chain, seq LIMIT ${PAGE}`,
+        `SELECT chain, seq, ${column} FROM ${table} ${where} ORDER BY chain, seq LIMIT ${PAGE}`,
         after ? [after.chain, after.seq] : [],
       );
       for (const row of rows) yield row as Row;
@@ -320,9 +321,11 @@ export class PostgresAuditSink implements AuditSink {
 /** One statement text whatever the batch size: arrays, not one placeholder per value (PostgreSQL allows 65 535). */
 const INSERT = (table: string): string =>
   `INSERT INTO ${table} (chain, seq, ts, kind, session, subject, client_id, server, tool, allow, record, hash) ` +
-  'SELECT $1, u.seq, u.ts, u.kind, u.session, u.subject, u.client_id, u.server, u.tool, u.allow, u.record::jsonb, u.hash ' +
-  'FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], ' +
-  '$10::boolean[], $11::text[], $12::text[]) AS u(seq, ts, kind, session, subject, client_id, server, tool, allow, record, hash)';
+  'SELECT $1, u.seq, u.ts, u.kind, u.session, u.subject, u.client_id, u.server, u.tool, u.allow, ' +
+  'u.record::jsonb, u.hash ' +
+  'FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], ' +
+  '$9::text[], $10::boolean[], $11::text[], $12::text[]) ' +
+  'AS u(seq, ts, kind, session, subject, client_id, server, tool, allow, record, hash)';
 
 function columns(chain: string, sealed: readonly SealedRecord[]): unknown[] {
   return [
@@ -344,10 +347,13 @@ function columns(chain: string, sealed: readonly SealedRecord[]): unknown[] {
 /** Tables, indexes and the append-only guard; safe to run again and by several replicas at once. */
 function migration(table: string, checkpoints: string): string {
   const guard = `${table}_append_only`;
-  const trigger = (on: string, name: string, when: string) => `
+  const trigger = (on: string, name: string, when: string) => {
+    const each = when === 'TRUNCATE' ? 'FOR EACH STATEMENT' : 'FOR EACH ROW';
+    return `
     IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '${on}'::regclass AND tgname = '${name}') THEN
-      CREATE TRIGGER ${name} BEFORE ${when} ON ${on} ${when === 'TRUNCATE' ? 'FOR EACH STATEMENT' : 'FOR EACH ROW'} EXECUTE FUNCTION ${guard}();
+      CREATE TRIGGER ${name} BEFORE ${when} ON ${on} ${each} EXECUTE FUNCTION ${guard}();
     END IF;`;
+  };
   return `
     SELECT pg_advisory_xact_lock(hashtext('mcp-warden:${table}'));
     CREATE TABLE IF NOT EXISTS ${table} (
@@ -356,10 +362,12 @@ function migration(table: string, checkpoints: string): string {
       record jsonb NOT NULL, hash text NOT NULL, PRIMARY KEY (chain, seq));
     CREATE INDEX IF NOT EXISTS ${table}_ts ON ${table} (ts, chain, seq);
     ${FILTERS.map((f) => `CREATE INDEX IF NOT EXISTS ${table}_${f} ON ${table} (${f}, ts);`).join('\n    ')}
-    CREATE TABLE IF NOT EXISTS ${checkpoints} (chain text NOT NULL, seq bigint NOT NULL, jws text NOT NULL, PRIMARY KEY (chain, seq));
+    CREATE TABLE IF NOT EXISTS ${checkpoints} (
+      chain text NOT NULL, seq bigint NOT NULL, jws text NOT NULL, PRIMARY KEY (chain, seq));
     CREATE OR REPLACE FUNCTION ${guard}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      RAISE EXCEPTION 'the audit table % is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';
+      RAISE EXCEPTION 'the audit table % is append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
     END $$;
     DO $$ BEGIN
       ${trigger(table, 'append_only_row', 'UPDATE OR DELETE')}

@@ -45,7 +45,9 @@ export async function verifyTrail(
         ok: false,
         chain: checkpoint.chain,
         seq: (head?.seq ?? 0) + 1,
-        problem: `the chain ends at ${head?.seq ?? 0} but a checkpoint vouches for ${checkpoint.seq}: the tail was truncated`,
+        problem:
+          `the chain ends at ${head?.seq ?? 0} but a checkpoint ` +
+          `vouches for ${checkpoint.seq}: the tail was truncated`,
       };
     }
   }

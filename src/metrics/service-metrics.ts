@@ -61,7 +61,9 @@ export class ServiceMetrics implements CoreObserver {
     });
     new Gauge({
       name: 'mcp_warden_sessions_live',
-      help: 'Live sessions and state handles, read from the store on scrape (redis: an upper bound shared by all replicas).',
+      help:
+        'Live sessions and state handles, read from the store on ' +
+        'scrape (redis: an upper bound shared by all replicas).',
       registers,
       async collect() {
         // A store that cannot answer keeps the last value; the failure is counted as a store error.
@@ -75,7 +77,9 @@ export class ServiceMetrics implements CoreObserver {
     });
     this.#decisions = new Counter({
       name: 'mcp_warden_decisions_total',
-      help: 'Decisions answered, by outcome (allow|deny) and first reason code (none when there is none, other when unknown).',
+      help:
+        'Decisions answered, by outcome (allow|deny) ' +
+        'and first reason code (none when there is none, other when unknown).',
       labelNames: ['outcome', 'reason'],
       registers,
     });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Dispatcher } from 'undici';
 import type { Reason } from '../errors.ts';
 import { denialKind, forbidden, refusalOf, refusalReasons, sessionGone } from '../pep/answers.ts';
 import { decideMessages, decideRequest, visibleAmong, type EnforcementContext, type Verdict } from '../pep/enforce.ts';
@@ -75,7 +76,7 @@ export async function handlePost(ctx: ProxyContext, request: FastifyRequest, rep
         body: rpcError(idOf(message), RpcCode.headerMismatch, `Header mismatch: ${mismatch}`),
       });
     // No session: the one message is the whole scope of its ids.
-    return decideAndForward(ctx, request, reply, base, parsed, { sessionId: null, scope: `post:${randomUUID()}` });
+    return decideAndForward(ctx, request, reply, base, { ...parsed, sessionId: null, scope: `post:${randomUUID()}` });
   }
   const mixed = legacyRefusal(messages);
   if (mixed !== null) return sendOwn(reply, refused(firstRequestId(messages), mixed));
@@ -86,7 +87,7 @@ export async function handlePost(ctx: ProxyContext, request: FastifyRequest, rep
         status: 400,
         body: rpcError(null, RpcCode.invalidRequest, 'Invalid Request: initialize must be sent alone'),
       });
-    return initializeSession(ctx, request, reply, base, initialize, raw);
+    return initializeSession(ctx, request, reply, base, { message: initialize, raw: raw[0] });
   }
   const sessionId = header(request, HEADER.sessionId);
   if (sessionId === undefined) {
@@ -99,10 +100,17 @@ export async function handlePost(ctx: ProxyContext, request: FastifyRequest, rep
       ),
     });
   }
-  return decideAndForward(ctx, request, reply, { ...base, session: sessionId }, parsed, {
-    sessionId,
-    scope: `session:${ctx.sessions.keyOf(sessionId)}`,
-  });
+  return decideAndForward(
+    ctx,
+    request,
+    reply,
+    { ...base, session: sessionId },
+    {
+      ...parsed,
+      sessionId,
+      scope: `session:${ctx.sessions.keyOf(sessionId)}`,
+    },
+  );
 }
 
 /** Legacy `GET`: the server's SSE stream of a session, opened only for its owner, cut when its authority ends. */
@@ -110,14 +118,12 @@ export async function handleGet(ctx: ProxyContext, request: FastifyRequest, repl
   return sessionOperation(ctx, request, reply, TRANSPORT_METHOD.stream, async (sessionId, upstreamId, pep) => {
     const response = await ctx.upstream.send('GET', request.headers, upstreamId);
     const scope = `session:${ctx.sessions.keyOf(sessionId)}`;
-    await relay(
-      reply,
-      response,
-      clientHeaders(response.headers),
-      screenFor(ctx, pep, scope, false),
-      [],
-      watcher(ctx, pep),
-    );
+    await relay(reply, response, {
+      headers: clientHeaders(response.headers),
+      screen: screenFor(ctx, pep, scope, false),
+      ownMessages: [],
+      watch: watcher(ctx, pep),
+    });
   });
 }
 
@@ -129,14 +135,12 @@ export async function handleDelete(ctx: ProxyContext, request: FastifyRequest, r
     forgetSession(ctx, sessionId, { code: 'session_revoked', message: 'the session was ended by its owner' }, false);
     if (upstreamId === null) return sendOwn(reply, { status: 204 });
     const response = await ctx.upstream.send('DELETE', request.headers, upstreamId);
-    await relay(
-      reply,
-      response,
-      clientHeaders(response.headers),
-      screenFor(ctx, pep, `delete:${randomUUID()}`, false),
-      [],
-      noWatch,
-    );
+    await relay(reply, response, {
+      headers: clientHeaders(response.headers),
+      screen: screenFor(ctx, pep, `delete:${randomUUID()}`, false),
+      ownMessages: [],
+      watch: noWatch,
+    });
   });
 }
 
@@ -175,61 +179,68 @@ async function initializeSession(
   request: FastifyRequest,
   reply: FastifyReply,
   pep: EnforcementContext,
-  initialize: ClientMessage,
-  raw: unknown[],
+  { message, raw }: { readonly message: ClientMessage; readonly raw: unknown },
 ): Promise<unknown> {
-  const verdicts = await decideMessages(pep, [initialize]);
+  const verdicts = await decideMessages(pep, [message]);
   const refusedAnswer = refusal(ctx, verdicts, undefined, false);
   if (refusedAnswer !== null) return sendOwn(reply, refusedAnswer);
   let sessionId: string;
   try {
     sessionId = (await ctx.warden.createSession({ token: pep.token, server: pep.server, kind: 'mcp-session' })).id!;
   } catch (err) {
-    return sendOwn(reply, creationRefusal(ctx, idOf(initialize), err));
+    return sendOwn(reply, creationRefusal(ctx, idOf(message), err));
   }
-  let response;
+  let response: Dispatcher.ResponseData;
   try {
-    response = await ctx.upstream.send('POST', request.headers, null, Buffer.from(JSON.stringify(raw[0])));
+    response = await ctx.upstream.send('POST', request.headers, null, Buffer.from(JSON.stringify(raw)));
   } catch (err) {
     await ctx.warden.revokeSession({ id: sessionId }).catch(() => undefined);
-    return upstreamFailure(ctx, reply, idOf(initialize), err);
+    return upstreamFailure(ctx, reply, idOf(message), err);
   }
   const session = { ...pep, session: sessionId };
   const screen = screenFor(ctx, session, `init:${randomUUID()}`, false);
   if (response.statusCode >= 300) {
     // The upstream refused to start a session: the warden session must not outlive that.
     await ctx.warden.revokeSession({ id: sessionId }).catch(() => undefined);
-    return relay(reply, response, clientHeaders(response.headers), screen, [], noWatch);
+    return relay(reply, response, {
+      headers: clientHeaders(response.headers),
+      screen,
+      ownMessages: [],
+      watch: noWatch,
+    });
   }
   const upstreamId = response.headers[HEADER.sessionId];
   const dropped = ctx.sessions.set(sessionId, typeof upstreamId === 'string' ? upstreamId : null);
   if (typeof dropped === 'string') closeUpstream(ctx, dropped);
-  return relay(
-    reply,
-    response,
-    { ...clientHeaders(response.headers), [HEADER.sessionId]: sessionId },
+  return relay(reply, response, {
+    headers: { ...clientHeaders(response.headers), [HEADER.sessionId]: sessionId },
     screen,
-    [],
-    watcher(ctx, session),
-  );
+    ownMessages: [],
+    watch: watcher(ctx, session),
+  });
 }
+
+/**
+ * The messages of one POST, and where their ids are scoped: the session (legacy), or the
+ * one request when there is no session (modern).
+ */
+type Forwarding = ReturnType<typeof parseMessages> & { readonly sessionId: string | null; readonly scope: string };
 
 async function decideAndForward(
   ctx: ProxyContext,
   request: FastifyRequest,
   reply: FastifyReply,
   pep: EnforcementContext,
-  { messages, raw, batch }: ReturnType<typeof parseMessages>,
-  where: { readonly sessionId: string | null; readonly scope: string },
+  { messages, raw, batch, sessionId, scope }: Forwarding,
 ): Promise<unknown> {
   const repeated = duplicateInBatch(messages);
   if (repeated !== undefined) return sendOwn(reply, duplicate(firstRequestId(messages), repeated));
   const verdicts = await decideMessages(pep, messages);
-  const refusedAnswer = refusal(ctx, verdicts, where.sessionId ?? undefined, batch);
+  const refusedAnswer = refusal(ctx, verdicts, sessionId ?? undefined, batch);
   if (refusedAnswer !== null) return sendOwn(reply, refusedAnswer);
   let upstreamId: string | null = null;
-  if (where.sessionId !== null) {
-    const mapped = ctx.sessions.get(where.sessionId);
+  if (sessionId !== null) {
+    const mapped = ctx.sessions.get(sessionId);
     if (mapped === undefined)
       return sendOwn(reply, { status: 404, body: sessionGone(firstRequestId(messages), verdicts[0]!.decision) });
     upstreamId = mapped;
@@ -247,25 +258,23 @@ async function decideAndForward(
   });
   if (forwarded.length === 0) return sendOwn(reply, own.length > 0 ? { status: 200, body: own } : { status: 202 });
   // An id still pending on this session is refused: its answer could be routed to the other request.
-  const release = ctx.pending.claim(where.scope, requests);
+  const release = ctx.pending.claim(scope, requests);
   if (typeof release !== 'function') return sendOwn(reply, duplicate(requests[0]?.id ?? null, release));
   try {
     const body = forwarded.length === raw.length ? (request.body as Buffer) : Buffer.from(JSON.stringify(forwarded));
-    let response;
+    let response: Dispatcher.ResponseData;
     try {
       response = await ctx.upstream.send('POST', request.headers, upstreamId, body);
     } catch (err) {
       return upstreamFailure(ctx, reply, firstRequestId(messages), err);
     }
     const lists = requests.some((r) => isListMethod(r.method));
-    return await relay(
-      reply,
-      response,
-      clientHeaders(response.headers),
-      screenFor(ctx, pep, where.scope, lists),
-      own,
-      watcher(ctx, pep),
-    );
+    return await relay(reply, response, {
+      headers: clientHeaders(response.headers),
+      screen: screenFor(ctx, pep, scope, lists),
+      ownMessages: own,
+      watch: watcher(ctx, pep),
+    });
   } finally {
     release();
   }
@@ -390,7 +399,10 @@ function watcher(ctx: ProxyContext, pep: EnforcementContext): (cut: () => void) 
 
 const noWatch = (): (() => void) => () => undefined;
 
-/** A session this proxy will not serve again: its mapping, its pending ids and its streams go, and it is closed upstream. */
+/**
+ * A session this proxy will not serve again: its mapping, its pending ids and its streams
+ * go, and it is closed upstream.
+ */
 function forgetSession(ctx: ProxyContext, sessionId: string, reason: Reason, closeIt = true): void {
   ctx.pending.drop(`session:${ctx.sessions.keyOf(sessionId)}`);
   ctx.supervisor.cutSession(sessionId, reason);

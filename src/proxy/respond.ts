@@ -18,6 +18,17 @@ export function sendOwn(reply: FastifyReply, answer: OwnAnswer): FastifyReply {
   return reply.type('application/json').send(JSON.stringify(answer.body));
 }
 
+/** How {@link relay} passes one upstream answer on. */
+export interface RelayOptions {
+  /** The headers the client gets. */
+  readonly headers: Record<string, string>;
+  readonly screen: ResponseScreen;
+  /** The proxy's own answers for the denied messages of a batch. */
+  readonly ownMessages: readonly unknown[];
+  /** Supervises an open stream: calls `cut` when its authority ends; returns the release. */
+  readonly watch: (cut: () => void) => () => void;
+}
+
 /**
  * Writes the upstream's answer to the client. Bytes pass through as they come (an SSE
  * stream is never buffered); every message is screened (list answers filtered, stray
@@ -28,10 +39,7 @@ export function sendOwn(reply: FastifyReply, answer: OwnAnswer): FastifyReply {
 export async function relay(
   reply: FastifyReply,
   response: Dispatcher.ResponseData,
-  headers: Record<string, string>,
-  screen: ResponseScreen,
-  ownMessages: readonly unknown[],
-  watch: (cut: () => void) => () => void,
+  { headers, screen, ownMessages, watch }: RelayOptions,
 ): Promise<void> {
   const type = String(response.headers['content-type'] ?? '');
   const res: ServerResponse = reply.raw;

@@ -14,7 +14,8 @@ export const WORKER_ENV = 'MCP_WARDEN_WORKER';
 export function workersProblem(config: Config): string | null {
   if (config.server.workers <= 1) return null;
   if (config.session.store !== 'redis') {
-    return `server.workers is ${config.server.workers}: sessions must be shared between workers (session.store "redis")`;
+    const { workers } = config.server;
+    return `server.workers is ${workers}: sessions must be shared between workers (session.store "redis")`;
   }
   return null;
 }

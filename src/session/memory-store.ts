@@ -49,7 +49,10 @@ export class MemorySessionStore implements SessionStore {
     if (this.#records.has(record.id_hash)) throw new Error('session id collision');
     const key = ownerKey(record.owner);
     let owned = this.#byOwner.get(key);
-    if (owned === undefined) this.#byOwner.set(key, (owned = new Set()));
+    if (owned === undefined) {
+      owned = new Set();
+      this.#byOwner.set(key, owned);
+    }
     if (this.#maxPerOwner > 0 && this.#liveOf(owned, record.created_at) >= this.#maxPerOwner) {
       throw new SessionLimitReached(`the principal already holds ${this.#maxPerOwner} live sessions`);
     }

@@ -18,7 +18,10 @@ local function fmt(n) return string.format('%d', n) end
 local function times(key)
   local v = redis.call('HMGET', key, 'expires_at', 'idle_expires_at', 'revoked_at', 'last_seen_at', 'version')
   if not v[1] then return nil end
-  return { expires = tonumber(v[1]), idle = tonumber(v[2]), revoked = tonumber(v[3]), seen = tonumber(v[4]), version = tonumber(v[5]) }
+  return {
+    expires = tonumber(v[1]), idle = tonumber(v[2]), revoked = tonumber(v[3]),
+    seen = tonumber(v[4]), version = tonumber(v[5]),
+  }
 end
 local function live(t, now)
   return t.revoked == nil and now < t.expires and now < t.idle

@@ -56,7 +56,7 @@ describe('loadConfig', () => {
     expect(text).toMatch(/identity\.issuers\.1: set exactly one key source/);
   });
 
-  it('defaults the operational limits: 32 levels, 10 000 keys, 30 s requests, 10 s grace, 100 sessions a principal, no rate limit', () => {
+  it('defaults the limits: 32 levels, 10 000 keys, 30 s requests, 10 s grace, 100 sessions each, no rate limit', () => {
     const config = loadConfig({ env: {} });
     expect(config.server).toMatchObject({
       max_json_depth: 32,

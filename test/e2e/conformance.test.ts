@@ -24,7 +24,7 @@ it('adds no conformance failure through the proxy', { timeout: 120_000 }, async 
   const direct = await runSuite('direct', everything.url);
   const own = await ownProxySetup();
   const proxy = await startProxy(own.command, everything.url, /proxy listening on (http\S+)/);
-  let proxied;
+  let proxied: Awaited<ReturnType<typeof runThroughProxy>>;
   try {
     proxied = await runThroughProxy(proxy.url, { token: own.token });
   } finally {

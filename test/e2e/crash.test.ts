@@ -15,7 +15,7 @@ const call = (token: string) => ({
 });
 
 describe('kill -9 under load, then restart', () => {
-  it('every allow answered before the kill is in the log, a torn line is cut and recorded, and the trail verifies', async () => {
+  it('every allow answered before the kill is logged; a torn line is cut and recorded; trail verifies', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-crash-'));
     const trail = join(dir, 'var/audit.jsonl');
     const first = await startServe(['--dev'], dir);

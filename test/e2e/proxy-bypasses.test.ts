@@ -101,15 +101,15 @@ const modernHeaders = (name: string) => ({
 });
 
 describe('the era cannot be chosen to escape state', () => {
-  it('a revoked legacy session cannot go on in the 2026-07-28 era: the upstream does not speak it, nothing is decided or forwarded', async () => {
+  it('a revoked legacy session cannot go on in the 2026-07-28 era the upstream lacks; nothing forwarded', async () => {
     const token = await proxy.token('eve', 'mcp:read');
     const { client } = await connect(proxy, token);
     await client.callTool({ name: 'echo', arguments: { message: 'legit' } });
     await revokeSessions(proxy.core.deps, { sub: 'eve' }, ADMIN);
     tap.reset();
-    const escape = await post(proxy, token, modernCall('echo', { message: 'escape' }), modernHeaders('echo'));
-    expect(escape.status).toBe(400);
-    expect(codes(escape)).toEqual(['era_not_supported']);
+    const escaped = await post(proxy, token, modernCall('echo', { message: 'escape' }), modernHeaders('echo'));
+    expect(escaped.status).toBe(400);
+    expect(codes(escaped)).toEqual(['era_not_supported']);
     expect(tap.requests()).toEqual([]);
     await client.close().catch(() => undefined);
   });
@@ -131,7 +131,7 @@ describe('the era cannot be chosen to escape state', () => {
 });
 
 describe('JSON-RPC cannot confuse the filter or the decision', () => {
-  it('refuses a batch with a repeated id (a reader would get the unfiltered tool list): nothing is forwarded', async () => {
+  it('refuses a batch with a repeated id (a reader would get the unfiltered tool list), forwards nothing', async () => {
     const token = await proxy.token('rita', 'mcp:read');
     const { client, sessionId } = await connect(proxy, token);
     tap.reset();
@@ -184,19 +184,24 @@ describe('JSON-RPC cannot confuse the filter or the decision', () => {
     await client.close();
   });
 
-  it('refuses duplicate or folding keys, which another parser could read as another call: nothing is forwarded', async () => {
+  it('refuses duplicate or folding keys another parser could read as another call; nothing forwarded', async () => {
     const token = await proxy.token('dora', 'mcp:read');
     const { client, sessionId } = await connect(proxy, token);
     tap.reset();
     const headers = { 'mcp-session-id': sessionId, 'mcp-protocol-version': LEGACY };
     const bodies = [
       // Decided as echo (the last key wins in JSON.parse); a first-key-wins parser runs get-env.
-      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get-env","name":"echo","arguments":{"message":"x"}}}',
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call",' +
+        '"params":{"name":"get-env","name":"echo","arguments":{"message":"x"}}}',
       '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","\\u006eame":"get-env","arguments":{}}}',
-      '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","Name":"get-env","arguments":{"message":"x"}}}',
-      '{"jsonrpc":"2.0","id":4,"method":"tools/call","Method":"tools/list","params":{"name":"echo","arguments":{"message":"x"}}}',
-      '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"message":"x"},"ａｒｇｕｍｅｎｔｓ":{}}}',
-      '{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"echo","name\\u0000":"get-env","arguments":{"message":"x"}}}',
+      '{"jsonrpc":"2.0","id":3,"method":"tools/call",' +
+        '"params":{"name":"echo","Name":"get-env","arguments":{"message":"x"}}}',
+      '{"jsonrpc":"2.0","id":4,"method":"tools/call",' +
+        '"Method":"tools/list","params":{"name":"echo","arguments":{"message":"x"}}}',
+      '{"jsonrpc":"2.0","id":5,"method":"tools/call",' +
+        '"params":{"name":"echo","arguments":{"message":"x"},"ａｒｇｕｍｅｎｔｓ":{}}}',
+      '{"jsonrpc":"2.0","id":6,"method":"tools/call",' +
+        '"params":{"name":"echo","name\\u0000":"get-env","arguments":{"message":"x"}}}',
     ];
     for (const body of bodies) {
       const answer = await post(proxy, token, body, headers);
@@ -291,7 +296,8 @@ describe('streams end with their authority', () => {
     await revokeSessions(proxy.core.deps, { sub: 'sam' }, ADMIN);
     const closedAt = await stream.ended;
     console.log(
-      `stream closed ${(closedAt - revokedAt).toFixed(0)} ms after the subject was revoked (one process, check every 100 ms)`,
+      `stream closed ${(closedAt - revokedAt).toFixed(0)} ms after ` +
+        'the subject was revoked (one process, check every 100 ms)',
     );
     expect(closedAt).toBeGreaterThan(revokedAt);
   });

@@ -218,7 +218,8 @@ describe('proxy in front of server-everything (legacy sessions)', () => {
     });
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe(
-      'Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/mcp", scope="mcp:read mcp:write mcp:admin"',
+      'Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/mcp", ' +
+        'scope="mcp:read mcp:write mcp:admin"',
     );
     const metadata = await fetch(new URL('/.well-known/oauth-protected-resource/mcp', proxy.url));
     expect(await metadata.json()).toMatchObject({ resource: RESOURCE, bearer_methods_supported: ['header'] });

@@ -61,7 +61,7 @@ const echo = (meta: Record<string, unknown> | undefined) => ({
 });
 
 describe('proxy in front of an SDK v2 server (MCP 2026-07-28)', () => {
-  it('the v2 client in auto mode negotiates 2026-07-28 through the proxy: a filtered list, an allowed call, a refused one', async () => {
+  it('v2 auto-mode client negotiates 2026-07-28 via the proxy: filtered list, allowed and refused calls', async () => {
     const v2client = await connectV2Client(proxy.url, { token: await proxy.token('alice', 'mcp:read'), mode: 'auto' });
     expect(v2client.protocolVersion).toBe(MODERN);
     expect(v2client.era).toBe('modern');
@@ -106,7 +106,7 @@ describe('proxy in front of an SDK v2 server (MCP 2026-07-28)', () => {
     expect(tap.requests()).toEqual([]);
   });
 
-  it('a revoked subject is refused in the 2026-07-28 era (no session to revoke), before policy; nothing reaches the upstream', async () => {
+  it('a revoked subject is refused in the 2026-07-28 era (no session) before policy; upstream untouched', async () => {
     const token = await proxy.token('rex', 'mcp:read');
     const before = await post(proxy, token, echo(META), { 'mcp-method': 'tools/call', 'mcp-name': 'echo' });
     expect(before.status).toBe(200);
@@ -195,7 +195,8 @@ describe('a long POST answer (SSE) ends with its authority', () => {
     for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) break;
     const closedAt = performance.now();
     console.log(
-      `long POST stream closed ${(closedAt - revokedAt).toFixed(0)} ms after the subject was revoked (one process, check every 100 ms)`,
+      `long POST stream closed ${(closedAt - revokedAt).toFixed(0)} ms ` +
+        'after the subject was revoked (one process, check every 100 ms)',
     );
     await expect.poll(() => v2.longStream.aborted).toBeGreaterThanOrEqual(1);
     expect(v2.longStream.finished).toBe(0);

@@ -2,7 +2,7 @@ import { it } from 'vitest';
 import { auditUnwritable } from '../helpers/faults-audit.ts';
 import { expectScenario } from './expect-scenario.ts';
 
-it('audit file and directory read-only: deny audit_unavailable from the next reopen, /health 503, allow again once writable, nothing answered is missing, the trail verifies', {
+it('read-only audit dir: audit_unavailable from next reopen, /health 503, allow once writable, trail whole, valid', {
   timeout: 90_000,
 }, async () => {
   expectScenario(await auditUnwritable(), 5_000);

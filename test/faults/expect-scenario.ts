@@ -9,7 +9,8 @@ import { tableRow } from '../helpers/faults-table.ts';
  */
 export function expectScenario(r: ScenarioResult, recoveryBoundMs: number): void {
   console.log(
-    `[fault] ${tableRow(r)}\n  errors ${JSON.stringify(r.errors)}\n  checks ${JSON.stringify(r.checks)}\n  ${r.notes.join('\n  ')}`,
+    `[fault] ${tableRow(r)}\n  errors ${JSON.stringify(r.errors)}\n` +
+      `  checks ${JSON.stringify(r.checks)}\n  ${r.notes.join('\n  ')}`,
   );
   expect(r.wrongAllows, 'wrong allows').toBe(0);
   expect(r.lost, 'answered decisions missing from the audit trail').toBe(0);

@@ -82,7 +82,10 @@ export async function startEverything(timeoutMs = 15_000): Promise<Everything> {
   };
 }
 
-/** One JSON-RPC message the tap forwarded; `method` is `(response)` for a client's answer to a server request, `(invalid)` for an unparseable body. */
+/**
+ * One JSON-RPC message the tap forwarded; `method` is `(response)` for a client's answer
+ * to a server request, `(invalid)` for an unparseable body.
+ */
 export interface TappedMessage {
   method: string;
   /** `params.name` of a `tools/call`. */
@@ -104,7 +107,10 @@ export interface CountingTap {
 }
 
 export interface TapOptions {
-  /** Headers added to (or replacing) every forwarded request's, e.g. an Authorization for a client that cannot send one. */
+  /**
+   * Headers added to (or replacing) every forwarded request's, e.g. an Authorization for a
+   * client that cannot send one.
+   */
   headers?: Record<string, string>;
 }
 

@@ -83,11 +83,14 @@ export async function redisKilled(phases: Phases = PHASES): Promise<ScenarioResu
     const verdict = await verifyTrailCli(dir);
     const down = (a: Answer) => a.t0 >= faultStart && a.t1 <= restartBegin;
     const old = (a: Answer) => a.tag === 'session-0' && a.t0 >= faultEnd;
-    return judge(
-      'redis-server killed (SIGKILL) and restarted empty',
-      'while Redis is down every decision presenting a session is denied session_store_unavailable and session routes answer 503 (never an allow); after it returns, new sessions work without restarting mcp-warden and sessions of the lost Redis are session_unknown',
+    return judge({
+      name: 'redis-server killed (SIGKILL) and restarted empty',
+      expectation:
+        'while Redis is down every decision presenting a session is denied session_store_unavailable ' +
+        'and session routes answer 503 (never an allow); after it returns, new sessions work ' +
+        'without restarting mcp-warden and sessions of the lost Redis are session_unknown',
       answers,
-      {
+      judgement: {
         faultStart,
         faultEnd,
         mustDeny: (a) => down(a) || old(a),
@@ -98,7 +101,7 @@ export async function redisKilled(phases: Phases = PHASES): Promise<ScenarioResu
         trail: fileTrail(join(dir, 'audit.jsonl')),
         recovered: (a) => a.tag === 'session-1' && a.allow === true,
       },
-      {
+      checks: {
         'denied session_store_unavailable while down': answers.some(
           (a) => down(a) && a.code === 'session_store_unavailable',
         ),
@@ -109,7 +112,7 @@ export async function redisKilled(phases: Phases = PHASES): Promise<ScenarioResu
         'sessions of the lost Redis stay dead': answers.filter(old).every((a) => a.allow !== true),
         'audit verify passes afterwards': verdict.ok,
       },
-    );
+    });
   } finally {
     await w.kill9();
     await redis.stop();
@@ -152,18 +155,21 @@ export async function postgresStopped(phases: Phases = PHASES): Promise<Scenario
     await client.end();
     const trail = new Set(rows.map((r) => r.id).filter((id): id is string => id !== null));
     const down = (a: Answer) => a.t0 >= faultStart && a.t1 <= restartBegin;
-    return judge(
-      'PostgreSQL (audit sink) stopped and restarted',
-      'while the database is down decisions deny audit_unavailable (no allow without its record) and /health is 503; after it returns the same process allows again, and every answered decision is in the table, whose chain verifies',
+    return judge({
+      name: 'PostgreSQL (audit sink) stopped and restarted',
+      expectation:
+        'while the database is down decisions deny audit_unavailable (no allow without ' +
+        'its record) and /health is 503; after it returns the same process allows again, ' +
+        'and every answered decision is in the table, whose chain verifies',
       answers,
-      { faultStart, faultEnd, mustDeny: down, expected: (a) => a.code === 'audit_unavailable', trail },
-      {
+      judgement: { faultStart, faultEnd, mustDeny: down, expected: (a) => a.code === 'audit_unavailable', trail },
+      checks: {
         'denied audit_unavailable while down': answers.some((a) => down(a) && a.code === 'audit_unavailable'),
         '/health 503 while down': health.seen.some((h) => h.t >= faultStart && h.t < restartBegin && h.status === 503),
         'audit verify passes afterwards': verdict.ok,
       },
-      [`audit verify: ${verdict.output.split('\n').at(-1)}`],
-    );
+      notes: [`audit verify: ${verdict.output.split('\n').at(-1)}`],
+    });
   } finally {
     await w.kill9();
     await db.stop();

@@ -294,15 +294,27 @@ export function label(a: Answer): string {
   return `${a.kind}: ${a.status} ${a.code}`;
 }
 
+/** A scenario's answers and what they are judged by. */
+export interface JudgeOptions {
+  readonly name: string;
+  /** What the scenario promises, in a sentence. */
+  readonly expectation: string;
+  readonly answers: readonly Answer[];
+  readonly judgement: Judgement;
+  /** Named checks of the scenario beyond its answers (true: passed). */
+  readonly checks?: Record<string, boolean>;
+  readonly notes?: string[];
+}
+
 /** The measures of the table from the answers. */
-export function judge(
-  name: string,
-  expectation: string,
-  answers: readonly Answer[],
-  j: Judgement,
-  checks: Record<string, boolean> = {},
-  notes: string[] = [],
-): ScenarioResult {
+export function judge({
+  name,
+  expectation,
+  answers,
+  judgement: j,
+  checks = {},
+  notes = [],
+}: JudgeOptions): ScenarioResult {
   const errors: Record<string, number> = {};
   const unexpected: Record<string, number> = {};
   let wrongAllows = 0;
@@ -396,19 +408,25 @@ export async function verifyTrailCli(dir: string): Promise<{ ok: boolean; output
   return { ok: code === 0, output: output.trim() };
 }
 
+/** What `GET /health` answers, as far as the scenarios read it. */
+export interface HealthBody {
+  readonly status?: string;
+  readonly components?: Readonly<Record<string, { readonly status?: string } | undefined>>;
+}
+
 /** Polls `GET /health` every `everyMs` until stopped; keeps every status seen with its time. */
 export function watchHealth(
   url: () => string,
   everyMs = 100,
-): { seen: { t: number; status: number | null; body: any }[]; stop(): Promise<void> } {
-  const seen: { t: number; status: number | null; body: any }[] = [];
+): { seen: { t: number; status: number | null; body: HealthBody | null }[]; stop(): Promise<void> } {
+  const seen: { t: number; status: number | null; body: HealthBody | null }[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
       const t = performance.now();
       try {
         const res = await fetch(`${url()}/health`, { signal: AbortSignal.timeout(2_000) });
-        seen.push({ t, status: res.status, body: await res.json().catch(() => null) });
+        seen.push({ t, status: res.status, body: (await res.json().catch(() => null)) as HealthBody | null });
       } catch {
         seen.push({ t, status: null, body: null });
       }

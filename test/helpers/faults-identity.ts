@@ -37,7 +37,7 @@ interface FlakyJwks {
 async function startFlakyJwks(key: TestKey): Promise<FlakyJwks & { close(): Promise<void> }> {
   const state = { delayMs: 0 };
   const make = (): Server =>
-    createServer((req, res) => {
+    createServer((_req, res) => {
       const answer = () => {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ keys: [key.publicJwk] }));
@@ -130,13 +130,21 @@ async function jwksFault(mode: Mode, phases: Phases): Promise<ScenarioResult> {
     const warmInFault = answers.filter((a) => a.tag === 'warm' && inFault(a));
     const freshInFault = answers.filter((a) => a.tag === 'fresh' && inFault(a));
     const slowest = Math.max(0, ...answers.filter(inFault).map((a) => a.t1 - a.t0));
-    return judge(
-      mode === 'slow'
-        ? `JWKS endpoint slow (${SLOW_MS} ms, timeout ${JWKS_TIMEOUT_MS} ms)`
-        : 'JWKS endpoint down (connection refused)',
-      `tokens already verified keep working (token cache); a token that needs the keys once they are older than jwks_max_age (1 s) is denied jwks_unavailable${mode === 'slow' ? ' after the fetch timeout, never waiting for the endpoint' : ''}; forgeries are never allowed; fresh tokens verify again once the endpoint is back`,
+    const waitless = mode === 'slow' ? ' after the fetch timeout, never waiting for the endpoint' : '';
+    const noWait =
+      'no decision waited for the slow endpoint ' +
+      `(slowest ${Math.round(slowest)} ms, timeout ${JWKS_TIMEOUT_MS} ms)`;
+    return judge({
+      name:
+        mode === 'slow'
+          ? `JWKS endpoint slow (${SLOW_MS} ms, timeout ${JWKS_TIMEOUT_MS} ms)`
+          : 'JWKS endpoint down (connection refused)',
+      expectation:
+        'tokens already verified keep working (token cache); a token that needs the keys once they are older ' +
+        `than jwks_max_age (1 s) is denied jwks_unavailable${waitless}; forgeries are never allowed; ` +
+        'fresh tokens verify again once the endpoint is back',
       answers,
-      {
+      judgement: {
         faultStart,
         faultEnd,
         // Fresh tokens during the fault may be denied jwks_unavailable: the documented fail-closed answer.
@@ -144,7 +152,7 @@ async function jwksFault(mode: Mode, phases: Phases): Promise<ScenarioResult> {
         trail: fileTrail(join(dir, 'audit.jsonl')),
         recovered: (a) => a.tag === 'fresh' && a.allow === true,
       },
-      {
+      checks: {
         'cached (warm) tokens allowed throughout the fault':
           warmInFault.length > 0 && warmInFault.every((a) => a.allow === true),
         'fresh tokens denied jwks_unavailable during the fault': freshInFault.some(
@@ -153,14 +161,13 @@ async function jwksFault(mode: Mode, phases: Phases): Promise<ScenarioResult> {
         // Far below the endpoint's delay: the timeout cut the wait (slack for a loaded machine).
         ...(mode === 'slow'
           ? {
-              [`no decision waited for the slow endpoint (slowest ${Math.round(slowest)} ms, timeout ${JWKS_TIMEOUT_MS} ms)`]:
-                slowest < JWKS_TIMEOUT_MS + 2_000,
+              [noWait]: slowest < JWKS_TIMEOUT_MS + 2_000,
             }
           : {}),
         'audit verify passes afterwards': verdict.ok,
       },
-      [`slowest answer during the fault ${Math.round(slowest)} ms`],
-    );
+      notes: [`slowest answer during the fault ${Math.round(slowest)} ms`],
+    });
   } finally {
     await w.kill9();
     await jwks.close().catch(() => undefined);

@@ -67,7 +67,8 @@ export async function bundleDirRemoved(phases: Phases = PHASES): Promise<Scenari
       // The watcher did not follow the new directory: the documented manual path.
       const res = await fetch(`${w.url}/v1/admin/reload`, { method: 'POST' });
       notes.push(
-        `the watcher did not pick up the re-created directory within 5 s; POST /v1/admin/reload answered ${res.status} ${(await res.text()).slice(0, 120)}`,
+        'the watcher did not pick up the re-created directory within 5 s; ' +
+          `POST /v1/admin/reload answered ${res.status} ${(await res.text()).slice(0, 120)}`,
       );
       await sleep(500);
     }
@@ -81,11 +82,13 @@ export async function bundleDirRemoved(phases: Phases = PHASES): Promise<Scenari
     const warned = health.seen.some(
       (h) => h.t >= faultStart && h.t < faultEnd && h.status === 200 && h.body?.components?.policy?.status === 'WARN',
     );
-    return judge(
-      'bundle directory removed while watched',
-      'the last good policy keeps deciding (no request fails), /health shows the policy WARN (still 200); a bundle put back in a re-created directory is loaded',
+    return judge({
+      name: 'bundle directory removed while watched',
+      expectation:
+        'the last good policy keeps deciding (no request fails), /health shows the ' +
+        'policy WARN (still 200); a bundle put back in a re-created directory is loaded',
       answers,
-      {
+      judgement: {
         faultStart,
         faultEnd,
         expected: () => false,
@@ -93,7 +96,7 @@ export async function bundleDirRemoved(phases: Phases = PHASES): Promise<Scenari
         recovered: (a) => a.revision === 'restored',
         recoveredBy: picked ? 'itself' : 'operator',
       },
-      {
+      checks: {
         'every good request allowed while the directory was gone':
           duringFault.length > 0 && duringFault.every((a) => a.allow === true),
         '/health 200 with policy WARN while gone': warned,
@@ -101,7 +104,7 @@ export async function bundleDirRemoved(phases: Phases = PHASES): Promise<Scenari
         'audit verify passes afterwards': verdict.ok,
       },
       notes,
-    );
+    });
   } finally {
     await w.kill9();
     rmSync(dir, { recursive: true, force: true });

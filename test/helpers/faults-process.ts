@@ -50,18 +50,21 @@ export async function sigtermUnderLoad(phases: Phases = PHASES): Promise<Scenari
     const afterExit = answers.filter((a) => a.t0 > tExit && a.t1 < restartBegin);
     const refused = (a: Answer) => (a.status === 503 && a.code === 'shutting_down') || a.error !== null;
     const checkpoints = Number(/(\d+) signed checkpoint/.exec(verdict.output)?.[1] ?? 0);
-    return judge(
-      'SIGTERM under load (then restart)',
-      'requests in flight at the signal finish with their answer and are in the trail; new requests are refused (503 shutting_down or connection refused); the audit is flushed with a final checkpoint and the process exits 0; the restarted service answers',
+    return judge({
+      name: 'SIGTERM under load (then restart)',
+      expectation:
+        'requests in flight at the signal finish with their answer and are in the trail; ' +
+        'new requests are refused (503 shutting_down or connection refused); the audit is ' +
+        'flushed with a final checkpoint and the process exits 0; the restarted service answers',
       answers,
-      {
+      judgement: {
         faultStart: tSig,
         faultEnd: restartBegin,
         expected: (a) => a.t0 >= tSig && refused(a),
         trail: fileTrail(join(dir, 'audit.jsonl')),
         recoveredBy: 'restart',
       },
-      {
+      checks: {
         [`every request sent before the signal got its answer (${before.length}, ${inFlight.length} in flight)`]:
           before.every((a) => a.status === 200),
         [`requests after the exit refused (${afterExit.length})`]: afterExit.every(refused),
@@ -69,12 +72,12 @@ export async function sigtermUnderLoad(phases: Phases = PHASES): Promise<Scenari
         'a checkpoint per run (final one at the stop)': checkpoints >= 2,
         'audit verify passes afterwards': verdict.ok,
       },
-      [
+      notes: [
         `in flight at SIGTERM: ${inFlight.length}`,
         `shutdown took ${Math.round(tExit - tSig)} ms`,
         `audit verify: ${verdict.output.split('\n').at(-1)}`,
       ],
-    );
+    });
   } finally {
     await w.kill9();
     rmSync(dir, { recursive: true, force: true });
@@ -102,20 +105,23 @@ export async function kill9UnderLoad(phases: Phases = PHASES): Promise<ScenarioR
     const answers = await load.stop();
     await w.stop();
     const verdict = await verifyTrailCli(dir);
-    return judge(
-      'kill -9 under load (then restart)',
-      'every decision answered before the kill is in the trail (a record is on disk before its answer); a line torn by the kill is cut and recorded at restart; the trail verifies; the restarted service answers',
+    return judge({
+      name: 'kill -9 under load (then restart)',
+      expectation:
+        'every decision answered before the kill is in the trail (a record is on disk before its answer); ' +
+        'a line torn by the kill is cut and recorded at restart; ' +
+        'the trail verifies; the restarted service answers',
       answers,
-      {
+      judgement: {
         faultStart: tKill,
         faultEnd: restartBegin,
         expected: (a) => a.error !== null && a.t1 >= tKill,
         trail: fileTrail(join(dir, 'audit.jsonl')),
         recoveredBy: 'restart',
       },
-      { 'audit verify passes after the restart': verdict.ok },
-      [`audit verify: ${verdict.output.split('\n').at(-1)}`],
-    );
+      checks: { 'audit verify passes after the restart': verdict.ok },
+      notes: [`audit verify: ${verdict.output.split('\n').at(-1)}`],
+    });
   } finally {
     await w.kill9();
     rmSync(dir, { recursive: true, force: true });

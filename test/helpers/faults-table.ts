@@ -26,7 +26,8 @@ function errorsCell(r: ScenarioResult): string {
   const total = entries.reduce((n, [, c]) => n + c, 0);
   if (total === 0) return '0';
   const unexpected = Object.values(r.unexpected).reduce((n, c) => n + c, 0);
-  return `${total} (${entries.map(([l, c]) => `${l} ${c}`).join('; ')})${unexpected > 0 ? ` — **${unexpected} unexpected**` : ''}`;
+  const flagged = unexpected > 0 ? ` — **${unexpected} unexpected**` : '';
+  return `${total} (${entries.map(([l, c]) => `${l} ${c}`).join('; ')})${flagged}`;
 }
 
 function recoveryCell(r: ScenarioResult): string {
@@ -46,7 +47,10 @@ function checksCell(r: ScenarioResult): string {
 
 /** One row of the table. */
 export function tableRow(r: ScenarioResult): string {
-  return `| ${r.name} | ${r.sent} | ${errorsCell(r)} | ${r.wrongAllows} | ${r.lost} | ${recoveryCell(r)} | ${checksCell(r)} |`;
+  return (
+    `| ${r.name} | ${r.sent} | ${errorsCell(r)} | ${r.wrongAllows} | ${r.lost} ` +
+    `| ${recoveryCell(r)} | ${checksCell(r)} |`
+  );
 }
 
 /** The markdown table of the results. */

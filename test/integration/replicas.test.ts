@@ -72,7 +72,7 @@ describe('replicas on one Redis', () => {
       ).toBe('ERROR');
     }
     await redis.restart(); // an empty Redis: the old sessions are gone, as after a real loss
-    let created: { status: number; json: any } = { status: 0, json: {} };
+    let created: Awaited<ReturnType<typeof create>> = { status: 0, json: {} };
     for (let attempt = 0; attempt < 100 && created.status !== 201; attempt++) {
       created = await create(a);
       if (created.status !== 201) await new Promise((r) => setTimeout(r, 100));

@@ -105,7 +105,8 @@ describe('a stream relayed by a proxy, revoked on another replica', () => {
     expect(bulk.status).toBe(200);
     const closedAt = await ended;
     console.log(
-      `stream closed ${(closedAt - revokedAt).toFixed(0)} ms after a bulk revoke on another replica (remote warden, check every 500 ms)`,
+      `stream closed ${(closedAt - revokedAt).toFixed(0)} ms after a ` +
+        'bulk revoke on another replica (remote warden, check every 500 ms)',
     );
     tap.reset();
     const after = await fetch(proxyUrl, {

@@ -82,7 +82,7 @@ describe('ServiceMetrics', () => {
     expect(sample(await text(), 'mcp_warden_decisions_total', { outcome: 'deny', reason: 'other' })).toBe(1);
   });
 
-  it('counts audit records by kind with their lag, and a refused record as a failure, a store error and an audit_unavailable deny', async () => {
+  it('counts audit records by kind and lag; a refused one: failure, store error, audit_unavailable deny', async () => {
     const token = await t.idp.mint();
     await decide(deps, call(token, 'fs_read'), PEP);
     await createSession(deps, { token, server: SERVER, tools: ['fs_read'] }, PEP);

@@ -90,7 +90,7 @@ describe('the enforcement core', () => {
     expect(denialKind([{ code: 'tool_not_permitted', message: '' }])).toBe('denied');
   });
 
-  it('knows the eras: a date from 2026-07-28 on is modern; modern requests state their version in _meta and carry no session', () => {
+  it('knows the eras: 2026-07-28 on is modern; modern requests state their version in _meta, carry no session', () => {
     expect(isModern('2026-07-28')).toBe(true);
     expect(isModern('2026-7-28')).toBe(false);
     expect(isModern('latest')).toBe(false);
@@ -151,7 +151,7 @@ describe('the enforcement core', () => {
     expect(templates).toEqual({ resourceTemplates: [] });
   });
 
-  it('withholds a list-shaped answer to no pending request, and filters one to a pending list as its own method', async () => {
+  it('withholds a list-shaped answer to no pending request; filters one to a pending list as its method', async () => {
     const visible = (method: string) => async () => (method === 'tools/list' ? ['a'] : []);
     const stray = { jsonrpc: '2.0', id: 9, result: { tools: [{ name: 'a' }, { name: 'secret' }] } };
     expect(await screenServerMessage(stray, () => undefined, visible, false)).toBeUndefined();
@@ -163,7 +163,7 @@ describe('the enforcement core', () => {
     expect(await screenServerMessage(request, () => undefined, visible, false)).toBe(request);
   });
 
-  it('cuts a supervised stream when its check fails, tolerates a short outage of the warden, and batches checks', async () => {
+  it('cuts a supervised stream when its check fails, rides out a short warden outage, and batches checks', async () => {
     const results: (string | null)[] = [null];
     const asked: number[] = [];
     const warden = fakeWarden({

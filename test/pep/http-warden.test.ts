@@ -119,18 +119,16 @@ describe('createWardenClient fails closed', () => {
     '/hang/v1/decide': () => undefined,
     '/hang/v1/sessions': () => undefined,
     '/prefixed/v1/decide': (res) =>
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            decision_id: 'd-1',
-            allow: true,
-            reasons: [],
-            obligations: {},
-            visible_tools: null,
-            policy: { revision: 'r1' },
-          }),
-        ),
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          decision_id: 'd-1',
+          allow: true,
+          reasons: [],
+          obligations: {},
+          visible_tools: null,
+          policy: { revision: 'r1' },
+        }),
+      ),
   };
 
   beforeAll(async () => {

@@ -141,9 +141,8 @@ describe('proxy, legacy era, against a stub upstream', () => {
       const { id } = body as { id: number };
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write(': keep-alive\n\n');
-      res.write(
-        `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'x' } })}\n\n`,
-      );
+      const log = { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'x' } };
+      res.write(`event: message\ndata: ${JSON.stringify(log)}\n\n`);
       const tools = ['echo', 'get-env', 'not-in-catalogue', 'get-sum'].map((name) => ({
         name,
         inputSchema: { type: 'object' },
@@ -168,9 +167,8 @@ describe('proxy, legacy era, against a stub upstream', () => {
     upstream.handler = ({ body }, res) => {
       const { id } = body as { id: number };
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(
-        `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1 } })}\n\n`,
-      );
+      const progress = { jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1 } };
+      res.write(`event: message\ndata: ${JSON.stringify(progress)}\n\n`);
       void released.then(() =>
         res.end(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, result: { content: [] } })}\n\n`),
       );

@@ -28,7 +28,8 @@ describe('proxy parts', () => {
   it('classifies messages and refuses what is not JSON-RPC', () => {
     const { messages, batch } = parseMessages(
       Buffer.from(
-        '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":"a","result":{}}]',
+        '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"},' +
+          '{"jsonrpc":"2.0","id":"a","result":{}}]',
       ),
     );
     expect(batch).toBe(true);
@@ -75,7 +76,8 @@ describe('proxy parts', () => {
     );
     // The scopes are the ones the request needs (step-up), not the resource's whole list.
     expect(bearerChallenge(identity, 'insufficient_scope', 'no "role"\n', ['mcp:write'])).toBe(
-      'Bearer resource_metadata="https://p/.well-known/oauth-protected-resource/mcp", error="insufficient_scope", error_description="no role", scope="mcp:write"',
+      'Bearer resource_metadata="https://p/.well-known/oauth-protected-resource/mcp", ' +
+        'error="insufficient_scope", error_description="no role", scope="mcp:write"',
     );
   });
 

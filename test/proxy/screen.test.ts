@@ -91,7 +91,7 @@ describe('list filtering fails closed', () => {
     expect(await response.text()).not.toContain('get-env');
   });
 
-  it('drops a list the method did not ask for, smuggled beside the one it did, and marks the answer private', async () => {
+  it('drops a list the method did not ask for, smuggled beside the one it did; marks the answer private', async () => {
     const id = await session();
     upstream.handler = answering((requestId) => ({
       jsonrpc: '2.0',

@@ -39,7 +39,7 @@ describe('the guard applies the enforcement core', () => {
     }
   });
 
-  it('refuses a request whose id is still pending, and a list-shaped answer to no pending request never leaves', async () => {
+  it('refuses a request whose id is still pending; a list-shaped answer to no pending request is dropped', async () => {
     const core = await createTestCore();
     const token = await core.idp.mint({ roles: ['reader'] }, { subject: 'ida', expiresIn: 3600 });
     let release!: () => void;

@@ -35,7 +35,7 @@ describe('guardTransport: warden sessions bound to MCP sessions', () => {
     await server.close();
   });
 
-  it('a session revoked mid-way is refused with session_revoked and closed; a fresh client initializes again', async () => {
+  it('a session revoked mid-way is refused (session_revoked) and closed; a fresh client re-initializes', async () => {
     const token = await mint('rita');
     const client = await connect(token);
     const sid = sessionIdOf(client);
@@ -50,7 +50,7 @@ describe('guardTransport: warden sessions bound to MCP sessions', () => {
     expect((await fresh.callTool(READ)).content).toEqual([{ type: 'text', text: 'fs_read /srv/data/a.txt' }]);
   });
 
-  it('another principal replaying the Mcp-Session-Id is refused with session_owner_mismatch; the owner goes on', async () => {
+  it('another principal replaying the Mcp-Session-Id gets session_owner_mismatch; the owner goes on', async () => {
     const alice = await connect(await mint('alice'));
     const sid = sessionIdOf(alice);
     const mallory = await connect(await mint('mallory'), sid);

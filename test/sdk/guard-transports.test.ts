@@ -78,7 +78,7 @@ describe('guardTransport over any transport', () => {
     await server.close();
   });
 
-  it("decides a client's answer to a server request (transport/response), and drops it once the session is revoked", async () => {
+  it("decides a client's answer to a server request (transport/response); drops it once session revoked", async () => {
     const { clientSide, server } = await lowLevelPair(
       { warden: inProcessWarden(core.deps, PEP), token: () => token },
       'mem-3',

@@ -315,7 +315,7 @@ export function describeSessionStoreContract(
         expect(await store.get(extra.id_hash)).toBeUndefined();
       });
 
-      it('counts per issuer and subject: another subject, or the same subject of another issuer, has its own count', async () => {
+      it('counts per issuer and subject: another subject or the same one of another issuer counts apart', async () => {
         const { store } = await open({ maxPerOwner: 1 });
         await store.insert(createdAt(NOW));
         await store.insert(createdAt(NOW, { owner: owner('bob') }));
@@ -369,7 +369,7 @@ export function describeSessionStoreContract(
     });
 
     describe('countLive', () => {
-      it('counts live records, never an absolutely expired one, and at most the revoked and idle-expired ones besides', async () => {
+      it('counts live records: no absolutely expired one, at most the revoked and idle-expired besides', async () => {
         const { store, peer } = await open();
         await store.insert(sessionRecord());
         await store.insert(sessionRecord({ owner: owner('bob') }));
