@@ -37,7 +37,10 @@ export const TARGETS: Record<string, FuzzTarget> = {
 
 /** Whether jazzer.js's native libFuzzer addon loads on this machine; the loader's message when it does not. */
 export function jazzerStatus(): { available: boolean; reason: string } {
-  const probe = spawnSync(process.execPath, ['-e', "require('@jazzer.js/fuzzer'); console.log('ok')"], { cwd: ROOT, encoding: 'utf8' });
+  const probe = spawnSync(process.execPath, ['-e', "require('@jazzer.js/fuzzer'); console.log('ok')"], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (probe.status === 0 && probe.stdout.includes('ok')) return { available: true, reason: 'the native addon loads' };
   const why = /Error: (.*)/.exec(probe.stderr)?.[1] ?? probe.stderr.trim().split('\n').at(-1) ?? 'unknown';
   const glibc = spawnSync('ldd', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '';
@@ -57,13 +60,18 @@ export async function runFuzz(options: {
   const results: FuzzResult[] = [];
   for (const [name, target] of Object.entries(TARGETS)) {
     if (options.only !== undefined && !options.only.some((o) => name.includes(o))) continue;
-    const budget = options.seconds !== undefined ? { seconds: options.seconds } : { runs: options.runs ?? boundedRuns(target) };
+    const budget =
+      options.seconds !== undefined ? { seconds: options.seconds } : { runs: options.runs ?? boundedRuns(target) };
     const seed = fuzzSeed();
-    log(`[fuzz] ${name}: ${options.seconds !== undefined ? `${options.seconds} s` : `${budget.runs} cases`}, seed ${seed} …`);
+    log(
+      `[fuzz] ${name}: ${options.seconds !== undefined ? `${options.seconds} s` : `${budget.runs} cases`}, seed ${seed} …`,
+    );
     const r = await runTarget(target, { ...budget, seed });
     results.push(r);
     options.progress?.(results);
-    log(`[fuzz] ${name}: ${r.failed ? 'FAILED' : 'ok'} after ${r.runs} cases in ${r.seconds.toFixed(1)} s (seed ${r.seed})${r.notes.length ? `; ${r.notes.join('; ')}` : ''}`);
+    log(
+      `[fuzz] ${name}: ${r.failed ? 'FAILED' : 'ok'} after ${r.runs} cases in ${r.seconds.toFixed(1)} s (seed ${r.seed})${r.notes.length ? `; ${r.notes.join('; ')}` : ''}`,
+    );
     log(`       outcomes ${JSON.stringify(r.outcomes)}`);
     if (r.report !== null) log(r.report);
   }
@@ -81,7 +89,9 @@ async function main(): Promise<number> {
     strict: true,
   });
   const jazzer = jazzerStatus();
-  console.log(`coverage-guided fuzzing (jazzer.js): ${jazzer.available ? 'available' : `unavailable: ${jazzer.reason}`}; running the fast-check targets`);
+  console.log(
+    `coverage-guided fuzzing (jazzer.js): ${jazzer.available ? 'available' : `unavailable: ${jazzer.reason}`}; running the fast-check targets`,
+  );
   const seconds = values.time === undefined ? undefined : Number(values.time);
   const runs = values.runs === undefined ? undefined : Number(values.runs);
   const started = new Date();
@@ -99,7 +109,9 @@ async function main(): Promise<number> {
   const results = await runFuzz({ seconds, runs, only: values.target, progress: write });
   write(results);
   const total = results.reduce((n, r) => n + r.runs, 0);
-  console.log(`\n${total} cases over ${results.length} targets; ${results.filter((r) => r.failed).length} failed; written to ${values.out}`);
+  console.log(
+    `\n${total} cases over ${results.length} targets; ${results.filter((r) => r.failed).length} failed; written to ${values.out}`,
+  );
   return results.some((r) => r.failed) ? 1 : 0;
 }
 

@@ -49,11 +49,7 @@ function fuzzTable(results: readonly FuzzResult[]): string {
     const cases = r.runs.toLocaleString('en-US');
     return `| ${r.target} | ${cases} | ${r.seconds.toFixed(1)} s | ${result} | ${r.seed} |`;
   });
-  return [
-    '| target | cases | time | result | seed |',
-    '|---|---:|---:|---|---|',
-    ...rows,
-  ].join('\n');
+  return ['| target | cases | time | result | seed |', '|---|---:|---:|---|---|', ...rows].join('\n');
 }
 
 function readJson<T>(file: string): T | undefined {

@@ -521,7 +521,10 @@ export const ERROR_CLASSES: readonly ErrorClassInfo[] = [
 
 const STATUS_BY_CODE: ReadonlyMap<string, number> = new Map(ERROR_CLASSES.map((c) => [c.code, c.status]));
 const CODES_BY_FAMILY: ReadonlyMap<ErrorFamily, ReadonlySet<string>> = new Map(
-  ERROR_FAMILIES.map((family) => [family, new Set(ERROR_CLASSES.filter((c) => c.family === family).map((c) => c.code))]),
+  ERROR_FAMILIES.map((family) => [
+    family,
+    new Set(ERROR_CLASSES.filter((c) => c.family === family).map((c) => c.code)),
+  ]),
 );
 
 /** HTTP status of a code's error class; 500 for a code no class has. */

@@ -2,8 +2,19 @@ import { z } from 'zod';
 
 /** Argument names masked wherever they appear (case-insensitive), before hashing or writing. */
 export const DEFAULT_MASK_KEYS = [
-  'password', 'passwd', 'secret', 'token', 'access_token', 'refresh_token', 'id_token',
-  'api_key', 'apikey', 'authorization', 'cookie', 'private_key', 'client_secret',
+  'password',
+  'passwd',
+  'secret',
+  'token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'api_key',
+  'apikey',
+  'authorization',
+  'cookie',
+  'private_key',
+  'client_secret',
 ];
 
 /** Where decision and state-change records go, and how they are protected. */
@@ -11,11 +22,18 @@ export const auditConfigSchema = z.strictObject({
   /** The sink, by name: `file` (embedded default) or `postgres` (shared by replicas). */
   sink: z.enum(['file', 'postgres']).default('file'),
   file: z.string().min(1).default('var/audit.jsonl'),
-  max_file_bytes: z.number().int().min(4096).default(256 * 1024 * 1024),
+  max_file_bytes: z
+    .number()
+    .int()
+    .min(4096)
+    .default(256 * 1024 * 1024),
   postgres: z
     .strictObject({
       url: z.string().default('postgres://127.0.0.1:5432/mcp_warden'),
-      table: z.string().regex(/^[a-z_][a-z0-9_]{0,50}$/).default('mcp_warden_audit'),
+      table: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]{0,50}$/)
+        .default('mcp_warden_audit'),
     })
     .default({ url: 'postgres://127.0.0.1:5432/mcp_warden', table: 'mcp_warden_audit' }),
   /** The Ed25519 key that signs checkpoints; generated on first start. */

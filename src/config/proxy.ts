@@ -8,7 +8,10 @@ export const proxyConfigSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65_535).default(8282),
   /** The path of the MCP endpoint the proxy serves. */
-  path: z.string().regex(/^\/[^?#]*$/, 'an absolute path').default('/mcp'),
+  path: z
+    .string()
+    .regex(/^\/[^?#]*$/, 'an absolute path')
+    .default('/mcp'),
   /** The URL clients use to reach the proxy (behind a load balancer, its public origin). */
   public_url: httpUrl.optional(),
   /**
@@ -63,7 +66,12 @@ export const proxyConfigSchema = z.strictObject({
     .default(['tool_not_permitted', 'destructive_requires_role', 'prompt_not_permitted', 'resource_not_permitted']),
   /** Most legacy sessions mapped to upstream sessions at once; the oldest are dropped beyond. */
   max_sessions: z.number().int().min(1).max(10_000_000).default(100_000),
-  body_limit_bytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+  body_limit_bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(1024 * 1024),
 });
 
 export type ProxyConfig = z.output<typeof proxyConfigSchema>;

@@ -9,7 +9,12 @@ export const revocationConfigFields = {
    * How long a principal revocation is kept: at least the longest lifetime of a token any
    * trusted issuer mints, since past it no token the rule covers can still verify.
    */
-  revocation_retention_seconds: z.number().int().min(60).max(90 * 24 * 3600).default(24 * 3600),
+  revocation_retention_seconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(90 * 24 * 3600)
+    .default(24 * 3600),
   /**
    * What an admin's `DELETE /v1/sessions/{id}` means for the owner's other requests:
    * `principal` also records a rule for the owner (issuer, subject, client), so the same

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { maskArguments, type MaskRules } from '../audit/mask.ts';
 import { auditRecord, recordedPrincipal, type AuditRecord } from '../audit/record.ts';
-import { AuditUnavailable, InvalidRequest, PolicyDenied, SessionOwnerMismatch, toReason, type Reason } from '../errors.ts';
+import {
+  AuditUnavailable,
+  InvalidRequest,
+  PolicyDenied,
+  SessionOwnerMismatch,
+  toReason,
+  type Reason,
+} from '../errors.ts';
 import type { Principal } from '../identity/principal.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import { hashSessionId } from '../session/ids.ts';
@@ -47,7 +54,14 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     sessionHash = session?.id_hash ?? null;
     handleHash = handle?.id_hash ?? null;
     const output = engine.decide(
-      buildPolicyInput({ mcp: request.mcp, principal, session: session ?? handle, server: request.server, caller, now }),
+      buildPolicyInput({
+        mcp: request.mcp,
+        principal,
+        session: session ?? handle,
+        server: request.server,
+        caller,
+        now,
+      }),
     );
     allow = output.allow;
     reasons = output.reasons;
@@ -72,7 +86,8 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
       records.push(ownerMismatchRecord(err.idHash, request, caller, principal, now, decisionId));
     }
   }
-  if (!allow && reasons.length === 0) reasons = [toReason(new PolicyDenied('the policy denied the request without a reason'))];
+  if (!allow && reasons.length === 0)
+    reasons = [toReason(new PolicyDenied('the policy denied the request without a reason'))];
   const decision: Decision = {
     decision_id: decisionId,
     allow,
@@ -85,13 +100,31 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
   };
   // A session that failed its check still names its hash in the record (hashed once).
   if (sessionHash === null && request.session !== undefined) sessionHash = hashSessionId(request.session);
-  records.push(decisionRecord(decision, unfit === null ? request : recordable(request), caller, principal, sessionHash, handleHash, now, deps.mask));
+  records.push(
+    decisionRecord(
+      decision,
+      unfit === null ? request : recordable(request),
+      caller,
+      principal,
+      sessionHash,
+      handleHash,
+      now,
+      deps.mask,
+    ),
+  );
   let answer = decision;
   try {
     for (const record of records) await deps.audit.append(record);
   } catch (err) {
     const reason = toReason(err instanceof AuditUnavailable ? err : new AuditUnavailable('the audit sink failed'));
-    answer = { decision_id: decision.decision_id, allow: false, reasons: [reason], obligations: {}, visible_tools: null, policy: decision.policy };
+    answer = {
+      decision_id: decision.decision_id,
+      allow: false,
+      reasons: [reason],
+      obligations: {},
+      visible_tools: null,
+      policy: decision.policy,
+    };
   }
   deps.observe?.decision(answer, (performance.now() - started) / 1000);
   return answer;

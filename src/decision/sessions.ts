@@ -22,7 +22,11 @@ import type { Caller, CreateSessionRequest, SessionView, WidenRequest } from './
  * lifetimes the `mcp/session/grant` entrypoint allows, capped by the configured maxima.
  * Throws coded errors: identity failures, `session_not_granted`, `audit_unavailable`.
  */
-export async function createSession(deps: CoreDeps, request: CreateSessionRequest, caller: Caller): Promise<SessionView> {
+export async function createSession(
+  deps: CoreDeps,
+  request: CreateSessionRequest,
+  caller: Caller,
+): Promise<SessionView> {
   const now = deps.clock();
   const engine = deps.policy.get();
   const principal = await deps.verifier.verify(request.token, request.server);
@@ -40,7 +44,8 @@ export async function createSession(deps: CoreDeps, request: CreateSessionReques
     }),
   );
   if (!grant.allow || grant.scope.length === 0) {
-    const reasons = grant.reasons.length > 0 ? grant.reasons : [{ code: 'no_tools', message: 'no tool may be granted' }];
+    const reasons =
+      grant.reasons.length > 0 ? grant.reasons : [{ code: 'no_tools', message: 'no tool may be granted' }];
     throw new SessionNotGranted('the policy refused the session', reasons);
   }
   const ttlMs = Math.min(grant.ttl_seconds, deps.limits.maxTtlSeconds) * 1000;
@@ -103,7 +108,8 @@ export async function widenSession(deps: CoreDeps, request: WidenRequest, caller
       tools: request.add,
     }),
   );
-  if (!grant.allow) throw new SessionNotGranted('the policy refused the widening', grant.reasons, grant.required_scopes);
+  if (!grant.allow)
+    throw new SessionNotGranted('the policy refused the widening', grant.reasons, grant.required_scopes);
   const widened = await deps.sessions.addScope(session.id_hash, grant.scope, now);
   // Revoked or expired between the check and the update: the widening did not happen.
   if (widened === undefined) throw new SessionUnknown('the session is unknown');

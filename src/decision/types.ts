@@ -18,11 +18,13 @@ export type CallerRole = 'pep' | 'admin' | 'metrics' | 'local';
 /** The MCP request a PEP asks about. */
 export interface McpRequest {
   readonly method: string;
-  readonly params?: {
-    readonly name?: string | undefined;
-    readonly arguments?: Readonly<Record<string, unknown>> | undefined;
-    readonly uri?: string | undefined;
-  } | undefined;
+  readonly params?:
+    | {
+        readonly name?: string | undefined;
+        readonly arguments?: Readonly<Record<string, unknown>> | undefined;
+        readonly uri?: string | undefined;
+      }
+    | undefined;
   readonly protocol_version?: string | undefined;
   /** For list methods: the names (or URIs) the upstream returned. */
   readonly candidates?: readonly string[] | undefined;

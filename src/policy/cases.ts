@@ -13,16 +13,32 @@ export interface PolicyCase {
 }
 
 const REQUEST: Json = {
-  method: 'tools/call', tool: null, arguments: null, uri: null, prompt: null,
-  protocol_version: '2025-11-25', candidates: null, tools: null,
+  method: 'tools/call',
+  tool: null,
+  arguments: null,
+  uri: null,
+  prompt: null,
+  protocol_version: '2025-11-25',
+  candidates: null,
+  tools: null,
 };
 const PRINCIPAL: Json = {
-  iss: 'https://issuer.example.com', sub: 'alice', client_id: 'app-1', scopes: [], roles: [],
-  spiffe_id: null, kind: 'user', claims: {},
+  iss: 'https://issuer.example.com',
+  sub: 'alice',
+  client_id: 'app-1',
+  scopes: [],
+  roles: [],
+  spiffe_id: null,
+  kind: 'user',
+  claims: {},
 };
 const SESSION: Json = {
-  id_hash: '3f1c', kind: 'mcp-session', scope: [], created_at: 1_700_000_000_000_000_000,
-  expires_at: 1_700_000_900_000_000_000, context: {},
+  id_hash: '3f1c',
+  kind: 'mcp-session',
+  scope: [],
+  created_at: 1_700_000_000_000_000_000,
+  expires_at: 1_700_000_900_000_000_000,
+  context: {},
 };
 
 /** A full policy input from a case's compact one: request, principal and session merged over defaults. */
@@ -52,7 +68,8 @@ export function checkCase(engine: PolicyEngine, c: PolicyCase): string[] {
   const got = engine.decide(fullInput(c.input));
   const problems: string[] = [];
   const codes = got.reasons.map((r) => r.code);
-  if (got.allow !== c.want.allow) problems.push(`allow: want ${c.want.allow}, got ${got.allow} (${codes.join(', ') || 'no reasons'})`);
+  if (got.allow !== c.want.allow)
+    problems.push(`allow: want ${c.want.allow}, got ${got.allow} (${codes.join(', ') || 'no reasons'})`);
   if (c.want.allow && codes.length > 0) problems.push(`allowed with reasons: ${codes.join(', ')}`);
   if (c.want.codes !== undefined && JSON.stringify(codes) !== JSON.stringify(c.want.codes)) {
     problems.push(`codes: want [${c.want.codes.join(', ')}], got [${codes.join(', ')}]`);

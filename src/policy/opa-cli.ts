@@ -12,8 +12,23 @@ export function opaBinary(): string {
 /** The `opa build` arguments of a deployable WASM bundle of a policy folder (tests and examples left out). */
 export function wasmBuildArgs(source: string, output: string, revision: string): string[] {
   return [
-    'build', '-t', 'wasm', '-e', DECISION_ENTRYPOINT, '-e', GRANT_ENTRYPOINT,
-    '--ignore', '*_test.rego', '--ignore', 'examples', '--ignore', '.*',
-    '--revision', revision, '-o', output, source,
+    'build',
+    '-t',
+    'wasm',
+    '-e',
+    DECISION_ENTRYPOINT,
+    '-e',
+    GRANT_ENTRYPOINT,
+    '--ignore',
+    '*_test.rego',
+    '--ignore',
+    'examples',
+    '--ignore',
+    '.*',
+    '--revision',
+    revision,
+    '-o',
+    output,
+    source,
   ];
 }

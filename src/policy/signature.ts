@@ -36,7 +36,19 @@ export interface BundleSignature {
   readonly signer: string;
 }
 
-const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+const ASYMMETRIC_ALGS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+];
 const HMAC_ALGS = ['HS256', 'HS384', 'HS512'];
 
 /** OPA's hash names (v1/bundle/hash.go) to node's; MD5 and SHA-1 are left out on purpose. */
@@ -308,7 +320,8 @@ function encode(value: Json): string {
   const entries = new Map<string, Json>();
   for (const [key, child] of Object.entries(value)) {
     const wellFormed = key.toWellFormed();
-    if (entries.has(wellFormed)) throw new BundleInvalid('bundle JSON has keys that differ only in unpaired surrogates');
+    if (entries.has(wellFormed))
+      throw new BundleInvalid('bundle JSON has keys that differ only in unpaired surrogates');
     entries.set(wellFormed, child);
   }
   const keys = [...entries.keys()].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
@@ -317,5 +330,7 @@ function encode(value: Json): string {
 
 /** Go's encoding/json string form with SetEscapeHTML(false); JSON.stringify differs only in U+2028/9. */
 function goString(s: string): string {
-  return JSON.stringify(s.toWellFormed()).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(s.toWellFormed())
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }

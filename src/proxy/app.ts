@@ -1,4 +1,9 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { Warden } from '../pep/warden.ts';
 import { handleDelete, handleGet, handlePost, type ProxyContext } from './endpoint.ts';
 import { RequestGate } from './gate.ts';
@@ -45,7 +50,11 @@ export async function buildProxyApp(options: ProxyOptions): Promise<FastifyInsta
   // Long-lived SSE streams must not hold a shutdown open: close() ends them.
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit, forceCloseConnections: true });
   const upstream = new Upstream(options.upstream);
-  const supervisor = new StreamSupervisor({ warden: options.warden, intervalMs: options.streams.checkMs, unavailableGraceMs: options.streams.unavailableGraceMs });
+  const supervisor = new StreamSupervisor({
+    warden: options.warden,
+    intervalMs: options.streams.checkMs,
+    unavailableGraceMs: options.streams.unavailableGraceMs,
+  });
   const ctx: ProxyContext = {
     warden: options.warden,
     upstream,
@@ -58,7 +67,11 @@ export async function buildProxyApp(options: ProxyOptions): Promise<FastifyInsta
     obligations: new Set(IMPLEMENTED_OBLIGATIONS.proxy),
     insufficientScope: new Set(options.insufficientScopeReasons),
   };
-  const originPolicy = { allowedOrigins: new Set(options.allowedOrigins), loopback: options.loopback, publicHost: options.publicHost };
+  const originPolicy = {
+    allowedOrigins: new Set(options.allowedOrigins),
+    loopback: options.loopback,
+    publicHost: options.publicHost,
+  };
 
   app.removeAllContentTypeParsers();
   // The body is kept as bytes: parsed once to decide, forwarded unchanged when all is allowed.
@@ -71,14 +84,21 @@ export async function buildProxyApp(options: ProxyOptions): Promise<FastifyInsta
   app.addHook('onRequest', async (request, reply) => {
     const problem = originProblem(originPolicy, request.headers.origin, request.headers.host);
     if (problem === null) return undefined;
-    return reply.code(403).type('application/json').send(JSON.stringify(rpcError(null, RpcCode.invalidRequest, `Forbidden: ${problem}`)));
+    return reply
+      .code(403)
+      .type('application/json')
+      .send(JSON.stringify(rpcError(null, RpcCode.invalidRequest, `Forbidden: ${problem}`)));
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
-    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const status =
+      error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) request.log.error({ err: error }, 'proxy failure');
     const message = status === 500 ? 'Internal error' : error.message;
-    return reply.code(status).type('application/json').send(JSON.stringify(rpcError(null, status === 500 ? -32603 : RpcCode.invalidRequest, message)));
+    return reply
+      .code(status)
+      .type('application/json')
+      .send(JSON.stringify(rpcError(null, status === 500 ? -32603 : RpcCode.invalidRequest, message)));
   });
 
   for (const path of metadataPaths(options.path)) {
@@ -89,7 +109,15 @@ export async function buildProxyApp(options: ProxyOptions): Promise<FastifyInsta
     (handler: typeof handlePost) =>
     async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
       if (!gate.enter()) {
-        return reply.code(503).header('connection', 'close').type('application/json').send(JSON.stringify(rpcError(null, RpcCode.upstreamUnavailable, 'Service Unavailable: the proxy is shutting down')));
+        return reply
+          .code(503)
+          .header('connection', 'close')
+          .type('application/json')
+          .send(
+            JSON.stringify(
+              rpcError(null, RpcCode.upstreamUnavailable, 'Service Unavailable: the proxy is shutting down'),
+            ),
+          );
       }
       try {
         return await handler(ctx, request, reply);

@@ -58,7 +58,8 @@ const SCOPE = 'transport';
  */
 export function guardTransport(transport: Transport, options: GuardOptions): Transport {
   if (typeof options.warden?.decide !== 'function') throw new TypeError('guardTransport needs a warden');
-  if (typeof options.server !== 'string' || options.server.length === 0) throw new TypeError('guardTransport needs the server id');
+  if (typeof options.server !== 'string' || options.server.length === 0)
+    throw new TypeError('guardTransport needs the server id');
   return new GuardedTransport(transport, options);
 }
 
@@ -95,8 +96,10 @@ class GuardedTransport implements Transport {
     this.#supervisor =
       options.supervisor === false
         ? undefined
-        : (options.supervisor ?? new StreamSupervisor({ warden: options.warden, intervalMs: 500, unavailableGraceMs: 5_000 }));
-    if (inner.setProtocolVersion !== undefined) this.setProtocolVersion = (version) => inner.setProtocolVersion?.(version);
+        : (options.supervisor ??
+          new StreamSupervisor({ warden: options.warden, intervalMs: 500, unavailableGraceMs: 5_000 }));
+    if (inner.setProtocolVersion !== undefined)
+      this.setProtocolVersion = (version) => inner.setProtocolVersion?.(version);
   }
 
   get sessionId(): string | undefined {
@@ -158,23 +161,39 @@ class GuardedTransport implements Transport {
 
   async #initialize(message: JSONRPCRequest, extra: MessageExtraInfo | undefined): Promise<Delivery> {
     const pep = this.#context(extra, undefined, undefined);
-    this.#protocolVersion = typeof message.params?.protocolVersion === 'string' ? message.params.protocolVersion : undefined;
+    this.#protocolVersion =
+      typeof message.params?.protocolVersion === 'string' ? message.params.protocolVersion : undefined;
     this.#initializeId = message.id;
-    const decision = await decideRequest({ ...pep, protocolVersion: this.#protocolVersion }, mcpRequestOf(classify(message), this.#protocolVersion));
+    const decision = await decideRequest(
+      { ...pep, protocolVersion: this.#protocolVersion },
+      mcpRequestOf(classify(message), this.#protocolVersion),
+    );
     if (!decision.allow) return this.#refusal(message.id, decision, true);
     // One stateful transport is one MCP session; stateless ones (no id) get no warden
     // session. The version the client asks for cannot opt out of it: only the one the
     // server answers can (see #negotiated).
     if (this.#inner.sessionId === undefined) return () => this.#deliver(message, extra);
     try {
-      const view = await this.#options.warden.createSession({ token: pep.token, server: this.#options.server, kind: 'mcp-session' });
-      if (view.id === undefined) throw new WardenRefusal(PdpUnavailable.code, 'the warden created a session without an id');
+      const view = await this.#options.warden.createSession({
+        token: pep.token,
+        server: this.#options.server,
+        kind: 'mcp-session',
+      });
+      if (view.id === undefined)
+        throw new WardenRefusal(PdpUnavailable.code, 'the warden created a session without an id');
       this.#session = view.id;
       this.#sessionToken = pep.token;
-      this.#unwatch = this.#supervisor?.watch({ token: pep.token, session: view.id, server: this.#options.server }, () => this.#endSession());
+      this.#unwatch = this.#supervisor?.watch(
+        { token: pep.token, session: view.id, server: this.#options.server },
+        () => this.#endSession(),
+      );
     } catch (err) {
       // A refused initialize leaves a transport the SDK will not initialize again: end it.
-      return this.#refusal(message.id, { reasons: refusalReasons(refusalOf(err, 'creating the session')), decision_id: null }, true);
+      return this.#refusal(
+        message.id,
+        { reasons: refusalReasons(refusalOf(err, 'creating the session')), decision_id: null },
+        true,
+      );
     }
     return () => this.#deliver(message, extra);
   }
@@ -186,12 +205,20 @@ class GuardedTransport implements Transport {
     if (message.type === 'request') {
       const claimed = this.#pending.claim(SCOPE, [{ id: message.id, method: message.method }]);
       if (typeof claimed !== 'function') {
-        return this.#refusal(message.id as RequestId, { reasons: [{ code: claimed.code, message: claimed.message }], decision_id: null }, false);
+        return this.#refusal(
+          message.id as RequestId,
+          { reasons: [{ code: claimed.code, message: claimed.message }], decision_id: null },
+          false,
+        );
       }
       const decision = await decideRequest(pep, mcpRequestOf(message, version));
       if (!decision.allow) {
         claimed();
-        return this.#refusal(message.id as RequestId, decision, pep.session !== undefined && denialKind(decision.reasons) === 'state_gone');
+        return this.#refusal(
+          message.id as RequestId,
+          decision,
+          pep.session !== undefined && denialKind(decision.reasons) === 'state_gone',
+        );
       }
       this.#released.set(String(message.id), { release: claimed, listed: { pep } });
       return () => this.#deliver(raw, extra);
@@ -201,7 +228,11 @@ class GuardedTransport implements Transport {
     return decision.allow ? () => this.#deliver(raw, extra) : async () => undefined;
   }
 
-  #context(extra: MessageExtraInfo | undefined, session: string | undefined, version: string | undefined): EnforcementContext {
+  #context(
+    extra: MessageExtraInfo | undefined,
+    session: string | undefined,
+    version: string | undefined,
+  ): EnforcementContext {
     return {
       warden: this.#options.warden,
       server: this.#options.server,
@@ -270,7 +301,8 @@ class GuardedTransport implements Transport {
     this.#unwatch?.();
     this.#unwatch = undefined;
     if (this.#options.onSessionEnd !== undefined) this.#options.onSessionEnd();
-    else this.#inner.close().catch((err: unknown) => this.onerror?.(err instanceof Error ? err : new Error(String(err))));
+    else
+      this.#inner.close().catch((err: unknown) => this.onerror?.(err instanceof Error ? err : new Error(String(err))));
   }
 
   /** Revokes this transport's warden session: best effort, it expires anyway. */
@@ -279,7 +311,8 @@ class GuardedTransport implements Transport {
     this.#session = undefined;
     this.#unwatch?.();
     this.#unwatch = undefined;
-    if (session !== undefined) this.#options.warden.revokeSession({ id: session, token: this.#sessionToken }).catch(() => undefined);
+    if (session !== undefined)
+      this.#options.warden.revokeSession({ id: session, token: this.#sessionToken }).catch(() => undefined);
   }
 }
 

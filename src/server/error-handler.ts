@@ -30,7 +30,9 @@ export function installErrorHandler(app: FastifyInstance, bodyLimit: number): vo
     }
     if (error instanceof SessionNotGranted) {
       const scopes = error.requiredScopes.length > 0 ? { required_scopes: error.requiredScopes } : {};
-      return reply.code(statusOf(error.code)).send({ code: error.code, message: error.message, reasons: error.reasons, ...scopes });
+      return reply
+        .code(statusOf(error.code))
+        .send({ code: error.code, message: error.message, reasons: error.reasons, ...scopes });
     }
     if (error instanceof InvalidRequest || error instanceof PayloadTooLarge) {
       const errors = error.errors.length > 0 ? { errors: error.errors } : {};
@@ -42,7 +44,12 @@ export function installErrorHandler(app: FastifyInstance, bodyLimit: number): vo
     switch (error.code) {
       case 'FST_ERR_HANDLER_TIMEOUT':
         // The work goes on (a decision still writes its audit record); the caller treats the 503 as a deny.
-        return reply.code(RequestTimeout.status).send({ code: RequestTimeout.code, message: 'the request was not answered in time (server.request_timeout_ms)' });
+        return reply
+          .code(RequestTimeout.status)
+          .send({
+            code: RequestTimeout.code,
+            message: 'the request was not answered in time (server.request_timeout_ms)',
+          });
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return reply.code(PayloadTooLarge.status).send({
           code: PayloadTooLarge.code,
@@ -50,7 +57,9 @@ export function installErrorHandler(app: FastifyInstance, bodyLimit: number): vo
           errors: [{ path: '', message: `body larger than ${bodyLimit} bytes` }],
         });
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return reply.code(UnsupportedMediaType.status).send({ code: UnsupportedMediaType.code, message: 'send application/json' });
+        return reply
+          .code(UnsupportedMediaType.status)
+          .send({ code: UnsupportedMediaType.code, message: 'send application/json' });
       case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
         return reply.code(InvalidRequest.status).send({ code: InvalidRequest.code, message: error.message });

@@ -45,7 +45,8 @@ export function checkJsonLimits(value: unknown, limits: JsonLimits): WardenError
       }
     }
     for (const [key, child] of entries) {
-      if (child !== null && typeof child === 'object') stack.push({ value: child, depth: node.depth + 1, parent: node, key });
+      if (child !== null && typeof child === 'object')
+        stack.push({ value: child, depth: node.depth + 1, parent: node, key });
     }
   }
   return null;

@@ -16,7 +16,11 @@ export interface RateLimitOptions {
  * Counted in memory, per process. Routes opt out with `config: { rateLimit: false }`
  * (the probes and `/metrics`).
  */
-export async function installRateLimit(app: FastifyInstance, auth: CallerAuth, options: RateLimitOptions): Promise<void> {
+export async function installRateLimit(
+  app: FastifyInstance,
+  auth: CallerAuth,
+  options: RateLimitOptions,
+): Promise<void> {
   await app.register(rateLimit, {
     global: true,
     max: options.max,

@@ -132,8 +132,18 @@ export const errorSchema = z.object({
  */
 export const revocationBodySchema = z.strictObject({
   subject: z.string().min(1).max(1024).optional().describe('every token of this subject issued until now'),
-  issuer: z.string().min(1).max(2048).optional().describe("the subject's or the jti's issuer; any issuer when omitted with subject"),
-  client_id: z.string().min(1).max(1024).optional().describe('every token of this client issued until now; with subject, that subject through that client'),
+  issuer: z
+    .string()
+    .min(1)
+    .max(2048)
+    .optional()
+    .describe("the subject's or the jti's issuer; any issuer when omitted with subject"),
+  client_id: z
+    .string()
+    .min(1)
+    .max(1024)
+    .optional()
+    .describe('every token of this client issued until now; with subject, that subject through that client'),
   token_sha256: z
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, 'must be the hex sha256 of the raw token')
@@ -187,9 +197,6 @@ export const livenessBodySchema = z.strictObject({
 /** `POST /v1/liveness` 200 answer: one result per item, in order. */
 export const livenessAnswerSchema = z.object({
   results: z.array(
-    z.union([
-      z.object({ live: z.literal(true) }),
-      z.object({ live: z.literal(false), reason: reasonSchema }),
-    ]),
+    z.union([z.object({ live: z.literal(true) }), z.object({ live: z.literal(false), reason: reasonSchema })]),
   ),
 });

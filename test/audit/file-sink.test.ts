@@ -9,8 +9,19 @@ import type { AuditRecord } from '../../src/audit/record.ts';
 import { verifyTrail } from '../../src/audit/verify.ts';
 
 const record = (n: number): AuditRecord => ({
-  v: 1, ts: new Date(n * 1000).toISOString(), kind: 'decision', decision_id: `d${n}`, caller: 'pep', principal: null,
-  session: null, server: 's', method: 'ping', tool: null, allow: false, reasons: [], policy_revision: null,
+  v: 1,
+  ts: new Date(n * 1000).toISOString(),
+  kind: 'decision',
+  decision_id: `d${n}`,
+  caller: 'pep',
+  principal: null,
+  session: null,
+  server: 's',
+  method: 'ping',
+  tool: null,
+  allow: false,
+  reasons: [],
+  policy_revision: null,
 });
 
 describe('FileAuditSink', () => {
@@ -22,8 +33,19 @@ describe('FileAuditSink', () => {
   });
 
   const sinkAt = (path: string, extra: Partial<FileSinkOptions> = {}) =>
-    new FileAuditSink({ path, signer, checkpointEveryRecords: 100, checkpointEveryMs: 60_000, maxFileBytes: 1 << 30, ...extra });
-  const lines = (path: string) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    new FileAuditSink({
+      path,
+      signer,
+      checkpointEveryRecords: 100,
+      checkpointEveryMs: 60_000,
+      maxFileBytes: 1 << 30,
+      ...extra,
+    });
+  const lines = (path: string) =>
+    readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
 
   it('seals every record into one chain, in order, with one write per turn; the trail verifies', async () => {
     const path = join(dir, 'a.jsonl');
@@ -40,7 +62,12 @@ describe('FileAuditSink', () => {
     expect(written[1].prev).toBe(written[0].hash);
     // a checkpoint once 100 records passed (the 500 went in one batch), and one at stop
     expect(readFileSync(`${path}.checkpoints`, 'utf8').trim().split('\n')).toHaveLength(2);
-    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toEqual({ ok: true, records: 501, chains: 1, checkpoints: 2 });
+    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toEqual({
+      ok: true,
+      records: 501,
+      chains: 1,
+      checkpoints: 2,
+    });
   });
 
   it('verify finds an altered record by its sequence number', async () => {
@@ -51,7 +78,11 @@ describe('FileAuditSink', () => {
     await sink.stop();
     const text = readFileSync(path, 'utf8').replace('"decision_id":"d7"', '"decision_id":"dX"');
     writeFileSync(path, text);
-    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({ ok: false, seq: 8, problem: expect.stringContaining('altered') });
+    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({
+      ok: false,
+      seq: 8,
+      problem: expect.stringContaining('altered'),
+    });
   });
 
   it('verify finds a removed record, and a truncated tail through the checkpoint', async () => {
@@ -64,7 +95,11 @@ describe('FileAuditSink', () => {
     writeFileSync(path, `${[...all.slice(0, 4), ...all.slice(5)].join('\n')}\n`);
     await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({ ok: false, seq: 5 });
     writeFileSync(path, `${all.slice(0, 15).join('\n')}\n`); // the last 5 records cut off: still a valid chain
-    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({ ok: false, seq: 16, problem: expect.stringContaining('truncated') });
+    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({
+      ok: false,
+      seq: 16,
+      problem: expect.stringContaining('truncated'),
+    });
   });
 
   it('verify finds two swapped records, and an inserted one, by sequence number', async () => {
@@ -77,13 +112,21 @@ describe('FileAuditSink', () => {
     const swapped = [...all];
     [swapped[4], swapped[5]] = [all[5] as string, all[4] as string];
     writeFileSync(path, `${swapped.join('\n')}\n`);
-    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({ ok: false, seq: 5, problem: expect.stringContaining('out of order') });
+    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({
+      ok: false,
+      seq: 5,
+      problem: expect.stringContaining('out of order'),
+    });
     // An inserted record, forged to link correctly after record 5: the original 6 then repeats.
     const five = JSON.parse(all[4] as string);
     const { hash: _h, ...forged } = { ...five, seq: 6, prev: five.hash, decision_id: 'forged', allow: true };
     const inserted = [...all.slice(0, 5), JSON.stringify({ ...forged, hash: hashRecord(forged) }), ...all.slice(5)];
     writeFileSync(path, `${inserted.join('\n')}\n`);
-    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({ ok: false, seq: 6, problem: expect.stringContaining('second time') });
+    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({
+      ok: false,
+      seq: 6,
+      problem: expect.stringContaining('second time'),
+    });
   });
 
   it('verify refuses a checkpoint signed by another key', async () => {
@@ -93,7 +136,10 @@ describe('FileAuditSink', () => {
     await sink.append(record(1));
     await sink.stop();
     const other = await loadCheckpointSigner(join(dir, 'other-key.json'));
-    await expect(verifyTrail(sink, other.publicJwks)).resolves.toMatchObject({ ok: false, problem: expect.stringContaining('does not verify') });
+    await expect(verifyTrail(sink, other.publicJwks)).resolves.toMatchObject({
+      ok: false,
+      problem: expect.stringContaining('does not verify'),
+    });
   });
 
   it('rotates to numbered files, and the chain carries across them', async () => {
@@ -111,13 +157,18 @@ describe('FileAuditSink', () => {
     const path = join(dir, 'q.jsonl');
     const sink = sinkAt(path);
     await sink.start();
-    for (let i = 0; i < 30; i++) await sink.append({ ...record(i), allow: i % 3 === 0, tool: i % 2 === 0 ? 'fs_read' : 'fs_write' });
+    for (let i = 0; i < 30; i++)
+      await sink.append({ ...record(i), allow: i % 3 === 0, tool: i % 2 === 0 ? 'fs_read' : 'fs_write' });
     const first = await sink.query({ tool: 'fs_read', allow: true, limit: 2 });
     expect(first.records.map((r) => r.decision_id)).toEqual(['d0', 'd6']);
     const second = await sink.query({ tool: 'fs_read', allow: true, limit: 10, cursor: first.next as string });
     expect(second.records.map((r) => r.decision_id)).toEqual(['d12', 'd18', 'd24']);
     expect(second.next).toBeNull();
-    const window = await sink.query({ since: new Date(10_000).toISOString(), until: new Date(12_000).toISOString(), limit: 10 });
+    const window = await sink.query({
+      since: new Date(10_000).toISOString(),
+      until: new Date(12_000).toISOString(),
+      limit: 10,
+    });
     expect(window.records.map((r) => r.decision_id)).toEqual(['d10', 'd11']);
     await sink.stop();
   });
@@ -156,8 +207,19 @@ describe('FileAuditSink after a crash', () => {
     await second.start();
     await second.append(record(99));
     await second.stop();
-    const written = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(written.map((r) => r.kind)).toEqual(['decision', 'decision', 'decision', 'decision', 'decision', 'audit.recovered', 'decision']);
+    const written = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(written.map((r) => r.kind)).toEqual([
+      'decision',
+      'decision',
+      'decision',
+      'decision',
+      'decision',
+      'audit.recovered',
+      'decision',
+    ]);
     expect(written[5].detail).toMatchObject({ cut_bytes: Buffer.byteLength(torn) });
     expect(written[5].seq).toBe(1); // the first record of the new process's chain
     await expect(verifyTrail(second, signer.publicJwks)).resolves.toMatchObject({ ok: true, records: 7, chains: 2 });

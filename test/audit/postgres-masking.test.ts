@@ -31,11 +31,20 @@ describe('the service with the PostgreSQL audit sink', () => {
       env: {},
       overrides: {
         server: { dev: true, dev_key_file: join(dir, 'dev-key.json') },
-        audit: { sink: 'postgres', postgres: { url: db.url }, checkpoint_key_file: keyFile, mask_pointers: ['/query/text'] },
+        audit: {
+          sink: 'postgres',
+          postgres: { url: db.url },
+          checkpoint_key_file: keyFile,
+          mask_pointers: ['/query/text'],
+        },
       },
     });
     app = await createService(config);
-    const res = await app.inject({ method: 'POST', url: '/v1/dev/token', payload: { sub: 'alice', roles: ['reader'], server: SERVER } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/dev/token',
+      payload: { sub: 'alice', roles: ['reader'], server: SERVER },
+    });
     expect(res.statusCode).toBe(200);
     token = res.json().token as string;
   });
@@ -69,7 +78,10 @@ describe('the service with the PostgreSQL audit sink', () => {
   };
 
   it('masks secret-named arguments and configured pointers before they reach the table', async () => {
-    const decision = await decideOnce({ query: { text: 'patient 4711 diagnosis', lang: 'en' }, auth: { password: 'hunter2', api_key: 'sk-live-123' } });
+    const decision = await decideOnce({
+      query: { text: 'patient 4711 diagnosis', lang: 'en' },
+      auth: { password: 'hunter2', api_key: 'sk-live-123' },
+    });
     expect(decision.allow).toBe(true);
 
     const records = await sql<{ record: string }>(`SELECT record::text AS record FROM ${TABLE}`);
@@ -87,7 +99,10 @@ describe('the service with the PostgreSQL audit sink', () => {
       `SELECT record FROM ${TABLE} WHERE record->>'decision_id' = '${decision.decision_id}'`,
     );
     expect(row?.record.allow).toBe(true);
-    expect(row?.record.input.arguments).toEqual({ query: { text: '[masked]', lang: 'en' }, auth: { password: '[masked]', api_key: '[masked]' } });
+    expect(row?.record.input.arguments).toEqual({
+      query: { text: '[masked]', lang: 'en' },
+      auth: { password: '[masked]', api_key: '[masked]' },
+    });
   });
 
   it('denies audit_unavailable while the database is down, and allows again once it is back, without a restart', async () => {
@@ -109,7 +124,12 @@ describe('the service with the PostgreSQL audit sink', () => {
     // The outage left no gap: the chain, with the final checkpoint of app.close(), verifies.
     await app!.close();
     app = undefined;
-    const reader = new PostgresAuditSink({ url: db.url, signer: await loadCheckpointSigner(keyFile), checkpointEveryRecords: 1000, checkpointEveryMs: 3_600_000 });
+    const reader = new PostgresAuditSink({
+      url: db.url,
+      signer: await loadCheckpointSigner(keyFile),
+      checkpointEveryRecords: 1000,
+      checkpointEveryMs: 3_600_000,
+    });
     await reader.start();
     try {
       const verdict = await verifyTrail(reader, (await loadCheckpointSigner(keyFile)).publicJwks);

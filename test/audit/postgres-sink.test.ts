@@ -36,7 +36,14 @@ const tables = new WeakMap<PostgresAuditSink, string>();
 /** A sink on a fresh table unless `table` is given; stopped after the test. */
 function makeSink(options: Partial<PostgresAuditSinkOptions> = {}): PostgresAuditSink {
   const table = options.table ?? freshTable();
-  const sink = new PostgresAuditSink({ url: server.url, signer, checkpointEveryRecords: 1000, checkpointEveryMs: 3_600_000, ...options, table });
+  const sink = new PostgresAuditSink({
+    url: server.url,
+    signer,
+    checkpointEveryRecords: 1000,
+    checkpointEveryMs: 3_600_000,
+    ...options,
+    table,
+  });
   tables.set(sink, table);
   sinks.push(sink);
   return sink;
@@ -46,7 +53,10 @@ function makeSink(options: Partial<PostgresAuditSinkOptions> = {}): PostgresAudi
 const tableOf = (sink: PostgresAuditSink): string => tables.get(sink)!;
 
 /** One statement as the superuser, on its own connection. */
-async function sql<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<Row[]> {
+async function sql<Row extends pg.QueryResultRow = pg.QueryResultRow>(
+  text: string,
+  params: unknown[] = [],
+): Promise<Row[]> {
   const client = new pg.Client({ connectionString: server.url });
   await client.connect();
   try {
@@ -86,7 +96,10 @@ describe('PostgresAuditSink', () => {
       const table = freshTable();
       await Promise.all([1, 2, 3].map(() => makeSink({ table }).start()));
       await makeSink({ table }).start();
-      const triggers = await sql(`SELECT tgname FROM pg_trigger WHERE tgrelid IN ($1::regclass, $2::regclass) AND NOT tgisinternal`, [table, `${table}_checkpoints`]);
+      const triggers = await sql(
+        `SELECT tgname FROM pg_trigger WHERE tgrelid IN ($1::regclass, $2::regclass) AND NOT tgisinternal`,
+        [table, `${table}_checkpoints`],
+      );
       expect(triggers).toHaveLength(4);
       const [grants] = await sql<{ u: boolean; d: boolean; t: boolean }>(
         `SELECT has_table_privilege('public', $1, 'UPDATE') AS u, has_table_privilege('public', $1, 'DELETE') AS d, has_table_privilege('public', $1, 'TRUNCATE') AS t`,
@@ -131,7 +144,10 @@ describe('PostgresAuditSink', () => {
         const before = await sql(`SELECT * FROM ${t} ORDER BY chain, seq`);
         expect(before.length).toBeGreaterThan(0);
         for (const statement of attempts(t)) {
-          await expect(sql(statement), statement).rejects.toMatchObject({ code: '42501', message: expect.stringMatching(/append-only/) });
+          await expect(sql(statement), statement).rejects.toMatchObject({
+            code: '42501',
+            message: expect.stringMatching(/append-only/),
+          });
         }
         expect(await sql(`SELECT * FROM ${t} ORDER BY chain, seq`)).toStrictEqual(before);
       }
@@ -158,7 +174,10 @@ describe('PostgresAuditSink', () => {
       ]);
       expect(results.map((r) => r.status)).toStrictEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
       expect(results[1]).toMatchObject({ reason: { code: 'audit_unavailable' } });
-      expect((await readAll(sink)).map((r) => [r.seq, r.decision_id])).toStrictEqual([[1, 'd1'], [2, 'd4']]);
+      expect((await readAll(sink)).map((r) => [r.seq, r.decision_id])).toStrictEqual([
+        [1, 'd1'],
+        [2, 'd4'],
+      ]);
     });
 
     it('reads every record back across pages of 1000', async () => {
@@ -172,7 +191,9 @@ describe('PostgresAuditSink', () => {
       const sink = makeSink();
       await sink.start();
       await expect(sink.query({ limit: 1, cursor: 'not-a-cursor' })).rejects.toMatchObject({ code: 'invalid_request' });
-      await expect(sink.query({ limit: 1, cursor: Buffer.from('{"ts":"x","chain":"c","seq":1}').toString('base64url') })).rejects.toMatchObject({ code: 'invalid_request' });
+      await expect(
+        sink.query({ limit: 1, cursor: Buffer.from('{"ts":"x","chain":"c","seq":1}').toString('base64url') }),
+      ).rejects.toMatchObject({ code: 'invalid_request' });
       await expect(sink.query({ limit: 1, since: 'yesterday' })).rejects.toMatchObject({ code: 'invalid_request' });
     });
 
@@ -180,20 +201,34 @@ describe('PostgresAuditSink', () => {
       const sink = makeSink({ checkpointEveryRecords: 2 });
       await sink.start();
       const checkpoints = `${tableOf(sink)}_checkpoints`;
-      await sql(`CREATE FUNCTION ${checkpoints}_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$`);
-      await sql(`CREATE TRIGGER fail BEFORE INSERT ON ${checkpoints} FOR EACH ROW EXECUTE FUNCTION ${checkpoints}_fail()`);
+      await sql(
+        `CREATE FUNCTION ${checkpoints}_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$`,
+      );
+      await sql(
+        `CREATE TRIGGER fail BEFORE INSERT ON ${checkpoints} FOR EACH ROW EXECUTE FUNCTION ${checkpoints}_fail()`,
+      );
       await appendN(sink, 1, 2);
       expect(sink.status()).toBe('OK');
       expect(await sql(`SELECT seq FROM ${checkpoints}`)).toStrictEqual([]);
       await bypass(checkpoints, `DROP TRIGGER fail ON ${checkpoints}`, []);
       await sink.append(auditRecord(3));
       expect(await sql(`SELECT seq::int FROM ${checkpoints}`)).toStrictEqual([{ seq: 3 }]);
-      expect(await verifyTrail(sink, signer.publicJwks)).toStrictEqual({ ok: true, records: 3, chains: 1, checkpoints: 1 });
+      expect(await verifyTrail(sink, signer.publicJwks)).toStrictEqual({
+        ok: true,
+        records: 3,
+        chains: 1,
+        checkpoints: 1,
+      });
     });
   });
 
   describe('the database goes away and comes back', () => {
-    const outages: { note: string; down: () => Promise<void> | void; up: () => Promise<void> | void; withinMs: number }[] = [
+    const outages: {
+      note: string;
+      down: () => Promise<void> | void;
+      up: () => Promise<void> | void;
+      withinMs: number;
+    }[] = [
       { note: 'stopped', down: () => server.halt(), up: () => server.restart(), withinMs: 3_000 },
       { note: 'killed (SIGKILL)', down: () => server.kill9(), up: () => server.restart(), withinMs: 3_000 },
       // Open sockets, no answer: only the timeouts save us. The timed-out INSERT may still
@@ -250,8 +285,17 @@ describe('PostgresAuditSink', () => {
 
     it('an altered record is found with its seq', async () => {
       const { table, chain, reader } = await written(1000, 5);
-      await bypass(table, `UPDATE ${table} SET record = jsonb_set(record, '{allow}', 'false') WHERE chain = $1 AND seq = 3`, [chain]);
-      expect(await verifyTrail(reader, signer.publicJwks)).toStrictEqual({ ok: false, chain, seq: 3, problem: expect.stringMatching(/altered/) });
+      await bypass(
+        table,
+        `UPDATE ${table} SET record = jsonb_set(record, '{allow}', 'false') WHERE chain = $1 AND seq = 3`,
+        [chain],
+      );
+      expect(await verifyTrail(reader, signer.publicJwks)).toStrictEqual({
+        ok: false,
+        chain,
+        seq: 3,
+        problem: expect.stringMatching(/altered/),
+      });
     });
 
     it('a rewritten last record with a fresh hash is contradicted by its checkpoint', async () => {
@@ -259,14 +303,22 @@ describe('PostgresAuditSink', () => {
       const last = (await readAll(reader)).at(-1)!;
       const forged = { ...last, allow: false };
       const resealed = { ...forged, hash: hashRecord(forged) };
-      await bypass(table, `UPDATE ${table} SET record = $2::jsonb WHERE chain = $1 AND seq = 5`, [chain, JSON.stringify(resealed)]);
+      await bypass(table, `UPDATE ${table} SET record = $2::jsonb WHERE chain = $1 AND seq = 5`, [
+        chain,
+        JSON.stringify(resealed),
+      ]);
       expect(await verifyTrail(reader, signer.publicJwks)).toMatchObject({ ok: false, chain, seq: 5 });
     });
 
     it('a deleted tail is found as a truncation thanks to a checkpoint', async () => {
       const { table, chain, reader } = await written(3, 6);
       await bypass(table, `DELETE FROM ${table} WHERE chain = $1 AND seq = 6`, [chain]);
-      expect(await verifyTrail(reader, signer.publicJwks)).toStrictEqual({ ok: false, chain, seq: 6, problem: expect.stringMatching(/truncated/) });
+      expect(await verifyTrail(reader, signer.publicJwks)).toStrictEqual({
+        ok: false,
+        chain,
+        seq: 6,
+        problem: expect.stringMatching(/truncated/),
+      });
     });
   });
 });

@@ -24,10 +24,20 @@ const at = (seconds: number): string => new Date(BASE + seconds * 1000).toISOStr
 /** A decision record at `BASE + n` seconds, with `decision_id` `d<n>`. */
 export function auditRecord(n: number, overrides: Partial<AuditRecord> = {}): AuditRecord {
   return {
-    v: 1, ts: at(n), kind: 'decision', decision_id: `d${n}`, caller: 'pep-1',
+    v: 1,
+    ts: at(n),
+    kind: 'decision',
+    decision_id: `d${n}`,
+    caller: 'pep-1',
     principal: { iss: 'https://idp.test.example', sub: 'alice', client_id: 'c1' },
-    session: 'a'.repeat(64), server: 'https://mcp.example.com/files', method: 'tools/call', tool: 'fs_read',
-    allow: true, reasons: [], policy_revision: 'rev-1', input: { arguments: { path: '/tmp/x', n: 1.5 } },
+    session: 'a'.repeat(64),
+    server: 'https://mcp.example.com/files',
+    method: 'tools/call',
+    tool: 'fs_read',
+    allow: true,
+    reasons: [],
+    policy_revision: 'rev-1',
+    input: { arguments: { path: '/tmp/x', n: 1.5 } },
     ...overrides,
   };
 }
@@ -52,7 +62,11 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
     });
 
     const options = (o: Partial<ContractSinkOptions> = {}): ContractSinkOptions => ({
-      signer, checkpointEveryRecords: 1000, checkpointEveryMs: 3_600_000, now: () => clock, ...o,
+      signer,
+      checkpointEveryRecords: 1000,
+      checkpointEveryMs: 3_600_000,
+      now: () => clock,
+      ...o,
     });
     const start = async (open: OpenSink, o?: Partial<ContractSinkOptions>): Promise<AuditSink> => {
       const sink = open(options(o));
@@ -85,7 +99,15 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
       await sink.stop();
       const { records, verdict } = await readBack(open);
       expect(records.map((r) => r.seq)).toStrictEqual(appended.map((_, i) => i + 1));
-      records.forEach((r, i) => expect(r).toStrictEqual({ ...appended[i], chain, seq: i + 1, prev: i === 0 ? GENESIS : records[i - 1]!.hash, hash: r.hash }));
+      records.forEach((r, i) =>
+        expect(r).toStrictEqual({
+          ...appended[i],
+          chain,
+          seq: i + 1,
+          prev: i === 0 ? GENESIS : records[i - 1]!.hash,
+          hash: r.hash,
+        }),
+      );
       expect(sink.head()).toStrictEqual({ chain, seq: 10, hash: records[9]!.hash });
       expect(verdict).toStrictEqual({ ok: true, records: 10, chains: 1, checkpoints: 1 });
     });
@@ -136,9 +158,33 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
         a: auditRecord(0, { principal: who('alice', 'c1'), session: S1, tool: 'fs_read', server: 's1', allow: true }),
         b: auditRecord(1, { principal: who('alice', 'c2'), session: S1, tool: 'fs_write', server: 's1', allow: false }),
         c: auditRecord(2, { principal: who('bob', 'c1'), session: S2, tool: 'fs_read', server: 's2', allow: true }),
-        d: auditRecord(2, { principal: who('bob', null), session: S2, tool: null, server: 's2', allow: null, kind: 'session.created', decision_id: null }),
-        e: auditRecord(3, { principal: null, session: null, tool: null, server: null, allow: null, kind: 'policy.activated', decision_id: null, method: null }),
-        f: auditRecord(4, { principal: who('alice', 'c1'), session: null, tool: 'fs_read', server: 's2', allow: null, kind: 'session.revoked' }),
+        d: auditRecord(2, {
+          principal: who('bob', null),
+          session: S2,
+          tool: null,
+          server: 's2',
+          allow: null,
+          kind: 'session.created',
+          decision_id: null,
+        }),
+        e: auditRecord(3, {
+          principal: null,
+          session: null,
+          tool: null,
+          server: null,
+          allow: null,
+          kind: 'policy.activated',
+          decision_id: null,
+          method: null,
+        }),
+        f: auditRecord(4, {
+          principal: who('alice', 'c1'),
+          session: null,
+          tool: 'fs_read',
+          server: 's2',
+          allow: null,
+          kind: 'session.revoked',
+        }),
       };
       type Name = keyof typeof population;
       const cases: { note: string; query: Omit<AuditQuery, 'limit'>; want: Name[] }[] = [
@@ -164,14 +210,20 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
         for (const r of Object.values(population)) await sink.append(r);
         const all: SealedRecord[] = [];
         for await (const r of sink.records()) all.push(r);
-        const sealed = Object.fromEntries(Object.keys(population).map((n, i) => [n, all[i]!])) as Record<Name, SealedRecord>;
+        const sealed = Object.fromEntries(Object.keys(population).map((n, i) => [n, all[i]!])) as Record<
+          Name,
+          SealedRecord
+        >;
         return { sink, sealed };
       };
 
       for (const { note, query, want } of cases) {
         it(`${note}: exactly the matching records, oldest first, page by page`, async () => {
           const { sink, sealed } = await populated();
-          expect(await sink.query({ ...query, limit: 100 })).toStrictEqual({ records: want.map((n) => sealed[n]), next: null });
+          expect(await sink.query({ ...query, limit: 100 })).toStrictEqual({
+            records: want.map((n) => sealed[n]),
+            next: null,
+          });
           for (const limit of [1, 2, 4]) {
             const pages: SealedRecord[][] = [];
             let cursor: string | undefined;
@@ -196,7 +248,8 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
         await sink.stop();
         const { records, checkpoints, verdict } = await readBack(open);
         expect(checkpoints.map((c) => c.seq)).toStrictEqual([5, 10, 12]);
-        for (const c of checkpoints) expect(c).toMatchObject({ chain: sink.head().chain, hash: records[c.seq - 1]!.hash });
+        for (const c of checkpoints)
+          expect(c).toMatchObject({ chain: sink.head().chain, hash: records[c.seq - 1]!.hash });
         expect(verdict).toStrictEqual({ ok: true, records: 12, chains: 1, checkpoints: 3 });
       });
 
@@ -209,7 +262,10 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
         await sink.append(auditRecord(3));
         await sink.stop();
         const { checkpoints } = await readBack(open);
-        expect(checkpoints.map((c) => [c.seq, c.ts])).toStrictEqual([[2, new Date(BASE + 10_000).toISOString()], [3, new Date(BASE + 10_000).toISOString()]]);
+        expect(checkpoints.map((c) => [c.seq, c.ts])).toStrictEqual([
+          [2, new Date(BASE + 10_000).toISOString()],
+          [3, new Date(BASE + 10_000).toISOString()],
+        ]);
       });
 
       it('signs none at stop when nothing was written since the last one', async () => {
@@ -228,7 +284,10 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
         await sink.append(auditRecord(1));
         await sink.stop();
         const { reader } = await readBack(open);
-        expect(await verifyTrail(reader, stranger.publicJwks)).toMatchObject({ ok: false, problem: expect.stringMatching(/does not verify/) });
+        expect(await verifyTrail(reader, stranger.publicJwks)).toMatchObject({
+          ok: false,
+          problem: expect.stringMatching(/does not verify/),
+        });
       });
     });
   });

@@ -12,7 +12,12 @@ import { SERVER } from '../helpers/tokens.ts';
 const codes = (d: { reasons: readonly { code: string }[] }) => d.reasons.map((r) => r.code);
 
 function toolCall(token: string, tool: string, extra: Partial<DecideRequest> = {}): DecideRequest {
-  return { token, server: SERVER, mcp: { method: 'tools/call', params: { name: tool, arguments: { path: '/srv/data/a.txt' } } }, ...extra };
+  return {
+    token,
+    server: SERVER,
+    mcp: { method: 'tools/call', params: { name: tool, arguments: { path: '/srv/data/a.txt' } } },
+    ...extra,
+  };
 }
 
 describe('decide()', () => {
@@ -27,8 +32,14 @@ describe('decide()', () => {
     expect(decision.policy.revision).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{12}$/);
     expect(t.audit.saved).toHaveLength(1);
     expect(t.audit.saved[0]).toMatchObject({
-      kind: 'decision', decision_id: decision.decision_id, caller: 'pep-1', allow: true, tool: 'fs_read',
-      principal: { sub: 'alice' }, server: SERVER, method: 'tools/call',
+      kind: 'decision',
+      decision_id: decision.decision_id,
+      caller: 'pep-1',
+      allow: true,
+      tool: 'fs_read',
+      principal: { sub: 'alice' },
+      server: SERVER,
+      method: 'tools/call',
     });
   });
 
@@ -46,17 +57,25 @@ describe('decide()', () => {
   it('enforces the path argument constraint', async () => {
     const token = await t.idp.mint();
     for (const path of ['/etc/passwd', '/srv/data/../../etc/passwd']) {
-      const d = await decide(t.deps, toolCall(token, 'fs_read', { mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path } } } }), PEP);
+      const d = await decide(
+        t.deps,
+        toolCall(token, 'fs_read', { mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path } } } }),
+        PEP,
+      );
       expect(codes(d)).toEqual(['argument_not_allowed']);
     }
   });
 
   it('filters list results to what the principal may call', async () => {
-    const d = await decide(t.deps, {
-      token: await t.idp.mint(),
-      server: SERVER,
-      mcp: { method: 'tools/list', candidates: ['fs_read', 'fs_delete', 'unknown_tool', 'search_docs'] },
-    }, PEP);
+    const d = await decide(
+      t.deps,
+      {
+        token: await t.idp.mint(),
+        server: SERVER,
+        mcp: { method: 'tools/list', candidates: ['fs_read', 'fs_delete', 'unknown_tool', 'search_docs'] },
+      },
+      PEP,
+    );
     expect(d.allow).toBe(true);
     expect(d.visible_tools).toEqual(['fs_read', 'search_docs']);
   });
@@ -120,19 +139,27 @@ describe('decide()', () => {
     it('refuses a session replayed by another principal', async () => {
       const { id } = await newSession();
       const mallory = await t.idp.mint({}, { subject: 'mallory' });
-      expect(codes(await decide(t.deps, toolCall(mallory, 'fs_read', { session: id }), PEP))).toEqual(['session_owner_mismatch']);
+      expect(codes(await decide(t.deps, toolCall(mallory, 'fs_read', { session: id }), PEP))).toEqual([
+        'session_owner_mismatch',
+      ]);
     });
 
     it('refuses a session replayed by another client of the same user', async () => {
       const { id } = await newSession({ client_id: 'app-a' });
       const other = await t.idp.mint({ client_id: 'app-b' });
-      expect(codes(await decide(t.deps, toolCall(other, 'fs_read', { session: id }), PEP))).toEqual(['session_owner_mismatch']);
+      expect(codes(await decide(t.deps, toolCall(other, 'fs_read', { session: id }), PEP))).toEqual([
+        'session_owner_mismatch',
+      ]);
     });
 
     it('refuses a session used against another server', async () => {
       const { id } = await newSession();
       const token = await t.idp.mint({}, { audience: 'https://mcp.example.com/other' });
-      const d = await decide(t.deps, toolCall(token, 'fs_read', { session: id, server: 'https://mcp.example.com/other' }), PEP);
+      const d = await decide(
+        t.deps,
+        toolCall(token, 'fs_read', { session: id, server: 'https://mcp.example.com/other' }),
+        PEP,
+      );
       expect(codes(d)).toEqual(['session_server_mismatch']);
     });
 
@@ -147,7 +174,9 @@ describe('decide()', () => {
     it('refuses a revoked session', async () => {
       const { token, id } = await newSession();
       await revokeSession(t.deps, { id }, PEP);
-      expect(codes(await decide(t.deps, toolCall(token, 'fs_read', { session: id }), PEP))).toEqual(['session_revoked']);
+      expect(codes(await decide(t.deps, toolCall(token, 'fs_read', { session: id }), PEP))).toEqual([
+        'session_revoked',
+      ]);
     });
 
     it('refuses an idle-expired session, and a denied use does not revive it', async () => {
@@ -155,7 +184,9 @@ describe('decide()', () => {
       const idleMs = Date.parse(view.idle_expires_at) - Date.parse(view.created_at);
       t.clock.advance(idleMs);
       const fresh = await t.idp.mint();
-      expect(codes(await decide(t.deps, toolCall(fresh, 'fs_read', { session: id }), PEP))).toEqual(['session_expired']);
+      expect(codes(await decide(t.deps, toolCall(fresh, 'fs_read', { session: id }), PEP))).toEqual([
+        'session_expired',
+      ]);
       expect((await t.sessions.get(hashSessionId(id)))!.idle_expires_at).toBe(Date.parse(view.idle_expires_at));
     });
 
@@ -170,7 +201,9 @@ describe('decide()', () => {
       }
       t.clock.advance(ttlMs % step || step);
       const fresh = await t.idp.mint();
-      expect(codes(await decide(t.deps, toolCall(fresh, 'fs_read', { session: id }), PEP))).toEqual(['session_expired']);
+      expect(codes(await decide(t.deps, toolCall(fresh, 'fs_read', { session: id }), PEP))).toEqual([
+        'session_expired',
+      ]);
     });
   });
 });

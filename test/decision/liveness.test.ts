@@ -27,7 +27,12 @@ describe('checkLiveness()', () => {
     const before = await t.sessions.get(hashSessionId(session));
     const audited = t.audit.saved.length;
     t.clock.advance(1_000);
-    expect(await check([{ token, server: SERVER }, { token, session, server: SERVER }])).toEqual([null, null]);
+    expect(
+      await check([
+        { token, server: SERVER },
+        { token, session, server: SERVER },
+      ]),
+    ).toEqual([null, null]);
     expect(t.audit.saved).toHaveLength(audited);
     // A check is not a use: it never keeps a session alive.
     expect(await t.sessions.get(hashSessionId(session))).toStrictEqual(before);
@@ -42,7 +47,13 @@ describe('checkLiveness()', () => {
       { token: bob, session, server: SERVER },
       { token, session, server: SERVER },
     ]);
-    expect(codes(results)).toEqual(['token_missing', 'session_unknown', 'session_unknown', 'session_owner_mismatch', null]);
+    expect(codes(results)).toEqual([
+      'token_missing',
+      'session_unknown',
+      'session_unknown',
+      'session_owner_mismatch',
+      null,
+    ]);
     expect(results[0]).toMatchObject({ message: expect.any(String) });
   });
 
@@ -59,15 +70,26 @@ describe('checkLiveness()', () => {
 
   it('principal_revoked once the principal is revoked, before its session is looked at', async () => {
     await revokePrincipal(t.deps, { token_sha256: hashToken(token) }, ADMIN);
-    expect(codes(await check([{ token, server: SERVER }, { token, session, server: SERVER }]))).toEqual([
-      'principal_revoked',
-      'principal_revoked',
-    ]);
+    expect(
+      codes(
+        await check([
+          { token, server: SERVER },
+          { token, session, server: SERVER },
+        ]),
+      ),
+    ).toEqual(['principal_revoked', 'principal_revoked']);
   });
 
   it('session_revoked once the session is revoked (the principal goes on)', async () => {
     await revokeSession(t.deps, { id: session, token }, PEP);
-    expect(codes(await check([{ token, session, server: SERVER }, { token, server: SERVER }]))).toEqual(['session_revoked', null]);
+    expect(
+      codes(
+        await check([
+          { token, session, server: SERVER },
+          { token, server: SERVER },
+        ]),
+      ),
+    ).toEqual(['session_revoked', null]);
   });
 
   it('session_expired once the session is idle past its window', async () => {
@@ -79,10 +101,14 @@ describe('checkLiveness()', () => {
     t.sessions.get = async () => {
       throw new SessionStoreUnavailable('the session store is not reachable');
     };
-    expect(codes(await check([{ token, session, server: SERVER }, { token, server: SERVER }]))).toEqual([
-      'session_store_unavailable',
-      null,
-    ]);
+    expect(
+      codes(
+        await check([
+          { token, session, server: SERVER },
+          { token, server: SERVER },
+        ]),
+      ),
+    ).toEqual(['session_store_unavailable', null]);
     t.sessions.principalRevocation = async () => {
       throw new SessionStoreUnavailable('the session store is not reachable');
     };

@@ -16,7 +16,11 @@ function statelessCall(token: string, extra: Partial<DecideRequest> = {}): Decid
   return {
     token,
     server: SERVER,
-    mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a.txt' } }, protocol_version: '2026-07-28' },
+    mcp: {
+      method: 'tools/call',
+      params: { name: 'fs_read', arguments: { path: '/srv/data/a.txt' } },
+      protocol_version: '2026-07-28',
+    },
     ...extra,
   };
 }
@@ -50,13 +54,21 @@ describe('principal revocation in decide()', () => {
       const session = (await createSession(t.deps, { token, server: SERVER }, PEP)).id!;
       expect((await decide(t.deps, statelessCall(token), PEP)).allow).toBe(true);
       const { rule } = await revokePrincipal(t.deps, { ...fields(token), note: 'incident 42' }, ADMIN);
-      expect(rule).toMatchObject({ revoked_by: 'ops', note: 'incident 42', revoked_at: new Date(t.clock.now).toISOString() });
+      expect(rule).toMatchObject({
+        revoked_by: 'ops',
+        note: 'incident 42',
+        revoked_at: new Date(t.clock.now).toISOString(),
+      });
       for (const request of [statelessCall(token), statelessCall(token, { session })]) {
         const d = await decide(t.deps, request, PEP);
         expect(d.allow).toBe(false);
         expect(codes(d)).toEqual(['principal_revoked']);
       }
-      expect(t.audit.saved.at(-1)).toMatchObject({ kind: 'decision', allow: false, reasons: [{ code: 'principal_revoked' }] });
+      expect(t.audit.saved.at(-1)).toMatchObject({
+        kind: 'decision',
+        allow: false,
+        reasons: [{ code: 'principal_revoked' }],
+      });
       // Another principal is untouched.
       const bob = await t.idp.mint({ client_id: 'app-2' }, { subject: 'bob' });
       expect((await decide(t.deps, statelessCall(bob), PEP)).allow).toBe(true);
@@ -104,7 +116,9 @@ describe('principal revocation in decide()', () => {
     const session = (await createSession(t.deps, { token, server: SERVER, tools: ['fs_read'] }, PEP)).id!;
     await revokePrincipal(t.deps, { subject: 'alice', issuer: ISSUER }, ADMIN);
     expect(await refusal(createSession(t.deps, { token, server: SERVER }, PEP))).toBe('principal_revoked');
-    expect(await refusal(widenSession(t.deps, { id: session, token, add: ['fs_write'] }, PEP))).toBe('principal_revoked');
+    expect(await refusal(widenSession(t.deps, { id: session, token, add: ['fs_write'] }, PEP))).toBe(
+      'principal_revoked',
+    );
   });
 
   it('revokes the live sessions a subject or client rule covers, and audits each step', async () => {
@@ -172,7 +186,13 @@ describe("an admin's DELETE of one session (session.admin_revoke)", () => {
     expect(t.audit.saved.at(-2)!.detail).toMatchObject({ cause: 'session_revoked_by_admin' });
     expect(codes(await decide(t.deps, statelessCall(token), PEP))).toEqual(['principal_revoked']);
     expect(await t.sessions.listRevocations(t.clock.now, 10)).toEqual([
-      expect.objectContaining({ selector: 'subject', iss: ISSUER, sub: 'alice', client_id: 'app-1', revoked_by: 'ops' }),
+      expect.objectContaining({
+        selector: 'subject',
+        iss: ISSUER,
+        sub: 'alice',
+        client_id: 'app-1',
+        revoked_by: 'ops',
+      }),
     ]);
     // The same subject through another client goes on.
     expect((await decide(t.deps, statelessCall(await t.idp.mint({ client_id: 'app-2' })), PEP)).allow).toBe(true);

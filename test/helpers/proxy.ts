@@ -28,7 +28,9 @@ export async function startTestProxy(
   upstreamUrl: string,
   options: { bundle?: string; upstream?: Partial<ProxyOptions['upstream']>; more?: Partial<ProxyOptions> } = {},
 ): Promise<TestProxy> {
-  const engine = await loadPolicyEngine(await readBundleFile(options.bundle ?? fixtureBundle('catalogue-everything'), 64 << 20));
+  const engine = await loadPolicyEngine(
+    await readBundleFile(options.bundle ?? fixtureBundle('catalogue-everything'), 64 << 20),
+  );
   const core = await createTestCore({ engine });
   const app = await buildProxyApp({
     warden: inProcessWarden(core.deps, PROXY_CALLER),
@@ -45,7 +47,12 @@ export async function startTestProxy(
     allowedOrigins: [],
     loopback: true,
     widenOnDemand: true,
-    insufficientScopeReasons: ['tool_not_permitted', 'destructive_requires_role', 'prompt_not_permitted', 'resource_not_permitted'],
+    insufficientScopeReasons: [
+      'tool_not_permitted',
+      'destructive_requires_role',
+      'prompt_not_permitted',
+      'resource_not_permitted',
+    ],
     maxSessions: 1000,
     bodyLimit: 1 << 20,
     ...options.more,
@@ -55,7 +62,8 @@ export async function startTestProxy(
     url: `${address}/mcp`,
     app,
     core,
-    token: (sub, scope, claims = {}) => core.idp.mint({ scope, roles: [], ...claims }, { subject: sub, audience: RESOURCE, expiresIn: 7200 }),
+    token: (sub, scope, claims = {}) =>
+      core.idp.mint({ scope, roles: [], ...claims }, { subject: sub, audience: RESOURCE, expiresIn: 7200 }),
     stop: () => app.close(),
   };
 }

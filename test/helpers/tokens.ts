@@ -34,7 +34,11 @@ export interface MintOptions {
 }
 
 /** Signs a JWT with sensible defaults that each test overrides. */
-export async function signToken(key: TestKey, claims: Record<string, unknown>, options: MintOptions & { now: number }): Promise<string> {
+export async function signToken(
+  key: TestKey,
+  claims: Record<string, unknown>,
+  options: MintOptions & { now: number },
+): Promise<string> {
   const now = Math.floor(options.now / 1000);
   const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt', ...options.header })
@@ -66,7 +70,11 @@ export async function createTestIdp(issuerName = ISSUER, clock: () => number = D
     key,
     publicJwk: key.publicJwk,
     mint(claims = {}, options = {}) {
-      return signToken(options.key ?? key, { roles: ['reader'], ...claims }, { issuer: issuerName, ...options, now: options.now ?? clock() });
+      return signToken(
+        options.key ?? key,
+        { roles: ['reader'], ...claims },
+        { issuer: issuerName, ...options, now: options.now ?? clock() },
+      );
     },
   };
 }

@@ -14,17 +14,21 @@ const SERVER = 'https://mcp.example.com/files';
 /** A POST on a connection of its own, so that the primary spreads requests over the workers. */
 function postFresh(url: string, body: unknown): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) });
-        } catch {
-          reject(new Error(`${res.statusCode}: not JSON: ${JSON.stringify(text)}`));
-        }
-      });
-    });
+    const req = request(
+      url,
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) });
+          } catch {
+            reject(new Error(`${res.statusCode}: not JSON: ${JSON.stringify(text)}`));
+          }
+        });
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
@@ -58,10 +62,22 @@ describe('serve with server.workers: 2', () => {
   });
 
   it('serves one port from two workers sharing sessions, each with its own verifiable audit chain', async () => {
-    const { json: minted } = await postFresh(`${service.url}/v1/dev/token`, { sub: 'alice', roles: ['reader'], server: SERVER });
-    const { status, json: session } = await postFresh(`${service.url}/v1/sessions`, { token: minted.token, server: SERVER });
+    const { json: minted } = await postFresh(`${service.url}/v1/dev/token`, {
+      sub: 'alice',
+      roles: ['reader'],
+      server: SERVER,
+    });
+    const { status, json: session } = await postFresh(`${service.url}/v1/sessions`, {
+      token: minted.token,
+      server: SERVER,
+    });
     expect(status).toBe(201);
-    const body = { token: minted.token, server: SERVER, session: session.id, mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } } };
+    const body = {
+      token: minted.token,
+      server: SERVER,
+      session: session.id,
+      mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } },
+    };
     const answers = await Promise.all(Array.from({ length: 24 }, () => postFresh(`${service.url}/v1/decide`, body)));
     // A session created by one worker is honoured by the other: the store is shared.
     expect(answers.map((a) => a.json.allow)).toEqual(Array(24).fill(true));
@@ -73,7 +89,10 @@ describe('serve with server.workers: 2', () => {
       expect(existsSync(file), file).toBe(true);
       const { stdout } = await run(process.execPath, [CLI, 'audit', 'verify', '--file', file], { cwd: dir });
       expect(stdout).toMatch(/verified/i);
-      const records = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { chain: string; kind: string });
+      const records = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { chain: string; kind: string });
       for (const r of records) chains.add(r.chain);
       decisions += records.filter((r) => r.kind === 'decision').length;
     }
@@ -86,7 +105,10 @@ describe('serve with server.workers: 2', () => {
 it('refuses workers without a shared session store', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-workers-'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ server: { workers: 2 } }));
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'config.json')], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'config.json')], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

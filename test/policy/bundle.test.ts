@@ -53,7 +53,12 @@ describe('bundle reader', () => {
   });
 
   it('refuses entries that climb out of the bundle root', async () => {
-    const evil = gzipSync(tarOf([{ path: '../../etc/passwd', body: 'x' }, { path: 'policy.wasm', body: 'x' }]));
+    const evil = gzipSync(
+      tarOf([
+        { path: '../../etc/passwd', body: 'x' },
+        { path: 'policy.wasm', body: 'x' },
+      ]),
+    );
     await expect(parseBundle(evil, MAX)).rejects.toThrow(/escapes the bundle root/);
   });
 
@@ -68,12 +73,22 @@ describe('bundle reader', () => {
   });
 
   it('refuses data.json that is not JSON', async () => {
-    const gz = gzipSync(tarOf([{ path: 'policy.wasm', body: 'x' }, { path: 'data.json', body: '{nope' }]));
+    const gz = gzipSync(
+      tarOf([
+        { path: 'policy.wasm', body: 'x' },
+        { path: 'data.json', body: '{nope' },
+      ]),
+    );
     await expect(parseBundle(gz, MAX)).rejects.toThrow(/data.json is not valid JSON/);
   });
 
   it('refuses a bundle whose manifest lacks the required entrypoints', async () => {
-    const gz = gzipSync(tarOf([{ path: 'policy.wasm', body: 'x' }, { path: '.manifest', body: '{"revision":"r"}' }]));
+    const gz = gzipSync(
+      tarOf([
+        { path: 'policy.wasm', body: 'x' },
+        { path: '.manifest', body: '{"revision":"r"}' },
+      ]),
+    );
     const bundle = await parseBundle(gz, MAX);
     await expect(loadPolicyEngine(bundle)).rejects.toThrow(/does not declare the entrypoint mcp\/authz\/decision/);
   });
@@ -86,7 +101,12 @@ describe('bundle reader', () => {
         { entrypoint: 'mcp/session/grant', module: '/policy.wasm' },
       ],
     });
-    const gz = gzipSync(tarOf([{ path: 'policy.wasm', body: 'not wasm' }, { path: '.manifest', body: manifest }]));
+    const gz = gzipSync(
+      tarOf([
+        { path: 'policy.wasm', body: 'not wasm' },
+        { path: '.manifest', body: manifest },
+      ]),
+    );
     await expect(loadPolicyEngine(await parseBundle(gz, MAX))).rejects.toMatchObject({ code: 'bundle_invalid' });
   });
 });

@@ -47,18 +47,32 @@ describe('default policy: data-driven cases (test/fixtures/cases)', () => {
 const WED_1030_UTC = Date.UTC(2026, 2, 4, 10, 30) * 1_000_000; // a Wednesday
 const WED_2000_UTC = Date.UTC(2026, 2, 4, 20, 0) * 1_000_000;
 
-interface ExampleCase { input: Json; allow: boolean; codes?: string[]; obligations?: Json; visible?: string[] | null }
+interface ExampleCase {
+  input: Json;
+  allow: boolean;
+  codes?: string[];
+  obligations?: Json;
+  visible?: string[] | null;
+}
 
 const call = (tool: string, extra: Json = {}): Json => ({ request: { method: 'tools/call', tool, ...extra } });
 
 const EXAMPLE_CASES: Record<string, { allow: ExampleCase; deny: ExampleCase }> = {
   rbac: {
     allow: { input: { ...call('fs_write'), principal: { roles: ['writer'] } }, allow: true },
-    deny: { input: { ...call('fs_delete'), principal: { roles: ['writer'] } }, allow: false, codes: ['tool_not_permitted'] },
+    deny: {
+      input: { ...call('fs_delete'), principal: { roles: ['writer'] } },
+      allow: false,
+      codes: ['tool_not_permitted'],
+    },
   },
   arguments: {
     allow: { input: call('http_fetch', { arguments: { url: 'https://api.example.com/v1' } }), allow: true },
-    deny: { input: call('sql_query', { arguments: { query: 'select 1', max_rows: 50_000 } }), allow: false, codes: ['argument_not_allowed'] },
+    deny: {
+      input: call('sql_query', { arguments: { query: 'select 1', max_rows: 50_000 } }),
+      allow: false,
+      codes: ['argument_not_allowed'],
+    },
   },
   approval: {
     allow: {
@@ -66,11 +80,22 @@ const EXAMPLE_CASES: Record<string, { allow: ExampleCase; deny: ExampleCase }> =
       allow: true,
       obligations: { require_approval: true, approvers: ['data-owner', 'secops'] },
     },
-    deny: { input: call('fs_delete', { arguments: { approval_ref: 'trust me' } }), allow: false, codes: ['approval_invalid'] },
+    deny: {
+      input: call('fs_delete', { arguments: { approval_ref: 'trust me' } }),
+      allow: false,
+      codes: ['approval_invalid'],
+    },
   },
   workloads: {
-    allow: { input: { ...call('deploy'), principal: { kind: 'workload', spiffe_id: 'spiffe://example.org/ci/runner' } }, allow: true },
-    deny: { input: { ...call('deploy'), principal: { kind: 'user', sub: 'alice', spiffe_id: null } }, allow: false, codes: ['principal_not_workload'] },
+    allow: {
+      input: { ...call('deploy'), principal: { kind: 'workload', spiffe_id: 'spiffe://example.org/ci/runner' } },
+      allow: true,
+    },
+    deny: {
+      input: { ...call('deploy'), principal: { kind: 'user', sub: 'alice', spiffe_id: null } },
+      allow: false,
+      codes: ['principal_not_workload'],
+    },
   },
   time_window: {
     allow: { input: { ...call('deploy'), now_ns: WED_1030_UTC }, allow: true },
@@ -78,27 +103,47 @@ const EXAMPLE_CASES: Record<string, { allow: ExampleCase; deny: ExampleCase }> =
   },
   visibility: {
     allow: {
-      input: { request: { method: 'tools/list', candidates: ['fs_write', 'fs_read', 'shell'] }, principal: { roles: ['reader'] } },
+      input: {
+        request: { method: 'tools/list', candidates: ['fs_write', 'fs_read', 'shell'] },
+        principal: { roles: ['reader'] },
+      },
       allow: true,
       visible: ['fs_read'],
     },
-    deny: { input: { ...call('fs_write'), principal: { roles: ['reader'] } }, allow: false, codes: ['tool_not_permitted'] },
+    deny: {
+      input: { ...call('fs_write'), principal: { roles: ['reader'] } },
+      allow: false,
+      codes: ['tool_not_permitted'],
+    },
   },
 };
 
-const exampleNames = readdirSync(EXAMPLES, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const exampleNames = readdirSync(EXAMPLES, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
 
 /** Compiles policies/examples/<name> (tests left out) into var/test-bundles/example-<name>.tar.gz. */
 function buildExample(name: string): string {
   const out = join(FIXTURE_BUNDLES, `example-${name}.tar.gz`);
-  execFileSync(OPA, [
-    'build', '-t', 'wasm',
-    '-e', `mcp/examples/${name}/decision`,
-    '--ignore', '*_test.rego',
-    '--revision', `example-${name}`,
-    '-o', out,
-    join(EXAMPLES, name),
-  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(
+    OPA,
+    [
+      'build',
+      '-t',
+      'wasm',
+      '-e',
+      `mcp/examples/${name}/decision`,
+      '--ignore',
+      '*_test.rego',
+      '--revision',
+      `example-${name}`,
+      '-o',
+      out,
+      join(EXAMPLES, name),
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   return out;
 }
 
@@ -127,7 +172,12 @@ describe('policies/examples compiled to WASM', () => {
           if (c === undefined) throw new Error(`no ${kind} case for example ${name}`);
           now = typeof c.input.now_ns === 'number' ? c.input.now_ns : 0;
           const [first] = policy.evaluate(c.input, entrypoint) as Array<{ result: Json }>;
-          const got = first?.result as { allow: boolean; reasons: Array<{ code: string; message: string }>; obligations: Json; visible: unknown };
+          const got = first?.result as {
+            allow: boolean;
+            reasons: Array<{ code: string; message: string }>;
+            obligations: Json;
+            visible: unknown;
+          };
           expect(Object.keys(got).sort()).toEqual(['allow', 'obligations', 'reasons', 'visible']);
           expect(got.allow).toBe(c.allow);
           expect(got.reasons.map((r) => r.code)).toEqual(c.codes ?? []);

@@ -8,8 +8,26 @@ const MAX = 64 << 20;
 
 function input(overrides: Record<string, unknown> = {}): PolicyInput {
   return {
-    request: { method: 'tools/call', tool: 'fs_read', arguments: { path: '/srv/data/a.txt' }, uri: null, prompt: null, protocol_version: null, candidates: null, tools: null },
-    principal: { iss: 'i', sub: 'alice', client_id: null, scopes: [], roles: ['reader'], spiffe_id: null, kind: 'user', claims: {} },
+    request: {
+      method: 'tools/call',
+      tool: 'fs_read',
+      arguments: { path: '/srv/data/a.txt' },
+      uri: null,
+      prompt: null,
+      protocol_version: null,
+      candidates: null,
+      tools: null,
+    },
+    principal: {
+      iss: 'i',
+      sub: 'alice',
+      client_id: null,
+      scopes: [],
+      roles: ['reader'],
+      spiffe_id: null,
+      kind: 'user',
+      claims: {},
+    },
     session: null,
     server: { id: 'https://mcp.example.com/files' },
     caller: { id: 'pep-1', role: 'pep' },
@@ -26,8 +44,16 @@ describe('policy engine', () => {
   it('evaluates the default bundle: allow for a permitted call, deny with codes otherwise', async () => {
     const engine = await loadPolicyEngine(await readBundleFile(DEFAULT_BUNDLE, MAX));
     expect(engine.revision).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{12}$/);
-    expect(engine.decide(input())).toEqual({ allow: true, reasons: [], obligations: {}, visible: null, required_scopes: [] });
-    const denied = engine.decide(input({ request: { method: 'tools/call', tool: 'fs_delete', arguments: { path: '/srv/data/a' } } }));
+    expect(engine.decide(input())).toEqual({
+      allow: true,
+      reasons: [],
+      obligations: {},
+      visible: null,
+      required_scopes: [],
+    });
+    const denied = engine.decide(
+      input({ request: { method: 'tools/call', tool: 'fs_delete', arguments: { path: '/srv/data/a' } } }),
+    );
     expect(denied.allow).toBe(false);
     expect(denied.reasons.map((r) => r.code)).toContain('destructive_requires_role');
   });

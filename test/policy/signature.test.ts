@@ -9,12 +9,7 @@ import { Header } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BundleInvalid } from '../../src/errors.ts';
 import { parseBundle } from '../../src/policy/bundle.ts';
-import {
-  isSigned,
-  opaCanonicalJson,
-  verifyBundleSignature,
-  type BundleTrust,
-} from '../../src/policy/signature.ts';
+import { isSigned, opaCanonicalJson, verifyBundleSignature, type BundleTrust } from '../../src/policy/signature.ts';
 import { FIXTURE_POLICIES, OPA } from '../helpers/paths.ts';
 
 const MAX = 64 << 20;
@@ -72,7 +67,10 @@ function pack(files: ReadonlyMap<string, Buffer>): Buffer {
   const blocks: Buffer[] = [];
   for (const [path, body] of files) {
     const header = Buffer.alloc(512);
-    new Header({ path: `/${path}`, mode: 0o644, size: body.length, type: 'File', mtime: new Date(0) }).encode(header, 0);
+    new Header({ path: `/${path}`, mode: 0o644, size: body.length, type: 'File', mtime: new Date(0) }).encode(
+      header,
+      0,
+    );
     blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }
   blocks.push(Buffer.alloc(1024));
@@ -105,7 +103,14 @@ beforeAll(() => {
   writeFileSync(join(trickyDir, 'data.json'), TRICKY_DATA);
 
   const rsa = signers.rsa as Signer;
-  rsaBundle = opaBuild(CLOCK, ['--signing-key', rsa.pem, '--signing-alg', 'RS256', '--verification-key-id', 'rsa-2026']);
+  rsaBundle = opaBuild(CLOCK, [
+    '--signing-key',
+    rsa.pem,
+    '--signing-alg',
+    'RS256',
+    '--verification-key-id',
+    'rsa-2026',
+  ]);
   const ec = signers.ec as Signer;
   ecBundle = opaBuild(CLOCK, ['--signing-key', ec.pem, '--signing-alg', 'ES256', '--verification-key-id', 'ec-2026']);
   trickyBundle = opaBuild(trickyDir, ['--signing-key', rsa.pem, '--verification-key-id', 'rsa-2026']);
@@ -141,7 +146,14 @@ describe('verifyBundleSignature with bundles signed by opa build', () => {
   });
 
   it('accepts HS256 only for a kid configured with a secret', async () => {
-    const gz = opaBuild(CLOCK, ['--signing-key', 's3cret-s3cret', '--signing-alg', 'HS256', '--verification-key-id', 'hmac-1']);
+    const gz = opaBuild(CLOCK, [
+      '--signing-key',
+      's3cret-s3cret',
+      '--signing-alg',
+      'HS256',
+      '--verification-key-id',
+      'hmac-1',
+    ]);
     await expect(verify(gz, { keys: { keys: [] }, secrets: { 'hmac-1': 's3cret-s3cret' } })).resolves.toEqual({
       signer: 'hmac-1',
     });
@@ -159,25 +171,38 @@ describe('verifyBundleSignature with bundles signed by opa build', () => {
 });
 
 describe('verifyBundleSignature refuses', () => {
-  const cases: { note: string; make: () => Promise<Buffer>; trust?: () => BundleTrust; want: string; code?: string; opa?: boolean }[] = [
+  const cases: {
+    note: string;
+    make: () => Promise<Buffer>;
+    trust?: () => BundleTrust;
+    want: string;
+    code?: string;
+    opa?: boolean;
+  }[] = [
     {
       note: 'one byte of data.json changed',
       make: () =>
-        tamper(trickyBundle, (f) => f.set('data.json', Buffer.from((f.get('data.json') as Buffer).toString().replace('1e2', '1e3')))),
+        tamper(trickyBundle, (f) =>
+          f.set('data.json', Buffer.from((f.get('data.json') as Buffer).toString().replace('1e2', '1e3'))),
+        ),
       want: 'bundle file data.json does not match its signed SHA-256 hash',
     },
     {
       note: 'a .rego changed',
-      make: () => tamper(rsaBundle, (f) => f.set('policy.rego', Buffer.concat([f.get('policy.rego') as Buffer, Buffer.from('\n')]))),
+      make: () =>
+        tamper(rsaBundle, (f) =>
+          f.set('policy.rego', Buffer.concat([f.get('policy.rego') as Buffer, Buffer.from('\n')])),
+        ),
       want: 'bundle file policy.rego does not match its signed SHA-256 hash',
     },
     {
       note: 'the wasm changed',
-      make: () => tamper(rsaBundle, (f) => {
-        const wasm = Buffer.from(f.get('policy.wasm') as Buffer);
-        wasm.writeUInt8((wasm.at(-1) as number) ^ 1, wasm.length - 1);
-        f.set('policy.wasm', wasm);
-      }),
+      make: () =>
+        tamper(rsaBundle, (f) => {
+          const wasm = Buffer.from(f.get('policy.wasm') as Buffer);
+          wasm.writeUInt8((wasm.at(-1) as number) ^ 1, wasm.length - 1);
+          f.set('policy.wasm', wasm);
+        }),
       want: 'bundle file policy.wasm does not match its signed SHA-256 hash',
     },
     {
@@ -192,7 +217,8 @@ describe('verifyBundleSignature refuses', () => {
     },
     {
       note: 'a signature by another key under the trusted kid',
-      make: async () => opaBuild(CLOCK, ['--signing-key', (signers.other as Signer).pem, '--verification-key-id', 'rsa-2026']),
+      make: async () =>
+        opaBuild(CLOCK, ['--signing-key', (signers.other as Signer).pem, '--verification-key-id', 'rsa-2026']),
       want: 'bundle signature does not verify with key rsa-2026',
     },
     {
@@ -218,10 +244,13 @@ describe('verifyBundleSignature refuses', () => {
     },
     {
       note: 'two signatures',
-      make: () => tamper(rsaBundle, (f) => {
-        const { signatures } = JSON.parse((f.get('.signatures.json') as Buffer).toString()) as { signatures: string[] };
-        f.set('.signatures.json', Buffer.from(JSON.stringify({ signatures: [signatures[0], signatures[0]] })));
-      }),
+      make: () =>
+        tamper(rsaBundle, (f) => {
+          const { signatures } = JSON.parse((f.get('.signatures.json') as Buffer).toString()) as {
+            signatures: string[];
+          };
+          f.set('.signatures.json', Buffer.from(JSON.stringify({ signatures: [signatures[0], signatures[0]] })));
+        }),
       want: 'bundle file .signatures.json holds 2 signatures; exactly one is supported',
     },
     {
@@ -231,14 +260,17 @@ describe('verifyBundleSignature refuses', () => {
     },
     {
       note: 'a payload changed under the same signature',
-      make: () => tamper(rsaBundle, (f) => {
-        const { signatures } = JSON.parse((f.get('.signatures.json') as Buffer).toString()) as { signatures: string[] };
-        const [h, p, s] = (signatures[0] as string).split('.');
-        const payload = JSON.parse(Buffer.from(p as string, 'base64url').toString()) as { files: unknown[] };
-        payload.files.pop();
-        const forged = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${s}`;
-        f.set('.signatures.json', Buffer.from(JSON.stringify({ signatures: [forged] })));
-      }),
+      make: () =>
+        tamper(rsaBundle, (f) => {
+          const { signatures } = JSON.parse((f.get('.signatures.json') as Buffer).toString()) as {
+            signatures: string[];
+          };
+          const [h, p, s] = (signatures[0] as string).split('.');
+          const payload = JSON.parse(Buffer.from(p as string, 'base64url').toString()) as { files: unknown[] };
+          payload.files.pop();
+          const forged = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${s}`;
+          f.set('.signatures.json', Buffer.from(JSON.stringify({ signatures: [forged] })));
+        }),
       want: 'bundle signature does not verify with key rsa-2026',
     },
   ];
@@ -287,7 +319,9 @@ describe('canonical JSON hashing, checked against opa', () => {
     );
     expect((await parseBundle(gz, MAX)).files.get('data.json')?.toString()).toContain('"z":1,');
     expect(opaAccepts(gz, signers.rsa as Signer, 'rsa-2026')).toBe(false);
-    await expect(verify(gz, trustOf('rsa'))).rejects.toThrow('bundle file data.json does not match its signed SHA-256 hash');
+    await expect(verify(gz, trustOf('rsa'))).rejects.toThrow(
+      'bundle file data.json does not match its signed SHA-256 hash',
+    );
   });
 
   it('refuses data.json that is not UTF-8', () => {

@@ -11,8 +11,17 @@ describe('the decision log', () => {
     const created = await s.app.inject({ method: 'POST', url: '/v1/sessions', payload: { token, server: SERVER } });
     const id = created.json().id as string;
     const calls = [
-      { token, server: SERVER, session: id, mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } } },
-      { token, server: SERVER, mcp: { method: 'tools/call', params: { name: 'fs_delete', arguments: { path: '/srv/data/a' } } } },
+      {
+        token,
+        server: SERVER,
+        session: id,
+        mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } },
+      },
+      {
+        token,
+        server: SERVER,
+        mcp: { method: 'tools/call', params: { name: 'fs_delete', arguments: { path: '/srv/data/a' } } },
+      },
       { token: `${token}x`, server: SERVER, mcp: { method: 'ping' } },
     ];
     for (const payload of calls) {
@@ -22,12 +31,34 @@ describe('the decision log', () => {
     await s.app.close();
 
     const text = readFileSync(s.auditFile, 'utf8');
-    const lines = text.trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((l) => l.kind)).toEqual(['session.created', 'decision', 'decision', 'decision', 'session.revoked']);
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.kind)).toEqual([
+      'session.created',
+      'decision',
+      'decision',
+      'decision',
+      'session.revoked',
+    ]);
     const decisions = lines.filter((l) => l.kind === 'decision');
     expect(decisions.map((l) => l.allow)).toEqual([true, false, false]);
     for (const l of decisions) {
-      expect(Object.keys(l)).toEqual(expect.arrayContaining(['decision_id', 'caller', 'principal', 'session', 'server', 'method', 'tool', 'allow', 'reasons', 'policy_revision']));
+      expect(Object.keys(l)).toEqual(
+        expect.arrayContaining([
+          'decision_id',
+          'caller',
+          'principal',
+          'session',
+          'server',
+          'method',
+          'tool',
+          'allow',
+          'reasons',
+          'policy_revision',
+        ]),
+      );
     }
     // No token, nor any of its three parts, nor the session id appears anywhere.
     for (const secret of [token, ...token.split('.'), id, id.slice(4)]) expect(text).not.toContain(secret);
@@ -46,7 +77,10 @@ describe('masking', () => {
         method: 'tools/call',
         params: {
           name: 'search_docs',
-          arguments: { query: { text: 'patient 4711 diagnosis', lang: 'en' }, auth: { Password: 'hunter2', api_key: 'sk-live-123' } },
+          arguments: {
+            query: { text: 'patient 4711 diagnosis', lang: 'en' },
+            auth: { Password: 'hunter2', api_key: 'sk-live-123' },
+          },
         },
       },
     };
@@ -55,6 +89,9 @@ describe('masking', () => {
     const text = readFileSync(s.auditFile, 'utf8');
     for (const secret of ['hunter2', 'sk-live-123', 'patient 4711']) expect(text).not.toContain(secret);
     const line = JSON.parse(text.trim().split('\n').at(-1) as string);
-    expect(line.input.arguments).toEqual({ query: { text: '[masked]', lang: 'en' }, auth: { Password: '[masked]', api_key: '[masked]' } });
+    expect(line.input.arguments).toEqual({
+      query: { text: '[masked]', lang: 'en' },
+      auth: { Password: '[masked]', api_key: '[masked]' },
+    });
   });
 });

@@ -19,7 +19,11 @@ const call = (token: string, protocolVersion: string, session?: string): DecideR
   token,
   server: SERVER,
   ...(session === undefined ? {} : { session }),
-  mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } }, protocol_version: protocolVersion },
+  mcp: {
+    method: 'tools/call',
+    params: { name: 'fs_read', arguments: { path: '/srv/data/a' } },
+    protocol_version: protocolVersion,
+  },
 });
 
 describe('a revoked legacy session does not let its token go on statelessly', () => {
@@ -32,7 +36,9 @@ describe('a revoked legacy session does not let its token go on statelessly', ()
     expect(codes(await decide(t.deps, call(token, '2025-11-25', id), PEP))).toEqual(['principal_revoked']);
     expect(codes(await decide(t.deps, call(token, '2026-07-28'), PEP))).toEqual(['principal_revoked']);
     // Nor can it mint itself a new session or handle to go on with.
-    await expect(createSession(t.deps, { token, server: SERVER, kind: 'state-handle' }, PEP)).rejects.toMatchObject({ code: 'principal_revoked' });
+    await expect(createSession(t.deps, { token, server: SERVER, kind: 'state-handle' }, PEP)).rejects.toMatchObject({
+      code: 'principal_revoked',
+    });
   });
 });
 
@@ -58,7 +64,12 @@ describe('principal revocation across replicas on one Redis', () => {
     const keyPrefix = `test:${randomUUID()}:`;
     const open = async () => {
       const store = new RedisSessionStore({
-        url: redis.url, keyPrefix, commandTimeoutMs: 300, retainMs: 3_600_000, sweepIntervalMs: 3_600_000, now: t.clock.read,
+        url: redis.url,
+        keyPrefix,
+        commandTimeoutMs: 300,
+        retainMs: 3_600_000,
+        sweepIntervalMs: 3_600_000,
+        now: t.clock.read,
       });
       await store.start();
       stores.push(store);
@@ -75,9 +86,15 @@ describe('principal revocation across replicas on one Redis', () => {
     await revokePrincipal(replicas.a, { jti: 'jti-7', issuer: ISSUER }, ADMIN);
     expect(codes(await decide(replicas.b, call(token, '2026-07-28'), PEP))).toEqual(['principal_revoked']);
     expect(codes(await decide(replicas.b, call(token, '2025-11-25', id), PEP))).toEqual(['principal_revoked']);
-    expect((await checkLiveness(replicas.b, [{ token, session: id, server: SERVER }], PEP))[0]?.code).toBe('principal_revoked');
-    await expect(createSession(replicas.b, { token, server: SERVER }, PEP)).rejects.toMatchObject({ code: 'principal_revoked' });
-    expect(await replicas.b.sessions.listRevocations(t.clock.now, 10)).toEqual([expect.objectContaining({ selector: 'jti', jti: 'jti-7' })]);
+    expect((await checkLiveness(replicas.b, [{ token, session: id, server: SERVER }], PEP))[0]?.code).toBe(
+      'principal_revoked',
+    );
+    await expect(createSession(replicas.b, { token, server: SERVER }, PEP)).rejects.toMatchObject({
+      code: 'principal_revoked',
+    });
+    expect(await replicas.b.sessions.listRevocations(t.clock.now, 10)).toEqual([
+      expect.objectContaining({ selector: 'jti', jti: 'jti-7' }),
+    ]);
   });
 
   it('a subject revoked on A loses its sessions on B; its next token passes on both', async () => {
@@ -85,11 +102,14 @@ describe('principal revocation across replicas on one Redis', () => {
     const token = await t.idp.mint();
     const id = (await createSession(replicas.b, { token, server: SERVER }, PEP)).id!;
     expect((await revokePrincipal(replicas.a, { subject: 'alice', issuer: ISSUER }, ADMIN)).revoked).toBe(1);
-    expect((await replicas.b.sessions.get((await replicas.b.sessions.list({ sub: 'alice' }, 1))[0]!.id_hash))?.revoked_at).toBe(t.clock.now);
+    expect(
+      (await replicas.b.sessions.get((await replicas.b.sessions.list({ sub: 'alice' }, 1))[0]!.id_hash))?.revoked_at,
+    ).toBe(t.clock.now);
     expect(codes(await decide(replicas.b, call(token, '2025-11-25', id), PEP))).toEqual(['principal_revoked']);
     t.clock.advance(1_000);
     const fresh = await t.idp.mint();
-    for (const replica of [replicas.a, replicas.b]) expect((await decide(replica, call(fresh, '2026-07-28'), PEP)).allow).toBe(true);
+    for (const replica of [replicas.a, replicas.b])
+      expect((await decide(replica, call(fresh, '2026-07-28'), PEP)).allow).toBe(true);
     await revokePrincipal(replicas.b, { token_sha256: hashToken(fresh) }, ADMIN);
     expect(codes(await decide(replicas.a, call(fresh, '2026-07-28'), PEP))).toEqual(['principal_revoked']);
   });
@@ -101,7 +121,9 @@ describe('principal revocation across replicas on one Redis', () => {
     redis.pause();
     try {
       expect(codes(await decide(replicas.a, call(token, '2026-07-28'), PEP))).toEqual(['session_store_unavailable']);
-      expect((await checkLiveness(replicas.a, [{ token, server: SERVER }], PEP))[0]?.code).toBe('session_store_unavailable');
+      expect((await checkLiveness(replicas.a, [{ token, server: SERVER }], PEP))[0]?.code).toBe(
+        'session_store_unavailable',
+      );
     } finally {
       redis.resume();
     }

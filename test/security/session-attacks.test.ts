@@ -27,7 +27,10 @@ describe('session state attacks', () => {
     server: SERVER,
     mcp: { method: 'tools/call', params: { name: 'search_docs', arguments: { query: 'x', state } }, ...extra },
   });
-  const open = async (claims: Record<string, unknown> = {}, extra: { kind?: 'state-handle'; tools?: string[] } = {}) => {
+  const open = async (
+    claims: Record<string, unknown> = {},
+    extra: { kind?: 'state-handle'; tools?: string[] } = {},
+  ) => {
     const token = await t.idp.mint(claims);
     const view = await createSession(t.deps, { token, server: SERVER, ...extra }, PEP);
     return { token, id: view.id as string };
@@ -39,7 +42,12 @@ describe('session state attacks', () => {
     const d = await decide(t.deps, read(mallory, { session: id }), PEP);
     expect(codes(d)).toEqual(['session_owner_mismatch']);
     const event = t.audit.saved.find((r) => r.kind === 'session.owner_mismatch');
-    expect(event).toMatchObject({ session: hashSessionId(id), principal: { sub: 'mallory' }, decision_id: d.decision_id, caller: PEP.id });
+    expect(event).toMatchObject({
+      session: hashSessionId(id),
+      principal: { sub: 'mallory' },
+      decision_id: d.decision_id,
+      caller: PEP.id,
+    });
   });
 
   it('a guessed id of the right shape, and a forged one, are unknown', async () => {
@@ -84,18 +92,26 @@ describe('session state attacks', () => {
       const moved: DecideRequest = {
         token,
         server: SERVER,
-        mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a', cursor: id } }, handle_argument: 'cursor' },
+        mcp: {
+          method: 'tools/call',
+          params: { name: 'fs_read', arguments: { path: '/srv/data/a', cursor: id } },
+          handle_argument: 'cursor',
+        },
       };
       expect(codes(await decide(t.deps, moved, PEP))).toEqual(['tool_not_in_session_scope']);
     });
 
     it('a forged handle is unknown; a session id is not a handle, nor the reverse', async () => {
       const token = await t.idp.mint();
-      expect(codes(await decide(t.deps, search(token, `mwh_${randomBytes(32).toString('base64url')}`), PEP))).toEqual(['session_unknown']);
+      expect(codes(await decide(t.deps, search(token, `mwh_${randomBytes(32).toString('base64url')}`), PEP))).toEqual([
+        'session_unknown',
+      ]);
       const session = await open();
       expect(codes(await decide(t.deps, search(session.token, session.id), PEP))).toEqual(['session_kind_mismatch']);
       const handle = await open({}, { kind: 'state-handle', tools: ['fs_read'] });
-      expect(codes(await decide(t.deps, read(handle.token, { session: handle.id }), PEP))).toEqual(['session_kind_mismatch']);
+      expect(codes(await decide(t.deps, read(handle.token, { session: handle.id }), PEP))).toEqual([
+        'session_kind_mismatch',
+      ]);
     });
   });
 
@@ -103,7 +119,9 @@ describe('session state attacks', () => {
     it('a decision can never widen scope', async () => {
       const { token, id } = await open({ roles: ['writer'] }, { tools: ['fs_read'] });
       const write: DecideRequest = {
-        token, server: SERVER, session: id,
+        token,
+        server: SERVER,
+        session: id,
         mcp: { method: 'tools/call', params: { name: 'fs_write', arguments: { path: '/srv/data/a' } } },
       };
       expect(codes(await decide(t.deps, write, PEP))).toEqual(['tool_not_in_session_scope']);
@@ -114,7 +132,10 @@ describe('session state attacks', () => {
       const { token, id } = await open({ roles: ['writer'] }, { tools: ['fs_read'] });
       const view = await widenSession(t.deps, { id, token, add: ['fs_write'] }, PEP);
       expect(view.scope).toEqual(['fs_read', 'fs_write']);
-      expect(t.audit.saved.at(-1)).toMatchObject({ kind: 'session.widened', detail: { added: ['fs_write'], previous_scope: ['fs_read'] } });
+      expect(t.audit.saved.at(-1)).toMatchObject({
+        kind: 'session.widened',
+        detail: { added: ['fs_write'], previous_scope: ['fs_read'] },
+      });
       await expect(widenSession(t.deps, { id, token, add: ['fs_delete'] }, PEP)).rejects.toMatchObject({
         code: 'session_not_granted',
         reasons: [expect.objectContaining({ code: 'destructive_requires_role' })],
@@ -125,20 +146,28 @@ describe('session state attacks', () => {
     it('by another principal, or of a revoked session, is refused', async () => {
       const { token, id } = await open({ roles: ['writer'] }, { tools: ['fs_read'] });
       const mallory = await t.idp.mint({ roles: ['admin'] }, { subject: 'mallory' });
-      await expect(widenSession(t.deps, { id, token: mallory, add: ['fs_write'] }, PEP)).rejects.toMatchObject({ code: 'session_owner_mismatch' });
+      await expect(widenSession(t.deps, { id, token: mallory, add: ['fs_write'] }, PEP)).rejects.toMatchObject({
+        code: 'session_owner_mismatch',
+      });
       await revokeSession(t.deps, { id }, PEP);
-      await expect(widenSession(t.deps, { id, token, add: ['fs_write'] }, PEP)).rejects.toMatchObject({ code: 'session_revoked' });
+      await expect(widenSession(t.deps, { id, token, add: ['fs_write'] }, PEP)).rejects.toMatchObject({
+        code: 'session_revoked',
+      });
     });
 
     it('by another PEP than the one that created the session is refused', async () => {
       const { token, id } = await open({ roles: ['writer'] }, { tools: ['fs_read'] });
-      await expect(widenSession(t.deps, { id, token, add: ['fs_write'] }, { id: 'pep-2', role: 'pep' })).rejects.toMatchObject({ code: 'session_forbidden' });
+      await expect(
+        widenSession(t.deps, { id, token, add: ['fs_write'] }, { id: 'pep-2', role: 'pep' }),
+      ).rejects.toMatchObject({ code: 'session_forbidden' });
     });
 
     it('whose audit record is refused does not live on: the session is revoked', async () => {
       const { token, id } = await open({ roles: ['writer'] }, { tools: ['fs_read'] });
       t.audit.failing = true;
-      await expect(widenSession(t.deps, { id, token, add: ['fs_write'] }, PEP)).rejects.toMatchObject({ code: 'audit_unavailable' });
+      await expect(widenSession(t.deps, { id, token, add: ['fs_write'] }, PEP)).rejects.toMatchObject({
+        code: 'audit_unavailable',
+      });
       expect((await t.sessions.get(hashSessionId(id)))!.revoked_at).not.toBeNull();
     });
   });

@@ -27,7 +27,9 @@ describe('HTTP API', () => {
     const deny = await s.app.inject({
       method: 'POST',
       url: '/v1/decide',
-      payload: decideBody(token, { mcp: { method: 'tools/call', params: { name: 'fs_delete', arguments: { path: '/srv/data/a' } } } }),
+      payload: decideBody(token, {
+        mcp: { method: 'tools/call', params: { name: 'fs_delete', arguments: { path: '/srv/data/a' } } },
+      }),
     });
     expect(deny.statusCode).toBe(200);
     expect(deny.json().allow).toBe(false);
@@ -40,8 +42,16 @@ describe('HTTP API', () => {
       ['wrong type of server', { server: 42, mcp: { method: 'ping' } }, ['server']],
       ['unknown top-level field', { server: SERVER, mcp: { method: 'ping' }, admin: true }, ['admin']],
       ['unknown nested field', { server: SERVER, mcp: { method: 'ping', sneaky: 1 } }, ['mcp.sneaky']],
-      ['arguments not an object', { server: SERVER, mcp: { method: 'tools/call', params: { arguments: 'rm -rf' } } }, ['mcp.params.arguments']],
-      ['context over 2 KiB', { server: SERVER, mcp: { method: 'ping' }, context: { blob: 'x'.repeat(2100) } }, ['context']],
+      [
+        'arguments not an object',
+        { server: SERVER, mcp: { method: 'tools/call', params: { arguments: 'rm -rf' } } },
+        ['mcp.params.arguments'],
+      ],
+      [
+        'context over 2 KiB',
+        { server: SERVER, mcp: { method: 'ping' }, context: { blob: 'x'.repeat(2100) } },
+        ['context'],
+      ],
     ];
     for (const [name, payload, paths] of cases) {
       it(name, async () => {
@@ -54,17 +64,31 @@ describe('HTTP API', () => {
     }
 
     it('for a session body too', async () => {
-      const res = await s.app.inject({ method: 'POST', url: '/v1/sessions', payload: { server: SERVER, kind: 'forever' } });
+      const res = await s.app.inject({
+        method: 'POST',
+        url: '/v1/sessions',
+        payload: { server: SERVER, kind: 'forever' },
+      });
       expect(res.statusCode).toBe(400);
       expect(res.json().errors.map((e: { path: string }) => e.path)).toEqual(['kind']);
     });
   });
 
   it('400 for malformed JSON, 415 for another media type', async () => {
-    const bad = await s.app.inject({ method: 'POST', url: '/v1/decide', headers: { 'content-type': 'application/json' }, payload: '{"server":' });
+    const bad = await s.app.inject({
+      method: 'POST',
+      url: '/v1/decide',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"server":',
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().code).toBe('invalid_request');
-    const text = await s.app.inject({ method: 'POST', url: '/v1/decide', headers: { 'content-type': 'text/plain' }, payload: 'hi' });
+    const text = await s.app.inject({
+      method: 'POST',
+      url: '/v1/decide',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'hi',
+    });
     expect(text.statusCode).toBe(415);
   });
 
@@ -72,7 +96,10 @@ describe('HTTP API', () => {
     const res = await s.app.inject({
       method: 'POST',
       url: '/v1/decide',
-      payload: { server: SERVER, mcp: { method: 'tools/call', params: { name: 'x', arguments: { blob: 'x'.repeat(70_000) } } } },
+      payload: {
+        server: SERVER,
+        mcp: { method: 'tools/call', params: { name: 'x', arguments: { blob: 'x'.repeat(70_000) } } },
+      },
     });
     expect(res.statusCode).toBe(413);
     expect(res.json()).toMatchObject({ code: 'payload_too_large', errors: [{ path: '' }] });
@@ -100,25 +127,41 @@ describe('HTTP API', () => {
       expect(revoked.json()).not.toHaveProperty('id');
       const again = await s.app.inject({ method: 'DELETE', url: `/v1/sessions/${view.id}` });
       expect(again.statusCode).toBe(200);
-      const d = await s.app.inject({ method: 'POST', url: '/v1/decide', payload: decideBody(token, { session: view.id }) });
+      const d = await s.app.inject({
+        method: 'POST',
+        url: '/v1/decide',
+        payload: decideBody(token, { session: view.id }),
+      });
       expect(d.json().reasons[0].code).toBe('session_revoked');
     });
 
     it('403 with reasons when the policy refuses the requested tools', async () => {
       const reader = await s.token();
-      const res = await s.app.inject({ method: 'POST', url: '/v1/sessions', payload: { token: reader, server: SERVER, tools: ['fs_write'] } });
+      const res = await s.app.inject({
+        method: 'POST',
+        url: '/v1/sessions',
+        payload: { token: reader, server: SERVER, tools: ['fs_write'] },
+      });
       expect(res.statusCode).toBe(403);
       expect(res.json().code).toBe('session_not_granted');
       expect(res.json().reasons.map((r: { code: string }) => r.code)).toEqual(['tool_not_permitted']);
       // A writer's role lists fs_delete, but a destructive tool needs a stronger role.
       const writer = await s.token({ roles: ['writer'] });
-      const destructive = await s.app.inject({ method: 'POST', url: '/v1/sessions', payload: { token: writer, server: SERVER, tools: ['fs_delete'] } });
+      const destructive = await s.app.inject({
+        method: 'POST',
+        url: '/v1/sessions',
+        payload: { token: writer, server: SERVER, tools: ['fs_delete'] },
+      });
       expect(destructive.statusCode).toBe(403);
       expect(destructive.json().reasons.map((r: { code: string }) => r.code)).toEqual(['destructive_requires_role']);
     });
 
     it('401 without a valid token', async () => {
-      const res = await s.app.inject({ method: 'POST', url: '/v1/sessions', payload: { token: 'nope', server: SERVER } });
+      const res = await s.app.inject({
+        method: 'POST',
+        url: '/v1/sessions',
+        payload: { token: 'nope', server: SERVER },
+      });
       expect(res.statusCode).toBe(401);
       expect(res.json().code).toBe('invalid_token');
     });
@@ -133,13 +176,18 @@ describe('HTTP API', () => {
   it('GET /health reports the policy revision', async () => {
     const res = await s.app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'OK', components: { policy: { status: 'OK' }, sessions: { status: 'OK' } } });
+    expect(res.json()).toMatchObject({
+      status: 'OK',
+      components: { policy: { status: 'OK' }, sessions: { status: 'OK' } },
+    });
   });
 
   it('GET /openapi.json describes the routes from the zod schemas', async () => {
     const res = await s.app.inject({ method: 'GET', url: '/openapi.json' });
     const doc = res.json();
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/decide', '/v1/sessions', '/v1/sessions/{id}', '/health']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/decide', '/v1/sessions', '/v1/sessions/{id}', '/health']),
+    );
     const body = doc.paths['/v1/decide'].post.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(expect.arrayContaining(['server', 'mcp']));
     expect(body.additionalProperties).toBe(false);

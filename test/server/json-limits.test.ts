@@ -13,9 +13,21 @@ describe('checkJsonLimits', () => {
     { note: 'a scalar body', input: 'x', want: null },
     { note: 'exactly the depth limit', input: nest(4), want: null },
     { note: 'one level deeper', input: nest(5), want: { code: 'invalid_request', path: 'a.a.a.a' } },
-    { note: 'arrays count as levels, indexes in the path', input: { a: [[[{ b: 1 }]]] }, want: { code: 'invalid_request', path: 'a.0.0.0' } },
-    { note: 'exactly the key limit across depths', input: { a: 1, b: 2, c: { d: 1, e: 2, f: { g: 1, h: 2 } }, i: [{ j: 1 }] }, want: null },
-    { note: 'one key more', input: { a: 1, b: 2, c: { d: 1, e: 2, f: { g: 1, h: 2, x: 3 } }, i: [{ j: 1 }] }, want: { code: 'payload_too_large', path: 'c.f' } },
+    {
+      note: 'arrays count as levels, indexes in the path',
+      input: { a: [[[{ b: 1 }]]] },
+      want: { code: 'invalid_request', path: 'a.0.0.0' },
+    },
+    {
+      note: 'exactly the key limit across depths',
+      input: { a: 1, b: 2, c: { d: 1, e: 2, f: { g: 1, h: 2 } }, i: [{ j: 1 }] },
+      want: null,
+    },
+    {
+      note: 'one key more',
+      input: { a: 1, b: 2, c: { d: 1, e: 2, f: { g: 1, h: 2, x: 3 } }, i: [{ j: 1 }] },
+      want: { code: 'payload_too_large', path: 'c.f' },
+    },
     { note: 'array items are not keys', input: { a: Array.from({ length: 100 }, () => 1) }, want: null },
   ];
   for (const { note, input, want } of cases) {

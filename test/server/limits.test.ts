@@ -31,10 +31,15 @@ describe('request limits answer a clear 4xx naming the field', () => {
       s = await startTestService({ max_json_depth: 8 });
       const token = await s.token();
       // body(1) → mcp(2) → params(3) → arguments(4) → n(5) …: arguments nested 5 deep reach level 8.
-      expect((await s.app.inject({ method: 'POST', url: '/v1/decide', payload: call(token, nest(5)) })).json()).toMatchObject({ allow: false });
+      expect(
+        (await s.app.inject({ method: 'POST', url: '/v1/decide', payload: call(token, nest(5)) })).json(),
+      ).toMatchObject({ allow: false });
       const res = await s.app.inject({ method: 'POST', url: '/v1/decide', payload: call(token, nest(6)) });
       expect(res.statusCode).toBe(400);
-      expect(res.json()).toMatchObject({ code: 'invalid_request', errors: [{ path: 'mcp.params.arguments.n.n.n.n.n' }] });
+      expect(res.json()).toMatchObject({
+        code: 'invalid_request',
+        errors: [{ path: 'mcp.params.arguments.n.n.n.n.n' }],
+      });
       expect(res.json().message).toMatch(/deeper than 8/);
     });
 
@@ -48,14 +53,24 @@ describe('request limits answer a clear 4xx naming the field', () => {
 
     it('the defaults: 32 levels and 10 000 keys; a 64 KiB body of brackets is refused before validation, not a 500', async () => {
       s = await startTestService();
-      const res = await s.app.inject({ method: 'POST', url: '/v1/sessions', headers: { 'content-type': 'application/json' }, payload: `{"server":${'['.repeat(30_000)}${']'.repeat(30_000)}}` });
+      const res = await s.app.inject({
+        method: 'POST',
+        url: '/v1/sessions',
+        headers: { 'content-type': 'application/json' },
+        payload: `{"server":${'['.repeat(30_000)}${']'.repeat(30_000)}}`,
+      });
       expect(res.statusCode).toBe(400);
       expect(res.json().errors[0].path).toBe(`server${'.0'.repeat(31)}`);
     });
 
     it('JSON with __proto__ is still refused as fastify refuses it', async () => {
       s = await startTestService();
-      const res = await s.app.inject({ method: 'POST', url: '/v1/decide', headers: { 'content-type': 'application/json' }, payload: '{"server":"x","mcp":{"method":"ping"},"__proto__":{"admin":true}}' });
+      const res = await s.app.inject({
+        method: 'POST',
+        url: '/v1/decide',
+        headers: { 'content-type': 'application/json' },
+        payload: '{"server":"x","mcp":{"method":"ping"},"__proto__":{"admin":true}}',
+      });
       expect(res.statusCode).toBe(400);
       expect(res.json().code).toBe('invalid_request');
     });
@@ -66,8 +81,15 @@ describe('request limits answer a clear 4xx naming the field', () => {
       s = await startTestService({}, { identity: { max_token_bytes: 1024 } });
       const big = `${'a'.repeat(600)}.${'b'.repeat(600)}.c`;
       const decided = await s.app.inject({ method: 'POST', url: '/v1/decide', payload: call(big) });
-      expect(decided.json()).toMatchObject({ allow: false, reasons: [{ code: 'token_too_large', message: 'the token is longer than 1024 bytes' }] });
-      const session = await s.app.inject({ method: 'POST', url: '/v1/sessions', payload: { token: big, server: SERVER } });
+      expect(decided.json()).toMatchObject({
+        allow: false,
+        reasons: [{ code: 'token_too_large', message: 'the token is longer than 1024 bytes' }],
+      });
+      const session = await s.app.inject({
+        method: 'POST',
+        url: '/v1/sessions',
+        payload: { token: big, server: SERVER },
+      });
       expect(session.statusCode).toBe(401);
       expect(session.json().code).toBe('token_too_large');
     });
@@ -89,17 +111,26 @@ describe('request limits answer a clear 4xx naming the field', () => {
       ['/v1/decide', { ...call(token), context }],
     ] as const) {
       const res = await s.app.inject({ method: 'POST', url, payload });
-      expect({ url, status: res.statusCode, code: res.json().code, paths: res.json().errors.map((e: { path: string }) => e.path) })
-        .toEqual({ url, status: 400, code: 'invalid_request', paths: ['context'] });
+      expect({
+        url,
+        status: res.statusCode,
+        code: res.json().code,
+        paths: res.json().errors.map((e: { path: string }) => e.path),
+      }).toEqual({ url, status: 400, code: 'invalid_request', paths: ['context'] });
     }
-    const fits = await s.app.inject({ method: 'POST', url: '/v1/sessions', payload: { token, server: SERVER, context: { blob: 'x'.repeat(2000) } } });
+    const fits = await s.app.inject({
+      method: 'POST',
+      url: '/v1/sessions',
+      payload: { token, server: SERVER, context: { blob: 'x'.repeat(2000) } },
+    });
     expect(fits.statusCode).toBe(201);
   });
 
   it('sessions per principal: one more than session.max_per_principal → 429 session_limit_reached; revoking frees a place', async () => {
     s = await startTestService({}, { session: { max_per_principal: 2 } });
     const alice = await s.token();
-    const create = async (token: string) => s!.app.inject({ method: 'POST', url: '/v1/sessions', payload: { token, server: SERVER, tools: ['fs_read'] } });
+    const create = async (token: string) =>
+      s!.app.inject({ method: 'POST', url: '/v1/sessions', payload: { token, server: SERVER, tools: ['fs_read'] } });
     const first = await create(alice);
     expect((await create(alice)).statusCode).toBe(201);
     const refused = await create(alice);

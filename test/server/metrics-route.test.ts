@@ -9,7 +9,11 @@ const PEP_KEY = 'mwk_pep-key-for-metrics-tests-0123456789';
 const ADMIN_KEY = 'mwk_admin-key-for-metrics-tests-0123456789';
 const SCRAPE_KEY = 'mwk_scrape-key-for-metrics-tests-0123456789';
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-const call = (token: string, tool: string) => ({ token, server: SERVER, mcp: { method: 'tools/call', params: { name: tool, arguments: { path: '/srv/data/a' } } } });
+const call = (token: string, tool: string) => ({
+  token,
+  server: SERVER,
+  mcp: { method: 'tools/call', params: { name: tool, arguments: { path: '/srv/data/a' } } },
+});
 
 describe('GET /metrics', () => {
   let s: TestService;
@@ -23,7 +27,8 @@ describe('GET /metrics', () => {
     const before = (await s.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(sample(before, 'mcp_warden_decisions_total')).toBeUndefined();
     expect(sample(before, 'mcp_warden_policy_activations_total', { outcome: 'activated' })).toBe(1);
-    for (const tool of ['fs_read', 'fs_read', 'fs_delete']) await s.app.inject({ method: 'POST', url: '/v1/decide', payload: call(token, tool) });
+    for (const tool of ['fs_read', 'fs_read', 'fs_delete'])
+      await s.app.inject({ method: 'POST', url: '/v1/decide', payload: call(token, tool) });
     await s.app.inject({ method: 'POST', url: '/v1/sessions', payload: { token, server: SERVER, tools: ['fs_read'] } });
     const res = await s.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
@@ -71,7 +76,12 @@ describe('GET /metrics', () => {
     it('a metrics key can do nothing else', async () => {
       s = await startTestService({}, keys);
       const headers = bearer(SCRAPE_KEY);
-      const decide = await s.app.inject({ method: 'POST', url: '/v1/decide', headers, payload: call(await s.token(), 'fs_read') });
+      const decide = await s.app.inject({
+        method: 'POST',
+        url: '/v1/decide',
+        headers,
+        payload: call(await s.token(), 'fs_read'),
+      });
       expect(decide.statusCode).toBe(403);
       expect(decide.json().code).toBe('caller_forbidden');
       for (const url of ['/v1/sessions?subject=alice', '/v1/audit', '/v1/status']) {

@@ -32,8 +32,15 @@ describe('GET /livez and /readyz', () => {
   it('readyz is 503 naming the session store and the audit sink while they cannot answer; livez never checks them', async () => {
     const t: TestCore = await createTestCore();
     const down = { status: () => 'ERROR' as const };
-    ({ app } = await buildTestApp({ ...t.deps, sessions: Object.assign(Object.create(t.sessions), down), audit: Object.assign(Object.create(t.audit), down) }));
-    expect(await get('/readyz')).toEqual({ status: 503, body: { status: 'NOT_READY', waiting_for: ['sessions', 'audit'] } });
+    ({ app } = await buildTestApp({
+      ...t.deps,
+      sessions: Object.assign(Object.create(t.sessions), down),
+      audit: Object.assign(Object.create(t.audit), down),
+    }));
+    expect(await get('/readyz')).toEqual({
+      status: 503,
+      body: { status: 'NOT_READY', waiting_for: ['sessions', 'audit'] },
+    });
     expect(await get('/livez')).toEqual({ status: 200, body: { status: 'OK' } });
   });
 
@@ -48,7 +55,15 @@ describe('GET /livez and /readyz', () => {
     const built = await buildTestApp(t.deps);
     app = built.app;
     const decide = async () =>
-      app!.inject({ method: 'POST', url: '/v1/decide', payload: { token: await t.idp.mint(), server: SERVER, mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } } } });
+      app!.inject({
+        method: 'POST',
+        url: '/v1/decide',
+        payload: {
+          token: await t.idp.mint(),
+          server: SERVER,
+          mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } },
+        },
+      });
     built.lifecycle.drain();
     expect(await get('/readyz')).toEqual({ status: 503, body: { status: 'DRAINING', waiting_for: ['shutdown'] } });
     expect((await decide()).json()).toMatchObject({ allow: true });

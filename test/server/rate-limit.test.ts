@@ -35,12 +35,17 @@ describe('per-caller rate limit (server.rate_limit)', () => {
       url: '/v1/decide',
       remoteAddress,
       headers: { authorization: `Bearer ${key}` },
-      payload: { token, server: SERVER, mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } } },
+      payload: {
+        token,
+        server: SERVER,
+        mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } },
+      },
     });
 
   it('answers 429 rate_limited with retry-after past max requests per window, per caller id wherever it connects from', async () => {
     const statuses = [];
-    for (const address of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) statuses.push((await decide(GATEWAY_1, address)).statusCode);
+    for (const address of ['10.0.0.1', '10.0.0.2', '10.0.0.3'])
+      statuses.push((await decide(GATEWAY_1, address)).statusCode);
     expect(statuses).toEqual([200, 200, 200]);
     const refused = await decide(GATEWAY_1, '10.0.0.4');
     expect(refused.statusCode).toBe(429);
@@ -56,7 +61,8 @@ describe('per-caller rate limit (server.rate_limit)', () => {
 
   it('limits requests without a valid key by address', async () => {
     const statuses = [];
-    for (let i = 0; i < 4; i += 1) statuses.push((await decide('mwk_not-a-key-we-know-0000000000', '10.9.9.9')).statusCode);
+    for (let i = 0; i < 4; i += 1)
+      statuses.push((await decide('mwk_not-a-key-we-know-0000000000', '10.9.9.9')).statusCode);
     expect(statuses).toEqual([401, 401, 401, 429]);
   });
 

@@ -43,17 +43,33 @@ describe('principal revocation and liveness routes', () => {
     return res.json().id as string;
   };
   const decide = async (token: string, session?: string) =>
-    (await post('/v1/decide', {
-      token, server: SERVER, ...(session === undefined ? {} : { session }),
-      mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } }, protocol_version: '2026-07-28' },
-    }, PEP)).json();
+    (
+      await post(
+        '/v1/decide',
+        {
+          token,
+          server: SERVER,
+          ...(session === undefined ? {} : { session }),
+          mcp: {
+            method: 'tools/call',
+            params: { name: 'fs_read', arguments: { path: '/srv/data/a' } },
+            protocol_version: '2026-07-28',
+          },
+        },
+        PEP,
+      )
+    ).json();
 
   describe('POST /v1/revocations', () => {
     const bad: { note: string; body: Record<string, unknown>; path: string }[] = [
       { note: 'no selector', body: {}, path: '' },
       { note: 'only a note', body: { note: 'why' }, path: '' },
       { note: 'two selectors', body: { subject: 'alice', token_sha256: 'a'.repeat(64) }, path: 'token_sha256' },
-      { note: 'three selectors', body: { client_id: 'c', jti: 'j', token_sha256: 'a'.repeat(64), issuer: ISSUER }, path: 'token_sha256' },
+      {
+        note: 'three selectors',
+        body: { client_id: 'c', jti: 'j', token_sha256: 'a'.repeat(64), issuer: ISSUER },
+        path: 'token_sha256',
+      },
       { note: 'a jti without its issuer', body: { jti: 'j' }, path: 'issuer' },
       { note: 'a token hash that is not one', body: { token_sha256: 'not-hex' }, path: 'token_sha256' },
       { note: 'an unknown field', body: { subject: 'alice', server: SERVER }, path: 'server' },
@@ -82,14 +98,25 @@ describe('principal revocation and liveness routes', () => {
       expect(res.statusCode).toBe(201);
       expect(res.json()).toEqual({
         rule: {
-          selector: 'subject', issuer: ISSUER, subject: 'alice', client_id: null, token_sha256: null, jti: null,
-          revoked_at: new Date(t.clock.now).toISOString(), expires_at: new Date(t.clock.now + 86_400_000).toISOString(),
-          revoked_by: 'ops', note: 'left the company',
+          selector: 'subject',
+          issuer: ISSUER,
+          subject: 'alice',
+          client_id: null,
+          token_sha256: null,
+          jti: null,
+          revoked_at: new Date(t.clock.now).toISOString(),
+          expires_at: new Date(t.clock.now + 86_400_000).toISOString(),
+          revoked_by: 'ops',
+          note: 'left the company',
         },
         revoked: 1,
       });
       const record = t.audit.saved.find((r) => r.kind === 'principal.revoked');
-      expect(record).toMatchObject({ caller: 'ops', principal: { iss: ISSUER, sub: 'alice' }, detail: { note: 'left the company' } });
+      expect(record).toMatchObject({
+        caller: 'ops',
+        principal: { iss: ISSUER, sub: 'alice' },
+        detail: { note: 'left the company' },
+      });
       expect((await decide(token)).reasons).toEqual([expect.objectContaining({ code: 'principal_revoked' })]);
       expect((await decide(token, session)).reasons).toEqual([expect.objectContaining({ code: 'principal_revoked' })]);
       expect((await post('/v1/sessions', { token, server: SERVER }, PEP)).json().code).toBe('principal_revoked');
@@ -116,7 +143,7 @@ describe('principal revocation and liveness routes', () => {
     expect(res.json().revocations.map((r: { selector: string }) => r.selector)).toEqual(['client', 'jti']);
   });
 
-  it("POST /v1/sessions/revoke {client_id} also revokes the client, so its stateless requests stop", async () => {
+  it('POST /v1/sessions/revoke {client_id} also revokes the client, so its stateless requests stop', async () => {
     const token = await t.idp.mint({ client_id: 'app-1' });
     await createSession(token);
     const res = await post('/v1/sessions/revoke', { client_id: 'app-1' });
@@ -160,9 +187,17 @@ describe('principal revocation and liveness routes', () => {
       const id = await createSession(token);
       const revoked = await createSession(token);
       await app.inject({ method: 'DELETE', url: `/v1/sessions/${revoked}`, headers: PEP, payload: { token } });
-      const res = await post('/v1/liveness', {
-        items: [{ token, session: id, server: SERVER }, { token, session: revoked, server: SERVER }, { server: SERVER }],
-      }, PEP);
+      const res = await post(
+        '/v1/liveness',
+        {
+          items: [
+            { token, session: id, server: SERVER },
+            { token, session: revoked, server: SERVER },
+            { server: SERVER },
+          ],
+        },
+        PEP,
+      );
       expect(res.statusCode).toBe(200);
       expect(res.json()).toEqual({
         results: [

@@ -10,14 +10,17 @@ const ADMIN = { authorization: 'Bearer mwk_route-tests-admin-0123456789abcdef' }
 describe('session routes: widen, list, bulk revoke', () => {
   let s: TestService;
   beforeAll(async () => {
-    s = await startTestService({}, {
-      callers: {
-        api_keys: [
-          { id: 'gw', sha256: sha(PEP.authorization.slice(7)), role: 'pep' },
-          { id: 'ops', sha256: sha(ADMIN.authorization.slice(7)), role: 'admin' },
-        ],
+    s = await startTestService(
+      {},
+      {
+        callers: {
+          api_keys: [
+            { id: 'gw', sha256: sha(PEP.authorization.slice(7)), role: 'pep' },
+            { id: 'ops', sha256: sha(ADMIN.authorization.slice(7)), role: 'admin' },
+          ],
+        },
       },
-    });
+    );
   });
   afterAll(async () => {
     await s.app.close();
@@ -25,20 +28,43 @@ describe('session routes: widen, list, bulk revoke', () => {
 
   const create = async (sub: string, body: Record<string, unknown> = {}) => {
     const token = await s.token({ sub, roles: ['writer'] });
-    const res = await s.app.inject({ method: 'POST', url: '/v1/sessions', headers: PEP, payload: { token, server: SERVER, tools: ['fs_read'], ...body } });
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/v1/sessions',
+      headers: PEP,
+      payload: { token, server: SERVER, tools: ['fs_read'], ...body },
+    });
     expect(res.statusCode).toBe(201);
     return { token, id: res.json().id as string };
   };
 
   it('POST /v1/sessions/{id}/scope widens after re-authorization; 403 with reasons when refused', async () => {
     const { token, id } = await create('carol');
-    const ok = await s.app.inject({ method: 'POST', url: `/v1/sessions/${id}/scope`, headers: PEP, payload: { token, add: ['fs_write'] } });
+    const ok = await s.app.inject({
+      method: 'POST',
+      url: `/v1/sessions/${id}/scope`,
+      headers: PEP,
+      payload: { token, add: ['fs_write'] },
+    });
     expect(ok.statusCode).toBe(200);
     expect(ok.json().scope).toEqual(['fs_read', 'fs_write']);
-    const refused = await s.app.inject({ method: 'POST', url: `/v1/sessions/${id}/scope`, headers: PEP, payload: { token, add: ['fs_delete'] } });
+    const refused = await s.app.inject({
+      method: 'POST',
+      url: `/v1/sessions/${id}/scope`,
+      headers: PEP,
+      payload: { token, add: ['fs_delete'] },
+    });
     expect(refused.statusCode).toBe(403);
-    expect(refused.json()).toMatchObject({ code: 'session_not_granted', reasons: [{ code: 'destructive_requires_role' }] });
-    const empty = await s.app.inject({ method: 'POST', url: `/v1/sessions/${id}/scope`, headers: PEP, payload: { token, add: [] } });
+    expect(refused.json()).toMatchObject({
+      code: 'session_not_granted',
+      reasons: [{ code: 'destructive_requires_role' }],
+    });
+    const empty = await s.app.inject({
+      method: 'POST',
+      url: `/v1/sessions/${id}/scope`,
+      headers: PEP,
+      payload: { token, add: [] },
+    });
     expect(empty.statusCode).toBe(400);
     expect(empty.json().errors[0].path).toBe('add');
   });
@@ -46,7 +72,12 @@ describe('session routes: widen, list, bulk revoke', () => {
   it('a widening of a revoked session answers 410', async () => {
     const { token, id } = await create('dave');
     await s.app.inject({ method: 'DELETE', url: `/v1/sessions/${id}`, headers: PEP });
-    const res = await s.app.inject({ method: 'POST', url: `/v1/sessions/${id}/scope`, headers: PEP, payload: { token, add: ['fs_write'] } });
+    const res = await s.app.inject({
+      method: 'POST',
+      url: `/v1/sessions/${id}/scope`,
+      headers: PEP,
+      payload: { token, add: ['fs_write'] },
+    });
     expect(res.statusCode).toBe(410);
     expect(res.json().code).toBe('session_revoked');
   });
@@ -68,16 +99,35 @@ describe('session routes: widen, list, bulk revoke', () => {
     const grace = await create('grace');
     const noFilter = await s.app.inject({ method: 'POST', url: '/v1/sessions/revoke', headers: ADMIN, payload: {} });
     expect(noFilter.statusCode).toBe(400);
-    const asPep = await s.app.inject({ method: 'POST', url: '/v1/sessions/revoke', headers: PEP, payload: { subject: 'frank' } });
+    const asPep = await s.app.inject({
+      method: 'POST',
+      url: '/v1/sessions/revoke',
+      headers: PEP,
+      payload: { subject: 'frank' },
+    });
     expect(asPep.statusCode).toBe(403);
-    const res = await s.app.inject({ method: 'POST', url: '/v1/sessions/revoke', headers: ADMIN, payload: { subject: 'frank' } });
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/v1/sessions/revoke',
+      headers: ADMIN,
+      payload: { subject: 'frank' },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().revoked).toBe(2);
     const decideWith = async ({ token, id }: { token: string; id: string }) =>
-      (await s.app.inject({
-        method: 'POST', url: '/v1/decide', headers: PEP,
-        payload: { token, server: SERVER, session: id, mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } } },
-      })).json();
+      (
+        await s.app.inject({
+          method: 'POST',
+          url: '/v1/decide',
+          headers: PEP,
+          payload: {
+            token,
+            server: SERVER,
+            session: id,
+            mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } },
+          },
+        })
+      ).json();
     // The bulk revoke also revoked the subject, which the engine checks before the session.
     expect(res.json().rule).toMatchObject({ selector: 'subject', subject: 'frank', issuer: null });
     expect((await decideWith(frank1)).reasons[0].code).toBe('principal_revoked');
@@ -87,13 +137,22 @@ describe('session routes: widen, list, bulk revoke', () => {
 
   it('GET /v1/audit finds the records of a session by its id (admin only), paginated', async () => {
     const { token, id } = await create('heidi');
-    await s.app.inject({ method: 'POST', url: `/v1/sessions/${id}/scope`, headers: PEP, payload: { token, add: ['fs_write'] } });
+    await s.app.inject({
+      method: 'POST',
+      url: `/v1/sessions/${id}/scope`,
+      headers: PEP,
+      payload: { token, add: ['fs_write'] },
+    });
     const asPep = await s.app.inject({ method: 'GET', url: `/v1/audit?session=${id}`, headers: PEP });
     expect(asPep.statusCode).toBe(403);
     const first = await s.app.inject({ method: 'GET', url: `/v1/audit?session=${id}&limit=1`, headers: ADMIN });
     expect(first.statusCode).toBe(200);
     expect(first.json().records.map((r: { kind: string }) => r.kind)).toEqual(['session.created']);
-    const rest = await s.app.inject({ method: 'GET', url: `/v1/audit?session=${id}&cursor=${first.json().next}`, headers: ADMIN });
+    const rest = await s.app.inject({
+      method: 'GET',
+      url: `/v1/audit?session=${id}&cursor=${first.json().next}`,
+      headers: ADMIN,
+    });
     expect(rest.json().records.map((r: { kind: string }) => r.kind)).toEqual(['session.widened']);
     const bad = await s.app.inject({ method: 'GET', url: '/v1/audit?since=yesterday', headers: ADMIN });
     expect(bad.statusCode).toBe(400);
@@ -103,11 +162,14 @@ describe('session routes: widen, list, bulk revoke', () => {
   it('GET /v1/status shows the active revision; POST /v1/admin/reload is for admins', async () => {
     const status = await s.app.inject({ method: 'GET', url: '/v1/status', headers: PEP });
     expect(status.statusCode).toBe(200);
-    expect(status.json()).toMatchObject({ status: 'OK', revision: expect.stringMatching(/^\d{8}T\d{6}Z-[0-9a-f]{12}$/), last_error: null });
+    expect(status.json()).toMatchObject({
+      status: 'OK',
+      revision: expect.stringMatching(/^\d{8}T\d{6}Z-[0-9a-f]{12}$/),
+      last_error: null,
+    });
     expect((await s.app.inject({ method: 'POST', url: '/v1/admin/reload', headers: PEP })).statusCode).toBe(403);
     const reloaded = await s.app.inject({ method: 'POST', url: '/v1/admin/reload', headers: ADMIN });
     expect(reloaded.statusCode).toBe(200);
     expect(reloaded.json().revision).toBe(status.json().revision);
   });
 });
-

@@ -5,7 +5,18 @@ import { hashSessionId, kindOfId } from '../../session/ids.ts';
 import type { CallerAuth } from '../caller.ts';
 import { errorSchema } from '../../wire/schemas.ts';
 
-const KINDS = ['decision', 'session.created', 'session.widened', 'session.revoked', 'session.expired', 'session.owner_mismatch', 'principal.revoked', 'policy.activated', 'policy.rejected', 'audit.recovered'] as const;
+const KINDS = [
+  'decision',
+  'session.created',
+  'session.widened',
+  'session.revoked',
+  'session.expired',
+  'session.owner_mismatch',
+  'principal.revoked',
+  'policy.activated',
+  'policy.rejected',
+  'audit.recovered',
+] as const;
 
 /** `GET /v1/audit` query: every filter optional; `session` takes an id or its sha256. */
 export const auditQuerySchema = z.strictObject({
@@ -15,7 +26,10 @@ export const auditQuerySchema = z.strictObject({
   tool: z.string().min(1).max(256).optional(),
   server: z.string().min(1).max(2048).optional(),
   kind: z.enum(KINDS).optional(),
-  allow: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  allow: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
   since: z.iso.datetime().optional(),
   until: z.iso.datetime().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -23,7 +37,10 @@ export const auditQuerySchema = z.strictObject({
 });
 
 /** The audit trail, for incident review (admin). */
-export const auditRoutes: FastifyPluginAsyncZod<{ sink: AuditSink; auth: CallerAuth }> = async (app, { sink, auth }) => {
+export const auditRoutes: FastifyPluginAsyncZod<{ sink: AuditSink; auth: CallerAuth }> = async (
+  app,
+  { sink, auth },
+) => {
   app.get(
     '/v1/audit',
     {

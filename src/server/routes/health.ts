@@ -3,10 +3,16 @@ import { z } from 'zod';
 import type { CoreDeps } from '../../decision/deps.ts';
 import type { PolicyReloader } from '../../policy/reloader.ts';
 
-const componentSchema = z.object({ status: z.enum(['OK', 'NOT_READY', 'ERROR', 'WARN']), detail: z.string().optional() });
+const componentSchema = z.object({
+  status: z.enum(['OK', 'NOT_READY', 'ERROR', 'WARN']),
+  detail: z.string().optional(),
+});
 
 /** `GET /health`: a status per component (OK / NOT_READY / ERROR / WARN); 503 unless everything can decide. */
-export const healthRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; reloader: PolicyReloader }> = async (app, { core, reloader }) => {
+export const healthRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; reloader: PolicyReloader }> = async (
+  app,
+  { core, reloader },
+) => {
   app.get(
     '/health',
     {
@@ -24,7 +30,9 @@ export const healthRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; reloader: Pol
       const components = {
         policy: {
           status: policy.status,
-          detail: policy.last_error ? `revision ${policy.revision}; last reload failed: ${policy.last_error.message}` : `revision ${policy.revision}`,
+          detail: policy.last_error
+            ? `revision ${policy.revision}; last reload failed: ${policy.last_error.message}`
+            : `revision ${policy.revision}`,
         },
         sessions: { status: core.sessions.status() },
         audit: { status: core.audit.status() },

@@ -7,13 +7,18 @@ import type { CallerAuth } from '../caller.ts';
  * then on loopback only, like `/health`); with keys, for the `metrics` role (a scrape
  * credential that can do nothing else) and `admin`.
  */
-export const metricsRoutes: FastifyPluginAsyncZod<{ metrics: ServiceMetrics; auth: CallerAuth }> = async (app, { metrics, auth }) => {
+export const metricsRoutes: FastifyPluginAsyncZod<{ metrics: ServiceMetrics; auth: CallerAuth }> = async (
+  app,
+  { metrics, auth },
+) => {
   app.get(
     '/metrics',
     {
       config: { rateLimit: false },
       // No response schema: the 200 body is text, and errors take the one envelope anyway.
-      schema: { summary: 'Prometheus metrics (text exposition); the metrics or admin role when API keys are configured' },
+      schema: {
+        summary: 'Prometheus metrics (text exposition); the metrics or admin role when API keys are configured',
+      },
     },
     async (request, reply) => {
       auth.authorize(request, ['metrics', 'admin']);

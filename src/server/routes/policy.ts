@@ -13,10 +13,18 @@ const statusSchema = z.object({
 });
 
 /** The policy lifecycle: its status, and a reload for environments without file events. */
-export const policyRoutes: FastifyPluginAsyncZod<{ reloader: PolicyReloader; auth: CallerAuth }> = async (app, { reloader, auth }) => {
+export const policyRoutes: FastifyPluginAsyncZod<{ reloader: PolicyReloader; auth: CallerAuth }> = async (
+  app,
+  { reloader, auth },
+) => {
   app.get(
     '/v1/status',
-    { schema: { summary: 'The active policy revision, its last activation and the last error', response: { 200: statusSchema, 401: errorSchema, 403: errorSchema } } },
+    {
+      schema: {
+        summary: 'The active policy revision, its last activation and the last error',
+        response: { 200: statusSchema, 401: errorSchema, 403: errorSchema },
+      },
+    },
     async (request) => {
       auth.authorize(request, ['pep', 'admin']);
       return reloader.status();

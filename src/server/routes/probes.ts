@@ -16,10 +16,11 @@ const readySchema = z.object({
  * decide now: a policy is loaded, the session store and the audit sink answer, and it is
  * not shutting down.
  */
-export const probeRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; reloader: PolicyReloader; lifecycle: Lifecycle }> = async (
-  app,
-  { core, reloader, lifecycle },
-) => {
+export const probeRoutes: FastifyPluginAsyncZod<{
+  core: CoreDeps;
+  reloader: PolicyReloader;
+  lifecycle: Lifecycle;
+}> = async (app, { core, reloader, lifecycle }) => {
   app.get(
     '/livez',
     {
@@ -33,7 +34,10 @@ export const probeRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; reloader: Poli
     '/readyz',
     {
       config: { rateLimit: false },
-      schema: { summary: 'Readiness: policy loaded, session store and audit sink OK, not shutting down', response: { 200: readySchema, 503: readySchema } },
+      schema: {
+        summary: 'Readiness: policy loaded, session store and audit sink OK, not shutting down',
+        response: { 200: readySchema, 503: readySchema },
+      },
     },
     async (_request, reply) => {
       const waiting: z.infer<typeof readySchema>['waiting_for'] = [];

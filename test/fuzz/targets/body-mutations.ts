@@ -37,7 +37,25 @@ export type ByteEdit =
   | { readonly kind: 'prefix' | 'suffix'; readonly bytes: Uint8Array };
 
 /** Characters that break naive string handling. */
-const HOSTILE = ['\u0000', '\uD800', '\uDFFF', '\u202E', '\uFEFF', '\u00A0', '😀', 'é', '\\', '"', '/', '%2e%2e', '..', '\n', '\r\n', '\t', ' '];
+const HOSTILE = [
+  '\u0000',
+  '\uD800',
+  '\uDFFF',
+  '\u202E',
+  '\uFEFF',
+  '\u00A0',
+  '😀',
+  'é',
+  '\\',
+  '"',
+  '/',
+  '%2e%2e',
+  '..',
+  '\n',
+  '\r\n',
+  '\t',
+  ' ',
+];
 
 /** Strings of every kind: ASCII, full Unicode, lone surrogates, hostile fragments. */
 export const anyString: fc.Arbitrary<string> = fc.oneof(
@@ -70,8 +88,19 @@ export const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(null, true, 0, -1, 1e308, -0, '', [], {}) },
 );
 
-const POLLUTING_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
-const keyArb = fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...POLLUTING_KEYS) }, { weight: 1, arbitrary: anyString });
+const POLLUTING_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  '__defineGetter__',
+];
+const keyArb = fc.oneof(
+  { weight: 2, arbitrary: fc.constantFrom(...POLLUTING_KEYS) },
+  { weight: 1, arbitrary: anyString },
+);
 
 const stringEdit: fc.Arbitrary<StringEdit> = fc.oneof(
   fc.record({ kind: fc.constantFrom('replaceChar' as const, 'insert' as const), at: fc.nat(), text: anyString }),
@@ -92,10 +121,18 @@ export function mutationArb(paths: readonly Path[]): fc.Arbitrary<Mutation> {
 }
 
 export const byteEditArb: fc.Arbitrary<ByteEdit> = fc.oneof(
-  fc.record({ kind: fc.constant('duplicateKey' as const), key: fc.constantFrom('token', 'server', 'session', 'mcp', '__proto__'), value: anyValue, first: fc.boolean() }),
+  fc.record({
+    kind: fc.constant('duplicateKey' as const),
+    key: fc.constantFrom('token', 'server', 'session', 'mcp', '__proto__'),
+    value: anyValue,
+    first: fc.boolean(),
+  }),
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-  fc.record({ kind: fc.constantFrom('prefix' as const, 'suffix' as const), bytes: fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.constant(new Uint8Array([0xef, 0xbb, 0xbf]))) }),
+  fc.record({
+    kind: fc.constantFrom('prefix' as const, 'suffix' as const),
+    bytes: fc.oneof(fc.uint8Array({ maxLength: 8 }), fc.constant(new Uint8Array([0xef, 0xbb, 0xbf]))),
+  }),
 );
 
 /** The dotted name of a path, as the error envelope writes it. */
@@ -149,7 +186,7 @@ function own(obj: Record<string, unknown>, key: string, value: unknown): void {
 }
 
 export function editString(s: string, e: StringEdit): string {
-  const at = s.length === 0 ? 0 : ('at' in e ? e.at % (s.length + 1) : 0);
+  const at = s.length === 0 ? 0 : 'at' in e ? e.at % (s.length + 1) : 0;
   switch (e.kind) {
     case 'replaceChar':
       return s.slice(0, at) + e.text.slice(0, 1) + s.slice(at + 1);

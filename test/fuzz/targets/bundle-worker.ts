@@ -17,11 +17,29 @@ export interface BundleJob {
 }
 
 export type BundleReply =
-  | { readonly id: number; readonly kind: 'parsed'; readonly paths: string[]; readonly total: number; readonly hasWasm: boolean; readonly revision: unknown; readonly loaded: null | { ok: true } | { ok: false; name: string; code: string | undefined; message: string } }
-  | { readonly id: number; readonly kind: 'refused'; readonly name: string; readonly code: string | undefined; readonly message: string }
+  | {
+      readonly id: number;
+      readonly kind: 'parsed';
+      readonly paths: string[];
+      readonly total: number;
+      readonly hasWasm: boolean;
+      readonly revision: unknown;
+      readonly loaded: null | { ok: true } | { ok: false; name: string; code: string | undefined; message: string };
+    }
+  | {
+      readonly id: number;
+      readonly kind: 'refused';
+      readonly name: string;
+      readonly code: string | undefined;
+      readonly message: string;
+    }
   | { readonly id: number; readonly kind: 'heap'; readonly heapUsed: number };
 
-const failure = (err: unknown) => ({ name: (err as Error)?.constructor?.name ?? typeof err, code: (err as { code?: string })?.code, message: String((err as Error)?.message ?? err).slice(0, 300) });
+const failure = (err: unknown) => ({
+  name: (err as Error)?.constructor?.name ?? typeof err,
+  code: (err as { code?: string })?.code,
+  message: String((err as Error)?.message ?? err).slice(0, 300),
+});
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -30,7 +48,11 @@ parentPort!.on('message', async (job: BundleJob | { id: number; heap: true }) =>
   if ('heap' in job) {
     gc();
     gc();
-    parentPort!.postMessage({ id: job.id, kind: 'heap', heapUsed: process.memoryUsage().heapUsed } satisfies BundleReply);
+    parentPort!.postMessage({
+      id: job.id,
+      kind: 'heap',
+      heapUsed: process.memoryUsage().heapUsed,
+    } satisfies BundleReply);
     return;
   }
   try {
@@ -46,7 +68,15 @@ parentPort!.on('message', async (job: BundleJob | { id: number; heap: true }) =>
         loaded = { ok: false, ...failure(err) };
       }
     }
-    parentPort!.postMessage({ id: job.id, kind: 'parsed', paths: [...bundle.files.keys()], total, hasWasm: bundle.wasm instanceof Uint8Array, revision: bundle.revision, loaded } satisfies BundleReply);
+    parentPort!.postMessage({
+      id: job.id,
+      kind: 'parsed',
+      paths: [...bundle.files.keys()],
+      total,
+      hasWasm: bundle.wasm instanceof Uint8Array,
+      revision: bundle.revision,
+      loaded,
+    } satisfies BundleReply);
   } catch (err) {
     parentPort!.postMessage({ id: job.id, kind: 'refused', ...failure(err) } satisfies BundleReply);
   }

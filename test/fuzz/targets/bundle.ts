@@ -17,7 +17,20 @@ const HANG_MS = 5_000;
 /** The reload deadline the service's check of a stalling input is run with. */
 const TRIAL_MS = 2_000;
 
-type EntryType = 'File' | 'OldFile' | 'Directory' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'BlockDevice' | 'FIFO' | 'ContiguousFile' | 'ExtendedHeader' | 'GlobalExtendedHeader' | 'NextFileHasLongPath' | 'NextFileHasLongLinkpath';
+type EntryType =
+  | 'File'
+  | 'OldFile'
+  | 'Directory'
+  | 'SymbolicLink'
+  | 'Link'
+  | 'CharacterDevice'
+  | 'BlockDevice'
+  | 'FIFO'
+  | 'ContiguousFile'
+  | 'ExtendedHeader'
+  | 'GlobalExtendedHeader'
+  | 'NextFileHasLongPath'
+  | 'NextFileHasLongLinkpath';
 
 interface Entry {
   readonly path: string;
@@ -27,7 +40,17 @@ interface Entry {
 }
 
 /** ustar header fields: [offset, length]. */
-const FIELDS = { name: [0, 100], mode: [100, 8], size: [124, 12], mtime: [136, 12], chksum: [148, 8], type: [156, 1], linkname: [157, 100], magic: [257, 6], prefix: [345, 155] } as const;
+const FIELDS = {
+  name: [0, 100],
+  mode: [100, 8],
+  size: [124, 12],
+  mtime: [136, 12],
+  chksum: [148, 8],
+  type: [156, 1],
+  linkname: [157, 100],
+  magic: [257, 6],
+  prefix: [345, 155],
+} as const;
 
 type TarEdit =
   | { kind: 'flip'; at: number; bit: number }
@@ -37,7 +60,14 @@ type TarEdit =
   | { kind: 'dropEnd' };
 
 type Case =
-  | { layer: 'gzip'; edit: { kind: 'truncate'; at: number } | { kind: 'flip'; at: number; bit: number } | { kind: 'append'; bytes: Uint8Array } | { kind: 'concat' } }
+  | {
+      layer: 'gzip';
+      edit:
+        | { kind: 'truncate'; at: number }
+        | { kind: 'flip'; at: number; bit: number }
+        | { kind: 'append'; bytes: Uint8Array }
+        | { kind: 'concat' };
+    }
   | { layer: 'tar'; edits: TarEdit[]; load: boolean };
 
 function bodyBytes(body: Entry['body']): Buffer {
@@ -52,7 +82,14 @@ function tarEntries(entries: readonly Entry[]): Buffer {
   for (const e of entries) {
     const body = bodyBytes(e.body);
     const header = Buffer.alloc(512);
-    new Header({ path: e.path, mode: 0o644, size: body.length, type: e.type, linkpath: e.linkpath, mtime: new Date(0) }).encode(header, 0);
+    new Header({
+      path: e.path,
+      mode: 0o644,
+      size: body.length,
+      type: e.type,
+      linkpath: e.linkpath,
+      mtime: new Date(0),
+    }).encode(header, 0);
     blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
   }
   return Buffer.concat(blocks);
@@ -64,7 +101,14 @@ function headerOffsets(tar: Buffer): number[] {
   let at = 0;
   while (at + 512 <= tar.length && tar[at] !== 0) {
     offsets.push(at);
-    const size = parseInt(tar.subarray(at + 124, at + 136).toString().replace(/\0.*$/s, '').trim() || '0', 8);
+    const size = parseInt(
+      tar
+        .subarray(at + 124, at + 136)
+        .toString()
+        .replace(/\0.*$/s, '')
+        .trim() || '0',
+      8,
+    );
     at += 512 + Math.ceil(size / 512) * 512;
   }
   offsets.push(at);
@@ -105,7 +149,8 @@ function applyTar(original: Buffer, offsets: number[], edits: readonly TarEdit[]
         tar = tar.subarray(0, e.at % (tar.length + 1));
         break;
       case 'dropEnd':
-        while (tar.length >= 512 && tar.subarray(tar.length - 512).every((b) => b === 0)) tar = tar.subarray(0, tar.length - 512);
+        while (tar.length >= 512 && tar.subarray(tar.length - 512).every((b) => b === 0))
+          tar = tar.subarray(0, tar.length - 512);
         break;
     }
   }
@@ -113,30 +158,112 @@ function applyTar(original: Buffer, offsets: number[], edits: readonly TarEdit[]
 }
 
 const hostilePath = fc.oneof(
-  fc.constantFrom('policy.wasm', '/policy.wasm', '.manifest', '/.manifest', 'data.json', '/data.json', '../../etc/passwd', '/etc/passwd', 'a/../../b', '..', '.', 'a\\..\\b', 'policy.wasm\u0000.txt', 'x'.repeat(300), 'dir/', './policy.wasm', '//policy.wasm', 'ünï/çødé'),
+  fc.constantFrom(
+    'policy.wasm',
+    '/policy.wasm',
+    '.manifest',
+    '/.manifest',
+    'data.json',
+    '/data.json',
+    '../../etc/passwd',
+    '/etc/passwd',
+    'a/../../b',
+    '..',
+    '.',
+    'a\\..\\b',
+    'policy.wasm\u0000.txt',
+    'x'.repeat(300),
+    'dir/',
+    './policy.wasm',
+    '//policy.wasm',
+    'ünï/çødé',
+  ),
   fc.string({ maxLength: 120 }),
 );
 const entryArb: fc.Arbitrary<Entry> = fc.record({
   path: hostilePath,
   type: fc.oneof(
     { weight: 4, arbitrary: fc.constant('File' as const) },
-    fc.constantFrom<EntryType>('OldFile', 'Directory', 'SymbolicLink', 'Link', 'CharacterDevice', 'BlockDevice', 'FIFO', 'ContiguousFile', 'ExtendedHeader', 'GlobalExtendedHeader', 'NextFileHasLongPath', 'NextFileHasLongLinkpath'),
+    fc.constantFrom<EntryType>(
+      'OldFile',
+      'Directory',
+      'SymbolicLink',
+      'Link',
+      'CharacterDevice',
+      'BlockDevice',
+      'FIFO',
+      'ContiguousFile',
+      'ExtendedHeader',
+      'GlobalExtendedHeader',
+      'NextFileHasLongPath',
+      'NextFileHasLongLinkpath',
+    ),
   ),
   body: fc.oneof(
     fc.uint8Array({ maxLength: 600 }),
-    fc.constantFrom('{}', '{"revision":"fuzz","wasm":[{"entrypoint":"mcp/authz/decision","module":"/policy.wasm"}]}', '[]', 'null', '{"revision":5}', '30 path=../../etc/passwd\n', '22 size=99999999999\n', '19 path=/abs/olute\n'),
+    fc.constantFrom(
+      '{}',
+      '{"revision":"fuzz","wasm":[{"entrypoint":"mcp/authz/decision","module":"/policy.wasm"}]}',
+      '[]',
+      'null',
+      '{"revision":5}',
+      '30 path=../../etc/passwd\n',
+      '22 size=99999999999\n',
+      '19 path=/abs/olute\n',
+    ),
     fc.constantFrom(LIMIT - 4096, LIMIT + 1, 1 << 20).map((zeros) => ({ zeros })),
   ),
   linkpath: fc.constantFrom('', '/etc/passwd', '../../x', 'policy.wasm'),
 });
 const fieldValue = fc.oneof(
-  fc.constantFrom('77777777777', '99999999999', '-1', '', '0', '\u0080\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u00ff\u00ff\u00ff\u00ff', '1', '2', '3', '4', '5', '6', '7', 'x', 'g', 'L', 'K', 'S', 'V', 'M', '../../etc/passwd', '/etc/shadow', 'ustar', 'ustar\u000000'),
+  fc.constantFrom(
+    '77777777777',
+    '99999999999',
+    '-1',
+    '',
+    '0',
+    '\u0080\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u00ff\u00ff\u00ff\u00ff',
+    '1',
+    '2',
+    '3',
+    '4',
+    '5',
+    '6',
+    '7',
+    'x',
+    'g',
+    'L',
+    'K',
+    'S',
+    'V',
+    'M',
+    '../../etc/passwd',
+    '/etc/shadow',
+    'ustar',
+    'ustar\u000000',
+  ),
   fc.string({ maxLength: 20 }),
 );
 const tarEdit: fc.Arbitrary<TarEdit> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat({ max: 7 }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('field' as const), header: fc.nat(), field: fc.constantFrom(...(Object.keys(FIELDS) as (keyof typeof FIELDS)[])), value: fieldValue, fixChecksum: fc.boolean() }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('insert' as const), before: fc.nat(), entries: fc.array(entryArb, { minLength: 1, maxLength: 3 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('field' as const),
+      header: fc.nat(),
+      field: fc.constantFrom(...(Object.keys(FIELDS) as (keyof typeof FIELDS)[])),
+      value: fieldValue,
+      fixChecksum: fc.boolean(),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('insert' as const),
+      before: fc.nat(),
+      entries: fc.array(entryArb, { minLength: 1, maxLength: 3 }),
+    }),
+  },
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
   fc.constant({ kind: 'dropEnd' as const }),
 );
@@ -150,12 +277,20 @@ const caseArb: fc.Arbitrary<Case> = fc.oneof(
       fc.constant({ kind: 'concat' as const }),
     ),
   }),
-  { weight: 4, arbitrary: fc.record({ layer: fc.constant('tar' as const), edits: fc.array(tarEdit, { minLength: 1, maxLength: 3 }), load: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      layer: fc.constant('tar' as const),
+      edits: fc.array(tarEdit, { minLength: 1, maxLength: 3 }),
+      load: fc.boolean(),
+    }),
+  },
 );
 
 function checkParsed(r: Extract<BundleReply, { kind: 'parsed' }>): void {
   for (const path of r.paths) {
-    if (path.startsWith('/') || path.split('/').includes('..') || path.includes('\\') || path.includes('\0')) throw new Error(`unsafe entry accepted: ${JSON.stringify(path)}`);
+    if (path.startsWith('/') || path.split('/').includes('..') || path.includes('\\') || path.includes('\0'))
+      throw new Error(`unsafe entry accepted: ${JSON.stringify(path)}`);
   }
   if (!r.hasWasm || typeof r.revision !== 'string') throw new Error('a bundle without wasm or revision');
   if (r.total > LIMIT) throw new Error(`a bundle of ${r.total} bytes passed the ${LIMIT} limit`);
@@ -208,7 +343,7 @@ class ReaderThread {
 export const bundleTarget: FuzzTarget = {
   name: 'bundle reader (parseBundle + loadPolicyEngine)',
   invariant:
-    'every archive is a valid bundle (no unsafe path, within the size limit) or a BundleInvalid (bundle_invalid); an accepted one loads or fails with bundle_invalid; no parse takes over 5 s, and a load that does is refused by the reload deadline (bundle_load_timeout); the reader\'s heap does not grow over the run',
+    "every archive is a valid bundle (no unsafe path, within the size limit) or a BundleInvalid (bundle_invalid); an accepted one loads or fails with bundle_invalid; no parse takes over 5 s, and a load that does is refused by the reload deadline (bundle_load_timeout); the reader's heap does not grow over the run",
   defaultRuns: 400,
   async open() {
     const gz = readFileSync(DEFAULT_BUNDLE);
@@ -243,15 +378,22 @@ export const bundleTarget: FuzzTarget = {
         // the service survives that only because the reloader checks a bundle in a worker
         // with a deadline, so that path must refuse this input. A parse that hangs runs on
         // the event loop too, and fails the target whatever the reloader does.
-        const guarded = load ? await trialBundle({ bytes: input, maxBytes: LIMIT, rule: {} }, TRIAL_MS).catch((e: { code?: string }) => e.code) : null;
+        const guarded = load
+          ? await trialBundle({ bytes: input, maxBytes: LIMIT, rule: {} }, TRIAL_MS).catch(
+              (e: { code?: string }) => e.code,
+            )
+          : null;
         if (guarded === 'bundle_load_timeout') {
           count(outcomes, 'tar: load stalls past 5 s, refused by the reload deadline (input saved)');
           return;
         }
-        throw new Error(`${(err as Error).message} (${load ? `parse + load; the reload check gave ${JSON.stringify(guarded)}` : 'parse'}); the input is in ${file}`);
+        throw new Error(
+          `${(err as Error).message} (${load ? `parse + load; the reload check gave ${JSON.stringify(guarded)}` : 'parse'}); the input is in ${file}`,
+        );
       }
       if (r.kind === 'refused') {
-        if (r.name !== 'BundleInvalid' || r.code !== 'bundle_invalid') throw new Error(`parseBundle threw a non-coded ${r.name}: ${r.message}`);
+        if (r.name !== 'BundleInvalid' || r.code !== 'bundle_invalid')
+          throw new Error(`parseBundle threw a non-coded ${r.name}: ${r.message}`);
         count(outcomes, `${c.layer}: bundle_invalid: ${r.message.slice(0, 60).replace(/ \S*[\d/]\S*/g, ' …')}`);
         return;
       }
@@ -260,7 +402,8 @@ export const bundleTarget: FuzzTarget = {
       if (r.loaded === null) count(outcomes, `${c.layer}: parsed`);
       else if (r.loaded.ok) count(outcomes, `${c.layer}: loaded`);
       else {
-        if (r.loaded.name !== 'BundleInvalid') throw new Error(`loadPolicyEngine threw a non-coded ${r.loaded.name}: ${r.loaded.message}`);
+        if (r.loaded.name !== 'BundleInvalid')
+          throw new Error(`loadPolicyEngine threw a non-coded ${r.loaded.name}: ${r.loaded.message}`);
         count(outcomes, `${c.layer}: load: ${r.loaded.code}`);
       }
     });
@@ -269,7 +412,8 @@ export const bundleTarget: FuzzTarget = {
       check: (parameters) => fc.check(property, parameters as fc.Parameters<[Case]>) as Promise<fc.RunDetails<unknown>>,
       async finish() {
         const growth = (await heapOf()) - heapBefore;
-        if (growth > 64 << 20) throw new Error(`the reader's heap grew ${(growth / 2 ** 20).toFixed(1)} MiB over the run`);
+        if (growth > 64 << 20)
+          throw new Error(`the reader's heap grew ${(growth / 2 ** 20).toFixed(1)} MiB over the run`);
         return [`reader heap growth ${(growth / 2 ** 20).toFixed(1)} MiB`];
       },
       async close() {

@@ -4,7 +4,17 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { startTestService } from '../../helpers/service.ts';
 import { count, prototypeFingerprint, settledHeap, type FuzzTarget } from '../harness.ts';
-import { anyValue, byteEditArb, damage, mutate, mutationArb, serialize, touched, type ByteEdit, type Mutation } from './body-mutations.ts';
+import {
+  anyValue,
+  byteEditArb,
+  damage,
+  mutate,
+  mutationArb,
+  serialize,
+  touched,
+  type ByteEdit,
+  type Mutation,
+} from './body-mutations.ts';
 import { mustDeny, type Baseline } from './decide-oracle.ts';
 
 const SERVER = 'https://mcp.example.com/files';
@@ -16,9 +26,21 @@ const sha256 = (s: string) => hash('sha256', s, 'hex');
 const DOCUMENTED = new Set([200, 400, 401, 403, 413, 415]);
 
 const PATHS = [
-  [], ['token'], ['session'], ['server'], ['context'], ['mcp'], ['mcp', 'method'], ['mcp', 'params'], ['mcp', 'params', 'name'],
-  ['mcp', 'params', 'arguments'], ['mcp', 'params', 'arguments', 'path'], ['mcp', 'params', 'uri'], ['mcp', 'protocol_version'],
-  ['mcp', 'handle_argument'], ['mcp', 'candidates'],
+  [],
+  ['token'],
+  ['session'],
+  ['server'],
+  ['context'],
+  ['mcp'],
+  ['mcp', 'method'],
+  ['mcp', 'params'],
+  ['mcp', 'params', 'name'],
+  ['mcp', 'params', 'arguments'],
+  ['mcp', 'params', 'arguments', 'path'],
+  ['mcp', 'params', 'uri'],
+  ['mcp', 'protocol_version'],
+  ['mcp', 'handle_argument'],
+  ['mcp', 'candidates'],
 ] as const;
 
 type Auth = 'pep' | 'none' | 'admin' | 'unknown' | 'malformed';
@@ -41,10 +63,22 @@ interface Case {
 }
 
 const caseArb: fc.Arbitrary<Case> = fc.record({
-  auth: fc.oneof({ weight: 12, arbitrary: fc.constant('pep' as const) }, fc.constantFrom<Auth>('none', 'admin', 'unknown', 'malformed')),
+  auth: fc.oneof(
+    { weight: 12, arbitrary: fc.constant('pep' as const) },
+    fc.constantFrom<Auth>('none', 'admin', 'unknown', 'malformed'),
+  ),
   contentType: fc.oneof(
     { weight: 12, arbitrary: fc.constant('application/json') },
-    fc.constantFrom(undefined, 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'application/json; charset=utf-16', 'application/jsonx', 'multipart/form-data; boundary=x'),
+    fc.constantFrom(
+      undefined,
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/json; charset=utf-8',
+      'APPLICATION/JSON',
+      'application/json; charset=utf-16',
+      'application/jsonx',
+      'multipart/form-data; boundary=x',
+    ),
   ),
   body: fc.oneof(
     {
@@ -52,11 +86,17 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
       arbitrary: fc.record({
         kind: fc.constant('mutated' as const),
         mutations: fc.array(mutationArb(PATHS), { minLength: 1, maxLength: 3 }),
-        damage: fc.oneof({ weight: 5, arbitrary: fc.constant([]) }, fc.array(byteEditArb, { minLength: 1, maxLength: 2 })),
+        damage: fc.oneof(
+          { weight: 5, arbitrary: fc.constant([]) },
+          fc.array(byteEditArb, { minLength: 1, maxLength: 2 }),
+        ),
       }),
     },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('json' as const), value: anyValue }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('bytes' as const), bytes: fc.uint8Array({ maxLength: 512 }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constant('bytes' as const), bytes: fc.uint8Array({ maxLength: 512 }) }),
+    },
   ),
 });
 
@@ -69,7 +109,8 @@ function parsed(bytes: Buffer): { ok: true; value: unknown } | { ok: false } {
   }
 }
 
-const related = (a: string, b: string) => a === b || a === '' || b === '' || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
+const related = (a: string, b: string) =>
+  a === b || a === '' || b === '' || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
 
 /**
  * `POST /v1/decide` through `app.inject`, the real service composition (dev mode, API
@@ -82,19 +123,40 @@ export const decideBodyTarget: FuzzTarget = {
     'status ∈ {200,400,401,403,413,415}; allow:true only for a body the documented policy allows with the untouched token, server and session; a 400 for well-formed JSON names a mutated field; every 200 is in the audit file; no prototype is polluted',
   defaultRuns: 800,
   async open() {
-    const s = await startTestService({ log_level: 'silent' }, {
-      callers: { api_keys: [{ id: 'pep-fuzz', sha256: sha256(PEP_KEY), role: 'pep' }, { id: 'admin-fuzz', sha256: sha256(ADMIN_KEY), role: 'admin' }] },
-    });
+    const s = await startTestService(
+      { log_level: 'silent' },
+      {
+        callers: {
+          api_keys: [
+            { id: 'pep-fuzz', sha256: sha256(PEP_KEY), role: 'pep' },
+            { id: 'admin-fuzz', sha256: sha256(ADMIN_KEY), role: 'admin' },
+          ],
+        },
+      },
+    );
     const token = await s.token();
-    const created = await s.app.inject({ method: 'POST', url: '/v1/sessions', headers: { authorization: AUTH_HEADER.pep }, payload: { token, server: SERVER } });
+    const created = await s.app.inject({
+      method: 'POST',
+      url: '/v1/sessions',
+      headers: { authorization: AUTH_HEADER.pep },
+      payload: { token, server: SERVER },
+    });
     if (created.statusCode !== 201) throw new Error(`session: ${created.statusCode} ${created.body}`);
     const base: Baseline = { token, session: created.json().id as string, server: SERVER };
-    const valid = { token, session: base.session, server: SERVER, mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } } };
+    const valid = {
+      token,
+      session: base.session,
+      server: SERVER,
+      mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } },
+    };
     const send = (payload: Buffer, auth: Auth, contentType: string | undefined) =>
       s.app.inject({
         method: 'POST',
         url: '/v1/decide',
-        headers: { ...(AUTH_HEADER[auth] ? { authorization: AUTH_HEADER[auth] } : {}), ...(contentType ? { 'content-type': contentType } : {}) },
+        headers: {
+          ...(AUTH_HEADER[auth] ? { authorization: AUTH_HEADER[auth] } : {}),
+          ...(contentType ? { 'content-type': contentType } : {}),
+        },
         payload,
       });
     const control = await send(Buffer.from(JSON.stringify(valid)), 'pep', 'application/json');
@@ -112,7 +174,12 @@ export const decideBodyTarget: FuzzTarget = {
         bytes = damage(Buffer.from(serialize(mutate(valid, c.body.mutations))), c.body.damage);
         // Byte damage may hit any key: only mutations and duplicated keys name their field.
         const blind = c.body.damage.some((d) => d.kind !== 'duplicateKey');
-        fields = blind ? [] : [...c.body.mutations.map(touched), ...c.body.damage.flatMap((d) => (d.kind === 'duplicateKey' ? [d.key] : []))];
+        fields = blind
+          ? []
+          : [
+              ...c.body.mutations.map(touched),
+              ...c.body.damage.flatMap((d) => (d.kind === 'duplicateKey' ? [d.key] : [])),
+            ];
       } else if (c.body.kind === 'json') bytes = Buffer.from(serialize(c.body.value));
       else bytes = Buffer.from(c.body.bytes);
 
@@ -125,17 +192,27 @@ export const decideBodyTarget: FuzzTarget = {
           return undefined;
         }
       })();
-      count(outcomes, status === 200 ? (json?.allow ? '200 allow' : `200 deny ${json?.reasons?.[0]?.code}`) : `${status} ${json?.code}`);
+      count(
+        outcomes,
+        status === 200
+          ? json?.allow
+            ? '200 allow'
+            : `200 deny ${json?.reasons?.[0]?.code}`
+          : `${status} ${json?.code}`,
+      );
       if (!DOCUMENTED.has(status)) throw new Error(`undocumented status ${status}: ${res.body.slice(0, 300)}`);
-      if (json === undefined || typeof json.code !== 'string' && status !== 200) throw new Error(`${status} without the error envelope: ${res.body.slice(0, 300)}`);
+      if (json === undefined || (typeof json.code !== 'string' && status !== 200))
+        throw new Error(`${status} without the error envelope: ${res.body.slice(0, 300)}`);
       if (status === 200) {
         if (c.auth !== 'pep') throw new Error(`200 for caller auth ${c.auth}`);
-        if (typeof json.decision_id !== 'string' || typeof json.allow !== 'boolean' || !Array.isArray(json.reasons)) throw new Error(`bad decision ${res.body}`);
+        if (typeof json.decision_id !== 'string' || typeof json.allow !== 'boolean' || !Array.isArray(json.reasons))
+          throw new Error(`bad decision ${res.body}`);
         answered.push({ id: json.decision_id, allow: json.allow, reason: json.reasons[0]?.code });
         if (json.allow === false && json.reasons.length === 0) throw new Error('a deny without a reason');
         // The sink is healthy: a record it refuses is a record some input made unwritable
         // (a lone surrogate or 1e400 did, before they were refused as invalid_request).
-        if (json.reasons[0]?.code === 'audit_unavailable') throw new Error(`audit_unavailable with a healthy sink: ${bytes.toString('utf8').slice(0, 600)}`);
+        if (json.reasons[0]?.code === 'audit_unavailable')
+          throw new Error(`audit_unavailable with a healthy sink: ${bytes.toString('utf8').slice(0, 600)}`);
         if (json.allow === true) {
           const body = parsed(bytes);
           const why = body.ok ? mustDeny(body.value, base) : 'the body is not JSON';
@@ -145,12 +222,16 @@ export const decideBodyTarget: FuzzTarget = {
       if (status === 400) {
         if (json.code !== 'invalid_request') throw new Error(`400 with code ${json.code}`);
         const text = bytes.toString('utf8');
-        const wellFormed = parsed(bytes).ok && !/__proto__|constructor/.test(text) && c.contentType === 'application/json';
+        const wellFormed =
+          parsed(bytes).ok && !/__proto__|constructor/.test(text) && c.contentType === 'application/json';
         if (wellFormed) {
           const errors = json.errors as { path: string; message: string }[] | undefined;
-          if (!Array.isArray(errors) || errors.length === 0) throw new Error(`a schema 400 without errors[]: ${res.body.slice(0, 300)}`);
+          if (!Array.isArray(errors) || errors.length === 0)
+            throw new Error(`a schema 400 without errors[]: ${res.body.slice(0, 300)}`);
           if (fields.length > 0 && !errors.some((e) => fields.some((f) => related(e.path, f)))) {
-            throw new Error(`400 names ${errors.map((e) => e.path).join(', ')} but the mutation touched ${fields.join(', ')}`);
+            throw new Error(
+              `400 names ${errors.map((e) => e.path).join(', ')} but the mutation touched ${fields.join(', ')}`,
+            );
           }
         }
       }
@@ -170,16 +251,27 @@ export const decideBodyTarget: FuzzTarget = {
         if (again.json().allow !== true) {
           const health = await s.app.inject({ method: 'GET', url: '/health' });
           const files = readdirSync(s.dir).map((f) => `${f} ${statSync(join(s.dir, f)).size}`);
-          throw new Error(`the valid body is no longer allowed: ${again.body}; /health ${health.body}; files ${files.join(', ')}`);
+          throw new Error(
+            `the valid body is no longer allowed: ${again.body}; /health ${health.body}; files ${files.join(', ')}`,
+          );
         }
         const trail = new Set(
-          readFileSync(s.auditFile, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { decision_id: string | null }).decision_id),
+          readFileSync(s.auditFile, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => (JSON.parse(l) as { decision_id: string | null }).decision_id),
         );
         const missing = answered.filter((a) => !trail.has(a.id));
-        if (missing.length > 0) throw new Error(`${missing.length} answered decisions are not in the audit file: ${JSON.stringify(missing.slice(0, 5))}`);
+        if (missing.length > 0)
+          throw new Error(
+            `${missing.length} answered decisions are not in the audit file: ${JSON.stringify(missing.slice(0, 5))}`,
+          );
         const growth = settledHeap() - heapBefore;
         if (growth > 128 << 20) throw new Error(`heap grew ${(growth / 2 ** 20).toFixed(1)} MiB`);
-        return [`${answered.length} decisions, all in the audit file`, `heap growth ${(growth / 2 ** 20).toFixed(1)} MiB`];
+        return [
+          `${answered.length} decisions, all in the audit file`,
+          `heap growth ${(growth / 2 ** 20).toFixed(1)} MiB`,
+        ];
       },
       async close() {
         await s.app.close();

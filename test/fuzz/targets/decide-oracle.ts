@@ -17,13 +17,27 @@ const READER_TOOLS = new Set(['fs_read', 'fs_list', 'search_docs']);
 const PATH_TOOLS: Record<string, string> = { fs_read: '/srv/data/', fs_list: '/srv/data/' };
 /** Tools whose catalogue entry names a state-handle argument. */
 const HANDLE_ARGUMENT: Record<string, string> = { search_docs: 'state' };
-const OPEN_METHODS = new Set(['initialize', 'ping', 'transport/stream', 'transport/close', 'transport/response', 'tools/list', 'prompts/list', 'resources/list']);
+const OPEN_METHODS = new Set([
+  'initialize',
+  'ping',
+  'transport/stream',
+  'transport/close',
+  'transport/response',
+  'tools/list',
+  'prompts/list',
+  'resources/list',
+]);
 const READER_PROMPTS = new Set(['summarize']);
 
 /** The policy's traversal check, from its documentation: NUL, or a `..` segment once %2e, %2f, %5c and `\` are decoded. */
 export function unsafePath(s: string): boolean {
   if (s.includes('\u0000')) return true;
-  const decoded = s.toLowerCase().replaceAll('%2e', '.').replaceAll('%2f', '/').replaceAll('%5c', '/').replaceAll('\\', '/');
+  const decoded = s
+    .toLowerCase()
+    .replaceAll('%2e', '.')
+    .replaceAll('%2f', '/')
+    .replaceAll('%5c', '/')
+    .replaceAll('\\', '/');
   return decoded.split('/').includes('..');
 }
 
@@ -70,10 +84,13 @@ export function mustDeny(body: unknown, base: Baseline): string | null {
     return null;
   }
   if (OPEN_METHODS.has(method) || method.startsWith('notifications/')) return null;
-  if (method === 'prompts/get') return typeof params.name === 'string' && READER_PROMPTS.has(params.name) ? null : 'prompt not permitted';
+  if (method === 'prompts/get')
+    return typeof params.name === 'string' && READER_PROMPTS.has(params.name) ? null : 'prompt not permitted';
   if (method === 'resources/read') {
     const uri = params.uri;
-    return typeof uri === 'string' && uri.startsWith('file:///srv/data/') && !unsafePath(uri) ? null : 'resource not permitted';
+    return typeof uri === 'string' && uri.startsWith('file:///srv/data/') && !unsafePath(uri)
+      ? null
+      : 'resource not permitted';
   }
   return 'method not permitted';
 }

@@ -17,10 +17,25 @@ const MAX_TOKEN_BYTES = 8192;
 
 /** Every code an identity failure may carry (docs/reason-codes.md, identity section). */
 const IDENTITY_CODES = new Set([
-  'token_missing', 'invalid_token', 'token_too_large', 'algorithm_not_allowed', 'signature_invalid', 'key_unknown',
-  'jwks_unavailable', 'token_expired', 'token_not_yet_valid', 'claim_missing', 'claim_invalid', 'token_type_invalid',
-  'issuer_untrusted', 'trust_domain_untrusted', 'audience_mismatch', 'server_unknown', 'issuer_untrusted_for_server',
-  'token_issued_in_future', 'token_too_old',
+  'token_missing',
+  'invalid_token',
+  'token_too_large',
+  'algorithm_not_allowed',
+  'signature_invalid',
+  'key_unknown',
+  'jwks_unavailable',
+  'token_expired',
+  'token_not_yet_valid',
+  'claim_missing',
+  'claim_invalid',
+  'token_type_invalid',
+  'issuer_untrusted',
+  'trust_domain_untrusted',
+  'audience_mismatch',
+  'server_unknown',
+  'issuer_untrusted_for_server',
+  'token_issued_in_future',
+  'token_too_old',
 ]);
 
 interface Signer {
@@ -38,7 +53,10 @@ async function keySigner(key: TestKey, iss: string): Promise<Signer> {
     iss,
     alg: key.alg,
     kid: key.kid,
-    sign: async (input) => b64(new Uint8Array(await webcrypto.subtle.sign(params, key.privateKey as webcrypto.CryptoKey, Buffer.from(input)))),
+    sign: async (input) =>
+      b64(
+        new Uint8Array(await webcrypto.subtle.sign(params, key.privateKey as webcrypto.CryptoKey, Buffer.from(input))),
+      ),
   };
 }
 
@@ -48,7 +66,14 @@ function hmacSigner(secret: string | Buffer, iss: string, alg = 'HS256', kid = '
 }
 
 /** The claims an issuer would put in a valid token. */
-const goodClaims = (iss: string) => ({ iss, sub: 'alice', aud: SERVER, iat: NOW_S - 10, exp: NOW_S + 600, roles: ['reader'] });
+const goodClaims = (iss: string) => ({
+  iss,
+  sub: 'alice',
+  aud: SERVER,
+  iat: NOW_S - 10,
+  exp: NOW_S + 600,
+  roles: ['reader'],
+});
 
 /** Whether a validly signed claims set must be accepted by RFC 7519 and the verifier's documented checks. */
 function claimsValid(c: unknown, iss: string): boolean {
@@ -59,8 +84,10 @@ function claimsValid(c: unknown, iss: string): boolean {
     claims.iss === iss &&
     typeof claims.sub === 'string' &&
     (aud === SERVER || (Array.isArray(aud) && aud.includes(SERVER))) &&
-    typeof claims.iat === 'number' && claims.iat <= NOW_S &&
-    typeof claims.exp === 'number' && claims.exp > NOW_S &&
+    typeof claims.iat === 'number' &&
+    claims.iat <= NOW_S &&
+    typeof claims.exp === 'number' &&
+    claims.exp > NOW_S &&
     (claims.nbf === undefined || (typeof claims.nbf === 'number' && claims.nbf <= NOW_S))
   );
 }
@@ -77,23 +104,97 @@ type Strategy =
 
 const HEADER_KEYS = ['alg', 'kid', 'typ', 'crit', 'jku', 'x5u', 'jwk', 'x5c', 'b64', 'zip', 'enc', 'cty', 'x5t'];
 const HEADER_VALUES: unknown[] = [
-  'none', 'None', 'NONE', 'nOnE', 'HS256', 'HS512', 'RS256', 'ES256', 'ES384', 'EdDSA', 'PS256', 'ES256K', '', null, 0, [], {},
-  '../../../../etc/passwd', "k1' OR '1'='1", 'k1\u0000', 'x'.repeat(3000), ['exp'], ['b64'], ['x-unknown'], false, true,
-  'http://127.0.0.1:9/jwks.json', 'DEF', ['MIIBIjAN'],
+  'none',
+  'None',
+  'NONE',
+  'nOnE',
+  'HS256',
+  'HS512',
+  'RS256',
+  'ES256',
+  'ES384',
+  'EdDSA',
+  'PS256',
+  'ES256K',
+  '',
+  null,
+  0,
+  [],
+  {},
+  '../../../../etc/passwd',
+  "k1' OR '1'='1",
+  'k1\u0000',
+  'x'.repeat(3000),
+  ['exp'],
+  ['b64'],
+  ['x-unknown'],
+  false,
+  true,
+  'http://127.0.0.1:9/jwks.json',
+  'DEF',
+  ['MIIBIjAN'],
 ];
-const CLAIM_KEYS = ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'roles', 'scope', 'client_id', 'azp', '__proto__', 'constructor'];
+const CLAIM_KEYS = [
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'roles',
+  'scope',
+  'client_id',
+  'azp',
+  '__proto__',
+  'constructor',
+];
 const CLAIM_VALUES: unknown[] = [
-  null, 0, -1, NOW_S - 1, NOW_S, NOW_S + 1, NOW_S + 1e9, 1e308, new RawJson('1e400'), new RawJson('-1e400'), '', 'alice', 'admin',
-  ['admin'], [SERVER], [SERVER, 'x'], SERVER, `${SERVER}/`, 'https://idp.test.example', 'urn:mcp-warden:dev', {}, { toString: 1 },
-  { valueOf: 1 }, new RawJson('"\\ud800"'), 123,
+  null,
+  0,
+  -1,
+  NOW_S - 1,
+  NOW_S,
+  NOW_S + 1,
+  NOW_S + 1e9,
+  1e308,
+  new RawJson('1e400'),
+  new RawJson('-1e400'),
+  '',
+  'alice',
+  'admin',
+  ['admin'],
+  [SERVER],
+  [SERVER, 'x'],
+  SERVER,
+  `${SERVER}/`,
+  'https://idp.test.example',
+  'urn:mcp-warden:dev',
+  {},
+  { toString: 1 },
+  { valueOf: 1 },
+  new RawJson('"\\ud800"'),
+  123,
 ];
 
-const headerChange = fc.tuple(fc.oneof(fc.constantFrom(...HEADER_KEYS), anyString), fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...HEADER_VALUES) }, anyValue));
-const claimChange = fc.tuple(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...CLAIM_KEYS) }, anyString), fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...CLAIM_VALUES) }, anyValue));
+const headerChange = fc.tuple(
+  fc.oneof(fc.constantFrom(...HEADER_KEYS), anyString),
+  fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...HEADER_VALUES) }, anyValue),
+);
+const claimChange = fc.tuple(
+  fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...CLAIM_KEYS) }, anyString),
+  fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...CLAIM_VALUES) }, anyValue),
+);
 const edit: fc.Arbitrary<StringEdit> = fc.oneof(
-  fc.record({ kind: fc.constantFrom('replaceChar' as const, 'insert' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom('A', '_', '-', '.', '=', ' ', '+', '/', '\u0000'), anyString) }),
+  fc.record({
+    kind: fc.constantFrom('replaceChar' as const, 'insert' as const),
+    at: fc.nat(),
+    text: fc.oneof(fc.constantFrom('A', '_', '-', '.', '=', ' ', '+', '/', '\u0000'), anyString),
+  }),
   fc.record({ kind: fc.constantFrom('truncate' as const, 'deleteChar' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constantFrom('append' as const, 'prepend' as const), text: fc.oneof(fc.constantFrom('.', '..', '.e30', '='), anyString) }),
+  fc.record({
+    kind: fc.constantFrom('append' as const, 'prepend' as const),
+    text: fc.oneof(fc.constantFrom('.', '..', '.e30', '='), anyString),
+  }),
 );
 
 function strategyArb(bases: number, signers: number): fc.Arbitrary<Strategy> {
@@ -101,19 +202,55 @@ function strategyArb(bases: number, signers: number): fc.Arbitrary<Strategy> {
   const signer = fc.nat({ max: signers - 1 });
   return fc.oneof(
     fc.record({ kind: fc.constant('edit' as const), base, edits: fc.array(edit, { minLength: 1, maxLength: 4 }) }),
-    fc.record({ kind: fc.constant('bitflip' as const), base, segment: fc.nat({ max: 2 }), at: fc.nat(), bit: fc.nat({ max: 7 }) }),
-    fc.record({ kind: fc.constant('header' as const), base, changes: fc.array(headerChange, { minLength: 1, maxLength: 3 }) }),
-    fc.record({ kind: fc.constant('payload' as const), base, changes: fc.array(claimChange, { minLength: 1, maxLength: 3 }) }),
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('forge' as const), signer, base, header: fc.array(headerChange, { maxLength: 2 }), claims: fc.array(claimChange, { maxLength: 2 }) }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('claims' as const), signer, claims: fc.array(claimChange, { maxLength: 4 }), drop: fc.subarray(['iss', 'sub', 'aud', 'exp', 'iat']) }) },
-    fc.record({ kind: fc.constant('splice' as const), parts: fc.array(fc.record({ base, segment: fc.nat({ max: 2 }) }), { minLength: 1, maxLength: 5 }), glue: fc.constantFrom('.', '..', '', ' ') }),
+    fc.record({
+      kind: fc.constant('bitflip' as const),
+      base,
+      segment: fc.nat({ max: 2 }),
+      at: fc.nat(),
+      bit: fc.nat({ max: 7 }),
+    }),
+    fc.record({
+      kind: fc.constant('header' as const),
+      base,
+      changes: fc.array(headerChange, { minLength: 1, maxLength: 3 }),
+    }),
+    fc.record({
+      kind: fc.constant('payload' as const),
+      base,
+      changes: fc.array(claimChange, { minLength: 1, maxLength: 3 }),
+    }),
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('forge' as const),
+        signer,
+        base,
+        header: fc.array(headerChange, { maxLength: 2 }),
+        claims: fc.array(claimChange, { maxLength: 2 }),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('claims' as const),
+        signer,
+        claims: fc.array(claimChange, { maxLength: 4 }),
+        drop: fc.subarray(['iss', 'sub', 'aud', 'exp', 'iat']),
+      }),
+    },
+    fc.record({
+      kind: fc.constant('splice' as const),
+      parts: fc.array(fc.record({ base, segment: fc.nat({ max: 2 }) }), { minLength: 1, maxLength: 5 }),
+      glue: fc.constantFrom('.', '..', '', ' '),
+    }),
     fc.record({ kind: fc.constant('huge' as const), base, pad: fc.constantFrom(100, 8000, 70_000) }),
   );
 }
 
 function withChanges(obj: Record<string, unknown>, changes: [string, unknown][]): string {
   const copy: Record<string, unknown> = { ...obj };
-  for (const [k, v] of changes) Object.defineProperty(copy, k, { value: v, enumerable: true, writable: true, configurable: true });
+  for (const [k, v] of changes)
+    Object.defineProperty(copy, k, { value: v, enumerable: true, writable: true, configurable: true });
   return serialize(copy);
 }
 
@@ -126,7 +263,7 @@ function withChanges(obj: Record<string, unknown>, changes: [string, unknown][])
 export const jwtTarget: FuzzTarget = {
   name: 'JWT verification (verifier.verify)',
   invariant:
-    'a token is accepted only if it is one of the valid tokens (same signing input, same signature bytes) or its claims, signed by the issuer\'s own key, are valid; every refusal is a WardenError with an identity code',
+    "a token is accepted only if it is one of the valid tokens (same signing input, same signature bytes) or its claims, signed by the issuer's own key, are valid; every refusal is a WardenError with an identity code",
   defaultRuns: 3000,
   async open() {
     const es = await createTestKey('ES256', 'k1');
@@ -135,9 +272,24 @@ export const jwtTarget: FuzzTarget = {
     const ISS = { es: 'https://idp.test.example', rs: 'https://rs.test.example', hs: 'https://hs.test.example' };
     const verifier = createTokenVerifier({
       issuers: [
-        issuerConfigSchema.parse({ issuer: ISS.es, jwks: { keys: [es.publicJwk] }, algorithms: ['ES256'], clock_tolerance_seconds: 0 }),
-        issuerConfigSchema.parse({ issuer: ISS.rs, jwks: { keys: [rs.publicJwk] }, algorithms: ['RS256'], clock_tolerance_seconds: 0 }),
-        issuerConfigSchema.parse({ issuer: ISS.hs, hmac_secret: HS_SECRET, algorithms: ['HS256'], clock_tolerance_seconds: 0 }),
+        issuerConfigSchema.parse({
+          issuer: ISS.es,
+          jwks: { keys: [es.publicJwk] },
+          algorithms: ['ES256'],
+          clock_tolerance_seconds: 0,
+        }),
+        issuerConfigSchema.parse({
+          issuer: ISS.rs,
+          jwks: { keys: [rs.publicJwk] },
+          algorithms: ['RS256'],
+          clock_tolerance_seconds: 0,
+        }),
+        issuerConfigSchema.parse({
+          issuer: ISS.hs,
+          hmac_secret: HS_SECRET,
+          algorithms: ['HS256'],
+          clock_tolerance_seconds: 0,
+        }),
       ],
       cacheSize: 100,
       maxTokenBytes: MAX_TOKEN_BYTES,
@@ -145,7 +297,8 @@ export const jwtTarget: FuzzTarget = {
     });
     const ed = await generateKeyPair('EdDSA', { extractable: true });
     const edJwk: JWK = await exportJWK(ed.publicKey);
-    const pem = (jwk: JWK) => createPublicKey({ key: jwk as NodeJsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;
+    const pem = (jwk: JWK) =>
+      createPublicKey({ key: jwk as NodeJsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string;
     // [0..2] the issuers' own keys; the rest are forgeries.
     const legit = [await keySigner(es, ISS.es), await keySigner(rs, ISS.rs), hmacSigner(HS_SECRET, ISS.hs)];
     const signers: Signer[] = [
@@ -188,7 +341,8 @@ export const jwtTarget: FuzzTarget = {
         case 'forge': {
           const s = signers[3 + (st.signer % (signers.length - 3))] as Signer;
           const header = Object.fromEntries(st.header);
-          if (header.jwk !== undefined || st.signer % 2 === 0) header.jwk = s === signers[3] ? attacker.publicJwk : edJwk;
+          if (header.jwk !== undefined || st.signer % 2 === 0)
+            header.jwk = s === signers[3] ? attacker.publicJwk : edJwk;
           return { token: await mint(s, header, withChanges(goodClaims(s.iss), st.claims)) };
         }
         case 'claims': {
@@ -214,10 +368,12 @@ export const jwtTarget: FuzzTarget = {
         const principal = await verifier.verify(token, SERVER);
         accepted = true;
         count(outcomes, `${st.kind}: accepted`);
-        if (typeof principal.sub !== 'string' || typeof principal.iss !== 'string') throw new Error('a principal without iss/sub');
+        if (typeof principal.sub !== 'string' || typeof principal.iss !== 'string')
+          throw new Error('a principal without iss/sub');
       } catch (err) {
         if (accepted) throw err;
-        if (!(err instanceof WardenError)) throw new Error(`${st.kind}: threw a non-coded ${String(err)} for ${token.slice(0, 400)}`);
+        if (!(err instanceof WardenError))
+          throw new Error(`${st.kind}: threw a non-coded ${String(err)} for ${token.slice(0, 400)}`);
         if (!IDENTITY_CODES.has(err.code)) throw new Error(`${st.kind}: code ${err.code} is not an identity code`);
         count(outcomes, `${st.kind}: ${err.code}`);
       }
@@ -226,13 +382,18 @@ export const jwtTarget: FuzzTarget = {
       if (validClaimsOf !== undefined) {
         const claims = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString());
         if (claimsValid(claims, validClaimsOf)) return;
-        throw new Error(`WRONG ACCEPT: claims ${Buffer.from(token.split('.')[1] as string, 'base64url').toString().slice(0, 300)}`);
+        throw new Error(
+          `WRONG ACCEPT: claims ${Buffer.from(token.split('.')[1] as string, 'base64url')
+            .toString()
+            .slice(0, 300)}`,
+        );
       }
       throw new Error(`WRONG ACCEPT (${st.kind}): ${token.slice(0, 400)}`);
     });
     return {
       outcomes,
-      check: (parameters) => fc.check(property, parameters as fc.Parameters<[Strategy]>) as Promise<fc.RunDetails<unknown>>,
+      check: (parameters) =>
+        fc.check(property, parameters as fc.Parameters<[Strategy]>) as Promise<fc.RunDetails<unknown>>,
       async finish() {
         const growth = settledHeap() - heapBefore;
         if (growth > 64 << 20) throw new Error(`heap grew ${(growth / 2 ** 20).toFixed(1)} MiB`);

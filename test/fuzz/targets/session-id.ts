@@ -10,7 +10,11 @@ import { count, type FuzzTarget } from '../harness.ts';
 const ID_SHAPE = /^mw[sh]_[A-Za-z0-9_-]{43}$/;
 
 const editArb: fc.Arbitrary<StringEdit> = fc.oneof(
-  fc.record({ kind: fc.constantFrom('replaceChar' as const, 'insert' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom('A', '_', '-', 'h', 's', '=', '%', '\u0000', ' '), anyString) }),
+  fc.record({
+    kind: fc.constantFrom('replaceChar' as const, 'insert' as const),
+    at: fc.nat(),
+    text: fc.oneof(fc.constantFrom('A', '_', '-', 'h', 's', '=', '%', '\u0000', ' '), anyString),
+  }),
   fc.record({ kind: fc.constantFrom('truncate' as const, 'deleteChar' as const), at: fc.nat() }),
   fc.record({ kind: fc.constantFrom('append' as const, 'prepend' as const), text: anyString }),
   fc.constant({ kind: 'case' as const }),
@@ -22,21 +26,29 @@ const editArb: fc.Arbitrary<StringEdit> = fc.oneof(
  */
 export const sessionIdTarget: FuzzTarget = {
   name: 'session ids and state handles (decide, in process)',
-  invariant: 'only the exact live id is allowed; any other string is denied session_unknown (or session_kind_mismatch for a live id of the other kind); the shape check agrees with the documented pattern',
+  invariant:
+    'only the exact live id is allowed; any other string is denied session_unknown (or session_kind_mismatch for a live id of the other kind); the shape check agrees with the documented pattern',
   defaultRuns: 3000,
   async open() {
     const t = await createTestCore();
     const token = await t.idp.mint();
     const session = await createSession(t.deps, { token, server: SERVER }, PEP);
-    const handle = await createSession(t.deps, { token, server: SERVER, kind: 'state-handle', tools: ['search_docs'] }, PEP);
+    const handle = await createSession(
+      t.deps,
+      { token, server: SERVER, kind: 'state-handle', tools: ['search_docs'] },
+      PEP,
+    );
     const ids = [session.id as string, handle.id as string];
     const outcomes = new Map<string, number>();
     const presented = fc.oneof(
-      fc.record({ base: fc.nat({ max: 1 }), edits: fc.array(editArb, { minLength: 1, maxLength: 3 }) }).map(({ base, edits }) => edits.reduce(editString, ids[base] as string)),
+      fc
+        .record({ base: fc.nat({ max: 1 }), edits: fc.array(editArb, { minLength: 1, maxLength: 3 }) })
+        .map(({ base, edits }) => edits.reduce(editString, ids[base] as string)),
       anyString,
     );
     const property = fc.asyncProperty(presented, fc.boolean(), async (id, asHandle) => {
-      if (isWellFormedSessionId(id) !== ID_SHAPE.test(id)) throw new Error(`shape check disagrees for ${JSON.stringify(id)}`);
+      if (isWellFormedSessionId(id) !== ID_SHAPE.test(id))
+        throw new Error(`shape check disagrees for ${JSON.stringify(id)}`);
       const mcp = asHandle
         ? { method: 'tools/call', params: { name: 'search_docs', arguments: { q: 'x', state: id } } }
         : { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } };
@@ -64,7 +76,8 @@ export const sessionIdTarget: FuzzTarget = {
     });
     return {
       outcomes,
-      check: (parameters) => fc.check(property, parameters as fc.Parameters<[string, boolean]>) as Promise<fc.RunDetails<unknown>>,
+      check: (parameters) =>
+        fc.check(property, parameters as fc.Parameters<[string, boolean]>) as Promise<fc.RunDetails<unknown>>,
       finish: async () => [],
       close: async () => {},
     };
