@@ -63,14 +63,14 @@ export async function runFuzz(options: {
     const budget =
       options.seconds !== undefined ? { seconds: options.seconds } : { runs: options.runs ?? boundedRuns(target) };
     const seed = fuzzSeed();
-    log(
-      `[fuzz] ${name}: ${options.seconds !== undefined ? `${options.seconds} s` : `${budget.runs} cases`}, seed ${seed} …`,
-    );
+    const span = options.seconds !== undefined ? `${options.seconds} s` : `${budget.runs} cases`;
+    log(`[fuzz] ${name}: ${span}, seed ${seed} …`);
     const r = await runTarget(target, { ...budget, seed });
     results.push(r);
     options.progress?.(results);
     log(
-      `[fuzz] ${name}: ${r.failed ? 'FAILED' : 'ok'} after ${r.runs} cases in ${r.seconds.toFixed(1)} s (seed ${r.seed})${r.notes.length ? `; ${r.notes.join('; ')}` : ''}`,
+      `[fuzz] ${name}: ${r.failed ? 'FAILED' : 'ok'} after ${r.runs} cases in ${r.seconds.toFixed(1)} s ` +
+        `(seed ${r.seed})${r.notes.length ? `; ${r.notes.join('; ')}` : ''}`,
     );
     log(`       outcomes ${JSON.stringify(r.outcomes)}`);
     if (r.report !== null) log(r.report);
@@ -90,7 +90,8 @@ async function main(): Promise<number> {
   });
   const jazzer = jazzerStatus();
   console.log(
-    `coverage-guided fuzzing (jazzer.js): ${jazzer.available ? 'available' : `unavailable: ${jazzer.reason}`}; running the fast-check targets`,
+    `coverage-guided fuzzing (jazzer.js): ` +
+      `${jazzer.available ? 'available' : `unavailable: ${jazzer.reason}`}; running the fast-check targets`,
   );
   const seconds = values.time === undefined ? undefined : Number(values.time);
   const runs = values.runs === undefined ? undefined : Number(values.runs);
@@ -110,7 +111,8 @@ async function main(): Promise<number> {
   write(results);
   const total = results.reduce((n, r) => n + r.runs, 0);
   console.log(
-    `\n${total} cases over ${results.length} targets; ${results.filter((r) => r.failed).length} failed; written to ${values.out}`,
+    `\n${total} cases over ${results.length} targets; ${results.filter((r) => r.failed).length} failed; ` +
+      `written to ${values.out}`,
   );
   return results.some((r) => r.failed) ? 1 : 0;
 }

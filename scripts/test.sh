@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Every test: types, Rego (fmt, check, unit tests with coverage), the committed bundle
+# Every test: lint, types, Rego (fmt, check, unit tests with coverage), the committed bundle
 # against a fresh build, then vitest (unit, integration, security, e2e).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
+log "lint: biome (format and lint) and the 120-column limit"
+bash scripts/lint.sh
 log "typecheck, and the build that ships (dist/)"
 tsc -p tsconfig.json --noEmit
 dist_check=$(mktemp -d)

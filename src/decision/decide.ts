@@ -83,7 +83,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     visible = null;
     requiredScopes = [];
     if (err instanceof SessionOwnerMismatch && principal !== null) {
-      records.push(ownerMismatchRecord(err.idHash, request, caller, principal, now, decisionId));
+      records.push(ownerMismatchRecord(err.idHash, request, { caller, principal, now, decisionId }));
     }
   }
   if (!allow && reasons.length === 0)
@@ -101,16 +101,14 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
   // A session that failed its check still names its hash in the record (hashed once).
   if (sessionHash === null && request.session !== undefined) sessionHash = hashSessionId(request.session);
   records.push(
-    decisionRecord(
-      decision,
-      unfit === null ? request : recordable(request),
+    decisionRecord(decision, unfit === null ? request : recordable(request), {
       caller,
       principal,
       sessionHash,
       handleHash,
       now,
-      deps.mask,
-    ),
+      mask: deps.mask,
+    }),
   );
   let answer = decision;
   try {
@@ -149,16 +147,18 @@ function recordable(request: DecideRequest): DecideRequest {
   };
 }
 
-function decisionRecord(
-  decision: Decision,
-  request: DecideRequest,
-  caller: Caller,
-  principal: Principal | null,
-  sessionHash: string | null,
-  handleHash: string | null,
-  now: number,
-  mask: MaskRules,
-): AuditRecord {
+/** Who asked, about which state, when, and how arguments are masked: what a decision record is written from. */
+interface DecisionContext {
+  readonly caller: Caller;
+  readonly principal: Principal | null;
+  readonly sessionHash: string | null;
+  readonly handleHash: string | null;
+  readonly now: number;
+  readonly mask: MaskRules;
+}
+
+function decisionRecord(decision: Decision, request: DecideRequest, context: DecisionContext): AuditRecord {
+  const { caller, principal, sessionHash, handleHash, now, mask } = context;
   const { mcp } = request;
   return auditRecord('decision', now, caller.id, {
     decision_id: decision.decision_id,
@@ -198,11 +198,14 @@ function detailOf(handleHash: string | null, principal: Principal | null): { det
 function ownerMismatchRecord(
   idHash: string,
   request: DecideRequest,
-  caller: Caller,
-  principal: Principal,
-  now: number,
-  decisionId: string,
+  context: {
+    readonly caller: Caller;
+    readonly principal: Principal;
+    readonly now: number;
+    readonly decisionId: string;
+  },
 ): AuditRecord {
+  const { caller, principal, now, decisionId } = context;
   return auditRecord('session.owner_mismatch', now, caller.id, {
     decision_id: decisionId,
     principal: recordedPrincipal(principal),

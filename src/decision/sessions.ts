@@ -69,12 +69,17 @@ export async function createSession(
   await deps.sessions.insert(record);
   try {
     await deps.audit.append(
-      sessionRecord('session.created', record, caller, principal, now, engine.revision, {
-        scope: record.scope,
-        kind,
-        expires_at: new Date(record.expires_at).toISOString(),
-        idle_seconds: idleMs / 1000,
-      }),
+      sessionRecord(
+        'session.created',
+        record,
+        { caller, principal, now, revision: engine.revision },
+        {
+          scope: record.scope,
+          kind,
+          expires_at: new Date(record.expires_at).toISOString(),
+          idle_seconds: idleMs / 1000,
+        },
+      ),
     );
   } catch {
     // Unaudited state must not live on: take the session back before refusing.
@@ -117,11 +122,16 @@ export async function widenSession(deps: CoreDeps, request: WidenRequest, caller
   if (isExpired(widened, now)) throw new SessionExpired('the session has expired');
   try {
     await deps.audit.append(
-      sessionRecord('session.widened', widened, caller, principal, now, engine.revision, {
-        added: request.add,
-        scope: widened.scope,
-        previous_scope: session.scope,
-      }),
+      sessionRecord(
+        'session.widened',
+        widened,
+        { caller, principal, now, revision: engine.revision },
+        {
+          added: request.add,
+          scope: widened.scope,
+          previous_scope: session.scope,
+        },
+      ),
     );
   } catch {
     await deps.sessions.revoke(widened.id_hash, now);
@@ -140,10 +150,15 @@ export async function revokeSessions(deps: CoreDeps, filter: SessionFilter, call
   for (const record of revoked) {
     await deps.audit
       .append(
-        sessionRecord('session.revoked', record, caller, null, now, deps.policy.revision, {
-          by: { caller: caller.id, role: caller.role, principal: null },
-          bulk: filter,
-        }),
+        sessionRecord(
+          'session.revoked',
+          record,
+          { caller, principal: null, now, revision: deps.policy.revision },
+          {
+            by: { caller: caller.id, role: caller.role, principal: null },
+            bulk: filter,
+          },
+        ),
       )
       .catch(() => {
         throw new AuditUnavailable('the audit sink did not accept a revocation; retry the bulk revoke');
@@ -200,10 +215,15 @@ export async function revokeSession(deps: CoreDeps, request: RevokeRequest, call
   // and the retry is recorded (revoke is idempotent but the audit line is not lost).
   await deps.audit
     .append(
-      sessionRecord('session.revoked', revoked, caller, requestedBy, now, deps.policy.revision, {
-        by: { caller: caller.id, role: caller.role, principal: requestedBy && requestedBy.sub },
-        token_problem: tokenProblem,
-      }),
+      sessionRecord(
+        'session.revoked',
+        revoked,
+        { caller, principal: requestedBy, now, revision: deps.policy.revision },
+        {
+          by: { caller: caller.id, role: caller.role, principal: requestedBy?.sub ?? null },
+          token_problem: tokenProblem,
+        },
+      ),
     )
     .catch(() => {
       throw new AuditUnavailable('the audit sink did not accept the revocation');
@@ -254,15 +274,21 @@ export function viewOf(record: SessionRecord): SessionView {
   };
 }
 
+/** Who changed a session, when, under which policy revision. */
+interface SessionChange {
+  readonly caller: Caller;
+  readonly principal: Principal | null;
+  readonly now: number;
+  readonly revision: string | null;
+}
+
 function sessionRecord(
   kind: AuditRecord['kind'],
   record: SessionRecord,
-  caller: Caller,
-  principal: Principal | null,
-  now: number,
-  revision: string | null,
+  change: SessionChange,
   detail: Record<string, unknown>,
 ): AuditRecord {
+  const { caller, principal, now, revision } = change;
   return auditRecord(kind, now, caller.id, {
     principal: recordedPrincipal(principal),
     session: record.id_hash,

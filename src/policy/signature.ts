@@ -95,7 +95,8 @@ export async function verifyBundleSignature(
   const payload = await verifyToken(token, header, kid, trust, jwks);
   if ((payload.scope ?? '') !== (options.scope ?? '')) {
     throw new BundleInvalid(
-      `bundle signature scope ${JSON.stringify(payload.scope ?? '')} is not the expected ${JSON.stringify(options.scope ?? '')}`,
+      `bundle signature scope ${JSON.stringify(payload.scope ?? '')} is not the expected ` +
+        `${JSON.stringify(options.scope ?? '')}`,
     );
   }
   checkFiles(files, payload.files);

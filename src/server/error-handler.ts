@@ -44,12 +44,10 @@ export function installErrorHandler(app: FastifyInstance, bodyLimit: number): vo
     switch (error.code) {
       case 'FST_ERR_HANDLER_TIMEOUT':
         // The work goes on (a decision still writes its audit record); the caller treats the 503 as a deny.
-        return reply
-          .code(RequestTimeout.status)
-          .send({
-            code: RequestTimeout.code,
-            message: 'the request was not answered in time (server.request_timeout_ms)',
-          });
+        return reply.code(RequestTimeout.status).send({
+          code: RequestTimeout.code,
+          message: 'the request was not answered in time (server.request_timeout_ms)',
+        });
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return reply.code(PayloadTooLarge.status).send({
           code: PayloadTooLarge.code,

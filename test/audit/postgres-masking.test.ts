@@ -105,37 +105,40 @@ describe('the service with the PostgreSQL audit sink', () => {
     });
   });
 
-  it('denies audit_unavailable while the database is down, and allows again once it is back, without a restart', async () => {
-    expect((await decideOnce()).allow).toBe(true);
+  it(
+    'denies audit_unavailable while the database is down, and allows again once it is back, without a ' + 'restart',
+    async () => {
+      expect((await decideOnce()).allow).toBe(true);
 
-    await db.halt();
-    const denied = await decideOnce();
-    expect(denied).toMatchObject({ allow: false, reasons: [{ code: 'audit_unavailable' }] });
+      await db.halt();
+      const denied = await decideOnce();
+      expect(denied).toMatchObject({ allow: false, reasons: [{ code: 'audit_unavailable' }] });
 
-    await db.restart();
-    const allowed = await decideOnce();
-    expect(allowed.allow).toBe(true);
+      await db.restart();
+      const allowed = await decideOnce();
+      expect(allowed.allow).toBe(true);
 
-    const ids = (await sql<{ id: string }>(`SELECT record->>'decision_id' AS id FROM ${TABLE}`)).map((r) => r.id);
-    expect(ids).toContain(allowed.decision_id);
-    // A decision whose record was refused was never answered allow, and left no row.
-    expect(ids).not.toContain(denied.decision_id);
+      const ids = (await sql<{ id: string }>(`SELECT record->>'decision_id' AS id FROM ${TABLE}`)).map((r) => r.id);
+      expect(ids).toContain(allowed.decision_id);
+      // A decision whose record was refused was never answered allow, and left no row.
+      expect(ids).not.toContain(denied.decision_id);
 
-    // The outage left no gap: the chain, with the final checkpoint of app.close(), verifies.
-    await app!.close();
-    app = undefined;
-    const reader = new PostgresAuditSink({
-      url: db.url,
-      signer: await loadCheckpointSigner(keyFile),
-      checkpointEveryRecords: 1000,
-      checkpointEveryMs: 3_600_000,
-    });
-    await reader.start();
-    try {
-      const verdict = await verifyTrail(reader, (await loadCheckpointSigner(keyFile)).publicJwks);
-      expect(verdict).toMatchObject({ ok: true, records: ids.length, chains: 1 });
-    } finally {
-      await reader.stop();
-    }
-  });
+      // The outage left no gap: the chain, with the final checkpoint of app.close(), verifies.
+      await app!.close();
+      app = undefined;
+      const reader = new PostgresAuditSink({
+        url: db.url,
+        signer: await loadCheckpointSigner(keyFile),
+        checkpointEveryRecords: 1000,
+        checkpointEveryMs: 3_600_000,
+      });
+      await reader.start();
+      try {
+        const verdict = await verifyTrail(reader, (await loadCheckpointSigner(keyFile)).publicJwks);
+        expect(verdict).toMatchObject({ ok: true, records: ids.length, chains: 1 });
+      } finally {
+        await reader.stop();
+      }
+    },
+  );
 });

@@ -102,7 +102,8 @@ describe('PostgresAuditSink', () => {
       );
       expect(triggers).toHaveLength(4);
       const [grants] = await sql<{ u: boolean; d: boolean; t: boolean }>(
-        `SELECT has_table_privilege('public', $1, 'UPDATE') AS u, has_table_privilege('public', $1, 'DELETE') AS d, has_table_privilege('public', $1, 'TRUNCATE') AS t`,
+        `SELECT has_table_privilege('public', $1, 'UPDATE') AS u, has_table_privilege('public', $1, ` +
+          `'DELETE') AS d, has_table_privilege('public', $1, 'TRUNCATE') AS t`,
         [table],
       );
       expect(grants).toStrictEqual({ u: false, d: false, t: false });
@@ -202,7 +203,8 @@ describe('PostgresAuditSink', () => {
       await sink.start();
       const checkpoints = `${tableOf(sink)}_checkpoints`;
       await sql(
-        `CREATE FUNCTION ${checkpoints}_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$`,
+        `CREATE FUNCTION ${checkpoints}_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE ` +
+          `EXCEPTION 'disk full'; END $$`,
       );
       await sql(
         `CREATE TRIGGER fail BEFORE INSERT ON ${checkpoints} FOR EACH ROW EXECUTE FUNCTION ${checkpoints}_fail()`,

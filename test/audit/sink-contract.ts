@@ -99,15 +99,15 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
       await sink.stop();
       const { records, verdict } = await readBack(open);
       expect(records.map((r) => r.seq)).toStrictEqual(appended.map((_, i) => i + 1));
-      records.forEach((r, i) =>
+      for (const [i, r] of records.entries()) {
         expect(r).toStrictEqual({
           ...appended[i],
           chain,
           seq: i + 1,
           prev: i === 0 ? GENESIS : records[i - 1]!.hash,
           hash: r.hash,
-        }),
-      );
+        });
+      }
       expect(sink.head()).toStrictEqual({ chain, seq: 10, hash: records[9]!.hash });
       expect(verdict).toStrictEqual({ ok: true, records: 10, chains: 1, checkpoints: 1 });
     });

@@ -131,7 +131,7 @@ describe('decide()', () => {
 
     it('refuses an unknown session, well-formed or not', async () => {
       const token = await t.idp.mint();
-      for (const session of ['mws_' + 'A'.repeat(43), 'made-up']) {
+      for (const session of [`mws_${'A'.repeat(43)}`, 'made-up']) {
         expect(codes(await decide(t.deps, toolCall(token, 'fs_read', { session }), PEP))).toEqual(['session_unknown']);
       }
     });

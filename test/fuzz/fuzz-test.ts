@@ -7,7 +7,8 @@ export function fuzzTest(target: FuzzTarget): void {
     const result = await runTarget(target, {});
     console.log(
       `[fuzz] ${result.target}: ${result.runs} cases in ${result.seconds.toFixed(1)} s (seed ${result.seed})` +
-        `${result.notes.length > 0 ? `; ${result.notes.join('; ')}` : ''}\n  outcomes ${JSON.stringify(result.outcomes)}`,
+        `${result.notes.length > 0 ? `; ${result.notes.join('; ')}` : ''}\n  outcomes ` +
+        `${JSON.stringify(result.outcomes)}`,
     );
     expect(result.report).toBeNull();
   });

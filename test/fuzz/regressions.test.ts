@@ -23,7 +23,8 @@ const READ = { method: 'tools/call', params: { name: 'fs_read', arguments: { pat
 
 /** A decide body as raw JSON text, with `extra` spliced into the tool arguments verbatim. */
 const rawBody = (token: string, extra: string) =>
-  `{"token":${JSON.stringify(token)},"server":${JSON.stringify(SERVER)},"mcp":{"method":"tools/call","params":{"name":"fs_read","arguments":{"path":"/srv/data/a","q":${extra}}}}}`;
+  `{"token":${JSON.stringify(token)},"server":${JSON.stringify(SERVER)},` +
+  `"mcp":{"method":"tools/call","params":{"name":"fs_read","arguments":{"path":"/srv/data/a","q":${extra}}}}}`;
 
 describe('fuzz regressions: one unsealable record must not take down its group commit', () => {
   let s: TestService;
@@ -44,31 +45,35 @@ describe('fuzz regressions: one unsealable record must not take down its group c
     ['a lone surrogate ("\\ud800")', '"x\\ud800"'],
     ['a number that overflows to Infinity (1e400)', '1e400'],
   ] as const) {
-    it(`${name} in a tool argument: refused as invalid_request or audited, and the concurrent decisions still allowed`, async () => {
-      const [evil, ...innocent] = await Promise.all([
-        s.app.inject({
-          method: 'POST',
-          url: '/v1/decide',
-          headers: { 'content-type': 'application/json' },
-          payload: rawBody(token, poison),
-        }),
-        ...Array.from({ length: 5 }, () =>
-          s.app.inject({ method: 'POST', url: '/v1/decide', payload: { token, server: SERVER, mcp: READ } }),
-        ),
-      ]);
-      expect(innocent.map((r) => r.json().allow)).toEqual([true, true, true, true, true]);
-      if (evil!.statusCode === 400) {
-        expect(evil!.json()).toMatchObject({
-          code: 'invalid_request',
-          errors: [expect.objectContaining({ path: 'mcp.params.arguments.q' })],
-        });
-      } else {
-        expect(evil!.statusCode).toBe(200);
-        // Answered, so audited: a request nobody can find in the trail is an audit evasion.
-        expect(readFileSync(s.auditFile, 'utf8')).toContain(evil!.json().decision_id);
-      }
-      expect((await s.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
-    });
+    it(
+      `${name} in a tool argument: refused as invalid_request or audited, and the concurrent decisions ` +
+        `still allowed`,
+      async () => {
+        const [evil, ...innocent] = await Promise.all([
+          s.app.inject({
+            method: 'POST',
+            url: '/v1/decide',
+            headers: { 'content-type': 'application/json' },
+            payload: rawBody(token, poison),
+          }),
+          ...Array.from({ length: 5 }, () =>
+            s.app.inject({ method: 'POST', url: '/v1/decide', payload: { token, server: SERVER, mcp: READ } }),
+          ),
+        ]);
+        expect(innocent.map((r) => r.json().allow)).toEqual([true, true, true, true, true]);
+        if (evil!.statusCode === 400) {
+          expect(evil!.json()).toMatchObject({
+            code: 'invalid_request',
+            errors: [expect.objectContaining({ path: 'mcp.params.arguments.q' })],
+          });
+        } else {
+          expect(evil!.statusCode).toBe(200);
+          // Answered, so audited: a request nobody can find in the trail is an audit evasion.
+          expect(readFileSync(s.auditFile, 'utf8')).toContain(evil!.json().decision_id);
+        }
+        expect((await s.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+      },
+    );
   }
 
   it('arguments nested 5000 deep over HTTP: 400 naming the field, never a 500', async () => {
@@ -84,21 +89,24 @@ describe('fuzz regressions: one unsealable record must not take down its group c
 });
 
 describe('fuzz regressions: decide() never throws (DESIGN.md: "Nothing throws past decide()")', () => {
-  it('arguments nested 5000 deep, in process (the SDK adapter has no HTTP body limits): a deny, not a RangeError', async () => {
-    const t = await createTestCore();
-    let deep: unknown = 'x';
-    for (let i = 0; i < 5000; i++) deep = [deep];
-    const request = {
-      token: await t.idp.mint(),
-      server: SERVER,
-      mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a', deep } } },
-    };
-    const outcome = await decide(t.deps, request as never, PEP).then(
-      (d) => ({ allow: d.allow, codes: d.reasons.map((r) => r.code), threw: null }),
-      (err: unknown) => ({ allow: null, codes: [], threw: String(err) }),
-    );
-    expect(outcome).toEqual({ allow: false, codes: ['invalid_request'], threw: null });
-  });
+  it(
+    'arguments nested 5000 deep, in process (the SDK adapter has no HTTP body limits): a deny, not a ' + 'RangeError',
+    async () => {
+      const t = await createTestCore();
+      let deep: unknown = 'x';
+      for (let i = 0; i < 5000; i++) deep = [deep];
+      const request = {
+        token: await t.idp.mint(),
+        server: SERVER,
+        mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a', deep } } },
+      };
+      const outcome = await decide(t.deps, request as never, PEP).then(
+        (d) => ({ allow: d.allow, codes: d.reasons.map((r) => r.code), threw: null }),
+        (err: unknown) => ({ allow: null, codes: [], threw: String(err) }),
+      );
+      expect(outcome).toEqual({ allow: false, codes: ['invalid_request'], threw: null });
+    },
+  );
 });
 
 describe('fuzz regressions: a validly signed token with a non-string sub', () => {
@@ -189,7 +197,8 @@ describe('fuzz regressions: a corrupted bundle must not stall the service while 
     await reloader.stop();
     rmSync(dir, { recursive: true, force: true });
     console.log(
-      `[stall regression] ${answered} decisions answered during the reload; worst decision latency ${worst.toFixed(1)} ms`,
+      `[stall regression] ${answered} decisions answered during the reload; worst decision latency ` +
+        `${worst.toFixed(1)} ms`,
     );
     expect(outcome).toBe('bundle_load_timeout');
     expect(answered).toBeGreaterThan(0);

@@ -75,6 +75,7 @@ export function runCommand(
 }
 
 /** POSTs JSON and answers status and body. */
+// biome-ignore lint/suspicious/noExplicitAny: test JSON of any shape, asserted field by field
 export async function postJson(url: string, body: unknown, method = 'POST'): Promise<{ status: number; json: any }> {
   const res = await fetch(url, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, json: await res.json() };

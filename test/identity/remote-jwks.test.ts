@@ -31,20 +31,23 @@ describe('remote JWKS against a real HTTP server on loopback', () => {
 
   const token = (key: TestKey, issuer = ISSUER) => signToken(key, {}, { now: clock, issuer });
 
-  it('follows key rotation: a new kid triggers a refetch, and a rotated-out key stops verifying, cached or not', async () => {
-    const verifier = verifierFor({ jwks_uri: `${server.url}/jwks.json` });
-    const oldToken = await token(keyA);
-    await expect(verifier.verify(oldToken, SERVER)).resolves.toMatchObject({ sub: 'alice' });
-    expect(server.hits).toBe(1);
-    await expect(verifier.verify(oldToken, SERVER)).resolves.toBeDefined(); // cached
-    expect(server.hits).toBe(1);
+  it(
+    'follows key rotation: a new kid triggers a refetch, and a rotated-out key stops verifying, cached ' + 'or not',
+    async () => {
+      const verifier = verifierFor({ jwks_uri: `${server.url}/jwks.json` });
+      const oldToken = await token(keyA);
+      await expect(verifier.verify(oldToken, SERVER)).resolves.toMatchObject({ sub: 'alice' });
+      expect(server.hits).toBe(1);
+      await expect(verifier.verify(oldToken, SERVER)).resolves.toBeDefined(); // cached
+      expect(server.hits).toBe(1);
 
-    server.keys = [keyB.publicJwk]; // the IdP rotates: A is gone, B is new
-    await expect(verifier.verify(await token(keyB), SERVER)).resolves.toMatchObject({ sub: 'alice' });
-    expect(server.hits).toBe(2);
-    // The cached verification of A's token is dropped with its key.
-    await expect(verifier.verify(oldToken, SERVER)).rejects.toMatchObject({ code: 'key_unknown' });
-  });
+      server.keys = [keyB.publicJwk]; // the IdP rotates: A is gone, B is new
+      await expect(verifier.verify(await token(keyB), SERVER)).resolves.toMatchObject({ sub: 'alice' });
+      expect(server.hits).toBe(2);
+      // The cached verification of A's token is dropped with its key.
+      await expect(verifier.verify(oldToken, SERVER)).rejects.toMatchObject({ code: 'key_unknown' });
+    },
+  );
 
   it('an unreachable JWKS endpoint is a jwks_unavailable deny', async () => {
     const url = `${server.url}/jwks.json`;

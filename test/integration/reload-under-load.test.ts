@@ -90,7 +90,8 @@ describe('hot reload under load', () => {
     const latencies = answers.map((a) => a.ms).sort((a, b) => a - b);
     const p99 = latencies[Math.floor(latencies.length * 0.99)] as number;
     console.log(
-      `reload under load: ${answers.length} decisions, ${SWAPS} swaps, p99 ${p99.toFixed(1)} ms, p50 ${(latencies[Math.floor(latencies.length / 2)] as number).toFixed(1)} ms`,
+      `reload under load: ${answers.length} decisions, ${SWAPS} swaps, p99 ${p99.toFixed(1)} ms, p50 ` +
+        `${(latencies[Math.floor(latencies.length / 2)] as number).toFixed(1)} ms`,
     );
     expect(answers.filter((a) => a.status !== 200)).toEqual([]);
     const built = Array.from({ length: SWAPS + 1 }, (_, n) => `${n}-${policyOf(n)}`);

@@ -12,6 +12,7 @@ const run = promisify(execFile);
 const SERVER = 'https://mcp.example.com/files';
 
 /** A POST on a connection of its own, so that the primary spreads requests over the workers. */
+// biome-ignore lint/suspicious/noExplicitAny: test JSON of any shape, asserted field by field
 function postFresh(url: string, body: unknown): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {
     const req = request(

@@ -72,21 +72,24 @@ describe('PolicyReloader', () => {
     expect(reloader.status()).toMatchObject({ status: 'OK', revision: 'fixture-clock', last_error: null });
   });
 
-  it('keeps the last good policy when a bundle fails, shows WARN, records policy.rejected; recovers on a good one', async () => {
-    const { path, active, audit, reloader } = await watched();
-    const good = active.revision;
-    writeFileSync(join(path, '..', 'broken.tmp'), 'not a bundle');
-    renameSync(join(path, '..', 'broken.tmp'), path);
-    await eventually(() => reloader.status().status === 'WARN');
-    expect(active.revision).toBe(good);
-    expect(audit.saved.at(-1)).toMatchObject({
-      kind: 'policy.rejected',
-      policy_revision: good,
-      detail: { reason: { code: 'bundle_invalid' } },
-    });
-    swapIn(fixtureBundle('clock'), path);
-    await eventually(() => active.revision === 'fixture-clock' && reloader.status().status === 'OK');
-  });
+  it(
+    'keeps the last good policy when a bundle fails, shows WARN, records policy.rejected; recovers on a ' + 'good one',
+    async () => {
+      const { path, active, audit, reloader } = await watched();
+      const good = active.revision;
+      writeFileSync(join(path, '..', 'broken.tmp'), 'not a bundle');
+      renameSync(join(path, '..', 'broken.tmp'), path);
+      await eventually(() => reloader.status().status === 'WARN');
+      expect(active.revision).toBe(good);
+      expect(audit.saved.at(-1)).toMatchObject({
+        kind: 'policy.rejected',
+        policy_revision: good,
+        detail: { reason: { code: 'bundle_invalid' } },
+      });
+      swapIn(fixtureBundle('clock'), path);
+      await eventually(() => active.revision === 'fixture-clock' && reloader.status().status === 'OK');
+    },
+  );
 
   it('ignores hidden and temporary files: only the bundle that follows them makes a reload attempt', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-reload-'));
@@ -173,62 +176,65 @@ describe('PolicyReloader', () => {
     expect(new Set(answers.map((a) => a.revision)).size).toBeGreaterThanOrEqual(2);
   });
 
-  it('with require_signature: starts on a bundle signed by a trusted key, refuses unsigned and foreign-signed ones', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-signed-'));
-    const sign = (name: string, kid: string) => {
-      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      const pem = join(dir, `${name}.pem`);
-      writeFileSync(pem, privateKey.export({ format: 'pem', type: 'pkcs8' }));
-      const out = join(dir, `${name}.tar.gz`);
-      execFileSync(
-        OPA,
-        [
-          'build',
-          '-b',
-          '.',
-          '-t',
-          'wasm',
-          '-e',
-          'mcp/authz/decision',
-          '-e',
-          'mcp/session/grant',
-          '--signing-key',
-          pem,
-          '--verification-key-id',
-          kid,
-          '-o',
-          out,
-        ],
-        { cwd: join(FIXTURE_POLICIES, 'clock'), stdio: 'pipe' },
-      );
-      return { out, jwk: { ...publicKey.export({ format: 'jwk' }), kid } };
-    };
-    const trusted = sign('trusted', 'release-2026');
-    const foreign = sign('foreign', 'release-2026');
-    const path = join(dir, 'bundle.tar.gz');
-    copyFileSync(trusted.out, path);
-    const active = new ActivePolicy();
-    const reloader = new PolicyReloader({
-      path,
-      maxBytes: 64 << 20,
-      active,
-      audit: new MemoryAuditSink(),
-      watch: false,
-      debounceMs: 0,
-      trust: { keys: { keys: [trusted.jwk] } },
-      requireSignature: true,
-    });
-    await reloader.start();
-    stops.push(() => reloader.stop());
-    expect(reloader.status()).toMatchObject({ status: 'OK', signer: 'release-2026' });
-    const revision = active.revision;
-    copyFileSync(DEFAULT_BUNDLE, path);
-    await expect(reloader.reload()).rejects.toThrow(/not signed/);
-    copyFileSync(foreign.out, path);
-    await expect(reloader.reload()).rejects.toMatchObject({ code: 'bundle_invalid' });
-    expect(active.revision).toBe(revision);
-    expect(reloader.status()).toMatchObject({ status: 'WARN', signer: 'release-2026' });
-  });
+  it(
+    'with require_signature: starts on a bundle signed by a trusted key, refuses unsigned and ' + 'foreign-signed ones',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-signed-'));
+      const sign = (name: string, kid: string) => {
+        const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+        const pem = join(dir, `${name}.pem`);
+        writeFileSync(pem, privateKey.export({ format: 'pem', type: 'pkcs8' }));
+        const out = join(dir, `${name}.tar.gz`);
+        execFileSync(
+          OPA,
+          [
+            'build',
+            '-b',
+            '.',
+            '-t',
+            'wasm',
+            '-e',
+            'mcp/authz/decision',
+            '-e',
+            'mcp/session/grant',
+            '--signing-key',
+            pem,
+            '--verification-key-id',
+            kid,
+            '-o',
+            out,
+          ],
+          { cwd: join(FIXTURE_POLICIES, 'clock'), stdio: 'pipe' },
+        );
+        return { out, jwk: { ...publicKey.export({ format: 'jwk' }), kid } };
+      };
+      const trusted = sign('trusted', 'release-2026');
+      const foreign = sign('foreign', 'release-2026');
+      const path = join(dir, 'bundle.tar.gz');
+      copyFileSync(trusted.out, path);
+      const active = new ActivePolicy();
+      const reloader = new PolicyReloader({
+        path,
+        maxBytes: 64 << 20,
+        active,
+        audit: new MemoryAuditSink(),
+        watch: false,
+        debounceMs: 0,
+        trust: { keys: { keys: [trusted.jwk] } },
+        requireSignature: true,
+      });
+      await reloader.start();
+      stops.push(() => reloader.stop());
+      expect(reloader.status()).toMatchObject({ status: 'OK', signer: 'release-2026' });
+      const revision = active.revision;
+      copyFileSync(DEFAULT_BUNDLE, path);
+      await expect(reloader.reload()).rejects.toThrow(/not signed/);
+      copyFileSync(foreign.out, path);
+      await expect(reloader.reload()).rejects.toMatchObject({ code: 'bundle_invalid' });
+      expect(active.revision).toBe(revision);
+      expect(reloader.status()).toMatchObject({ status: 'WARN', signer: 'release-2026' });
+    },
+  );
 });
 
 /** A fixture policy built with `opa build --signing-key` under `revision`, and its public JWK. */
@@ -368,7 +374,8 @@ describe('PolicyReloader: who may sign, which revision, which roots', () => {
     await expect(reloader.reload()).rejects.toMatchObject({
       code: 'bundle_rollback',
       message:
-        'bundle revision "2026.12.02-9" is older than the active revision "2026.12.02-10"; an operator may allow a rollback for one reload',
+        'bundle revision "2026.12.02-9" is older than the active revision "2026.12.02-10"; an operator ' +
+        'may allow a rollback for one reload',
     });
     expect(active.revision).toBe('2026.12.02-10');
     expect(audit.saved.at(-1)).toMatchObject({

@@ -288,19 +288,24 @@ describe('verifyBundleSignature refuses', () => {
 });
 
 describe('canonical JSON hashing, checked against opa', () => {
-  it('verifies a bundle whose data.json needs the canonical form (numbers as written, UTF-8 key order, no HTML escapes)', async () => {
-    const data = (await parseBundle(trickyBundle, MAX)).files.get('data.json') as Buffer;
-    // opa build re-encodes data.json with HTML escaping; the hash is over the unescaped form.
-    expect(data.toString()).toContain(String.raw`\u003c\u0026\u003e`);
-    await expect(verify(trickyBundle, trustOf('rsa'))).resolves.toEqual({ signer: 'rsa-2026' });
-    expect(opaAccepts(trickyBundle, signers.rsa as Signer, 'rsa-2026')).toBe(true);
-  });
+  it(
+    'verifies a bundle whose data.json needs the canonical form (numbers as written, UTF-8 key order, ' +
+      'no HTML escapes)',
+    async () => {
+      const data = (await parseBundle(trickyBundle, MAX)).files.get('data.json') as Buffer;
+      // opa build re-encodes data.json with HTML escaping; the hash is over the unescaped form.
+      expect(data.toString()).toContain(String.raw`\u003c\u0026\u003e`);
+      await expect(verify(trickyBundle, trustOf('rsa'))).resolves.toEqual({ signer: 'rsa-2026' });
+      expect(opaAccepts(trickyBundle, signers.rsa as Signer, 'rsa-2026')).toBe(true);
+    },
+  );
 
   it('is the exact text OPA hashes', () => {
     expect(opaCanonicalJson('data.json', Buffer.from(TRICKY_DATA))).toBe(
-      String.raw`{"a":1e2,"big":12345678901234567890,"ctl":"\u0001\b\f\t","html":"<&>","neg":-0,"nested":{"a":{},"b":[1.50,null,false]},"seps":"\u2028\u2029","z":1.0,"é":true,"` +
+      String.raw`{"a":1e2,"big":12345678901234567890,"ctl":"\u0001\b\f\t","html":"<&>","neg":-0,` +
+        String.raw`"nested":{"a":{},"b":[1.50,null,false]},"seps":"\u2028\u2029","z":1.0,"é":true,"` +
         '\ue000' +
-        String.raw`":1,"😀":2}`,
+        '":1,"😀":2}',
     );
   });
 

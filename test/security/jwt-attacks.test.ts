@@ -97,7 +97,8 @@ describe('JWT attacks are refused, each with its own code', () => {
   });
 
   for (const header of ['jku', 'x5u', 'jwk'] as const) {
-    it(`a ${header} header pointing at the attacker's key is ignored and never fetched → signature_invalid`, async () => {
+    const name = `a ${header} header pointing at the attacker's key is ignored and never fetched → signature_invalid`;
+    it(name, async () => {
       const value = header === 'jwk' ? attacker.publicJwk : lureUrl;
       const token = await signToken(attacker, { roles: ['admin'] }, { now: t.clock.now, header: { [header]: value } });
       await expectDenied(token, 'signature_invalid');

@@ -51,17 +51,20 @@ describe('request limits answer a clear 4xx naming the field', () => {
       expect(res.json()).toMatchObject({ code: 'payload_too_large', errors: [{ path: 'mcp.params.arguments' }] });
     });
 
-    it('the defaults: 32 levels and 10 000 keys; a 64 KiB body of brackets is refused before validation, not a 500', async () => {
-      s = await startTestService();
-      const res = await s.app.inject({
-        method: 'POST',
-        url: '/v1/sessions',
-        headers: { 'content-type': 'application/json' },
-        payload: `{"server":${'['.repeat(30_000)}${']'.repeat(30_000)}}`,
-      });
-      expect(res.statusCode).toBe(400);
-      expect(res.json().errors[0].path).toBe(`server${'.0'.repeat(31)}`);
-    });
+    it(
+      'the defaults: 32 levels and 10 000 keys; a 64 KiB body of brackets is refused before validation, ' + 'not a 500',
+      async () => {
+        s = await startTestService();
+        const res = await s.app.inject({
+          method: 'POST',
+          url: '/v1/sessions',
+          headers: { 'content-type': 'application/json' },
+          payload: `{"server":${'['.repeat(30_000)}${']'.repeat(30_000)}}`,
+        });
+        expect(res.statusCode).toBe(400);
+        expect(res.json().errors[0].path).toBe(`server${'.0'.repeat(31)}`);
+      },
+    );
 
     it('JSON with __proto__ is still refused as fastify refuses it', async () => {
       s = await startTestService();
@@ -126,21 +129,25 @@ describe('request limits answer a clear 4xx naming the field', () => {
     expect(fits.statusCode).toBe(201);
   });
 
-  it('sessions per principal: one more than session.max_per_principal → 429 session_limit_reached; revoking frees a place', async () => {
-    s = await startTestService({}, { session: { max_per_principal: 2 } });
-    const alice = await s.token();
-    const create = async (token: string) =>
-      s!.app.inject({ method: 'POST', url: '/v1/sessions', payload: { token, server: SERVER, tools: ['fs_read'] } });
-    const first = await create(alice);
-    expect((await create(alice)).statusCode).toBe(201);
-    const refused = await create(alice);
-    expect(refused.statusCode).toBe(429);
-    expect(refused.json()).toMatchObject({ code: 'session_limit_reached' });
-    expect(refused.json().message).toMatch(/2 live sessions/);
-    expect((await create(await s.token({ sub: 'bob' }))).statusCode).toBe(201);
-    await s.app.inject({ method: 'DELETE', url: `/v1/sessions/${first.json().id}` });
-    expect((await create(alice)).statusCode).toBe(201);
-  });
+  it(
+    'sessions per principal: one more than session.max_per_principal → 429 session_limit_reached; ' +
+      'revoking frees a place',
+    async () => {
+      s = await startTestService({}, { session: { max_per_principal: 2 } });
+      const alice = await s.token();
+      const create = async (token: string) =>
+        s!.app.inject({ method: 'POST', url: '/v1/sessions', payload: { token, server: SERVER, tools: ['fs_read'] } });
+      const first = await create(alice);
+      expect((await create(alice)).statusCode).toBe(201);
+      const refused = await create(alice);
+      expect(refused.statusCode).toBe(429);
+      expect(refused.json()).toMatchObject({ code: 'session_limit_reached' });
+      expect(refused.json().message).toMatch(/2 live sessions/);
+      expect((await create(await s.token({ sub: 'bob' }))).statusCode).toBe(201);
+      await s.app.inject({ method: 'DELETE', url: `/v1/sessions/${first.json().id}` });
+      expect((await create(alice)).statusCode).toBe(201);
+    },
+  );
 
   it('request timeout: an answer later than server.request_timeout_ms → 503 request_timeout', async () => {
     const t = await createTestCore();

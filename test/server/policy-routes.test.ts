@@ -29,22 +29,25 @@ describe('POST /v1/admin/reload: no rollback unless asked for this reload', () =
     await s.app.close();
   });
 
-  it('an older revision is refused (422 bundle_rollback) and the active one stays; allow_rollback=true takes it', async () => {
-    const older = join(s.dir, 'older.tar.gz');
-    await repackBundle(join(ROOT, 'bundles/default.tar.gz'), older, { revision: '20261101T120000Z-a' });
-    copyFileSync(older, bundle);
+  it(
+    'an older revision is refused (422 bundle_rollback) and the active one stays; allow_rollback=true ' + 'takes it',
+    async () => {
+      const older = join(s.dir, 'older.tar.gz');
+      await repackBundle(join(ROOT, 'bundles/default.tar.gz'), older, { revision: '20261101T120000Z-a' });
+      copyFileSync(older, bundle);
 
-    const refused = await s.app.inject({ method: 'POST', url: '/v1/admin/reload', headers: ADMIN });
-    expect(refused.statusCode).toBe(422);
-    expect(refused.json().code).toBe('bundle_rollback');
-    const status = await s.app.inject({ method: 'GET', url: '/v1/status', headers: ADMIN });
-    expect(status.json().revision).toBe('20261202T120000Z-b');
+      const refused = await s.app.inject({ method: 'POST', url: '/v1/admin/reload', headers: ADMIN });
+      expect(refused.statusCode).toBe(422);
+      expect(refused.json().code).toBe('bundle_rollback');
+      const status = await s.app.inject({ method: 'GET', url: '/v1/status', headers: ADMIN });
+      expect(status.json().revision).toBe('20261202T120000Z-b');
 
-    const bad = await s.app.inject({ method: 'POST', url: '/v1/admin/reload?allow_rollback=yes', headers: ADMIN });
-    expect(bad.statusCode).toBe(400);
+      const bad = await s.app.inject({ method: 'POST', url: '/v1/admin/reload?allow_rollback=yes', headers: ADMIN });
+      expect(bad.statusCode).toBe(400);
 
-    const taken = await s.app.inject({ method: 'POST', url: '/v1/admin/reload?allow_rollback=true', headers: ADMIN });
-    expect(taken.statusCode).toBe(200);
-    expect(taken.json().revision).toBe('20261101T120000Z-a');
-  });
+      const taken = await s.app.inject({ method: 'POST', url: '/v1/admin/reload?allow_rollback=true', headers: ADMIN });
+      expect(taken.statusCode).toBe(200);
+      expect(taken.json().revision).toBe('20261101T120000Z-a');
+    },
+  );
 });

@@ -42,18 +42,22 @@ describe('per-caller rate limit (server.rate_limit)', () => {
       },
     });
 
-  it('answers 429 rate_limited with retry-after past max requests per window, per caller id wherever it connects from', async () => {
-    const statuses = [];
-    for (const address of ['10.0.0.1', '10.0.0.2', '10.0.0.3'])
-      statuses.push((await decide(GATEWAY_1, address)).statusCode);
-    expect(statuses).toEqual([200, 200, 200]);
-    const refused = await decide(GATEWAY_1, '10.0.0.4');
-    expect(refused.statusCode).toBe(429);
-    expect(refused.json()).toMatchObject({ code: 'rate_limited' });
-    expect(refused.json().message).toMatch(/more than 3 requests in 60000 ms/);
-    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
-    expect(refused.headers['x-ratelimit-limit']).toBe('3');
-  });
+  it(
+    'answers 429 rate_limited with retry-after past max requests per window, per caller id wherever it ' +
+      'connects from',
+    async () => {
+      const statuses = [];
+      for (const address of ['10.0.0.1', '10.0.0.2', '10.0.0.3'])
+        statuses.push((await decide(GATEWAY_1, address)).statusCode);
+      expect(statuses).toEqual([200, 200, 200]);
+      const refused = await decide(GATEWAY_1, '10.0.0.4');
+      expect(refused.statusCode).toBe(429);
+      expect(refused.json()).toMatchObject({ code: 'rate_limited' });
+      expect(refused.json().message).toMatch(/more than 3 requests in 60000 ms/);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.headers['x-ratelimit-limit']).toBe('3');
+    },
+  );
 
   it('keeps another caller on its own budget', async () => {
     expect((await decide(GATEWAY_2)).statusCode).toBe(200);

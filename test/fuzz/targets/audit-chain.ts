@@ -80,7 +80,8 @@ const same = (a: unknown, b: unknown) => canonicalize(a) === canonicalize(b);
 export const auditChainTarget: FuzzTarget = {
   name: 'audit chain verification (verifyRecords)',
   invariant:
-    'a tampered chain verifies only if it is still a prefix of the sealed chain (canonically equal records); otherwise the first broken link is reported',
+    'a tampered chain verifies only if it is still a prefix of the sealed chain (canonically equal ' +
+    'records); otherwise the first broken link is reported',
   defaultRuns: 1000,
   async open() {
     const outcomes = new Map<string, number>();
@@ -128,7 +129,8 @@ export const auditChainTarget: FuzzTarget = {
         count(outcomes, `${tamper.kind}: ${verdict.ok ? 'ok' : 'broken'}${prefix ? ' (unchanged prefix)' : ''}`);
         if (verdict.ok !== prefix) {
           throw new Error(
-            `${tamper.kind}: verify says ${verdict.ok ? 'ok' : 'broken'} for a trail that is ${prefix ? '' : 'not '}an unchanged prefix`,
+            `${tamper.kind}: verify says ${verdict.ok ? 'ok' : 'broken'} for a trail that is ` +
+              `${prefix ? '' : 'not '}an unchanged prefix`,
           );
         }
       },

@@ -343,7 +343,10 @@ class ReaderThread {
 export const bundleTarget: FuzzTarget = {
   name: 'bundle reader (parseBundle + loadPolicyEngine)',
   invariant:
-    "every archive is a valid bundle (no unsafe path, within the size limit) or a BundleInvalid (bundle_invalid); an accepted one loads or fails with bundle_invalid; no parse takes over 5 s, and a load that does is refused by the reload deadline (bundle_load_timeout); the reader's heap does not grow over the run",
+    'every archive is a valid bundle (no unsafe path, within the size limit) or a BundleInvalid ' +
+    '(bundle_invalid); an accepted one loads or fails with bundle_invalid; no parse takes over 5 s, and ' +
+    'a load that does is refused by the reload deadline (bundle_load_timeout); ' +
+    "the reader's heap does not grow over the run",
   defaultRuns: 400,
   async open() {
     const gz = readFileSync(DEFAULT_BUNDLE);
@@ -388,7 +391,9 @@ export const bundleTarget: FuzzTarget = {
           return;
         }
         throw new Error(
-          `${(err as Error).message} (${load ? `parse + load; the reload check gave ${JSON.stringify(guarded)}` : 'parse'}); the input is in ${file}`,
+          `${(err as Error).message} ` +
+            `(${load ? `parse + load; the reload check gave ${JSON.stringify(guarded)}` : 'parse'}); the ` +
+            `input is in ${file}`,
         );
       }
       if (r.kind === 'refused') {

@@ -120,7 +120,9 @@ const related = (a: string, b: string) =>
 export const decideBodyTarget: FuzzTarget = {
   name: 'decide body (POST /v1/decide)',
   invariant:
-    'status ∈ {200,400,401,403,413,415}; allow:true only for a body the documented policy allows with the untouched token, server and session; a 400 for well-formed JSON names a mutated field; every 200 is in the audit file; no prototype is polluted',
+    'status ∈ {200,400,401,403,413,415}; allow:true only for a body the documented policy allows with ' +
+    'the untouched token, server and session; a 400 for well-formed JSON names a mutated field; every ' +
+    '200 is in the audit file; no prototype is polluted',
   defaultRuns: 800,
   async open() {
     const s = await startTestService(
@@ -187,6 +189,7 @@ export const decideBodyTarget: FuzzTarget = {
       const status = res.statusCode;
       const json = (() => {
         try {
+          // biome-ignore lint/suspicious/noExplicitAny: an answer of any shape, its fields checked one by one
           return res.json() as Record<string, any>;
         } catch {
           return undefined;

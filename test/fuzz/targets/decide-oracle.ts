@@ -29,7 +29,10 @@ const OPEN_METHODS = new Set([
 ]);
 const READER_PROMPTS = new Set(['summarize']);
 
-/** The policy's traversal check, from its documentation: NUL, or a `..` segment once %2e, %2f, %5c and `\` are decoded. */
+/**
+ * The policy's traversal check, from its documentation: NUL, or a `..` segment once %2e,
+ * %2f, %5c and `\` are decoded.
+ */
 export function unsafePath(s: string): boolean {
   if (s.includes('\u0000')) return true;
   const decoded = s

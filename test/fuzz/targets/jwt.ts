@@ -263,7 +263,9 @@ function withChanges(obj: Record<string, unknown>, changes: [string, unknown][])
 export const jwtTarget: FuzzTarget = {
   name: 'JWT verification (verifier.verify)',
   invariant:
-    "a token is accepted only if it is one of the valid tokens (same signing input, same signature bytes) or its claims, signed by the issuer's own key, are valid; every refusal is a WardenError with an identity code",
+    'a token is accepted only if it is one of the valid tokens (same signing input, same signature ' +
+    "bytes) or its claims, signed by the issuer's own key, are valid; every refusal is a WardenError " +
+    'with an identity code',
   defaultRuns: 3000,
   async open() {
     const es = await createTestKey('ES256', 'k1');

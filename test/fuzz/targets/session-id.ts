@@ -27,7 +27,8 @@ const editArb: fc.Arbitrary<StringEdit> = fc.oneof(
 export const sessionIdTarget: FuzzTarget = {
   name: 'session ids and state handles (decide, in process)',
   invariant:
-    'only the exact live id is allowed; any other string is denied session_unknown (or session_kind_mismatch for a live id of the other kind); the shape check agrees with the documented pattern',
+    'only the exact live id is allowed; any other string is denied session_unknown (or ' +
+    'session_kind_mismatch for a live id of the other kind); the shape check agrees with the documented pattern',
   defaultRuns: 3000,
   async open() {
     const t = await createTestCore();
