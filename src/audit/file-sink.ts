@@ -68,6 +68,8 @@ export class FileAuditSink implements AuditSink {
   #size = 0;
   #failure: Error | undefined;
   #pending: Pending[] = [];
+  /** `audit.recovered` records of cuts not yet written (the write after the cut failed too). */
+  #unwrittenCuts: Pending[] = [];
   #writing: Promise<void> = Promise.resolve();
 
   constructor(options: FileSinkOptions) {
@@ -177,7 +179,9 @@ export class FileAuditSink implements AuditSink {
     try {
       // After a failed write (a full disk) the file may end in part of a line: cut it
       // (its batch was refused, never answered) and record the cut, as at start.
-      const recovered = this.#failure !== undefined ? this.#recoverTail() : [];
+      // A cut whose record failed with its batch is still owed to the trail: written first.
+      const recovered = [...this.#unwrittenCuts, ...(this.#failure !== undefined ? this.#recoverTail() : [])];
+      this.#unwrittenCuts = recovered;
       if (this.#failure !== undefined || this.#stream === undefined) await this.#open();
       const unsealable = (p: Pending) =>
         p.reject(new AuditUnavailable('the record has no canonical form (a lone surrogate or a non-finite number)'));
@@ -195,6 +199,7 @@ export class FileAuditSink implements AuditSink {
       for (const p of pending) p.reject(new AuditUnavailable('the audit file is not writable'));
       return;
     }
+    this.#unwrittenCuts = [];
     for (const p of batch) p.resolve();
     const head = this.#sealer.head;
     if (this.#schedule.due(head, this.#now())) await this.#checkpoint(head);

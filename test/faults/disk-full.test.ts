@@ -153,6 +153,28 @@ it('the fragment a full disk left is cut at the next write and the cut is record
   expect(verifyRecords(records)).toMatchObject({ ok: true });
 });
 
+it('the record of a cut is kept until it is written, when the disk is still full at the cut', async () => {
+  const sink = openSink();
+  await sink.start();
+  await sink.append(record('before'));
+  disk.room = 100;
+  await expect(sink.append(record('torn'))).rejects.toMatchObject({ code: 'audit_unavailable' });
+  // Still full: the next write cuts the fragment, then its batch (the cut's record too) is refused.
+  disk.room = 0;
+  await expect(sink.append(record('still-full'))).rejects.toMatchObject({ code: 'audit_unavailable' });
+  expect(readFileSync(disk.path, 'utf8').endsWith('\n')).toBe(true);
+  disk.room = Number.POSITIVE_INFINITY;
+  await sink.append(record('after'));
+  await sink.stop();
+  const records = readFileSync(disk.path, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as SealedRecord);
+  expect(records.map((r) => r.decision_id ?? r.kind)).toEqual(['before', 'audit.recovered', 'after']);
+  expect(records[1]?.detail).toMatchObject({ after: 'a failed write', cut_bytes: 100 });
+  expect(verifyRecords(records)).toMatchObject({ ok: true });
+});
+
 // A group commit that ENOSPC cuts short may already have put whole lines in the file.
 // Those records were refused (their decisions answered audit_unavailable) and their seals
 // taken back; were they left, the next batch would reuse their sequence numbers, `audit
