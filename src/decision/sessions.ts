@@ -1,6 +1,7 @@
 import { auditRecord, recordedPrincipal, type AuditRecord } from '../audit/record.ts';
 import {
   AuditUnavailable,
+  InvalidRequest,
   SessionExpired,
   SessionForbidden,
   SessionNotGranted,
@@ -12,6 +13,7 @@ import type { Principal } from '../identity/principal.ts';
 import { checkSession, ownedBy, ownerOf } from '../session/check.ts';
 import { hashSessionId, isWellFormedSessionId, kindOfId, newSessionId } from '../session/ids.ts';
 import { isExpired, type SessionFilter, type SessionRecord } from '../session/record.ts';
+import { argumentsProblem } from './arguments.ts';
 import type { CoreDeps } from './deps.ts';
 import { buildPolicyInput } from './policy-input.ts';
 import { assertNotRevoked, lookupFor, recordRevocation } from './principal-revocation.ts';
@@ -20,13 +22,18 @@ import type { Caller, CreateSessionRequest, SessionView, WidenRequest } from './
 /**
  * Creates a session (or state handle) for the verified principal, with the scope and
  * lifetimes the `mcp/session/grant` entrypoint allows, capped by the configured maxima.
- * Throws coded errors: identity failures, `session_not_granted`, `audit_unavailable`.
+ * Throws coded errors: `invalid_request`, identity failures, `session_not_granted`,
+ * `audit_unavailable`.
  */
 export async function createSession(
   deps: CoreDeps,
   request: CreateSessionRequest,
   caller: Caller,
 ): Promise<SessionView> {
+  // Code in process hands objects, not JSON: the context is stored, given to every later
+  // decision's policy and recorded, so it must be plain JSON data as on the HTTP path.
+  const unfit = argumentsProblem({ server: request.server, tools: request.tools ?? null, context: request.context });
+  if (unfit !== null) throw new InvalidRequest(unfit);
   const now = deps.clock();
   const engine = deps.policy.get();
   const principal = await deps.verifier.verify(request.token, request.server);

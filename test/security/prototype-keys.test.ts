@@ -5,6 +5,7 @@ import { CallToolRequestSchema, type JSONRPCMessage } from '@modelcontextprotoco
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SealedRecord } from '../../src/audit/chain.ts';
 import { decide } from '../../src/decision/decide.ts';
+import { createSession } from '../../src/decision/sessions.ts';
 import { inProcessWarden } from '../../src/pep/in-process.ts';
 import type { PolicyInput } from '../../src/policy/engine.ts';
 import { guardTransport } from '../../src/sdk/guard.ts';
@@ -241,6 +242,22 @@ describe('the in-process PEP and the SDK guard (objects handed in by code)', () 
       });
     }
     expect(seen).toEqual([]);
+  });
+
+  it('createSession() refuses a context with a prototype key: invalid_request, and no session is stored', async () => {
+    const contexts = [JSON.parse('{"__proto__":{"admin":true}}'), JSON.parse('{"constructor":{"prototype":{"a":1}}}')];
+    for (const context of contexts) {
+      const stored = core.audit.saved.filter((r) => r.kind === 'session.created').length;
+      await expect(createSession(core.deps, { token, server: SERVER, context }, PEP)).rejects.toMatchObject({
+        code: 'invalid_request',
+        message: expect.stringMatching(/^context(\.constructor)?: the key '(__proto__|prototype)'/),
+      });
+      expect(core.audit.saved.filter((r) => r.kind === 'session.created').length).toBe(stored);
+    }
+    // A plain context is taken.
+    await expect(
+      createSession(core.deps, { token, server: SERVER, context: { ticket: 'T-1' } }, PEP),
+    ).resolves.toMatchObject({ scope: expect.any(Array) });
   });
 
   it('decide() refuses objects whose prototype is not plain: a literal __proto__, a Date', async () => {
