@@ -1,22 +1,9 @@
 import { z } from 'zod';
 import { isSafeKeyUrl, KEY_URL_RULE } from '../identity/key-url.ts';
+import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from '../keys/algorithms.ts';
 
-/** Asymmetric JWS algorithms: the default, and the only kind a JWKS may serve. */
-export const ASYMMETRIC_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-] as const;
-/** HMAC algorithms: only with an explicitly configured secret. */
-export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+export { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS };
+
 /** What the JWT-SVID standard allows (RSA, ECDSA, RSA-PSS). */
 export const JWT_SVID_ALGORITHMS = [
   'RS256',

@@ -12,6 +12,7 @@ import {
 } from 'jose';
 import { z } from 'zod';
 import { BundleInvalid, BundleUnsigned } from '../errors.ts';
+import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS } from '../keys/algorithms.ts';
 
 /** The signature file at the bundle root, as `opa build --signing-key` writes it. */
 export const SIGNATURES_FILE = '.signatures.json';
@@ -35,21 +36,6 @@ export interface BundleSignature {
   /** The key id that verified the signature. */
   readonly signer: string;
 }
-
-const ASYMMETRIC_ALGS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-];
-const HMAC_ALGS = ['HS256', 'HS384', 'HS512'];
 
 /** OPA's hash names (v1/bundle/hash.go) to node's; MD5 and SHA-1 are left out on purpose. */
 const HASHES: Readonly<Record<string, string>> = {
@@ -165,13 +151,13 @@ async function verifyToken(
   try {
     const result =
       secret !== undefined
-        ? await compactVerify(token, new TextEncoder().encode(secret), { algorithms: HMAC_ALGS })
+        ? await compactVerify(token, new TextEncoder().encode(secret), { algorithms: [...HMAC_ALGORITHMS] })
         : // The kid may come from the payload (OPA's `keyid`), so hand it to the key set explicitly.
           await compactVerify(
             token,
             (protectedHeader: CompactJWSHeaderParameters, input: FlattenedJWSInput) =>
               jwks({ ...protectedHeader, kid }, input),
-            { algorithms: ASYMMETRIC_ALGS },
+            { algorithms: [...ASYMMETRIC_ALGORITHMS] },
           );
     verified = result.payload;
   } catch (err) {
