@@ -49,7 +49,7 @@ export function createCallerAuth(keys: readonly ApiKeyConfig[], options: CallerA
         throw new CallerForbidden('admin routes need an admin API key (callers.api_keys), or dev mode without keys');
       }
       const key = presented(request);
-      if (key === null) throw new CallerUnauthenticated('an API key is required: Authorization: Bearer <key>');
+      if (key === null) throw new CallerUnauthenticated(missingKeyMessage(request.headers.authorization));
       const entry = byHash.get(hash('sha256', key, 'hex'));
       if (entry === undefined) throw new CallerUnauthenticated('the API key is not valid');
       if (entry.disabled) throw new CallerUnauthenticated('the API key was revoked');
@@ -65,4 +65,13 @@ export function createCallerAuth(keys: readonly ApiKeyConfig[], options: CallerA
       return entry === undefined || entry.disabled ? null : entry.id;
     },
   };
+}
+
+/** Why no key was read from an Authorization header: absent, another scheme, or not a key's shape. */
+function missingKeyMessage(header: string | string[] | undefined): string {
+  if (header === undefined) return 'an API key is required: Authorization: Bearer <key>';
+  if (typeof header !== 'string' || !/^Bearer /.test(header)) {
+    return 'the Authorization header is not "Bearer <key>": send the API key as Authorization: Bearer <key>';
+  }
+  return 'the API key is malformed: 16 to 512 printable ASCII characters, no spaces (mcp-warden api-key makes one)';
 }

@@ -62,16 +62,19 @@ describe('caller authentication with API keys', () => {
     expect(record?.caller).toBe('gateway-1');
   });
 
-  for (const [name, headers, code] of [
-    ['missing key', {}, 'caller_unauthenticated'],
-    ['malformed header', { authorization: 'Basic abc' }, 'caller_unauthenticated'],
-    ['wrong key', { authorization: 'Bearer mwk_not-a-key-we-know-0000000000' }, 'caller_unauthenticated'],
-    ['revoked key', bearer(REVOKED_KEY), 'caller_unauthenticated'],
+  // Each refusal says which of the ways a key can be wrong it was, not just "a key is required".
+  for (const [name, headers, message] of [
+    ['missing key', {}, /^an API key is required/],
+    ['another scheme', { authorization: 'Basic abc' }, /not "Bearer <key>"/],
+    ['a key too short to be one', { authorization: 'Bearer short' }, /^the API key is malformed/],
+    ['wrong key', { authorization: 'Bearer mwk_not-a-key-we-know-0000000000' }, /^the API key is not valid/],
+    ['revoked key', bearer(REVOKED_KEY), /^the API key was revoked/],
   ] as const) {
-    it(`${name} → 401 ${code}`, async () => {
+    it(`${name} → 401 caller_unauthenticated, saying so`, async () => {
       const res = await decide(headers as Record<string, string>);
       expect(res.statusCode).toBe(401);
-      expect(res.json().code).toBe(code);
+      expect(res.json().code).toBe('caller_unauthenticated');
+      expect(res.json().message).toMatch(message);
     });
   }
 
