@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { JSONWebKeySet } from 'jose';
 import { createAuditSink } from './audit/create-sink.ts';
@@ -6,6 +5,7 @@ import { maskRules } from './audit/mask.ts';
 import type { Config } from './config/schema.ts';
 import type { CoreDeps } from './decision/deps.ts';
 import { loadDevIssuer } from './identity/dev-issuer.ts';
+import { readJwksFile } from './keys/jwks-file.ts';
 import { createTokenVerifier } from './identity/verifier.ts';
 import { instrumentAuditSink } from './metrics/instrumented-audit.ts';
 import { instrumentSessionStore } from './metrics/instrumented-sessions.ts';
@@ -22,7 +22,7 @@ import { createSessionStore } from './session/create-store.ts';
 
 function bundleTrust(signing: Config['policy']['signing']): BundleTrust | undefined {
   if (signing.jwks) return { keys: signing.jwks as JSONWebKeySet };
-  if (signing.jwks_file) return { keys: JSON.parse(readFileSync(signing.jwks_file, 'utf8')) as JSONWebKeySet };
+  if (signing.jwks_file) return { keys: readJwksFile(signing.jwks_file, 'policy.signing.jwks_file') };
   return undefined;
 }
 

@@ -1,5 +1,4 @@
 import { createSecretKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -10,6 +9,7 @@ import {
 } from 'jose';
 import type { KeySourceConfig } from '../config/identity.ts';
 import { JwksUnavailable, KeyUnknown } from '../errors.ts';
+import { readJwksFile } from '../keys/jwks-file.ts';
 import { discoverJwksUri } from './discovery.ts';
 import { FetchCooldown } from './fetch-cooldown.ts';
 
@@ -33,7 +33,8 @@ export function createKeySource(config: KeySourceConfig, now: () => number = Dat
     return { getKey: async () => secret, publishes: () => true };
   }
   if (config.jwks !== undefined || config.jwks_file !== undefined) {
-    const jwks = (config.jwks ?? JSON.parse(readFileSync(config.jwks_file as string, 'utf8'))) as JSONWebKeySet;
+    const jwks =
+      (config.jwks as JSONWebKeySet | undefined) ?? readJwksFile(config.jwks_file as string, fileKeyOf(config));
     const kids = new Set(jwks.keys.map((k) => k.kid));
     return { getKey: withCodedErrors(createLocalJWKSet(jwks)), publishes: (kid) => kids.has(kid) };
   }
@@ -116,4 +117,11 @@ function withCodedErrors(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
       );
     }
   };
+}
+
+/** How config names the `jwks_file` of a key source, for an error about it. */
+function fileKeyOf(config: KeySourceConfig): string {
+  const domain = (config as { trust_domain?: string }).trust_domain;
+  if (domain !== undefined) return `identity.spiffe.trust_domains[${domain}].jwks_file`;
+  return `identity.issuers[${config.issuer ?? '?'}].jwks_file`;
 }
