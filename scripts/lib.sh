@@ -7,5 +7,12 @@ TOOLS_BIN="$ROOT/.tools/bin"
 export PATH="$ROOT/node_modules/.bin:$TOOLS_BIN:$PATH"
 OPA="$TOOLS_BIN/opa"
 
-log() { printf '\033[1m[mcp-warden]\033[0m %s\n' "$*" >&2; }
+# Plain text when the output is not a terminal (logs, CI): no raw colour codes. NO_COLOR is
+# the convention vitest, node and biome honour too.
+[ -t 1 ] && [ -t 2 ] || export NO_COLOR=1
+if [ -z "${NO_COLOR:-}" ]; then
+  log() { printf '\033[1m[mcp-warden]\033[0m %s\n' "$*" >&2; }
+else
+  log() { printf '[mcp-warden] %s\n' "$*" >&2; }
+fi
 die() { log "error: $*"; exit 1; }
