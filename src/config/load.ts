@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { configSchema, type Config } from './schema.ts';
+import type { z } from 'zod';
+import { closest, knownKeysAt } from './did-you-mean.ts';
 
 /** Thrown when the configuration is invalid; lists every problem at once. */
 export class ConfigError extends Error {
@@ -65,7 +67,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   }
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    for (const issue of result.error.issues) problems.push(`${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    for (const issue of result.error.issues) problems.push(...describeIssue(issue));
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return deepFreeze(result.data);
@@ -98,4 +100,15 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** A schema problem as lines naming the key; an unknown key says which known one it may mean. */
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  const at = issue.path.join('.');
+  if (issue.code !== 'unrecognized_keys') return [`${at || '(root)'}: ${issue.message}`];
+  const known = knownKeysAt(configSchema, issue.path);
+  return issue.keys.map((key) => {
+    const guess = closest(key, known);
+    return `${at ? `${at}.` : ''}${key}: unknown key${guess === null ? '' : ` (did you mean ${guess}?)`}`;
+  });
 }
