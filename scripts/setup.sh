@@ -70,4 +70,11 @@ if ! has_pg_server; then
   pg_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; }
   pg_install || { DEBIAN_FRONTEND=noninteractive apt-get update && pg_install; }
 fi
+# 5. curl, which the README's copy-paste blocks use (test/docs-quickstart.test.ts runs them).
+if ! command -v curl >/dev/null; then
+  command -v apt-get >/dev/null || die "curl is missing and apt-get is not there to install it"
+  log "installing curl (apt-get)"
+  curl_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl ca-certificates; }
+  curl_install || { DEBIAN_FRONTEND=noninteractive apt-get update && curl_install; }
+fi
 log "ready: node $(node -v), opa $(have_version "$OPA"), redis-server $(redis-server --version | sed -E 's/.* v=([^ ]+).*/\1/')"
