@@ -23,10 +23,10 @@ function expectations(block: string): RegExp[] {
   return block
     .split('\n')
     .filter((l) => l.startsWith('# → '))
-    .map((l) => l.slice(4).split('…').map(escape).join('.*'))
+    .map((l) => l.slice(4).split('…').map(literal).join('.*'))
     .map((source) => new RegExp(source));
 }
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('README quickstart, run as written', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-readme-'));
