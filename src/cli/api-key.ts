@@ -1,16 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
+import { parseFlags, UsageError } from './args.ts';
+
+const ROLES = ['pep', 'admin', 'metrics'];
 
 /** `mcp-warden api-key`: a new key for a caller, printed with the config entry that holds its hash. */
 export function apiKeyCommand(args: string[]): number {
-  const { values } = parseArgs({
-    args,
-    options: { id: { type: 'string' }, role: { type: 'string', default: 'pep' } },
-    strict: true,
-  });
-  if (!values.id || !['pep', 'admin', 'metrics'].includes(values.role)) {
-    console.error('api-key: --id <caller id> and --role pep|admin|metrics are required');
-    return 2;
+  const values = parseFlags(args, { id: { type: 'string' }, role: { type: 'string', default: 'pep' } });
+  if (!values.id) throw new UsageError('--id <caller id> is required');
+  if (!ROLES.includes(values.role)) {
+    throw new UsageError(`--role expects pep, admin or metrics, not ${JSON.stringify(values.role)}`);
   }
   const key = `mwk_${randomBytes(32).toString('base64url')}`;
   const sha256 = createHash('sha256').update(key).digest('hex');

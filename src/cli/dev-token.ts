@@ -1,27 +1,30 @@
-import { parseArgs } from 'node:util';
 import { isLoopback } from '../server/loopback.ts';
+import { integerFlag, parseFlags, UsageError } from './args.ts';
 
 /** The MCP server id used by the quickstart and dev tokens unless told otherwise. */
 const DEFAULT_SERVER = 'https://mcp.example.com/files';
 
 /** `mcp-warden dev-token`: a token minted by a running dev-mode service, refused off loopback. */
 export async function devTokenCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      sub: { type: 'string' },
-      role: { type: 'string', multiple: true },
-      scope: { type: 'string' },
-      'client-id': { type: 'string' },
-      server: { type: 'string', default: DEFAULT_SERVER },
-      ttl: { type: 'string' },
-      url: { type: 'string', default: process.env.MCP_WARDEN_URL ?? 'http://127.0.0.1:8181' },
-    },
-    strict: true,
+  const values = parseFlags(args, {
+    sub: { type: 'string' },
+    role: { type: 'string', multiple: true },
+    scope: { type: 'string' },
+    'client-id': { type: 'string' },
+    server: { type: 'string', default: DEFAULT_SERVER },
+    ttl: { type: 'string' },
+    url: { type: 'string', default: process.env.MCP_WARDEN_URL ?? 'http://127.0.0.1:8181' },
   });
-  if (!values.sub) {
-    console.error('dev-token: --sub is required');
-    return 2;
+  if (!values.sub) throw new UsageError('--sub <id> is required');
+  const ttl = integerFlag('--ttl', values.ttl, {
+    min: 1,
+    max: Number.MAX_SAFE_INTEGER,
+    what: 'a whole number of seconds (at least 1)',
+  });
+  if (!URL.canParse(values.url) || !/^https?:$/.test(new URL(values.url).protocol)) {
+    throw new UsageError(
+      `--url expects an http(s) URL such as http://127.0.0.1:8181, not ${JSON.stringify(values.url)}`,
+    );
   }
   const url = new URL('/v1/dev/token', values.url);
   if (!isLoopback(url.hostname.replace(/^\[|\]$/g, ''))) {
@@ -34,7 +37,7 @@ export async function devTokenCommand(args: string[]): Promise<number> {
     roles: values.role,
     scope: values.scope,
     client_id: values['client-id'],
-    ttl_seconds: values.ttl === undefined ? undefined : Number(values.ttl),
+    ttl_seconds: ttl,
   };
   let response: Response;
   try {

@@ -1,5 +1,4 @@
 import { createServer } from 'node:net';
-import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.ts';
 import { buildProxyApp } from '../proxy/app.ts';
 import { RequestGate } from '../proxy/gate.ts';
@@ -7,7 +6,9 @@ import { isLoopback } from '../server/loopback.ts';
 import { metadataPaths } from '../proxy/resource-server.ts';
 import type { Warden } from '../pep/warden.ts';
 import { devBindProblem, startCore } from '../service.ts';
+import { parseFlags, portFlag } from './args.ts';
 import { commandConfig } from './config.ts';
+import { listenFailure } from './listen-failure.ts';
 import { stopOnSignals } from './stop-on-signals.ts';
 
 /** The caller id the in-process proxy records in every decision and session. */
@@ -15,19 +16,15 @@ export const PROXY_CALLER = { id: 'mcp-warden-proxy', role: 'pep' } as const;
 
 /** `mcp-warden proxy --upstream <url>`: the enforcement proxy in front of one MCP server. */
 export async function proxyCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: 'string' },
-      upstream: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      resource: { type: 'string' },
-      warden: { type: 'string' },
-      bundle: { type: 'string' },
-      dev: { type: 'boolean' },
-    },
-    strict: true,
+  const values = parseFlags(args, {
+    config: { type: 'string' },
+    upstream: { type: 'string' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    resource: { type: 'string' },
+    warden: { type: 'string' },
+    bundle: { type: 'string' },
+    dev: { type: 'boolean' },
   });
   const config = commandConfig({
     file: values.config,
@@ -36,7 +33,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
       policy: { bundle: values.bundle },
       proxy: {
         host: values.host,
-        port: values.port === undefined ? undefined : Number(values.port),
+        port: portFlag(values.port),
         resource: values.resource,
         upstream: values.upstream === undefined ? undefined : { url: values.upstream },
         warden: values.warden === undefined ? undefined : { url: values.warden },
@@ -97,7 +94,14 @@ export async function proxyCommand(args: string[]): Promise<number> {
     logger: { level: config.server.log_level },
   });
   app.addHook('onClose', stop);
-  await app.listen({ host: proxy.host, port });
+  try {
+    await app.listen({ host: proxy.host, port });
+  } catch (err) {
+    console.error(`proxy: ${listenFailure(err, { host: proxy.host, port, section: 'proxy' })}`);
+    // The core behind the proxy (audit sink, session store, policy watcher) would keep the process alive.
+    await app.close();
+    return 1;
+  }
   // One line on stdout, for scripts: where clients connect.
   console.log(`proxy listening on ${publicUrl}${proxy.path} (upstream ${proxy.upstream.url})`);
   // Requests in flight, streams included, finish within the grace while new ones get 503;

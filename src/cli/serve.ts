@@ -1,6 +1,7 @@
-import { parseArgs } from 'node:util';
 import type { DevPolicyBuilder } from '../policy/dev-builder.ts';
+import { parseFlags, portFlag } from './args.ts';
 import { commandConfig } from './config.ts';
+import { listenFailure, probeListen } from './listen-failure.ts';
 import { stopOnSignals } from './stop-on-signals.ts';
 
 /**
@@ -8,24 +9,16 @@ import { stopOnSignals } from './stop-on-signals.ts';
  * primary that supervises workers each running this same command.
  */
 export async function serveCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      bundle: { type: 'string' },
-      dev: { type: 'boolean' },
-      'watch-policies': { type: 'string' },
-    },
-    strict: true,
+  const values = parseFlags(args, {
+    config: { type: 'string' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    bundle: { type: 'string' },
+    dev: { type: 'boolean' },
+    'watch-policies': { type: 'string' },
   });
   const overrides = {
-    server: {
-      host: values.host,
-      port: values.port === undefined ? undefined : Number(values.port),
-      dev: values.dev,
-    },
+    server: { host: values.host, port: portFlag(values.port), dev: values.dev },
     policy: { bundle: values['watch-policies'] === undefined ? values.bundle : 'var/dev-policy.tar.gz' },
   };
   let config = commandConfig({ file: values.config, overrides });
@@ -49,6 +42,13 @@ export async function serveCommand(args: string[]): Promise<number> {
     const { runPrimary, workerAuditFile, workerIndex } = await import('../server/workers.ts');
     const index = workerIndex();
     if (index === null) {
+      // A worker that cannot listen would only be restarted again and again: say so once, before forking.
+      const { host, port } = config.server;
+      const taken = port === 0 ? null : await probeListen({ host, port, section: 'server' });
+      if (taken !== null) {
+        console.error(`serve: ${taken}`);
+        return 1;
+      }
       await runPrimary(config, (message) => console.error(`[primary] ${message}`));
       return 0;
     }
@@ -75,7 +75,16 @@ export async function serveCommand(args: string[]): Promise<number> {
   const { Lifecycle } = await import('../server/lifecycle.ts');
   const lifecycle = new Lifecycle();
   const app = await createService(config, { level: config.server.log_level }, lifecycle);
-  const address = await app.listen({ host: config.server.host, port: config.server.port });
+  const { host, port } = config.server;
+  let address: string;
+  try {
+    address = await app.listen({ host, port });
+  } catch (err) {
+    console.error(`serve: ${listenFailure(err, { host, port, section: 'server' })}`);
+    // The audit sink, session store, policy watcher and builder would keep the process alive.
+    await Promise.all([app.close(), builder?.stop()]);
+    return 1;
+  }
   app.log.info({ dev: config.server.dev, audit: config.audit.file }, `mcp-warden listening on ${address}`);
   const { shutdown_delay_ms: delayMs, shutdown_grace_ms: graceMs } = config.server;
   stopOnSignals({ app, target: lifecycle, delayMs, graceMs, alongside: builder && (() => builder.stop()) });

@@ -1,31 +1,84 @@
+/**
+ * Each command's own usage: what `mcp-warden <command> --help` (or `help <command>`) prints
+ * on stdout, and what follows a usage error on stderr.
+ */
+export const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  serve: `usage: mcp-warden serve [options]
+
+run the decision service
+
+  --config <file>          JSON config (or MCP_WARDEN_CONFIG)
+  --host <addr>            listen address (default 127.0.0.1)
+  --port <n>               listen port, 0 to 65535 (default 8181; 0 picks a free one)
+  --bundle <file>          policy bundle (default: the bundled default)
+  --dev                    dev mode: a local issuer and dev-token (loopback only)
+  --watch-policies <dir>   build <dir> with opa on every .rego/data change and serve it
+                           (a compile error keeps the old policy)
+  -h, --help               show this text`,
+  proxy: `usage: mcp-warden proxy --upstream <url> [options]
+
+an MCP Streamable HTTP endpoint in front of an MCP server, deciding every request
+(see docs/mcp.md)
+
+  --upstream <url>   the MCP server behind the proxy (or proxy.upstream.url)
+  --config <file>    JSON config (or MCP_WARDEN_CONFIG)
+  --host <addr>      listen address (default 127.0.0.1)
+  --port <n>         listen port, 0 to 65535 (proxy.port; 0 picks a free one)
+  --resource <uri>   the protected resource's id (default: the endpoint's URL)
+  --warden <url>     a remote decision service (its key in MCP_WARDEN_API_KEY);
+                     default: decide in this process
+  --bundle <file>    policy bundle, when deciding in this process
+  --dev              dev mode: a local issuer and dev-token (loopback only)
+  -h, --help         show this text`,
+  'dev-token': `usage: mcp-warden dev-token --sub <id> [options]
+
+mint a token from a running dev-mode service on loopback
+
+  --sub <id>           the token's subject (required)
+  --role <r>           a role; repeat for more
+  --scope "<s> <s>"    space-separated scopes
+  --client-id <id>     the OAuth client the token is for
+  --server <uri>       the MCP server id (default https://mcp.example.com/files)
+  --ttl <seconds>      lifetime, a whole number of seconds
+  --url <url>          the service (default http://127.0.0.1:8181, or MCP_WARDEN_URL)
+  -h, --help           show this text`,
+  'api-key': `usage: mcp-warden api-key --id <caller id> [--role pep|admin|metrics]
+
+generate an API key for a caller and print its config entry (callers.api_keys)
+
+  --id <caller id>            who the key is for (required)
+  --role pep|admin|metrics    what it may do (default pep)
+  -h, --help                  show this text`,
+  audit: `usage: mcp-warden audit verify|query|keys [options]
+
+  verify   replay every chain and signed checkpoint of the configured sink; exit 1 and
+           the first broken link when it fails
+           --config <file>, or --file <file> for a JSONL trail;
+           --keys <jwks.json> for an auditor's public keys
+  query    --session --subject --client-id --tool --server --kind
+           --outcome allow|deny --since --until --limit --cursor
+  keys     print the checkpoint key's public half as a JWKS (for --keys)
+  -h, --help   show this text`,
+  test: `usage: mcp-warden test <policy dir> [--cases <dir>] [--coverage-min <n>]
+
+check a policy folder as CI does: opa fmt, opa check --strict, opa test with
+coverage ≥ --coverage-min (90), and --cases <dir> of *.yaml {note, input, want}
+evaluated against the compiled WASM bundle
+
+  -h, --help   show this text`,
+};
+
 /** What `mcp-warden help` prints, and what an unknown command is answered with. */
 export const USAGE = `usage: mcp-warden <command> [options]
 
 commands:
   serve       run the decision service
-              --config <file>  JSON config (or MCP_WARDEN_CONFIG)
-              --host <addr>    listen address (default 127.0.0.1)
-              --port <n>       listen port (default 8181)
-              --bundle <file>  policy bundle (default: the bundled default)
-              --dev            dev mode: a local issuer and dev-token (loopback only)
-              --watch-policies <dir>  build <dir> with opa on every .rego/data change
-                               and serve it (a compile error keeps the old policy)
   proxy       an MCP Streamable HTTP endpoint in front of an MCP server, deciding
               every request (see docs/mcp.md)
-              --upstream <url> [--config <file>] [--host <addr>] [--port <n>]
-              [--resource <uri>] [--warden <url> (key in MCP_WARDEN_API_KEY)]
-              [--bundle <file>] [--dev]
   dev-token   mint a token from a running dev-mode service on loopback
-              --sub <id> [--role <r>]... [--scope "<s> <s>"] [--client-id <id>]
-              [--server <uri>] [--ttl <seconds>] [--url http://127.0.0.1:8181]
-  audit       verify: replay every chain and signed checkpoint of the configured sink
-              (--config f, or --file f for a JSONL trail; --keys jwks.json for an
-              auditor's public keys); exit 1 and the first broken link when it fails
-              query: --session --subject --client-id --tool --server --kind
-              --outcome allow|deny --since --until --limit --cursor
-  test        check a policy folder as CI does: opa fmt, opa check --strict, opa test
-              with coverage ≥ --coverage-min (90), and --cases <dir> of *.yaml
-              {note, input, want} evaluated against the compiled WASM bundle
+  audit       verify, query or export the keys of the audit trail
+  test        check a policy folder as CI does (opa fmt, check, test, cases)
   api-key     generate an API key for a caller and print its config entry
-              --id <caller id> --role pep|admin|metrics
-  help        show this text`;
+  help        show this text; \`help <command>\` or \`<command> --help\` shows its options
+
+exit codes: 0 ok, 1 failure, 2 usage or configuration refused (docs/operations.md)`;

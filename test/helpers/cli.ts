@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { ROOT } from './paths.ts';
@@ -72,6 +72,38 @@ export function runCommand(
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/**
+ * Runs `mcp-warden <args>` to its end, or kills it once `withinMs` have passed: a process
+ * that never exits then fails its test on `signal: 'SIGKILL'` instead of outliving it.
+ */
+export function runCommandWithin(
+  args: string[],
+  options: { cwd: string; withinMs: number },
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const deadline = setTimeout(() => child.kill('SIGKILL'), options.withinMs);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve) =>
+    child.once('close', (code, signal) => {
+      clearTimeout(deadline);
+      resolve({ code, signal, stdout, stderr });
+    }),
+  );
+}
+
+/** A plain TCP listener holding a free loopback port, so that a command finds it taken. */
+export async function occupyPort(host = '127.0.0.1'): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** POSTs JSON and answers status and body. */
