@@ -39,8 +39,14 @@ export async function testCommand(args: string[]): Promise<number> {
     return { ok: result.status === 0, stdout: `${result.stdout}${result.stderr}` };
   };
 
-  const fmt = step('opa fmt', ['fmt', '--list', '--fail', dir]);
-  if (!fmt.ok || fmt.stdout.trim() !== '') return fail(`not opa-fmt clean (run: opa fmt -w ${dir}):\n${fmt.stdout}`);
+  // `opa fmt --list` fails only when a file does not parse; it lists the files it would change.
+  const fmt = step('opa fmt', ['fmt', '--list', dir]);
+  if (!fmt.ok) return fail(fmt.stdout && `the Rego does not parse:\n${fmt.stdout}`);
+  const unformatted = fmt.stdout.split('\n').filter((line) => line.trim() !== '');
+  if (unformatted.length > 0) {
+    const diffs = unformatted.map((file) => fmtDiff(opa, file)).join('\n');
+    return fail(`not opa-fmt clean (run: ${opa} fmt -w ${dir}):\n${diffs}`);
+  }
   const check = step('opa check --strict', ['check', '--strict', dir]);
   if (!check.ok) return fail(check.stdout);
   const tests = step('opa test', ['test', dir]);
@@ -63,7 +69,13 @@ export async function testCommand(args: string[]): Promise<number> {
     console.log(`== cases against the compiled bundle (${values.cases})`);
     let failed = 0;
     let count = 0;
-    for (const { file, cases } of loadCaseFiles(values.cases)) {
+    let files: ReturnType<typeof loadCaseFiles>;
+    try {
+      files = loadCaseFiles(values.cases);
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    for (const { file, cases } of files) {
       for (const c of cases) {
         count += 1;
         const problems = checkCase(engine, c);
@@ -78,6 +90,16 @@ export async function testCommand(args: string[]): Promise<number> {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** What `opa fmt` would change in `file`, as a unified diff (the system's `diff -u`). */
+function fmtDiff(opa: string, file: string): string {
+  const formatted = spawnSync(opa, ['fmt', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const labels = ['--label', file, '--label', `${file} (opa fmt)`];
+  const diff = spawnSync('diff', ['-u', ...labels, file, '-'], { encoding: 'utf8', input: formatted.stdout });
+  // diff exits 1 when the files differ. Without diff, point to opa's own diff (colour only, whole file).
+  if (diff.error) return `${file}: ${diff.error.message} (see: ${opa} fmt -d ${file})`;
+  return diff.stdout;
 }
 
 function policyCoverage(report: CoverageReport): number {

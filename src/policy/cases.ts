@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { z } from 'zod';
 import type { PolicyEngine, PolicyInput } from './engine.ts';
 
 type Json = Record<string, unknown>;
@@ -55,12 +56,37 @@ export function fullInput(compact: PolicyCase['input']): PolicyInput {
   };
 }
 
-/** Every `*.yaml` file of `dir`, each a list of cases, in name order. */
+// Strict where a typo would silently weaken a case (`alow:` would leave `want.allow` undefined);
+// `input` keeps its extra top-level keys, which become input fields of their own.
+const json = z.record(z.string(), z.unknown());
+const caseSchema = z.strictObject({
+  note: z.string(),
+  input: z.looseObject({ request: json.optional(), principal: json.optional(), session: json.nullable().optional() }),
+  want: z.strictObject({
+    allow: z.boolean(),
+    codes: z.array(z.string()).optional(),
+    visible: z.array(z.string()).nullable().optional(),
+  }),
+});
+const caseFileSchema = z.array(caseSchema);
+
+/** Every `*.yaml` file of `dir`, each a list of cases, in name order; throws naming the file of a bad case. */
 export function loadCaseFiles(dir: string): Array<{ file: string; cases: PolicyCase[] }> {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
     .sort()
-    .map((file) => ({ file, cases: parse(readFileSync(join(dir, file), 'utf8')) as PolicyCase[] }));
+    .map((file) => ({ file, cases: parseCaseFile(file, readFileSync(join(dir, file), 'utf8')) }));
+}
+
+/** The cases of one file's text; throws an Error naming `file` and each bad field. */
+export function parseCaseFile(file: string, text: string): PolicyCase[] {
+  const parsed = caseFileSchema.safeParse(parse(text));
+  if (parsed.success) return parsed.data as PolicyCase[];
+  const problems = parsed.error.issues.map((issue) => {
+    const at = issue.path.length === 0 ? '(the file)' : issue.path.join('.');
+    return `${file}: ${at}: ${issue.message}`;
+  });
+  throw new Error(`invalid case file ${file}:\n  ${problems.join('\n  ')}`);
 }
 
 /** What a case got wrong against a compiled engine; empty when it passes. */

@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { watch, type FSWatcher } from 'chokidar';
 import { opaBinary, wasmBuildArgs } from './opa-cli.ts';
+import { reportBuildFailure } from './reloader.ts';
 
 const run = promisify(execFile);
 
@@ -11,7 +12,8 @@ const run = promisify(execFile);
  * Dev mode (`serve --watch-policies <dir>`): compiles a Rego folder to a WASM bundle with
  * `opa build`, and again whenever a `.rego` or data file changes. Each build is written
  * beside the output and renamed over it, so the reloader only ever sees whole bundles; a
- * compile error is reported and the last good bundle stays.
+ * compile error is reported (and recorded on the reloader of the output, for `/v1/status`)
+ * and the last good bundle stays.
  */
 export class DevPolicyBuilder {
   readonly #source: string;
@@ -59,8 +61,11 @@ export class DevPolicyBuilder {
       // Decimal milliseconds, so that each build's revision is newer than the last (see revision.ts).
       await run(opaBinary(), wasmBuildArgs(this.#source, aside, `dev-${Date.now()}`));
     } catch (err) {
-      const output = (err as { stderr?: string }).stderr?.trim() || (err as Error).message;
+      // opa 1.x writes its errors (file:line: code: message) to stdout, not stderr.
+      const { stdout, stderr } = err as { stdout?: string; stderr?: string };
+      const output = `${stdout ?? ''}\n${stderr ?? ''}`.trim() || (err as Error).message;
       this.#report(`policy build failed; the previous policy stays active:\n${output}`);
+      reportBuildFailure(this.#output, `policy build of ${this.#source} failed: ${output}`);
       return false;
     }
     renameSync(aside, this.#output);

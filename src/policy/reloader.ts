@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { auditRecord, type AuditRecord, type AuditSink } from '../audit/record.ts';
 import { DEFAULT_LOAD_TIMEOUT_MS } from '../config/policy.ts';
@@ -26,15 +26,34 @@ export interface PolicyStatus {
   readonly last_error: { readonly message: string; readonly at: string } | null;
 }
 
-/** Where the reloader says what an operator must hear about; pino's `logger.warn(obj, msg)` fits. */
+/** Where the reloader says what an operator must hear about; a pino logger (`logger.warn(obj, msg)`) fits. */
 export interface PolicyLog {
+  /** What an active bundle let in: an unsigned bundle, a rollback. */
   warn(detail: Record<string, unknown>, message: string): void;
+  /** Each activation, with its revision, and the recovery from a last error. */
+  info?(detail: Record<string, unknown>, message: string): void;
+  /** Each rejected bundle, with the revision kept active and the reason. */
+  error?(detail: Record<string, unknown>, message: string): void;
 }
 
-/** Without a logger, warnings still reach stderr (as a process warning). */
+/** Without a logger, warnings still reach stderr (as a process warning), and the rest as a line each. */
 const STDERR_LOG: PolicyLog = {
   warn: (detail, message) => process.emitWarning(`${message} ${JSON.stringify(detail)}`, 'PolicyWarning'),
+  info: (detail, message) => console.error(`[policy] ${message} ${JSON.stringify(detail)}`),
+  error: (detail, message) => console.error(`[policy] ${message} ${JSON.stringify(detail)}`),
 };
+
+/** The build-failure recorder of each started reloader, by the resolved path of its bundle. */
+const BUILD_FAILURES = new Map<string, (message: string) => void>();
+
+/**
+ * Records on the reloader of `bundlePath` in this process, if one runs, that the bundle's
+ * source failed to build (dev mode): the last good bundle stays, and `/v1/status` says why
+ * it is not the source's. The next activation clears it.
+ */
+export function reportBuildFailure(bundlePath: string, message: string): void {
+  BUILD_FAILURES.get(resolve(bundlePath))?.(message);
+}
 
 /** Options of one {@link PolicyReloader.reload}. */
 export interface ReloadOptions {
@@ -93,6 +112,9 @@ export class PolicyReloader {
   #signer: string | null = null;
   #lastError: PolicyStatus['last_error'] = null;
   #running: Promise<string> | undefined;
+  readonly #buildFailed = (message: string): void => {
+    this.#lastError = { message, at: new Date(this.#now()).toISOString() };
+  };
 
   constructor(options: ReloaderOptions) {
     checkSigningRule(options);
@@ -120,7 +142,8 @@ export class PolicyReloader {
     this.#loadedHash = hash('sha256', raw, 'hex');
     this.#lastActivation = { revision: engine.revision, at: new Date(this.#now()).toISOString() };
     this.#options.observe?.('activated');
-    this.#warn(loaded, null);
+    this.#activated(loaded, null, null);
+    BUILD_FAILURES.set(resolve(this.#options.path), this.#buildFailed);
     if (!this.#options.watch) return;
     await this.#watch();
   }
@@ -170,6 +193,8 @@ export class PolicyReloader {
   }
 
   async stop(): Promise<void> {
+    const path = resolve(this.#options.path);
+    if (BUILD_FAILURES.get(path) === this.#buildFailed) BUILD_FAILURES.delete(path);
     clearTimeout(this.#timer);
     clearInterval(this.#poll);
     this.#poll = undefined;
@@ -206,21 +231,28 @@ export class PolicyReloader {
    * must fail the start rather than hang it. The warnings are logged only once the
    * bundle is active, so each one means an unsigned bundle (or a rollback) is in force.
    */
-  async #load(raw: Buffer, previous: string | null, allowRollback: boolean): Promise<Loaded> {
+  async #load(raw: Buffer, previous: string | null, allowRollback: boolean, seen?: Seen): Promise<Loaded> {
     const { maxBytes, trust, scope, allowUnsigned, requireSignature } = this.#options;
     const rule = { trust, scope, allowUnsigned, requireSignature };
     const checked = await this.#trial.run(
       { bytes: raw, maxBytes, rule },
       this.#options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS,
     );
+    if (seen) seen.revision = checked.revision;
     const rollback = previous !== null && compareRevisions(checked.revision, previous) <= 0;
     if (rollback && !allowRollback) throw rollbackError(checked.revision, previous);
     const engine = await loadPolicyEngine(await parseBundle(raw, maxBytes));
     return { engine, signer: checked.signer, unsignedAllowed: checked.unsignedAllowed, rollback };
   }
 
-  #warn(loaded: Loaded, previous: string | null): void {
+  /** Logs an activation (and what it recovered from), then the warnings of what it let in. */
+  #activated(loaded: Loaded, previous: string | null, recovered: PolicyStatus['last_error']): void {
     const detail = { revision: loaded.engine.revision, previous, path: this.#options.path };
+    const info = { ...detail, signer: loaded.signer, ...(recovered && { recovered: recovered.message }) };
+    this.#log.info?.(
+      info,
+      recovered ? 'policy bundle activated; the last error is resolved' : 'policy bundle activated',
+    );
     if (loaded.unsignedAllowed) {
       this.#log.warn(
         detail,
@@ -242,15 +274,19 @@ export class PolicyReloader {
 
   async #reload(allowRollback: boolean): Promise<string> {
     const previous = this.#options.active.revision;
+    const { path } = this.#options;
+    const seen: Seen = { revision: null };
     try {
-      const raw = await readBundleBytes(this.#options.path);
+      const raw = await readBundleBytes(path);
       const digest = hash('sha256', raw, 'hex');
       if (digest === this.#loadedHash && previous !== null) {
+        const recovered = this.#lastError;
+        if (recovered) this.#log.info?.({ revision: previous, path, recovered: recovered.message }, UNCHANGED);
         this.#lastError = null;
         this.#options.settled?.('unchanged');
         return previous;
       }
-      const loaded = await this.#load(raw, previous, allowRollback);
+      const loaded = await this.#load(raw, previous, allowRollback, seen);
       const { engine, signer } = loaded;
       const allowed = {
         ...(loaded.unsignedAllowed && { unsigned_allowed: true }),
@@ -263,16 +299,20 @@ export class PolicyReloader {
       this.#options.active.activate(engine);
       this.#signer = signer;
       this.#loadedHash = digest;
+      const recovered = this.#lastError;
       this.#lastError = null;
       this.#lastActivation = { revision: engine.revision, at: new Date(this.#now()).toISOString() };
       this.#options.observe?.('activated');
-      this.#warn(loaded, previous);
+      this.#activated(loaded, previous, recovered);
       this.#options.settled?.('activated');
       return engine.revision;
     } catch (err) {
       this.#options.observe?.('rejected');
       const reason = toReason(err);
       this.#lastError = { message: reason.message, at: new Date(this.#now()).toISOString() };
+      // The rejected bundle's revision is known once its worker trial passed (a rollback, say).
+      const detail = { revision: seen.revision, kept: previous, path, code: reason.code, message: reason.message };
+      this.#log.error?.(detail, 'policy bundle rejected; the last good one stays active');
       await this.#options.audit
         .append(policyRecord('policy.rejected', this.#now(), previous, { reason, kept: previous }))
         .catch(() => undefined);
@@ -280,6 +320,13 @@ export class PolicyReloader {
       throw err instanceof BundleInvalid ? err : new BundleInvalid(reason.message);
     }
   }
+}
+
+const UNCHANGED = 'policy bundle unchanged; the last error is resolved';
+
+/** What a reload learnt of the bundle before it failed. */
+interface Seen {
+  revision: string | null;
 }
 
 interface Loaded {

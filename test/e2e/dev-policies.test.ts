@@ -68,4 +68,20 @@ deny contains common.reason("frozen", "reads are frozen for maintenance") if _me
     expect(after.policy.revision).toBe(before.policy.revision);
     expect(after.reasons.map((r) => r.code)).toContain('frozen');
   });
+
+  it("a compile error says opa's file, line and message, in the log and in /v1/status", async () => {
+    // The previous test left authz.rego broken: this edit is a second, differently broken one.
+    const broken = join(policies, 'mcp/broken.rego');
+    const failures = () => service.output().split('[policy] policy build failed').length - 1;
+    const failed = failures();
+    writeFileSync(broken, 'package mcp.broken\n\nallow if {\n');
+    await within(15_000, async () => failures() > failed);
+    const report = service.output().split('[policy] policy build failed').at(-1) ?? '';
+    expect(report).toMatch(/broken\.rego:\d+: rego_parse_error/);
+    const status = await fetch(`${service.url}/v1/status`);
+    expect(status.status).toBe(200);
+    const body = (await status.json()) as { status: string; last_error: { message: string } | null };
+    expect(body.status).toBe('WARN');
+    expect(body.last_error?.message).toMatch(/broken\.rego:\d+: rego_parse_error/);
+  });
 });

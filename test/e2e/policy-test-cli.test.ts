@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/cli.ts';
-import { ROOT } from '../helpers/paths.ts';
+import { OPA, ROOT } from '../helpers/paths.ts';
 
 const run = promisify(execFile);
 
@@ -25,13 +25,50 @@ describe('mcp-warden test <dir>', () => {
     expect(stdout).toMatch(/\d+\/\d+ cases pass/);
   });
 
-  it('fails on unformatted Rego', async () => {
+  it('fails on unformatted Rego, showing the diff and the opa to run', async () => {
     const { policies } = scratch();
     appendFileSync(join(policies, 'mcp/authz.rego'), '\nx   :=    1\n');
-    await expect(test(policies)).rejects.toMatchObject({
-      code: 1,
-      stderr: expect.stringContaining('not opa-fmt clean'),
-    });
+    const failure = await test(policies).then(
+      () => null,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toContain(`not opa-fmt clean (run: ${OPA} fmt -w ${policies})`);
+    expect(failure?.stderr).toContain(`--- ${join(policies, 'mcp/authz.rego')}`);
+    expect(failure?.stderr).toMatch(/^-x {3}:= {4}1$/m);
+    expect(failure?.stderr).toMatch(/^\+x := 1$/m);
+  });
+
+  it("fails on a Rego parse error as a parse error, with opa's file, line and message", async () => {
+    const { policies } = scratch();
+    appendFileSync(join(policies, 'mcp/authz.rego'), '\ndeny contains this is not rego\n');
+    const failure = await test(policies).then(
+      () => null,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toContain('the Rego does not parse');
+    expect(failure?.stderr).toMatch(/mcp\/authz\.rego:\d+: rego_parse_error: /);
+    expect(failure?.stderr).not.toContain('opa-fmt');
+  });
+
+  it('refuses a case file with an unknown key, naming the key and the file', async () => {
+    const { policies, cases } = scratch();
+    writeFileSync(
+      join(cases, 'zz-typo.yaml'),
+      `- note: a reader may read
+  input: { request: { tool: fs_read, arguments: { path: /srv/data/a } }, principal: { roles: [reader] } }
+  want: { alow: true }
+`,
+    );
+    const failure = await test(policies, '--cases', cases).then(
+      () => null,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toContain('invalid case file zz-typo.yaml');
+    expect(failure?.stderr).toMatch(/zz-typo\.yaml: 0\.want: .*"alow"/);
+    expect(failure?.stderr).not.toContain('want undefined');
   });
 
   it('fails when a case disagrees with the compiled policy, naming it', async () => {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BUNDLE } from '../../src/config/policy.ts';
 import { decide } from '../../src/decision/decide.ts';
 import { ActivePolicy } from '../../src/policy/active.ts';
-import { PolicyReloader } from '../../src/policy/reloader.ts';
+import { PolicyReloader, reportBuildFailure } from '../../src/policy/reloader.ts';
 import { MemoryAuditSink } from '../helpers/audit.ts';
 import { createTestCore, PEP } from '../helpers/core.ts';
 import { FIXTURE_POLICIES, fixtureBundle, OPA } from '../helpers/paths.ts';
@@ -444,5 +444,83 @@ describe('PolicyReloader: who may sign, which revision, which roots', () => {
     );
     expect(() => new PolicyReloader({ ...base, loadTimeoutMs: 0 })).toThrow(TypeError);
     expect(() => new PolicyReloader({ ...base, loadTimeoutMs: 1.5 })).toThrow(TypeError);
+  });
+});
+
+describe('PolicyReloader: what it logs, and a failed build of its source', () => {
+  const stops: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0)) await stop();
+  });
+
+  async function logged() {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-log-'));
+    const path = join(dir, 'bundle.tar.gz');
+    await repackBundle(DEFAULT_BUNDLE, path, { revision: 'v1' });
+    const lines: { level: string; message: string; detail: Record<string, unknown> }[] = [];
+    const at = (level: string) => (detail: Record<string, unknown>, message: string) => {
+      lines.push({ level, message, detail });
+    };
+    const reloader = new PolicyReloader({
+      path,
+      maxBytes: 64 << 20,
+      active: new ActivePolicy(),
+      audit: new MemoryAuditSink(),
+      watch: false,
+      debounceMs: 0,
+      requireSignature: false,
+      log: { info: at('info'), warn: at('warn'), error: at('error') },
+    });
+    await reloader.start();
+    stops.push(() => reloader.stop());
+    return { dir, path, reloader, lines };
+  }
+
+  it('logs each activation and rejection with its revision, and the recovery', async () => {
+    const { dir, path, reloader, lines } = await logged();
+    expect(lines).toEqual([
+      { level: 'info', message: 'policy bundle activated', detail: expect.objectContaining({ revision: 'v1' }) },
+    ]);
+    writeFileSync(path, 'garbage');
+    await expect(reloader.reload()).rejects.toMatchObject({ code: 'bundle_invalid' });
+    expect(lines.at(-1)).toMatchObject({
+      level: 'error',
+      message: expect.stringContaining('rejected'),
+      detail: { revision: null, kept: 'v1', code: 'bundle_invalid', path },
+    });
+    // A bundle whose trial passed is named by its revision when it is refused.
+    await repackBundle(DEFAULT_BUNDLE, path, { revision: 'v0' });
+    await expect(reloader.reload()).rejects.toMatchObject({ code: 'bundle_rollback' });
+    expect(lines.at(-1)).toMatchObject({ level: 'error', detail: { revision: 'v0', kept: 'v1' } });
+    await repackBundle(DEFAULT_BUNDLE, join(dir, 'v2.tar.gz'), { revision: 'v2' });
+    copyFileSync(join(dir, 'v2.tar.gz'), path);
+    await expect(reloader.reload()).resolves.toBe('v2');
+    expect(lines.at(-1)).toMatchObject({
+      level: 'info',
+      message: 'policy bundle activated; the last error is resolved',
+      detail: { revision: 'v2', previous: 'v1', recovered: expect.stringContaining('older') },
+    });
+  });
+
+  it('a failed build of its bundle shows in last_error until the next activation', async () => {
+    const { path, reloader } = await logged();
+    reportBuildFailure(join(path, '..', 'other.tar.gz'), 'not this bundle');
+    expect(reloader.status()).toMatchObject({ status: 'OK', last_error: null });
+    reportBuildFailure(path, 'authz.rego:3: rego_parse_error: unexpected eof');
+    expect(reloader.status()).toMatchObject({
+      status: 'WARN',
+      revision: 'v1',
+      last_error: { message: 'authz.rego:3: rego_parse_error: unexpected eof' },
+    });
+    await repackBundle(DEFAULT_BUNDLE, path, { revision: 'v2' });
+    await reloader.reload();
+    expect(reloader.status()).toMatchObject({ status: 'OK', revision: 'v2', last_error: null });
+  });
+
+  it('a stopped reloader hears no more of build failures', async () => {
+    const { path, reloader } = await logged();
+    await reloader.stop();
+    reportBuildFailure(path, 'too late');
+    expect(reloader.status().last_error).toBeNull();
   });
 });
