@@ -1,4 +1,4 @@
-import type { JSONWebKeySet } from 'jose';
+import { decodeProtectedHeader, type JSONWebKeySet } from 'jose';
 import { verifyRecords, type SealedRecord } from './chain.ts';
 import { verifyCheckpoint, type Checkpoint } from './checkpoint.ts';
 import type { AuditSink } from './record.ts';
@@ -24,12 +24,7 @@ export async function verifyTrail(
     try {
       checkpoint = await verifyCheckpoint(jws, keys);
     } catch {
-      return {
-        ok: false,
-        chain: '?',
-        seq: 0,
-        problem: `checkpoint ${checkpoints + 1} does not verify with the trusted keys`,
-      };
+      return { ok: false, chain: '?', seq: 0, problem: unverifiedCheckpoint(jws, checkpoints + 1, keys) };
     }
     expected.set(`${checkpoint.chain}\n${checkpoint.seq}`, checkpoint);
     checkpoints += 1;
@@ -65,4 +60,18 @@ function* checkedAgainst(records: readonly SealedRecord[], expected: Map<string,
     }
     yield record;
   }
+}
+
+/** Why checkpoint `n` failed: a key the trusted set lacks (the wrong keys) or a signature that is not its key's. */
+function unverifiedCheckpoint(jws: string, n: number, keys: JSONWebKeySet): string {
+  let kid: unknown;
+  try {
+    kid = decodeProtectedHeader(jws).kid;
+  } catch {
+    return `checkpoint ${n} does not verify with the trusted keys: it is not a JWS`;
+  }
+  if (typeof kid === 'string' && !keys.keys.some((k) => k.kid === kid)) {
+    return `checkpoint ${n} does not verify with the trusted keys: it is signed by key ${kid}, which they do not hold`;
+  }
+  return `checkpoint ${n} does not verify with the trusted keys: its signature does not match key ${String(kid)}`;
 }

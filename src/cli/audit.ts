@@ -1,85 +1,126 @@
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import type { JSONWebKeySet } from 'jose';
+import { existsSync } from 'node:fs';
 import { createAuditSink } from '../audit/create-sink.ts';
-import type { AuditKind } from '../audit/record.ts';
+import type { AuditSink } from '../audit/record.ts';
 import { verifyTrail } from '../audit/verify.ts';
+import type { Config } from '../config/schema.ts';
+import { parseFlags, UsageError } from './args.ts';
+import { auditKeysCommand, checkpointPublicKeys, readTrustedKeys } from './audit-keys.ts';
+import { queryFromFlags, type QueryFlags } from './audit-query-flags.ts';
 import { commandConfig } from './config.ts';
-import { hashSessionId, kindOfId } from '../session/ids.ts';
+import { Refused } from './refused.ts';
 
-/** `mcp-warden audit verify|query`: the trail of the configured sink (file or PostgreSQL). */
+const OPTIONS = {
+  config: { type: 'string' },
+  file: { type: 'string' },
+  keys: { type: 'string' },
+  session: { type: 'string' },
+  subject: { type: 'string' },
+  'client-id': { type: 'string' },
+  tool: { type: 'string' },
+  server: { type: 'string' },
+  kind: { type: 'string' },
+  outcome: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
+} as const;
+
+/** `mcp-warden audit verify|query|keys`: the trail of the configured sink (file or PostgreSQL). */
 export async function auditCommand(args: string[]): Promise<number> {
   const [verb, ...rest] = args;
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      config: { type: 'string' },
-      file: { type: 'string' },
-      keys: { type: 'string' },
-      session: { type: 'string' },
-      subject: { type: 'string' },
-      'client-id': { type: 'string' },
-      tool: { type: 'string' },
-      server: { type: 'string' },
-      kind: { type: 'string' },
-      outcome: { type: 'string' },
-      since: { type: 'string' },
-      until: { type: 'string' },
-      limit: { type: 'string', default: '100' },
-      cursor: { type: 'string' },
-    },
-    strict: true,
-  });
+  if (verb !== 'verify' && verb !== 'query' && verb !== 'keys') {
+    throw new UsageError(verb === undefined ? 'verify, query or keys?' : `unknown verb ${JSON.stringify(verb)}`);
+  }
+  const values = parseFlags(withRelativeTimes(rest), OPTIONS);
   const config = commandConfig({
     file: values.config,
     overrides: { audit: { file: values.file, ...(values.file ? { sink: 'file' } : {}) } },
   });
   if (config === null) return 2;
-  const { sink, signer } = await createAuditSink(config.audit);
-  await sink.start();
   try {
-    if (verb === 'verify') {
-      // An auditor may hold only the public keys; by default, the checkpoint key's own.
-      const keys = values.keys ? (JSON.parse(readFileSync(values.keys, 'utf8')) as JSONWebKeySet) : signer.publicJwks;
-      const verdict = await verifyTrail(sink, keys).catch((err: Error) => ({
-        ok: false as const,
-        chain: '?',
-        seq: 0,
-        problem: err.message,
-      }));
-      if (verdict.ok) {
-        console.log(
-          `ok: ${verdict.records} records in ${verdict.chains} chain(s), ` +
-            `${verdict.checkpoints} signed checkpoint(s) verified`,
-        );
-        return 0;
-      }
-      console.error(`BROKEN: chain ${verdict.chain}, record ${verdict.seq}: ${verdict.problem}`);
-      return 1;
-    }
-    if (verb === 'query') {
-      const session =
-        values.session && kindOfId(values.session) !== null ? hashSessionId(values.session) : values.session;
-      const page = await sink.query({
-        session,
-        subject: values.subject,
-        client_id: values['client-id'],
-        tool: values.tool,
-        server: values.server,
-        kind: values.kind as AuditKind | undefined,
-        allow: values.outcome === undefined ? undefined : values.outcome === 'allow',
-        since: values.since,
-        until: values.until,
-        limit: Number(values.limit),
-        cursor: values.cursor,
-      });
-      for (const record of page.records) console.log(JSON.stringify(record));
-      if (page.next) console.error(`more: --cursor ${page.next}`);
-      return 0;
-    }
-    console.error('usage: mcp-warden audit verify|query [--config f] [--file f] …');
-    return 2;
+    if (verb === 'keys') return await auditKeysCommand(config.audit.checkpoint_key_file);
+    if (verb === 'verify') return await verify(config, values.keys);
+    return await query(config, values);
+  } catch (err) {
+    if (!(err instanceof Refused)) throw err;
+    console.error(err.message);
+    return err.exitCode;
+  }
+}
+
+async function verify(config: Config, keysFile: string | undefined): Promise<number> {
+  // An auditor may hold only the public keys; by default, the checkpoint key's own.
+  const keys = keysFile
+    ? await readTrustedKeys(keysFile)
+    : await checkpointPublicKeys(config.audit.checkpoint_key_file);
+  const keysSource = keysFile ? `--keys ${keysFile}` : `the checkpoint key ${config.audit.checkpoint_key_file}`;
+  const verdict = await withTrail(config, (sink) =>
+    verifyTrail(sink, keys).catch((err: Error) => ({ ok: false as const, chain: null, seq: 0, problem: err.message })),
+  );
+  if (!verdict.ok) {
+    console.error(
+      `BROKEN: ${brokenAt(verdict)}${verdict.problem}${verdict.chain === '?' ? ` (trusted keys: ${keysSource})` : ''}`,
+    );
+    return 1;
+  }
+  // Nothing to verify proves nothing: a wrong path or an emptied trail must not pass.
+  if (verdict.records === 0) throw new Refused(1, `audit: the trail ${trailName(config)} is empty: no records`);
+  console.log(
+    `ok: ${verdict.records} records in ${verdict.chains} chain(s), ` +
+      `${verdict.checkpoints} signed checkpoint(s) verified`,
+  );
+  return 0;
+}
+
+async function query(config: Config, flags: QueryFlags): Promise<number> {
+  const filters = queryFromFlags(flags, Date.now());
+  const page = await withTrail(config, (sink) => sink.query(filters));
+  for (const record of page.records) console.log(JSON.stringify(record));
+  if (page.next) console.error(`more: --cursor ${page.next}`);
+  return 0;
+}
+
+/**
+ * Runs `read` on the configured trail. The file sink is read without `start()`: that
+ * would create a missing file and cut a torn last line, and a reader must not change
+ * what it reads. The PostgreSQL sink's `start()` only connects.
+ */
+async function withTrail<T>(config: Config, read: (sink: AuditSink) => Promise<T>): Promise<T> {
+  const { file, sink: kind } = config.audit;
+  if (kind === 'file' && !existsSync(file)) throw new Refused(1, `audit: the trail ${file} is missing (no such file)`);
+  const { sink } = await createAuditSink(config.audit);
+  if (kind === 'postgres') await sink.start();
+  try {
+    return await read(sink);
   } finally {
     await sink.stop();
   }
+}
+
+/**
+ * Where the trail broke: a record's chain and seq, or nothing for a line that does not parse
+ * (chain null) or a checkpoint that fails its signature (chain '?'): its payload cannot be
+ * trusted to say where, so the keys it was checked with are named instead.
+ */
+function brokenAt(verdict: { readonly chain: string | null; readonly seq: number }): string {
+  return verdict.chain === null || verdict.chain === '?' ? '' : `chain ${verdict.chain}, record ${verdict.seq}: `;
+}
+
+function trailName(config: Config): string {
+  return config.audit.sink === 'file' ? config.audit.file : `in table ${config.audit.postgres.table}`;
+}
+
+/** `--since -1h` as `--since=-1h`: parseArgs takes a value that starts with a dash for an option. */
+function withRelativeTimes(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const next = args[i + 1];
+    if ((arg === '--since' || arg === '--until') && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i += 1;
+    } else out.push(arg);
+  }
+  return out;
 }

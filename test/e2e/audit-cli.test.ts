@@ -37,6 +37,15 @@ describe('mcp-warden audit verify / query on the trail a real service wrote', ()
     expect(stdout).toMatch(/^ok: 4 records in 1 chain\(s\), 1 signed checkpoint\(s\) verified/);
   });
 
+  it('keys: the exported public key is all an auditor needs to verify the trail', async () => {
+    const { stdout } = await audit('keys');
+    const jwks = join(dir, 'auditors-jwks.json');
+    writeFileSync(jwks, stdout);
+    expect(JSON.parse(stdout).keys).toEqual([expect.not.objectContaining({ d: expect.anything() })]);
+    const verified = await audit('verify', '--file', trail, '--keys', jwks);
+    expect(verified.stdout).toMatch(/^ok: 4 records in 1 chain\(s\), 1 signed checkpoint\(s\) verified/);
+  });
+
   it('query: the replay by bob is found by subject, with the security event', async () => {
     const { stdout } = await audit('query', '--file', trail, '--subject', 'bob');
     const kinds = stdout

@@ -122,6 +122,8 @@ describe('serve: graceful shutdown on SIGTERM', () => {
   it('cuts requests still in flight at shutdown_grace_ms, then exits 0 with a trail that verifies', async () => {
     const { dir, service: s } = await start({ shutdown_grace_ms: 300 });
     const exited = once(s.child, 'exit');
+    // One decision answered (a malformed token needs no keys), so the trail that must verify is not empty.
+    expect((await postJson(`${s.url}/v1/decide`, call('not-a-token'))).json.allow).toBe(false);
     const stuck = postJson(`${s.url}/v1/decide`, call(await idps[0]!.mint())).catch((err: Error) => err);
     await until(() => held[0]!.hits() >= 1, 'the decision to fetch the keys');
     s.child.kill('SIGTERM');

@@ -1,0 +1,233 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadCheckpointSigner } from '../../src/audit/checkpoint.ts';
+import { FileAuditSink } from '../../src/audit/file-sink.ts';
+import { auditRecord } from '../../src/audit/record.ts';
+import { runCommand } from '../helpers/cli.ts';
+
+const OLD = Date.parse('2020-01-01T12:00:00.000Z');
+
+describe('mcp-warden audit verify / query / keys refuse what they cannot vouch for', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-audit-cli-'));
+  const trail = join(dir, 'var/audit.jsonl');
+  const keyFile = join(dir, 'var/audit-checkpoint.jwk.json');
+  const audit = (...args: string[]) => runCommand(['audit', ...args], dir);
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+
+  beforeAll(async () => {
+    const signer = await loadCheckpointSigner(keyFile);
+    const sink = new FileAuditSink({
+      path: trail,
+      signer,
+      checkpointEveryRecords: 100,
+      checkpointEveryMs: 60_000,
+      maxFileBytes: 1 << 30,
+    });
+    await sink.start();
+    const now = Date.now();
+    await sink.append(auditRecord('decision', now, 'pep', { allow: true, tool: 'fs_read' }));
+    await sink.append(auditRecord('decision', now, 'pep', { allow: false, tool: 'fs_delete' }));
+    await sink.append(auditRecord('session.created', OLD, 'pep'));
+    await sink.stop();
+  });
+
+  const tools = (stdout: string) =>
+    stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l).tool ?? JSON.parse(l).kind);
+
+  describe('verify', () => {
+    it('passes a real trail with its checkpoint key', async () => {
+      const { code, stdout } = await audit('verify', '--file', trail);
+      expect(stdout).toMatch(/^ok: 3 records in 1 chain\(s\), 1 signed checkpoint\(s\) verified/);
+      expect(code).toBe(0);
+    });
+
+    it('fails a missing trail, naming it, and does not create it', async () => {
+      const { code, stderr } = await audit('verify', '--file', 'var/nope.jsonl');
+      expect(stderr).toMatch(/the trail var\/nope\.jsonl is missing/);
+      expect(code).toBe(1);
+      expect(existsSync(join(dir, 'var/nope.jsonl'))).toBe(false);
+    });
+
+    it('fails an empty trail, naming it', async () => {
+      const empty = write('empty.jsonl', '');
+      const { code, stdout, stderr } = await audit('verify', '--file', empty, '--keys', await exported());
+      expect(stderr).toContain(`the trail ${empty} is empty`);
+      expect(stdout).not.toMatch(/^ok/);
+      expect(code).toBe(1);
+    });
+
+    it('reports a torn last line as broken and leaves the file as it was', async () => {
+      const torn = write('torn.jsonl', `${readFileSync(trail, 'utf8')}{"v":1,"kind":"decis`);
+      const size = statSync(torn).size;
+      const { code, stderr } = await audit('verify', '--file', torn, '--keys', await exported());
+      expect(stderr).toMatch(/^BROKEN: .*torn\.jsonl:4 is not a JSON record/);
+      expect(code).toBe(1);
+      expect(statSync(torn).size).toBe(size);
+    });
+
+    it('refuses a --keys file that cannot be read, exit 2, naming it', async () => {
+      const { code, stderr } = await audit('verify', '--file', trail, '--keys', 'auditors.json');
+      expect(stderr).toMatch(/--keys auditors\.json cannot be read as JSON: ENOENT/);
+      expect(code).toBe(2);
+    });
+
+    it('refuses a --keys file that is not JSON, exit 2', async () => {
+      const { code, stderr } = await audit('verify', '--file', trail, '--keys', write('bad.json', '{"keys": ['));
+      expect(stderr).toMatch(/--keys .*bad\.json cannot be read as JSON/);
+      expect(code).toBe(2);
+    });
+
+    it('refuses the private checkpoint key given as --keys: a single JWK, not a set', async () => {
+      const { code, stderr } = await audit('verify', '--file', trail, '--keys', keyFile);
+      expect(stderr).toMatch(/is not a JWKS \{"keys": \[\.\.\.\]\} \(it is a single JWK\): export one with/);
+      expect(code).toBe(2);
+    });
+
+    it('refuses a JWKS holding a private key, or a key that is not Ed25519', async () => {
+      const privateSet = write('private.json', JSON.stringify({ keys: [JSON.parse(readFileSync(keyFile, 'utf8'))] }));
+      const priv = await audit('verify', '--file', trail, '--keys', privateSet);
+      expect(priv.stderr).toMatch(/key 0 holds a private key/);
+      expect(priv.code).toBe(2);
+      const rsa = write('rsa.json', JSON.stringify({ keys: [{ kty: 'RSA', n: 'AQAB', e: 'AQAB' }] }));
+      const other = await audit('verify', '--file', trail, '--keys', rsa);
+      expect(other.stderr).toMatch(/key 0 is not an Ed25519 public key/);
+      expect(other.code).toBe(2);
+    });
+
+    it('with keys that did not sign the trail: BROKEN, naming the signing key and the keys file', async () => {
+      const { publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+      const stranger = write(
+        'stranger.json',
+        JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 's' }] }),
+      );
+      const { code, stderr } = await audit('verify', '--file', trail, '--keys', stranger);
+      expect(stderr).toMatch(/^BROKEN: checkpoint 1 does not verify with the trusted keys: /);
+      expect(stderr).toMatch(
+        /it is signed by key audit-\w+, which they do not hold \(trusted keys: --keys .*stranger\.json\)/,
+      );
+      expect(code).toBe(1);
+    });
+
+    it('with the right keys but an altered checkpoint: BROKEN, the signature does not match its key', async () => {
+      const forged = write('forged.jsonl', readFileSync(trail, 'utf8'));
+      const { jws } = JSON.parse(readFileSync(`${trail}.checkpoints`, 'utf8'));
+      const [header, payload, signature] = jws.split('.');
+      const claimed = { ...JSON.parse(Buffer.from(payload, 'base64url').toString()), seq: 2 };
+      const altered = [header, Buffer.from(JSON.stringify(claimed)).toString('base64url'), signature].join('.');
+      write('forged.jsonl.checkpoints', `${JSON.stringify({ jws: altered })}\n`);
+      const { code, stderr } = await audit('verify', '--file', forged);
+      expect(stderr).toMatch(
+        /^BROKEN: checkpoint 1 does not verify with the trusted keys: its signature does not match/,
+      );
+      expect(stderr).toContain('(trusted keys: the checkpoint key var/audit-checkpoint.jwk.json)');
+      expect(code).toBe(1);
+    });
+
+    it('without --keys and without a checkpoint key: exit 2, and no new key is made', async () => {
+      const elsewhere = mkdtempSync(join(tmpdir(), 'mcp-warden-audit-cli-nokey-'));
+      const { code, stderr } = await runCommand(['audit', 'verify', '--file', trail], elsewhere);
+      expect(stderr).toMatch(/no checkpoint key at var\/audit-checkpoint\.jwk\.json/);
+      expect(code).toBe(2);
+      expect(existsSync(join(elsewhere, 'var/audit-checkpoint.jwk.json'))).toBe(false);
+    });
+  });
+
+  it('refuses a verb it does not know, exit 2, with the usage', async () => {
+    const { code, stderr } = await audit('decisions', '--file', trail);
+    expect(stderr).toMatch(/^audit: unknown verb "decisions"\n\nusage: mcp-warden audit verify\|query\|keys/);
+    expect(code).toBe(2);
+  });
+
+  describe('keys', () => {
+    it('exports the public checkpoint key as a JWKS, which verifies the trail', async () => {
+      const { code, stdout } = await audit('keys');
+      expect(code).toBe(0);
+      const jwks = JSON.parse(stdout);
+      const { d: _secret, ...publicHalf } = JSON.parse(readFileSync(keyFile, 'utf8'));
+      expect(jwks).toEqual({ keys: [publicHalf] });
+      const verified = await audit('verify', '--file', trail, '--keys', write('exported.json', stdout));
+      expect(verified.stdout).toMatch(/^ok: 3 records in 1 chain\(s\), 1 signed checkpoint\(s\) verified/);
+      expect(verified.code).toBe(0);
+    });
+
+    it('refuses when there is no checkpoint key, and does not make one', async () => {
+      const elsewhere = mkdtempSync(join(tmpdir(), 'mcp-warden-audit-cli-nokey-'));
+      const { code, stdout, stderr } = await runCommand(['audit', 'keys'], elsewhere);
+      expect(stderr).toMatch(/no checkpoint key at var\/audit-checkpoint\.jwk\.json/);
+      expect(stdout).toBe('');
+      expect(code).toBe(2);
+      expect(existsSync(join(elsewhere, 'var'))).toBe(false);
+    });
+  });
+
+  describe('query', () => {
+    it('filters by outcome, kind and relative or RFC 3339 times (an offset is compared as UTC)', async () => {
+      expect(tools((await audit('query', '--file', trail, '--outcome', 'deny')).stdout)).toEqual(['fs_delete']);
+      expect(tools((await audit('query', '--file', trail, '--outcome', 'allow')).stdout)).toEqual(['fs_read']);
+      expect(tools((await audit('query', '--file', trail, '--kind', 'decision')).stdout)).toEqual([
+        'fs_read',
+        'fs_delete',
+      ]);
+      expect(tools((await audit('query', '--file', trail, '--since', '-1h')).stdout)).toEqual(['fs_read', 'fs_delete']);
+      expect(tools((await audit('query', '--file', trail, '--until', '-7d')).stdout)).toEqual(['session.created']);
+      // 12:30+01:00 is 11:30Z, before the record's 12:00Z; compared as text it would come after.
+      const since = await audit('query', '--file', trail, '--since', '2020-01-01T12:30:00+01:00', '--until', '-1d');
+      expect(tools(since.stdout)).toEqual(['session.created']);
+      expect(since.code).toBe(0);
+    });
+
+    it.each([
+      { note: 'an outcome in capitals', flags: ['--outcome', 'ALLOW'], want: /--outcome must be allow or deny/ },
+      { note: 'an outcome misspelt', flags: ['--outcome', 'denied'], want: /--outcome must be allow or deny/ },
+      {
+        note: 'a kind in the plural',
+        flags: ['--kind', 'decisions'],
+        want: /--kind "decisions" is not an audit kind \(did you mean decision\?\): decision, session\.created/,
+      },
+      { note: 'a kind unknown', flags: ['--kind', 'login'], want: /--kind "login" is not an audit kind: decision,/ },
+      {
+        note: 'a time in words',
+        flags: ['--since', 'yesterday'],
+        want: /--since "yesterday" is not a time: give RFC 3339/,
+      },
+      { note: 'a time without offset', flags: ['--until', '2026-12-01T09:00:00'], want: /--until ".*" is not a time/ },
+      { note: 'a month 13', flags: ['--until', '2026-13-01T09:00:00Z'], want: /--until ".*" is not a time/ },
+      { note: 'a relative time forward', flags: ['--since', '+1h'], want: /--since "\+1h" is not a time/ },
+      { note: 'a relative unit unknown', flags: ['--since', '-1y'], want: /--since "-1y" is not a time/ },
+      {
+        note: 'a limit not a number',
+        flags: ['--limit', 'ten'],
+        want: /--limit expects an integer from 1 to 1000, not "ten"/,
+      },
+    ])('refuses $note, exit 2, naming the flag', async ({ flags, want }) => {
+      const { code, stdout, stderr } = await audit('query', '--file', trail, ...flags);
+      expect(stderr).toMatch(want);
+      expect(stdout).toBe('');
+      expect(code).toBe(2);
+    });
+
+    it('fails on a missing trail, naming it, and does not create it', async () => {
+      const { code, stderr } = await audit('query', '--file', 'var/nope.jsonl', '--outcome', 'deny');
+      expect(stderr).toMatch(/the trail var\/nope\.jsonl is missing/);
+      expect(code).toBe(1);
+      expect(existsSync(join(dir, 'var/nope.jsonl'))).toBe(false);
+    });
+  });
+
+  /** The checkpoint key's public half, exported as an auditor would hold it. */
+  async function exported(): Promise<string> {
+    const { stdout } = await audit('keys');
+    mkdirSync(join(dir, 'auditor'), { recursive: true });
+    return write('auditor/jwks.json', stdout);
+  }
+});
