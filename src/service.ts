@@ -11,7 +11,7 @@ import { instrumentAuditSink } from './metrics/instrumented-audit.ts';
 import { instrumentSessionStore } from './metrics/instrumented-sessions.ts';
 import { ServiceMetrics } from './metrics/service-metrics.ts';
 import { ActivePolicy } from './policy/active.ts';
-import { PolicyReloader } from './policy/reloader.ts';
+import { PolicyReloader, type PolicyStatus } from './policy/reloader.ts';
 import type { BundleTrust } from './policy/signature.ts';
 import { buildApp } from './server/app.ts';
 import { createCallerAuth } from './server/caller.ts';
@@ -169,5 +169,13 @@ export async function createService(
     }),
   });
   app.addHook('onClose', running.stop);
+  app.decorate('policyStatus', () => reloader.status());
   return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The policy's status (revision, signer, last error), for the start-up banner. */
+    policyStatus(): PolicyStatus;
+  }
 }

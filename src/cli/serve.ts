@@ -86,6 +86,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     return 1;
   }
   app.log.info({ dev: config.server.dev, audit: config.audit.file }, `mcp-warden listening on ${address}`);
+  const { startupBanner } = await import('./banner.ts');
+  console.error(startupBanner(config, address, app.policyStatus()).join('\n'));
   const { shutdown_delay_ms: delayMs, shutdown_grace_ms: graceMs } = config.server;
   stopOnSignals({ app, target: lifecycle, delayMs, graceMs, alongside: builder && (() => builder.stop()) });
   return -1;
