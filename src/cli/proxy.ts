@@ -25,6 +25,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     warden: { type: 'string' },
     bundle: { type: 'string' },
     dev: { type: 'boolean' },
+    'require-neighbours': { type: 'boolean' },
   });
   const config = commandConfig({
     file: values.config,
@@ -52,6 +53,16 @@ export async function proxyCommand(args: string[]): Promise<number> {
     console.error('proxy: --upstream <url> (or proxy.upstream.url) is required');
     return 2;
   }
+  // The decision service and the upstream, checked before listening: a warning, or with
+  // --require-neighbours a refusal (exit 1).
+  const { unansweredNeighbours } = await import('./neighbours.ts');
+  const unanswered = await unansweredNeighbours({
+    warden: proxy.warden?.url,
+    upstream: proxy.upstream.url,
+    timeoutMs: 2_000,
+  });
+  for (const line of unanswered) console.error(`proxy: ${values['require-neighbours'] ? '' : 'warning: '}${line}`);
+  if (unanswered.length > 0 && values['require-neighbours']) return 1;
   const port = proxy.port === 0 ? await freePort(proxy.host) : proxy.port;
   const publicUrl = (
     proxy.public_url ?? `http://${proxy.host.includes(':') ? `[${proxy.host}]` : proxy.host}:${port}`

@@ -29,6 +29,8 @@ an MCP Streamable HTTP endpoint in front of an MCP server, deciding every reques
                      default: decide in this process
   --bundle <file>    policy bundle, when deciding in this process
   --dev              dev mode: a local issuer and dev-token (loopback only)
+  --require-neighbours  exit 1 when the decision service or the upstream does not
+                     answer at start (default: a warning)
   -h, --help         show this text`,
   'dev-token': `usage: mcp-warden dev-token --sub <id> [options]
 
