@@ -46,8 +46,10 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
 
   describe('verify', () => {
     it('passes a real trail with its checkpoint key', async () => {
-      const { code, stdout } = await audit('verify', '--file', trail);
+      const { code, stdout, stderr } = await audit('verify', '--file', trail);
       expect(stdout).toMatch(/^ok: 3 records in 1 chain\(s\), 1 signed checkpoint\(s\) verified/);
+      // The rate on stderr, so that the verdict stays the one line on stdout.
+      expect(stderr).toMatch(/^verified in \d+\.\d s \(\d+ records\/s\)$/m);
       expect(code).toBe(0);
     });
 
