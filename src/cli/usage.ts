@@ -43,6 +43,8 @@ mint a token from a running dev-mode service on loopback
   --server <uri>       the MCP server id (default https://mcp.example.com/files)
   --ttl <seconds>      lifetime, a whole number of seconds
   --url <url>          the service (default http://127.0.0.1:8181, or MCP_WARDEN_URL)
+  --key-file <file>    sign here with the dev key in this file instead (e.g. for proxy --dev,
+                       which keeps it in var/dev-issuer.jwk.json)
   -h, --help           show this text`,
   'api-key': `usage: mcp-warden api-key --id <caller id> [--role pep|admin|metrics]
 

@@ -19,7 +19,11 @@ export interface StubUpstream {
 
 /** Answers every request in a body with `{result: {echo: <method>}}`, as JSON. */
 export const echoHandler: StubHandler = ({ body }, res) => {
-  const messages = (Array.isArray(body) ? body : [body]) as { id?: unknown; method?: string }[];
+  // A request without a body (a GET, the proxy's start-up check) holds no message.
+  const messages = (Array.isArray(body) ? body : body === undefined ? [] : [body]) as {
+    id?: unknown;
+    method?: string;
+  }[];
   const answers = messages
     .filter((m) => m.id !== undefined && m.method !== undefined)
     .map((m) => ({ jsonrpc: '2.0', id: m.id, result: { echo: m.method } }));
