@@ -1,18 +1,22 @@
 import type { Reason } from '../errors.ts';
 import type { ChainHead, SealedRecord } from './chain.ts';
 
+/** Every kind of audit record: the one list the query filters (HTTP and CLI) accept. */
+export const AUDIT_KINDS = [
+  'decision',
+  'session.created',
+  'session.widened',
+  'session.revoked',
+  'session.expired',
+  'session.owner_mismatch',
+  'principal.revoked',
+  'policy.activated',
+  'policy.rejected',
+  'audit.recovered',
+] as const;
+
 /** Kinds of audit record. */
-export type AuditKind =
-  | 'decision'
-  | 'session.created'
-  | 'session.widened'
-  | 'session.revoked'
-  | 'session.expired'
-  | 'session.owner_mismatch'
-  | 'principal.revoked'
-  | 'policy.activated'
-  | 'policy.rejected'
-  | 'audit.recovered';
+export type AuditKind = (typeof AUDIT_KINDS)[number];
 
 /** One audit record, before it is sealed into a chain. Never holds a token or a session id in clear. */
 export interface AuditRecord {

@@ -1,25 +1,7 @@
 import { z } from 'zod';
-import type { AuditKind, AuditQuery } from '../audit/record.ts';
+import { AUDIT_KINDS, type AuditKind, type AuditQuery } from '../audit/record.ts';
 import { hashSessionId, kindOfId } from '../session/ids.ts';
 import { integerFlag, UsageError } from './args.ts';
-
-/** Every audit kind, what `--kind` accepts. */
-export const AUDIT_KINDS = [
-  'decision',
-  'session.created',
-  'session.widened',
-  'session.revoked',
-  'session.expired',
-  'session.owner_mismatch',
-  'principal.revoked',
-  'policy.activated',
-  'policy.rejected',
-  'audit.recovered',
-] as const satisfies readonly AuditKind[];
-
-// A kind added to `AuditKind` but not listed above fails to type-check here.
-const everyKindListed: [Exclude<AuditKind, (typeof AUDIT_KINDS)[number]>] extends [never] ? true : never = true;
-void everyKindListed;
 
 /** The flags of `audit query`, as parsed (strings, unchecked). */
 export interface QueryFlags {

@@ -1,22 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AuditSink } from '../../audit/record.ts';
+import { AUDIT_KINDS, type AuditSink } from '../../audit/record.ts';
 import { hashSessionId, kindOfId } from '../../session/ids.ts';
 import type { CallerAuth } from '../caller.ts';
 import { errorSchema } from '../../wire/schemas.ts';
-
-const KINDS = [
-  'decision',
-  'session.created',
-  'session.widened',
-  'session.revoked',
-  'session.expired',
-  'session.owner_mismatch',
-  'principal.revoked',
-  'policy.activated',
-  'policy.rejected',
-  'audit.recovered',
-] as const;
 
 /** `GET /v1/audit` query: every filter optional; `session` takes an id or its sha256. */
 export const auditQuerySchema = z.strictObject({
@@ -25,7 +12,7 @@ export const auditQuerySchema = z.strictObject({
   client_id: z.string().min(1).max(1024).optional(),
   tool: z.string().min(1).max(256).optional(),
   server: z.string().min(1).max(2048).optional(),
-  kind: z.enum(KINDS).optional(),
+  kind: z.enum(AUDIT_KINDS).optional(),
   allow: z
     .enum(['true', 'false'])
     .transform((v) => v === 'true')

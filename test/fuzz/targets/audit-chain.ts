@@ -1,19 +1,10 @@
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { ChainSealer, verifyRecords, type SealedRecord } from '../../../src/audit/chain.ts';
-import { auditRecord, type AuditKind } from '../../../src/audit/record.ts';
+import { AUDIT_KINDS, auditRecord, type AuditKind } from '../../../src/audit/record.ts';
 import { count, type FuzzTarget } from '../harness.ts';
 
-const KINDS: AuditKind[] = [
-  'decision',
-  'session.created',
-  'session.widened',
-  'session.revoked',
-  'session.owner_mismatch',
-  'policy.activated',
-  'policy.rejected',
-  'audit.recovered',
-];
+const KINDS: readonly AuditKind[] = AUDIT_KINDS;
 
 /** JSON an audit record can hold: RFC 8785 has no lone surrogates and no non-finite numbers, and neither does this. */
 const field = fc.jsonValue({ maxDepth: 2, stringUnit: 'binary' });
