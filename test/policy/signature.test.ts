@@ -3,14 +3,13 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import type { JWK } from 'jose';
-import { Header } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BundleInvalid } from '../../src/errors.ts';
 import { parseBundle } from '../../src/policy/bundle.ts';
 import { isSigned, opaCanonicalJson, verifyBundleSignature, type BundleTrust } from '../../src/policy/signature.ts';
 import { FIXTURE_POLICIES, OPA } from '../helpers/paths.ts';
+import { packBundle } from './repack.ts';
 
 const MAX = 64 << 20;
 const CLOCK = `${FIXTURE_POLICIES}/clock`;
@@ -62,26 +61,11 @@ function opaAccepts(gz: Buffer, signer: Signer, kid: string, alg = 'RS256'): boo
   return result.status === 0;
 }
 
-/** A gzipped tar of `files`, entries with OPA's leading slash. */
-function pack(files: ReadonlyMap<string, Buffer>): Buffer {
-  const blocks: Buffer[] = [];
-  for (const [path, body] of files) {
-    const header = Buffer.alloc(512);
-    new Header({ path: `/${path}`, mode: 0o644, size: body.length, type: 'File', mtime: new Date(0) }).encode(
-      header,
-      0,
-    );
-    blocks.push(header, body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(blocks));
-}
-
 /** Unpacks, applies `change` to the file map, and packs again. */
 async function tamper(gz: Buffer, change: (files: Map<string, Buffer>) => void): Promise<Buffer> {
   const files = new Map((await parseBundle(gz, MAX)).files);
   change(files);
-  return pack(files);
+  return packBundle(files);
 }
 
 async function verify(gz: Buffer, trust: BundleTrust, scope?: string) {
