@@ -1,10 +1,11 @@
 # METADATA
 # title: Default MCP request authorization
 # description: |
-#   Decides one MCP request (tools/call, prompts/get, resources/read, the list
-#   methods, and the protocol housekeeping methods) for a principal, against the
-#   catalogue in data.catalogue. Deny by default: every deny carries a stable
-#   reason code, and a method this policy does not know is refused.
+#   Decides one MCP request for a principal, against the catalogue in
+#   data.catalogue: every client request method of MCP 2025-03-26 to 2026-07-28 has
+#   a default in the table under "methods" (docs/policies.md). Deny by default:
+#   every deny carries a stable reason code, and a method this policy does not know
+#   is refused.
 #
 #   The engine has already checked the token, the session's existence, expiry,
 #   revocation and ownership before this runs; this policy can only narrow.
@@ -64,29 +65,68 @@ _session_present if input.session != null
 
 # --- methods -------------------------------------------------------------------
 
-# Protocol housekeeping every authenticated principal may send, and the Streamable
-# HTTP operations an enforcement proxy asks about (opening a session's SSE stream,
-# ending a session, a client's answer to a server request): the engine has already
-# checked the token and that the session is this principal's. `server/discover` is
-# MCP 2026-07-28's handshake (capabilities and versions, no state), which SDK clients
-# probe before anything else.
-_open_methods := {"initialize", "ping", "server/discover", "transport/stream", "transport/close", "transport/response"}
+# The default of every method, one set per treatment (docs/policies.md, "Methods"). A
+# method in no set is refused: `method_not_permitted`.
 
-_list_methods := {"tools/list", "prompts/list", "resources/list", "resources/templates/list"}
+# Allowed for any authenticated principal: protocol housekeeping (`server/discover`,
+# MCP 2026-07-28's handshake; `logging/setLevel`, which sends no data), the 2026-07-28
+# `subscriptions/listen` stream (the proxy filters what it delivers), and the Streamable
+# HTTP operations an enforcement proxy asks about (opening a session's SSE stream, ending
+# a session, a client's answer to a server request). The engine has already checked the
+# token and that the session is this principal's.
+_open_methods := {
+	"initialize", "ping", "server/discover", "logging/setLevel", "subscriptions/listen",
+	"transport/stream", "transport/close", "transport/response",
+}
 
-_checked_methods := {"tools/call", "prompts/get", "resources/read"}
+# Allowed; `visible` is what the principal may see of the candidates.
+_list_methods := {"tools/list", "prompts/list", "resources/list", "resources/templates/list", "tasks/list"}
+
+# Decided per tool (`params.name`).
+_tool_methods := {"tools/call"}
+
+# Decided per prompt (`input.request.prompt`).
+_prompt_methods := {"prompts/get"}
+
+# Decided per resource URI (`input.request.uri`), like resources/read.
+_resource_methods := {"resources/read", "resources/subscribe", "resources/unsubscribe"}
+
+# Decided like what it completes: a prompt (`ref/prompt`) like prompts/get, a resource
+# template (`ref/resource`) like resources/read; a ref that is neither is refused.
+_completion_methods := {"completion/complete"}
+
+# Allowed only with `input.task`: the engine found the task named by `params.taskId`, the
+# principal's own, live and for this server (it refuses otherwise before this runs).
+_task_methods := {"tasks/get", "tasks/result", "tasks/cancel", "tasks/update"}
+
+# Refused: requests a server sends to a client. The client's answer arrives as
+# `transport/response`; a client sending one of these as a request is refused.
+_server_request_methods := {"roots/list", "sampling/createMessage", "elicitation/create"}
 
 _known_method if _method in _open_methods
 
 _known_method if _method in _list_methods
 
-_known_method if _method in _checked_methods
+_known_method if _method in _tool_methods
+
+_known_method if _method in _prompt_methods
+
+_known_method if _method in _resource_methods
+
+_known_method if _method in _completion_methods
+
+_known_method if _method in _task_methods
 
 _known_method if startswith(_method, "notifications/")
 
-deny contains common.reason("method_not_permitted", concat("", ["method '", _method, "' is not permitted by policy"])) if {
-	not _known_method
-}
+deny contains common.reason("method_not_permitted", _method_refusal) if not _known_method
+
+_method_refusal := concat("", [
+	"method '", _method,
+	"' is a request a server sends to a client; the client answers it, it does not send it",
+]) if {
+	_method in _server_request_methods
+} else := concat("", ["method '", _method, "' is not permitted by policy"])
 
 # --- tools/call ----------------------------------------------------------------
 
@@ -143,17 +183,55 @@ _in_session_scope(_) if not _session_present
 
 _in_session_scope(t) if _session_scope[t]
 
-# --- prompts/get and resources/read --------------------------------------------
+# --- prompts, resources and completions ----------------------------------------
+
+# A request decided on its prompt: prompts/get (a missing prompt is refused), and a
+# completion of a prompt's argument.
+_checks_prompt if _method in _prompt_methods
+
+_checks_prompt if {
+	_method in _completion_methods
+	_prompt != null
+}
+
+# A request decided on its resource URI: resources/read, subscribe and unsubscribe (a
+# missing URI is refused), and a completion of a resource template's variable.
+_checks_uri if _method in _resource_methods
+
+_checks_uri if {
+	_method in _completion_methods
+	_uri != null
+}
 
 deny contains common.reason("prompt_not_permitted", concat("", ["no role of the principal permits prompt '", common.display(_prompt), "'"])) if {
-	_method == "prompts/get"
+	_checks_prompt
 	not _prompt in common.permitted_prompts
 }
 
 deny contains common.reason("resource_not_permitted", concat("", ["resource '", common.display(_uri), "' is not under a permitted prefix"])) if {
-	_method == "resources/read"
+	_checks_uri
 	not common.resource_permitted(_uri)
 }
+
+# The engine sets `prompt` for a `ref/prompt` and `uri` for a `ref/resource`; a
+# completion with neither completes nothing this policy can decide.
+deny contains common.reason("completion_ref_invalid", "completion/complete needs a ref/prompt with a name or a ref/resource with a uri") if {
+	_method in _completion_methods
+	_prompt == null
+	_uri == null
+}
+
+# --- tasks ---------------------------------------------------------------------
+
+deny contains common.reason("task_unknown", concat("", ["method '", _method, "' names no live task of this principal on this server"])) if {
+	_method in _task_methods
+	not _task_present
+}
+
+# `input.task` is null, or an object the engine built; anything else (absent included)
+# counts as no task. A rule of its own: `not is_object(input.task)` inline is undefined,
+# not true, when input.task is absent, which would let a task method through.
+_task_present if is_object(input.task)
 
 # --- list methods --------------------------------------------------------------
 
@@ -162,6 +240,10 @@ default visible := null
 visible := sort(_candidates_within(_listable_tools)) if _method == "tools/list"
 
 visible := sort(_candidates_within(common.permitted_prompts)) if _method == "prompts/list"
+
+# The engine passes only the principal's own live tasks on this server as candidates;
+# without candidates, none is visible.
+visible := sort(common.strings(input.request.candidates)) if _method == "tasks/list"
 
 # Without candidates there is no catalogue of resources to list: nothing is visible.
 visible := sort({uri |
@@ -212,7 +294,7 @@ _fixing_scopes contains s if {
 }
 
 _fixing_scopes contains s if {
-	_method == "prompts/get"
+	_checks_prompt
 	_prompt in common.prompts
 	not _prompt in common.permitted_prompts
 	some s, r in data.catalogue.scope_roles
@@ -220,7 +302,7 @@ _fixing_scopes contains s if {
 }
 
 _fixing_scopes contains s if {
-	_method == "resources/read"
+	_checks_uri
 	not common.resource_permitted(_uri)
 	is_string(_uri)
 	not common.unsafe_path(_uri)

@@ -127,9 +127,37 @@ test_other_transport_method_denied if {
 }
 
 test_unknown_method_denied if {
-	d := _decide(_request("sampling/createMessage"), _admin, null)
+	d := _decide(_request("skills/list"), _admin, null)
 	_denied_with(d, {"method_not_permitted"})
-	d.reasons[0].message == "method 'sampling/createMessage' is not permitted by policy"
+	d.reasons[0].message == "method 'skills/list' is not permitted by policy"
+}
+
+test_server_to_client_requests_refused_with_their_reason if {
+	every method in ["roots/list", "sampling/createMessage", "elicitation/create"] {
+		d := _decide(_request(method), _admin, null)
+		_denied_with(d, {"method_not_permitted"})
+		d.reasons[0].message == concat("", [
+			"method '", method,
+			"' is a request a server sends to a client; the client answers it, it does not send it",
+		])
+		d.required_scopes == []
+	}
+}
+
+test_logging_set_level_allowed_for_anyone if {
+	d := _decide(_request("logging/setLevel"), _nobody, _session([]))
+	_allowed(d)
+	d.visible == null
+}
+
+test_subscriptions_listen_allowed_for_anyone if {
+	_allowed(_decide(_request("subscriptions/listen"), _nobody, null))
+}
+
+test_client_notifications_allowed if {
+	every method in ["notifications/progress", "notifications/roots/list_changed", "notifications/tasks/status"] {
+		_allowed(_decide(_request(method), _nobody, null))
+	}
 }
 
 test_non_string_method_denied if {
@@ -429,6 +457,131 @@ test_resource_needs_a_role if {
 test_empty_resource_prefix_ignored if {
 	catalogue := object.union(data.catalogue, {"roles": {"reader": {"resource_prefixes": ["", 5]}}})
 	_denied_with(_decide(_read_resource("file:///etc/passwd"), _reader, null), {"resource_not_permitted"}) with data.catalogue as catalogue
+}
+
+# --- resources/subscribe and resources/unsubscribe -----------------------------
+
+test_resource_subscription_decided_like_read if {
+	every method in ["resources/subscribe", "resources/unsubscribe"] {
+		_allowed(_decide(object.union(_request(method), {"uri": "file:///srv/data/a.txt"}), _reader, null))
+		d := _decide(object.union(_request(method), {"uri": "file:///etc/passwd"}), _admin, null)
+		_denied_with(d, {"resource_not_permitted"})
+		d.reasons[0].message == "resource 'file:///etc/passwd' is not under a permitted prefix"
+	}
+}
+
+test_resource_subscription_without_uri_denied if {
+	every method in ["resources/subscribe", "resources/unsubscribe"] {
+		d := _decide(_request(method), _admin, null)
+		_denied_with(d, {"resource_not_permitted"})
+		d.reasons[0].message == "resource '(missing)' is not under a permitted prefix"
+	}
+}
+
+test_resource_subscription_traversal_denied if {
+	d := _decide(object.union(_request("resources/subscribe"), {"uri": "file:///srv/data/../../etc"}), _admin, null)
+	_denied_with(d, {"resource_not_permitted"})
+}
+
+test_resource_subscription_needs_a_role if {
+	d := _decide(object.union(_request("resources/subscribe"), {"uri": "file:///srv/data/a"}), _nobody, null)
+	_denied_with(d, {"resource_not_permitted"})
+}
+
+# --- completion/complete -------------------------------------------------------
+
+_complete(ref) := object.union(_request("completion/complete"), ref)
+
+test_completion_of_a_permitted_prompt_allowed if {
+	_allowed(_decide(_complete({"prompt": "summarize"}), _reader, null))
+}
+
+test_completion_of_a_prompt_decided_like_prompts_get if {
+	d := _decide(_complete({"prompt": "review_changes"}), _reader, null)
+	_denied_with(d, {"prompt_not_permitted"})
+	d.reasons[0].message == "no role of the principal permits prompt 'review_changes'"
+	d.required_scopes == ["mcp:admin", "mcp:write"]
+	_denied_with(_decide(_complete({"prompt": "no_such_prompt"}), _admin, null), {"prompt_not_permitted"})
+}
+
+test_completion_of_a_permitted_resource_allowed if {
+	_allowed(_decide(_complete({"uri": "file:///srv/data/{name}"}), _reader, null))
+}
+
+test_completion_of_a_resource_decided_like_resources_read if {
+	d := _decide(_complete({"uri": "file:///etc/{name}"}), _admin, null)
+	_denied_with(d, {"resource_not_permitted"})
+	d.reasons[0].message == "resource 'file:///etc/{name}' is not under a permitted prefix"
+	_denied_with(_decide(_complete({"uri": "file:///srv/data/{name}"}), _nobody, null), {"resource_not_permitted"})
+	_denied_with(_decide(_complete({"uri": "file:///srv/data/../{x}"}), _admin, null), {"resource_not_permitted"})
+}
+
+test_completion_without_a_ref_denied if {
+	d := _decide(_request("completion/complete"), _admin, null)
+	_denied_with(d, {"completion_ref_invalid"})
+	d.reasons[0].message == "completion/complete needs a ref/prompt with a name or a ref/resource with a uri"
+	d.required_scopes == []
+}
+
+test_completion_with_absent_ref_fields_denied if {
+	d := authz.decision with input as {"request": {"method": "completion/complete"}, "principal": _admin}
+	_denied_with(d, {"completion_ref_invalid"})
+}
+
+test_completion_with_both_refs_needs_both if {
+	_allowed(_decide(_complete({"prompt": "summarize", "uri": "file:///srv/data/a"}), _reader, null))
+	d := _decide(_complete({"prompt": "summarize", "uri": "file:///etc/a"}), _reader, null)
+	_denied_with(d, {"resource_not_permitted"})
+}
+
+# --- tasks ---------------------------------------------------------------------
+
+_task := {"id_hash": "9a0b", "kind": "task", "created_at": 1, "expires_at": 2}
+
+_task_input(method, task) := object.union(_input(_request(method), _reader, null), {"task": task})
+
+test_task_methods_allowed_with_the_engine_s_task if {
+	every method in ["tasks/get", "tasks/result", "tasks/cancel", "tasks/update"] {
+		d := authz.decision with input as _task_input(method, _task)
+		_allowed(d)
+		d.visible == null
+	}
+}
+
+test_task_methods_allowed_for_any_role if {
+	_allowed(authz.decision) with input as object.union(_task_input("tasks/get", _task), {"principal": _nobody})
+}
+
+test_task_methods_without_a_task_denied if {
+	every method in ["tasks/get", "tasks/result", "tasks/cancel", "tasks/update"] {
+		d := authz.decision with input as _task_input(method, null)
+		_denied_with(d, {"task_unknown"})
+		d.reasons[0].message == concat("", ["method '", method, "' names no live task of this principal on this server"])
+		d.required_scopes == []
+	}
+}
+
+test_task_methods_with_absent_or_malformed_task_denied if {
+	_denied_with(_decide(_request("tasks/get"), _admin, null), {"task_unknown"})
+	every task in ["9a0b", [], 1, true] {
+		_denied_with(authz.decision, {"task_unknown"}) with input as _task_input("tasks/result", task)
+	}
+}
+
+test_tasks_list_shows_the_sorted_candidates if {
+	d := authz.decision with input as _input(_list("tasks/list", ["t-2", "t-1", 3, null]), _nobody, null)
+	_allowed(d)
+	d.visible == ["t-1", "t-2"]
+}
+
+test_tasks_list_without_candidates_shows_nothing if {
+	_decide(_list("tasks/list", null), _admin, null).visible == []
+	_decide(_list("tasks/list", "t-1"), _admin, null).visible == []
+	_allowed(_decide(_list("tasks/list", []), _reader, null))
+}
+
+test_task_field_ignored_by_other_methods if {
+	_denied_with(authz.decision, {"method_not_permitted"}) with input as _task_input("tasks/other", _task)
 }
 
 # --- tools/list ----------------------------------------------------------------

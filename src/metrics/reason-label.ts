@@ -12,6 +12,7 @@ export const DEFAULT_POLICY_REASONS: readonly string[] = [
   'argument_not_allowed',
   'prompt_not_permitted',
   'resource_not_permitted',
+  'completion_ref_invalid',
   'session_required',
   'widen_empty',
   'no_tools',

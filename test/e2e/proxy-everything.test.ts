@@ -134,6 +134,7 @@ describe('proxy in front of server-everything (legacy sessions)', () => {
       'get-structured-content',
       'get-sum',
       'get-tiny-image',
+      'simulate-research-query',
       'trigger-long-running-operation',
     ]);
     expect(writerTools).toEqual([...readerTools, 'gzip-file-as-resource', 'toggle-simulated-logging'].sort());
