@@ -34,6 +34,7 @@ function realisticRecord(i: number, now: number): SessionRecord {
     },
     created_by: 'gateway-1',
     server: 'https://mcp.example.com/files',
+    parent: null,
     scope: ['fs_read', 'fs_list', 'fs_search', 'fs_stat', 'fs_write'].sort(),
     context: { ip: `203.0.113.${i % 256}`, user_agent: 'claude-desktop/1.2 (mcp-sdk 1.29)' },
     created_at: now,

@@ -193,6 +193,33 @@ export class SessionOwnerMismatch extends WardenError {
     this.idHash = idHash;
   }
 }
+/**
+ * A task id the proxy never bound for this server (or whose record is gone). Answered
+ * per message: the caller's own session is fine, only the task it named is refused.
+ */
+export class TaskUnknown extends WardenError {
+  static override readonly code = 'task_unknown';
+  static override readonly status = 404;
+  static override readonly family = 'policy';
+}
+/** The task belongs to another principal (a replay of its id); also a security event. */
+export class TaskOwnerMismatch extends WardenError {
+  static override readonly code = 'task_owner_mismatch';
+  static override readonly status = 403;
+  static override readonly family = 'policy';
+  /** The task's bound-state hash, for the security event. */
+  readonly idHash: string;
+  constructor(message: string, idHash: string) {
+    super(message);
+    this.idHash = idHash;
+  }
+}
+/** The task's record, or the session it was started in, was revoked or expired. */
+export class TaskClosed extends WardenError {
+  static override readonly code = 'task_closed';
+  static override readonly status = 410;
+  static override readonly family = 'policy';
+}
 /** The session was created for another MCP server. */
 export class SessionServerMismatch extends WardenError {
   static override readonly code = 'session_server_mismatch';
@@ -481,6 +508,9 @@ export const ERROR_CLASSES: readonly ErrorClassInfo[] = [
   SessionRevoked,
   SessionExpired,
   SessionOwnerMismatch,
+  TaskUnknown,
+  TaskOwnerMismatch,
+  TaskClosed,
   SessionServerMismatch,
   ToolNotInSessionScope,
   SessionKindMismatch,

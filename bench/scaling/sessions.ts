@@ -25,6 +25,7 @@ export function sessionRecord(i: number, like: SessionRecord, now: number): Sess
     owner: { ...like.owner },
     created_by: like.created_by,
     server: like.server,
+    parent: null,
     scope: [...like.scope],
     context: { ip: `203.0.113.${i % 256}`, user_agent: 'claude-desktop/1.2 (mcp-sdk 1.29)' },
     created_at: now,

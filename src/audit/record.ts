@@ -9,6 +9,8 @@ export const AUDIT_KINDS = [
   'session.revoked',
   'session.expired',
   'session.owner_mismatch',
+  'task.bound',
+  'task.owner_mismatch',
   'principal.revoked',
   'policy.activated',
   'policy.rejected',

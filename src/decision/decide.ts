@@ -6,6 +6,7 @@ import {
   InvalidRequest,
   PolicyDenied,
   SessionOwnerMismatch,
+  TaskOwnerMismatch,
   toReason,
   type Reason,
 } from '../errors.ts';
@@ -18,6 +19,7 @@ import type { CoreDeps } from './deps.ts';
 import { buildPolicyInput, toolOf } from './policy-input.ts';
 import { loadPresentedState } from './presented-state.ts';
 import { assertNotRevoked, lookupFor } from './principal-revocation.ts';
+import { loadTask, ownTasks, TASK_METHODS } from './tasks.ts';
 import type { Caller, Decision, DecideRequest } from './types.ts';
 
 /**
@@ -38,6 +40,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
   let requiredScopes: readonly string[] = [];
   let sessionHash: string | null = null;
   let handleHash: string | null = null;
+  let taskHash: string | null = null;
   const records: AuditRecord[] = [];
   const unfit = requestProblem(request);
   try {
@@ -53,11 +56,22 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     const { session, handle } = await presented;
     sessionHash = session?.id_hash ?? null;
     handleHash = handle?.id_hash ?? null;
+    const { mcp } = request;
+    const task = TASK_METHODS.has(mcp.method)
+      ? await loadTask(deps, request.server, mcp.params?.taskId, principal, now)
+      : null;
+    taskHash = task?.id_hash ?? null;
+    // A task list shows the policy only the tasks that are the principal's own.
+    const candidates =
+      mcp.method === 'tasks/list' && mcp.candidates !== undefined
+        ? await ownTasks(deps, request.server, mcp.candidates, principal, now)
+        : mcp.candidates;
     const output = engine.decide(
       buildPolicyInput({
-        mcp: request.mcp,
+        mcp: candidates === mcp.candidates ? mcp : { ...mcp, candidates },
         principal,
         session: session ?? handle,
+        task,
         server: request.server,
         caller,
         now,
@@ -83,7 +97,15 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     visible = null;
     requiredScopes = [];
     if (err instanceof SessionOwnerMismatch && principal !== null) {
-      records.push(ownerMismatchRecord(err.idHash, request, { caller, principal, now, decisionId }));
+      records.push(
+        ownerMismatchRecord('session.owner_mismatch', err.idHash, request, { caller, principal, now, decisionId }),
+      );
+    }
+    if (err instanceof TaskOwnerMismatch && principal !== null) {
+      taskHash = err.idHash;
+      records.push(
+        ownerMismatchRecord('task.owner_mismatch', err.idHash, request, { caller, principal, now, decisionId }),
+      );
     }
   }
   if (!allow && reasons.length === 0)
@@ -106,6 +128,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
       principal,
       sessionHash,
       handleHash,
+      taskHash,
       now,
       mask: deps.mask,
     }),
@@ -153,12 +176,13 @@ interface DecisionContext {
   readonly principal: Principal | null;
   readonly sessionHash: string | null;
   readonly handleHash: string | null;
+  readonly taskHash: string | null;
   readonly now: number;
   readonly mask: MaskRules;
 }
 
 function decisionRecord(decision: Decision, request: DecideRequest, context: DecisionContext): AuditRecord {
-  const { caller, principal, sessionHash, handleHash, now, mask } = context;
+  const { caller, principal, sessionHash, handleHash, taskHash, now, mask } = context;
   const { mcp } = request;
   return auditRecord('decision', now, caller.id, {
     decision_id: decision.decision_id,
@@ -177,25 +201,31 @@ function decisionRecord(decision: Decision, request: DecideRequest, context: Dec
       uri: mcp.params?.uri ?? null,
       protocol_version: mcp.protocol_version ?? null,
     },
-    ...detailOf(handleHash, principal),
+    ...detailOf(handleHash, taskHash, principal),
   });
 }
 
 /**
- * The record's `detail`: the state handle presented, and the roles and scopes the token
+ * The record's `detail`: the state handle and the task presented (by hash), and the roles and scopes the token
  * asserted that its issuer may not (`identity.issuers[].roles` / `scopes`), dropped before
  * the policy saw them — recorded, so an incident review sees who tried to assert what.
  */
-function detailOf(handleHash: string | null, principal: Principal | null): { detail?: Record<string, unknown> } {
+function detailOf(
+  handleHash: string | null,
+  taskHash: string | null,
+  principal: Principal | null,
+): { detail?: Record<string, unknown> } {
   const detail: Record<string, unknown> = {};
   if (handleHash !== null) detail.handle = handleHash;
+  if (taskHash !== null) detail.task = taskHash;
   if (principal !== null && principal.dropped_roles.length > 0) detail.dropped_roles = principal.dropped_roles;
   if (principal !== null && principal.dropped_scopes.length > 0) detail.dropped_scopes = principal.dropped_scopes;
   return Object.keys(detail).length === 0 ? {} : { detail };
 }
 
-/** The security event of a replay: a principal presented state it does not own. */
+/** The security event of a replay: a principal presented state (a session, a handle, a task) it does not own. */
 function ownerMismatchRecord(
+  kind: 'session.owner_mismatch' | 'task.owner_mismatch',
   idHash: string,
   request: DecideRequest,
   context: {
@@ -206,7 +236,7 @@ function ownerMismatchRecord(
   },
 ): AuditRecord {
   const { caller, principal, now, decisionId } = context;
-  return auditRecord('session.owner_mismatch', now, caller.id, {
+  return auditRecord(kind, now, caller.id, {
     decision_id: decisionId,
     principal: recordedPrincipal(principal),
     session: idHash,

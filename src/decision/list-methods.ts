@@ -8,9 +8,11 @@ export const LIST_METHODS: Readonly<Record<string, { readonly field: string; rea
   'prompts/list': { field: 'prompts', key: 'name' },
   'resources/list': { field: 'resources', key: 'uri' },
   'resources/templates/list': { field: 'resourceTemplates', key: 'uriTemplate' },
+  // MCP 2025-11-25: the engine passes the policy only the principal's own tasks.
+  'tasks/list': { field: 'tasks', key: 'taskId' },
 };
 
-/** Whether an MCP method lists tools, prompts, resources or resource templates. */
+/** Whether an MCP method lists tools, prompts, resources, resource templates or tasks. */
 export function isListMethod(method: string): boolean {
   return Object.hasOwn(LIST_METHODS, method);
 }

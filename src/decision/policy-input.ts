@@ -15,6 +15,8 @@ export function buildPolicyInput(parts: {
   mcp: McpRequest;
   principal: Principal;
   session: SessionRecord | null;
+  /** The task a `tasks/*` request names, once checked to be the principal's. */
+  task?: SessionRecord | null;
   server: string;
   caller: Caller;
   now: number;
@@ -26,8 +28,8 @@ export function buildPolicyInput(parts: {
       method: mcp.method,
       tool: toolOf(mcp),
       arguments: mcp.params?.arguments ?? null,
-      uri: mcp.method.startsWith('resources/') ? (mcp.params?.uri ?? null) : null,
-      prompt: mcp.method === 'prompts/get' ? (mcp.params?.name ?? null) : null,
+      uri: uriOf(mcp),
+      prompt: promptOf(mcp),
       protocol_version: mcp.protocol_version ?? null,
       candidates: mcp.candidates ?? null,
       tools: parts.tools ?? null,
@@ -44,8 +46,31 @@ export function buildPolicyInput(parts: {
             expires_at: session.expires_at * MS_TO_NS,
             context: session.context,
           },
+    task:
+      parts.task == null
+        ? null
+        : {
+            id_hash: parts.task.id_hash,
+            kind: parts.task.kind,
+            created_at: parts.task.created_at * MS_TO_NS,
+            expires_at: parts.task.expires_at * MS_TO_NS,
+          },
     server: { id: parts.server },
     caller: { id: parts.caller.id, role: parts.caller.role },
     now_ns: parts.now * MS_TO_NS,
   };
+}
+
+/** The resource a request is about: its `uri` (`resources/*`), or what a completion completes. */
+function uriOf(mcp: McpRequest): string | null {
+  if (mcp.method.startsWith('resources/')) return mcp.params?.uri ?? null;
+  const ref = mcp.method === 'completion/complete' ? mcp.params?.ref : undefined;
+  return ref?.type === 'ref/resource' && typeof ref.uri === 'string' ? ref.uri : null;
+}
+
+/** The prompt a request is about: `prompts/get`'s name, or what a completion completes. */
+function promptOf(mcp: McpRequest): string | null {
+  if (mcp.method === 'prompts/get') return mcp.params?.name ?? null;
+  const ref = mcp.method === 'completion/complete' ? mcp.params?.ref : undefined;
+  return ref?.type === 'ref/prompt' && typeof ref.name === 'string' ? ref.name : null;
 }

@@ -64,6 +64,7 @@ export async function createSession(
     owner: ownerOf(principal),
     created_by: caller.id,
     server: request.server,
+    parent: null,
     scope: [...new Set(grant.scope)].sort(),
     context: request.context ?? {},
     created_at: now,

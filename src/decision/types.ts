@@ -1,5 +1,5 @@
 import type { Reason } from '../errors.ts';
-import type { SessionKind } from '../session/record.ts';
+import type { MintedKind, SessionKind } from '../session/record.ts';
 
 /**
  * Who is asking: the authenticated PEP (proxy, gateway, MCP server) or operator. `local`
@@ -23,6 +23,10 @@ export interface McpRequest {
         readonly name?: string | undefined;
         readonly arguments?: Readonly<Record<string, unknown>> | undefined;
         readonly uri?: string | undefined;
+        /** `tasks/*`: the task the request names. */
+        readonly taskId?: string | undefined;
+        /** `completion/complete`: what is completed (a prompt by name, a resource by URI). */
+        readonly ref?: { readonly type?: string; readonly name?: string; readonly uri?: string } | undefined;
       }
     | undefined;
   readonly protocol_version?: string | undefined;
@@ -60,9 +64,25 @@ export interface Decision {
 export interface CreateSessionRequest {
   readonly token?: string | undefined;
   readonly server: string;
-  readonly kind?: SessionKind | undefined;
+  readonly kind?: MintedKind | undefined;
   readonly tools?: readonly string[] | undefined;
   readonly context?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** Body of `POST /v1/tasks`: a task the upstream created for this principal's request. */
+export interface BindTaskRequest {
+  readonly token?: string | undefined;
+  /** The session the request was made in (legacy era); the task ends with it. */
+  readonly session?: string | undefined;
+  readonly server: string;
+  /** The upstream's `taskId`, as it will be presented in `tasks/*` requests. */
+  readonly task_id: string;
+}
+
+/** A bound task as the API shows it: never its id, which is the upstream's. */
+export interface BoundTaskView {
+  readonly id_hash: string;
+  readonly expires_at: string;
 }
 
 /** Body of `POST /v1/sessions/{id}/scope`. */

@@ -71,6 +71,13 @@ export function visibleAmong(
   };
 }
 
+/** Binds the tasks the upstream creates for these messages to their principal and session. */
+export function taskBinder(ctx: EnforcementContext): (taskId: string) => Promise<void> {
+  return async (taskId) => {
+    await ctx.warden.bindTask({ token: ctx.token, session: ctx.session, server: ctx.server, task_id: taskId });
+  };
+}
+
 function onlyOutOfScope(decision: Decision): boolean {
   return (
     !decision.allow &&

@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
+import type { z } from 'zod';
 import type { Decision, SessionView } from '../decision/types.ts';
 import { PdpUnavailable, toReason } from '../errors.ts';
-import { decisionSchema, errorSchema, livenessAnswerSchema, sessionViewSchema } from '../wire/schemas.ts';
+import {
+  boundTaskViewSchema,
+  decisionSchema,
+  errorSchema,
+  livenessAnswerSchema,
+  sessionViewSchema,
+} from '../wire/schemas.ts';
 import { enforceableDecision, IMPLEMENTED_OBLIGATIONS } from './obligations.ts';
 import { WardenRefusal, type Warden } from './warden.ts';
 
@@ -75,13 +82,14 @@ export function createWardenClient(options: WardenClientOptions): Warden {
     }
   }
 
-  /** A session call: the view on `expected`, else a refusal with the API's own code. */
-  async function sessionCall(
+  /** A state call: the view on `expected` (in `schema`), else a refusal with the API's own code. */
+  async function stateCall<T>(
     method: 'POST' | 'DELETE',
     path: string,
     body: unknown,
     expected: number,
-  ): Promise<SessionView> {
+    schema: z.ZodType<T>,
+  ): Promise<T> {
     let answer: Answer;
     try {
       answer = await call(method, path, body);
@@ -90,9 +98,9 @@ export function createWardenClient(options: WardenClientOptions): Warden {
       throw new WardenRefusal(reason.code, reason.message);
     }
     if (answer.status === expected) {
-      const view = sessionViewSchema.safeParse(answer.body);
+      const view = schema.safeParse(answer.body);
       if (view.success) return view.data;
-      throw new WardenRefusal(PdpUnavailable.code, 'the decision API answered a session outside the contract');
+      throw new WardenRefusal(PdpUnavailable.code, 'the decision API answered state outside the contract');
     }
     const error = errorSchema.safeParse(answer.body);
     if (error.success)
@@ -104,6 +112,9 @@ export function createWardenClient(options: WardenClientOptions): Warden {
       );
     throw new WardenRefusal(PdpUnavailable.code, `the decision API answered ${answer.status}`);
   }
+
+  const sessionCall = (method: 'POST' | 'DELETE', path: string, body: unknown, expected: number) =>
+    stateCall<SessionView>(method, path, body, expected, sessionViewSchema);
 
   return {
     async decide(request) {
@@ -121,6 +132,7 @@ export function createWardenClient(options: WardenClientOptions): Warden {
     },
     createSession: (request) => sessionCall('POST', '/v1/sessions', request, 201),
     widenSession: ({ id, ...body }) => sessionCall('POST', `/v1/sessions/${encodeURIComponent(id)}/scope`, body, 200),
+    bindTask: (request) => stateCall('POST', '/v1/tasks', request, 201, boundTaskViewSchema),
     async revokeSession({ id, token }) {
       await sessionCall('DELETE', `/v1/sessions/${encodeURIComponent(id)}`, token === undefined ? {} : { token }, 200);
     },

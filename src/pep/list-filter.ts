@@ -1,4 +1,6 @@
 import { isListMethod, LIST_METHODS } from '../decision/list-methods.ts';
+import { forbidden, refusalOf, refusalReasons } from './answers.ts';
+import { createdTaskId, type BindTask } from './task-binding.ts';
 
 export { isListMethod };
 
@@ -45,27 +47,48 @@ export function isListShaped(result: unknown): boolean {
 /** The method of a pending request by its id, or undefined. */
 export type PendingMethod = (id: unknown) => string | undefined;
 
+/** What an enforcement point knows when it screens the server's messages of one exchange. */
+export interface ServerScreen {
+  readonly pendingMethod: PendingMethod;
+  readonly visibleFor: (method: string) => VisibleAmong;
+  readonly modern: boolean;
+  /** Binds a task the upstream created for the pending request to its principal. */
+  readonly bindTask: BindTask;
+}
+
 /**
- * A server message on its way to the client, screened so that list filtering fails
- * closed: the answer to a pending list request is filtered as that method's; a
- * list-shaped answer to anything else (a stray or replayed id, a request of another
- * method) is withheld (`undefined`); anything else passes unchanged.
+ * A server message on its way to the client, screened so that list filtering and task
+ * binding fail closed: the answer to a pending list request is filtered as that method's;
+ * a list-shaped answer to anything else (a stray or replayed id, a request of another
+ * method) is withheld (`undefined`); a task the upstream created for a pending request is
+ * bound to its principal before its id leaves, and a task that cannot be bound is
+ * answered as a refusal instead; anything else passes unchanged.
  */
-export async function screenServerMessage(
-  message: unknown,
-  pendingMethod: PendingMethod,
-  visibleFor: (method: string) => VisibleAmong,
-  modern: boolean,
-): Promise<unknown> {
+export async function screenServerMessage(message: unknown, screen: ServerScreen): Promise<unknown> {
   if (message === null || typeof message !== 'object' || Array.isArray(message)) return message;
   const m = message as Record<string, unknown>;
   if (!('id' in m) || 'method' in m || !('result' in m || 'error' in m)) return message;
-  const method = pendingMethod(m.id);
+  const method = screen.pendingMethod(m.id);
+  const taskId = method === undefined ? null : createdTaskId(method, m.result);
+  if (taskId !== null) {
+    try {
+      await screen.bindTask(taskId);
+    } catch (err) {
+      const refusal = refusalOf(err, 'binding the task');
+      const id = typeof m.id === 'string' || typeof m.id === 'number' ? m.id : null;
+      return forbidden(id, { reasons: refusalReasons(refusal), decision_id: null });
+    }
+  }
   if (method === undefined || !isListMethod(method)) return isListShaped(m.result) ? undefined : message;
   if (m.result === null || typeof m.result !== 'object' || Array.isArray(m.result)) return message;
   return {
     ...m,
-    result: await filterListResult(method, m.result as Record<string, unknown>, visibleFor(method), modern),
+    result: await filterListResult(
+      method,
+      m.result as Record<string, unknown>,
+      screen.visibleFor(method),
+      screen.modern,
+    ),
   };
 }
 

@@ -5,7 +5,7 @@ import { TRANSPORT_METHOD } from './warden.ts';
 /** The MCP request a client message stands for in a decision. */
 export function mcpRequestOf(message: ClientMessage, protocolVersion: string | undefined): McpRequest {
   if (message.type === 'response') return { method: TRANSPORT_METHOD.response, protocol_version: protocolVersion };
-  const { name, arguments: args, uri } = message.params;
+  const { name, arguments: args, uri, taskId, ref } = message.params;
   return {
     method: message.method,
     params: {
@@ -15,7 +15,20 @@ export function mcpRequestOf(message: ClientMessage, protocolVersion: string | u
           ? (args as Record<string, unknown>)
           : undefined,
       uri: typeof uri === 'string' ? uri : undefined,
+      taskId: typeof taskId === 'string' ? taskId : undefined,
+      ref: refOf(ref),
     },
     protocol_version: protocolVersion,
   };
+}
+
+/** A completion's `ref`, with only the fields a decision reads, when they are strings. */
+function refOf(ref: unknown): { type?: string; name?: string; uri?: string } | undefined {
+  if (ref === null || typeof ref !== 'object' || Array.isArray(ref)) return undefined;
+  const out: { type?: string; name?: string; uri?: string } = {};
+  for (const key of ['type', 'name', 'uri'] as const) {
+    const value = (ref as Record<string, unknown>)[key];
+    if (typeof value === 'string') out[key] = value;
+  }
+  return out;
 }

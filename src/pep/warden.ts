@@ -1,5 +1,13 @@
 import type { Reason } from '../errors.ts';
-import type { CreateSessionRequest, Decision, DecideRequest, SessionView, WidenRequest } from '../decision/types.ts';
+import type {
+  BindTaskRequest,
+  BoundTaskView,
+  CreateSessionRequest,
+  Decision,
+  DecideRequest,
+  SessionView,
+  WidenRequest,
+} from '../decision/types.ts';
 
 /**
  * What a policy enforcement point (the proxy, the SDK guard) needs from mcp-warden,
@@ -13,6 +21,11 @@ export interface Warden {
   createSession(request: CreateSessionRequest): Promise<SessionView>;
   /** Re-authorizes a widening of a session's scope; throws a {@link WardenRefusal}. */
   widenSession(request: WidenRequest): Promise<SessionView>;
+  /**
+   * Binds a task the upstream created to the principal (and session) of the request that
+   * created it, before its id reaches the client; throws a {@link WardenRefusal}.
+   */
+  bindTask(request: BindTaskRequest): Promise<BoundTaskView>;
   /** Revokes a session (idempotent); throws a {@link WardenRefusal}. */
   revokeSession(request: { readonly id: string; readonly token?: string | undefined }): Promise<void>;
   /**

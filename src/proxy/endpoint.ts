@@ -3,7 +3,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { Reason } from '../errors.ts';
 import { denialKind, forbidden, refusalOf, refusalReasons, sessionGone } from '../pep/answers.ts';
-import { decideMessages, decideRequest, visibleAmong, type EnforcementContext, type Verdict } from '../pep/enforce.ts';
+import {
+  decideMessages,
+  decideRequest,
+  taskBinder,
+  visibleAmong,
+  type EnforcementContext,
+  type Verdict,
+} from '../pep/enforce.ts';
 import { eraOf, eraRefusal, legacyRefusal, modernRefusal, statedVersion, type Refusal } from '../pep/era.ts';
 import { isListMethod } from '../pep/list-filter.ts';
 import {
@@ -388,6 +395,7 @@ function screenFor(ctx: ProxyContext, pep: EnforcementContext, scope: string, li
     pendingMethod: (id) => ctx.pending.methodOf(scope, id),
     visibleFor: (method) => visibleAmong(pep, method),
     modern: eraOf(pep.protocolVersion) === 'modern',
+    bindTask: taskBinder(pep),
     listsPending,
   });
 }

@@ -2,11 +2,17 @@ import { META_PROTOCOL_VERSION } from '../pep/era.ts';
 import type { ClientMessage } from '../pep/message.ts';
 import { HEADER } from './protocol.ts';
 
-/** The methods whose `Mcp-Name` header is required, and the body field it mirrors. */
-const NAMED: Readonly<Record<string, 'name' | 'uri'>> = {
+/**
+ * The methods whose `Mcp-Name` header is required, and the body field it mirrors (the
+ * tasks extension `io.modelcontextprotocol/tasks` names the task).
+ */
+const NAMED: Readonly<Record<string, 'name' | 'uri' | 'taskId'>> = {
   'tools/call': 'name',
   'prompts/get': 'name',
   'resources/read': 'uri',
+  'tasks/get': 'taskId',
+  'tasks/update': 'taskId',
+  'tasks/cancel': 'taskId',
 };
 
 const SENTINEL = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;

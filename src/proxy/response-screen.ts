@@ -1,18 +1,15 @@
 import { Transform } from 'node:stream';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { screenServerMessage, type PendingMethod, type VisibleAmong } from '../pep/list-filter.ts';
+import { screenServerMessage, type ServerScreen } from '../pep/list-filter.ts';
 import { RpcCode, rpcError } from '../pep/message.ts';
 
 /** What a screen knows of the requests whose answers it screens. */
-export interface ScreenOptions {
-  readonly pendingMethod: PendingMethod;
-  readonly visibleFor: (method: string) => VisibleAmong;
-  readonly modern: boolean;
+export interface ScreenOptions extends ServerScreen {
   /** Whether a list request is among the pending ones. */
   readonly listsPending: boolean;
 }
 
-const MAY_NAME_A_LIST = /tools|prompts|resources|resourceTemplates|\\u/;
+const MAY_NAME_A_LIST_OR_TASK = /tools|prompts|resources|resourceTemplates|task|\\u/;
 
 /**
  * The upstream's messages of one answer, screened on their way to the client (see
@@ -28,15 +25,15 @@ export class ResponseScreen {
 
   /** One message, screened; undefined when withheld. */
   screen(message: unknown): Promise<unknown> {
-    return screenServerMessage(message, this.#options.pendingMethod, this.#options.visibleFor, this.#options.modern);
+    return screenServerMessage(message, this.#options);
   }
 
   /**
    * Whether a JSON text needs no screening: no list is pending and it cannot name a list
-   * field (the words do not occur, and no \u escape could spell them).
+   * field or a task (the words do not occur, and no \u escape could spell them).
    */
   #passes(text: string): boolean {
-    return !this.#options.listsPending && !MAY_NAME_A_LIST.test(text);
+    return !this.#options.listsPending && !MAY_NAME_A_LIST_OR_TASK.test(text);
   }
 
   /**

@@ -8,7 +8,7 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { denialKind, forbidden, refusalOf, refusalReasons, type Denied } from '../pep/answers.ts';
-import { decideRequest, visibleAmong, type EnforcementContext } from '../pep/enforce.ts';
+import { decideRequest, taskBinder, visibleAmong, type EnforcementContext } from '../pep/enforce.ts';
 import { isModern } from '../pep/era.ts';
 import { screenServerMessage } from '../pep/list-filter.ts';
 import { mcpRequestOf } from '../pep/mcp-request.ts';
@@ -272,12 +272,13 @@ class GuardedTransport implements Transport {
   async #screen(message: JSONRPCMessage): Promise<JSONRPCMessage | undefined> {
     if (!('id' in message) || message.id === undefined || 'method' in message) return message;
     const pending = this.#released.get(String(message.id));
-    const screened = await screenServerMessage(
-      message,
-      (id) => this.#pending.methodOf(SCOPE, id),
-      (method) => visibleAmong(pending?.listed.pep ?? this.#context(undefined, this.#session, undefined), method),
-      isModern(this.#protocolVersion),
-    );
+    const pep = pending?.listed.pep ?? this.#context(undefined, this.#session, undefined);
+    const screened = await screenServerMessage(message, {
+      pendingMethod: (id) => this.#pending.methodOf(SCOPE, id),
+      visibleFor: (method) => visibleAmong(pep, method),
+      modern: isModern(this.#protocolVersion),
+      bindTask: taskBinder(pep),
+    });
     if (pending !== undefined) {
       this.#released.delete(String(message.id));
       pending.release();

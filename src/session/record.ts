@@ -1,7 +1,13 @@
 import type { NewPrincipalRevocation, PrincipalRevocation, RevocationLookup } from './revocation.ts';
 
-/** The kinds of session state mcp-warden guards. */
-export type SessionKind = 'mcp-session' | 'state-handle';
+/**
+ * The kinds of bound state mcp-warden guards: the sessions and state handles it mints,
+ * and the MCP tasks an upstream mints and it binds (docs/sessions.md).
+ */
+export type SessionKind = MintedKind | 'task';
+
+/** The kinds this service mints ids for (`mws_`, `mwh_`); a task id is the upstream's. */
+export type MintedKind = 'mcp-session' | 'state-handle';
 
 /** Who a session belongs to; compared with the verified principal on every use. */
 export interface SessionOwner {
@@ -19,6 +25,11 @@ export interface SessionRecord {
   /** The caller (PEP) that created it. */
   readonly created_by: string;
   readonly server: string;
+  /**
+   * The `id_hash` of the session the state was bound in, or null: state outlives no
+   * parent, so a use is refused once the parent is revoked or expired.
+   */
+  readonly parent: string | null;
   readonly scope: readonly string[];
   readonly context: Readonly<Record<string, unknown>>;
   readonly created_at: number;

@@ -1,7 +1,7 @@
 import type { SessionKind, SessionRecord } from './record.ts';
 
 // How a record is laid out in its Redis HASH: numbers as decimal strings, the nested
-// fields as JSON, and no `revoked_at` field while it is live.
+// fields as JSON, and no `parent` / `revoked_at` field while it is null.
 
 /** A record as HSET field/value pairs; `revoked_at` is left out while null. */
 export function toFields(r: SessionRecord): (string | number)[] {
@@ -31,6 +31,7 @@ export function toFields(r: SessionRecord): (string | number)[] {
     'version',
     r.version,
   ];
+  if (r.parent !== null) fields.push('parent', r.parent);
   if (r.revoked_at !== null) fields.push('revoked_at', r.revoked_at);
   return fields;
 }
@@ -52,6 +53,7 @@ export function fromFields(f: Record<string, string>): SessionRecord | undefined
     owner: JSON.parse(f.owner!) as SessionRecord['owner'],
     created_by: f.created_by!,
     server: f.server!,
+    parent: f.parent ?? null,
     // Sorted here rather than in Lua, where string order depends on the server's locale.
     scope: (JSON.parse(f.scope!) as string[]).sort(),
     context: JSON.parse(f.context!) as SessionRecord['context'],

@@ -68,6 +68,20 @@ export const createSessionBodySchema = z.strictObject({
   context: contextSchema.optional(),
 });
 
+/** `POST /v1/tasks` body: a task the upstream created, to bind to the principal. */
+export const bindTaskBodySchema = z.strictObject({
+  token: tokenSchema.optional(),
+  session: z.string().min(1).max(256).optional().describe('the session the task was created in (legacy era)'),
+  server: serverSchema,
+  task_id: z.string().min(1).max(1024).describe("the upstream's taskId"),
+});
+
+/** `POST /v1/tasks` 201 answer. */
+export const boundTaskViewSchema = z.object({
+  id_hash: z.string().describe('the bound-state hash of the task, as audit records name it'),
+  expires_at: z.string(),
+});
+
 /** `DELETE /v1/sessions/{id}` body (optional). */
 export const revokeBodySchema = z.strictObject({ token: tokenSchema.optional() }).nullish();
 
@@ -100,7 +114,7 @@ export const sessionIdParamsSchema = z.strictObject({ id: z.string().min(1).max(
 export const sessionViewSchema = z.object({
   id: z.string().optional().describe('returned once, at creation; only its sha256 is kept'),
   id_hash: z.string(),
-  kind: z.enum(['mcp-session', 'state-handle']),
+  kind: z.enum(['mcp-session', 'state-handle', 'task']),
   owner: z.object({
     iss: z.string(),
     sub: z.string(),

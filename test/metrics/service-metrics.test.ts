@@ -193,6 +193,7 @@ function sessionOf(now: number) {
     owner: { iss: 'i', sub: 's', client_id: null, spiffe_id: null },
     created_by: 'pep-1',
     server: SERVER,
+    parent: null,
     scope: ['fs_read'],
     context: {},
     created_at: now,

@@ -24,6 +24,7 @@ function fakeWarden(overrides: Partial<Warden> = {}): Warden {
     decide: async () => decision(true),
     createSession: async () => expect.unreachable(),
     widenSession: async () => expect.unreachable(),
+    bindTask: async () => expect.unreachable(),
     revokeSession: async () => undefined,
     liveness: async (items) => items.map(() => null),
     close: async () => undefined,
@@ -153,14 +154,69 @@ describe('the enforcement core', () => {
 
   it('withholds a list-shaped answer to no pending request; filters one to a pending list as its method', async () => {
     const visible = (method: string) => async () => (method === 'tools/list' ? ['a'] : []);
+    const screen = (pendingMethod: (id: unknown) => string | undefined) => ({
+      pendingMethod,
+      visibleFor: visible,
+      modern: false,
+      bindTask: async () => expect.unreachable('no task was created'),
+    });
     const stray = { jsonrpc: '2.0', id: 9, result: { tools: [{ name: 'a' }, { name: 'secret' }] } };
-    expect(await screenServerMessage(stray, () => undefined, visible, false)).toBeUndefined();
+    expect(
+      await screenServerMessage(
+        stray,
+        screen(() => undefined),
+      ),
+    ).toBeUndefined();
     const other = { jsonrpc: '2.0', id: 9, result: { content: [] } };
-    expect(await screenServerMessage(other, () => undefined, visible, false)).toBe(other);
-    const asPrompts = await screenServerMessage(stray, () => 'prompts/list', visible, false);
+    expect(
+      await screenServerMessage(
+        other,
+        screen(() => undefined),
+      ),
+    ).toBe(other);
+    const asPrompts = await screenServerMessage(
+      stray,
+      screen(() => 'prompts/list'),
+    );
     expect(asPrompts).toEqual({ jsonrpc: '2.0', id: 9, result: { prompts: [] } });
     const request = { jsonrpc: '2.0', id: 3, method: 'sampling/createMessage', params: {} };
-    expect(await screenServerMessage(request, () => undefined, visible, false)).toBe(request);
+    expect(
+      await screenServerMessage(
+        request,
+        screen(() => undefined),
+      ),
+    ).toBe(request);
+  });
+
+  it('binds a created task before its id leaves; refuses the answer when it cannot be bound', async () => {
+    const bound: string[] = [];
+    const created = { jsonrpc: '2.0', id: 4, result: { task: { taskId: 't-1', status: 'working' } } };
+    const screen = (bindTask: (id: string) => Promise<void>, method = 'tools/call') => ({
+      pendingMethod: () => method,
+      visibleFor: () => async () => [],
+      modern: false,
+      bindTask,
+    });
+    const binding = async (id: string) => {
+      bound.push(id);
+    };
+    expect(await screenServerMessage(created, screen(binding))).toBe(created);
+    expect(bound).toEqual(['t-1']);
+    // A tasks/get answer names a task already bound; it is not bound again.
+    const got = { jsonrpc: '2.0', id: 5, result: { task: { taskId: 't-2' } } };
+    expect(await screenServerMessage(got, screen(binding, 'tasks/get'))).toBe(got);
+    expect(bound).toEqual(['t-1']);
+    const refused = await screenServerMessage(
+      created,
+      screen(async () => {
+        throw new WardenRefusal('task_owner_mismatch', 'the task is bound to another principal');
+      }),
+    );
+    expect(refused).toMatchObject({
+      id: 4,
+      error: { code: -32003, data: { reasons: [{ code: 'task_owner_mismatch' }] } },
+    });
+    expect(JSON.stringify(refused)).not.toContain('t-1');
   });
 
   it('cuts a supervised stream when its check fails, rides out a short warden outage, and batches checks', async () => {

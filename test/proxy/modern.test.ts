@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BUNDLE } from '../../src/config/policy.ts';
 import { createSession } from '../../src/decision/sessions.ts';
+import { bindTask } from '../../src/decision/tasks.ts';
 import { PROXY_CALLER } from '../../src/cli/proxy.ts';
 import { RESOURCE, startTestProxy, type TestProxy } from '../helpers/proxy.ts';
 import { echoHandler, startStubUpstream, type StubUpstream } from '../helpers/stub-upstream.ts';
@@ -91,6 +92,26 @@ describe('proxy, MCP 2026-07-28', () => {
     expect(((await meta.json()) as { error: { code: number } }).error.code).toBe(-32020);
     expect(upstream.seen).toEqual([]);
     expect(proxy.core.audit.saved.length).toBe(before);
+  });
+
+  it("checks a tasks/* request's Mcp-Name against its taskId, and refuses another principal's task", async () => {
+    const token = await reader();
+    await bindTask(proxy.core.deps, { token, server: RESOURCE, task_id: 'task-1' }, PROXY_CALLER);
+    const get = (taskId: string) => ({ jsonrpc: '2.0', id: 4, method: 'tasks/get', params: { taskId, _meta: META } });
+    const owner = await post(token, get('task-1'), { 'mcp-method': 'tasks/get', 'mcp-name': 'task-1' });
+    expect(await owner.json()).toMatchObject({ id: 4, result: { echo: 'tasks/get' } });
+    const mismatch = await post(token, get('task-1'), { 'mcp-method': 'tasks/get', 'mcp-name': 'task-2' });
+    expect(((await mismatch.json()) as { error: { code: number } }).error.code).toBe(-32020);
+    const bob = await proxy.core.idp.mint(
+      { roles: ['reader'] },
+      { subject: 'bob', audience: RESOURCE, expiresIn: 3600 },
+    );
+    const replay = await post(bob, get('task-1'), { 'mcp-method': 'tasks/get', 'mcp-name': 'task-1' });
+    expect(await replay.json()).toMatchObject({
+      id: 4,
+      error: { code: -32003, data: { reasons: [{ code: 'task_owner_mismatch' }] } },
+    });
+    expect(upstream.seen.map((r) => r.body)).toEqual([expect.objectContaining({ method: 'tasks/get' })]);
   });
 
   it('decodes a Base64 Mcp-Name before comparing it', async () => {

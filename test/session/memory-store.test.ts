@@ -10,6 +10,7 @@ function record(now: number, overrides: Partial<SessionRecord> = {}): SessionRec
     owner: { iss: 'i', sub: 'alice', client_id: null, spiffe_id: null },
     created_by: 'pep-1',
     server: 's',
+    parent: null,
     scope: ['fs_read'],
     context: {},
     created_at: now,

@@ -23,6 +23,7 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
     owner: { iss: 'https://idp.test.example', sub: 'alice', client_id: null, spiffe_id: null },
     created_by: 'pep-1',
     server: 'https://mcp.example.com/files',
+    parent: null,
     scope: ['fs_read'],
     context: {},
     created_at: NOW,
@@ -103,7 +104,8 @@ export function describeSessionStoreContract(
       it('round-trips every field, empty scope and context included', async () => {
         const { store } = await open();
         const rich = sessionRecord({
-          kind: 'state-handle',
+          kind: 'task',
+          parent: hashSessionId(newSessionId('mcp-session')),
           owner: {
             iss: 'https://idp.test.example',
             sub: 'spiffe://td/ns/a',
@@ -287,6 +289,24 @@ export function describeSessionStoreContract(
           const { store } = await open();
           const records = await insertAll(store);
           expect(await store.list(filter, limit)).toStrictEqual(want.map((n) => records[n]));
+        });
+      }
+    });
+
+    describe('every kind of bound state', () => {
+      for (const kind of ['mcp-session', 'state-handle', 'task'] as const) {
+        it(`keeps, touches, revokes and lists a ${kind} record like any other`, async () => {
+          const { store, peer } = await open();
+          const parent = kind === 'task' ? hashSessionId(newSessionId('mcp-session')) : null;
+          const record = sessionRecord({ kind, parent, scope: kind === 'task' ? [] : ['fs_read'] });
+          await store.insert(record);
+          expect(await peer.get(record.id_hash)).toStrictEqual(record);
+          expect((await store.touch(record.id_hash, NOW + 1))?.last_seen_at).toBe(NOW + 1);
+          const revoked = await store.revokeWhere({ sub: 'alice' }, NOW + 2);
+          expect(revoked.map((r) => [r.kind, r.parent, r.revoked_at])).toStrictEqual([[kind, parent, NOW + 2]]);
+          expect(await peer.list({ sub: 'alice' }, 10)).toStrictEqual([
+            expect.objectContaining({ kind, parent, revoked_at: NOW + 2 }),
+          ]);
         });
       }
     });
