@@ -32,7 +32,7 @@ describe('POST /v1/tasks', () => {
     await s.app.close();
   });
 
-  const bind = (payload: unknown, headers = PEP) =>
+  const bind = (payload: Record<string, unknown>, headers = PEP) =>
     s.app.inject({ method: 'POST', url: '/v1/tasks', headers, payload });
 
   it('binds a task to the principal and its session, idempotently; another principal is refused', async () => {
