@@ -220,6 +220,21 @@ export class TaskClosed extends WardenError {
   static override readonly status = 410;
   static override readonly family = 'policy';
 }
+/**
+ * A multi-round-trip `requestState` that is not one the proxy sealed (forged, altered,
+ * for another server), or is past its expiry. The upstream never sees it.
+ */
+export class RequestStateInvalid extends WardenError {
+  static override readonly code = 'request_state_invalid';
+  static override readonly status = 400;
+  static override readonly family = 'policy';
+}
+/** A `requestState` sealed for another principal (a replay); also a security event. */
+export class RequestStateOwnerMismatch extends WardenError {
+  static override readonly code = 'request_state_owner_mismatch';
+  static override readonly status = 403;
+  static override readonly family = 'policy';
+}
 /** The session was created for another MCP server. */
 export class SessionServerMismatch extends WardenError {
   static override readonly code = 'session_server_mismatch';
@@ -511,6 +526,8 @@ export const ERROR_CLASSES: readonly ErrorClassInfo[] = [
   TaskUnknown,
   TaskOwnerMismatch,
   TaskClosed,
+  RequestStateInvalid,
+  RequestStateOwnerMismatch,
   SessionServerMismatch,
   ToolNotInSessionScope,
   SessionKindMismatch,

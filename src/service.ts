@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { JSONWebKeySet } from 'jose';
 import { createAuditSink } from './audit/create-sink.ts';
@@ -6,6 +7,7 @@ import type { Config } from './config/schema.ts';
 import type { CoreDeps } from './decision/deps.ts';
 import { loadDevIssuer } from './identity/dev-issuer.ts';
 import { readJwksFile } from './keys/jwks-file.ts';
+import { loadOrCreateSecretKey } from './keys/secret-key.ts';
 import { createTokenVerifier } from './identity/verifier.ts';
 import { instrumentAuditSink } from './metrics/instrumented-audit.ts';
 import { instrumentSessionStore } from './metrics/instrumented-sessions.ts';
@@ -116,6 +118,10 @@ export async function startCore(config: Config, options: CoreOptions): Promise<R
     audit,
     mask: maskRules(config.audit.mask_keys, config.audit.mask_pointers),
     clock: Date.now,
+    stateKey:
+      config.session.request_state_key_file === undefined
+        ? new Uint8Array(randomBytes(32))
+        : loadOrCreateSecretKey(config.session.request_state_key_file),
     limits: { maxTtlSeconds: config.session.max_ttl_seconds, maxIdleSeconds: config.session.max_idle_seconds },
     adminRevoke: config.session.admin_revoke,
     observe: metrics,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +66,7 @@ export async function createBenchCore(options: BenchCoreOptions = {}): Promise<B
       audit,
       mask: maskRules(auditConfig.mask_keys, auditConfig.mask_pointers),
       clock: Date.now,
+      stateKey: new Uint8Array(randomBytes(32)),
       limits: { maxTtlSeconds: 8 * 3600, maxIdleSeconds: 3600 },
     };
     const token = await issuer.mint();

@@ -25,6 +25,12 @@ export const sessionConfigSchema = z.strictObject({
   sweep_interval_seconds: z.number().int().min(1).max(3600).default(60),
   /** Live sessions and state handles one principal (issuer, subject) may hold; `0` for no limit. */
   max_per_principal: z.number().int().min(0).max(1_000_000).default(100),
+  /**
+   * The key that seals MCP 2026-07-28 `requestState` values (base64url, 32 bytes; made on
+   * first use). Absent: a fresh key per process, so a state sealed by one replica is
+   * refused by another; replicas behind one address must share this file.
+   */
+  request_state_key_file: z.string().min(1).optional(),
   /** `memory` for one process; `redis` to share sessions between replicas. */
   store: z.enum(['memory', 'redis']).default('memory'),
   redis: redisSessionConfigSchema.default(redisSessionConfigSchema.parse({})),

@@ -5,6 +5,7 @@ import {
   AuditUnavailable,
   InvalidRequest,
   PolicyDenied,
+  RequestStateOwnerMismatch,
   SessionOwnerMismatch,
   TaskOwnerMismatch,
   toReason,
@@ -19,6 +20,7 @@ import type { CoreDeps } from './deps.ts';
 import { buildPolicyInput, toolOf } from './policy-input.ts';
 import { loadPresentedState } from './presented-state.ts';
 import { assertNotRevoked, lookupFor } from './principal-revocation.ts';
+import { requestStateHash, unsealRequestState } from './request-state.ts';
 import { loadTask, ownTasks, TASK_METHODS } from './tasks.ts';
 import type { Caller, Decision, DecideRequest } from './types.ts';
 
@@ -41,6 +43,8 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
   let sessionHash: string | null = null;
   let handleHash: string | null = null;
   let taskHash: string | null = null;
+  let requestState: string | null = null;
+  let stateHash: string | null = null;
   const records: AuditRecord[] = [];
   const unfit = requestProblem(request);
   try {
@@ -61,6 +65,13 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
       ? await loadTask(deps, request.server, mcp.params?.taskId, principal, now)
       : null;
     taskHash = task?.id_hash ?? null;
+    // A multi-round-trip retry returns the requestState the proxy sealed; only its owner gets it unsealed.
+    const presentedState = mcp.params?.requestState;
+    stateHash = typeof presentedState === 'string' ? requestStateHash(presentedState) : null;
+    requestState =
+      presentedState === undefined
+        ? null
+        : await unsealRequestState(deps.stateKey, presentedState, { principal, server: request.server, now });
     // A task list shows the policy only the tasks that are the principal's own.
     const candidates =
       mcp.method === 'tasks/list' && mcp.candidates !== undefined
@@ -101,6 +112,12 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
         ownerMismatchRecord('session.owner_mismatch', err.idHash, request, { caller, principal, now, decisionId }),
       );
     }
+    requestState = null;
+    if (err instanceof RequestStateOwnerMismatch && principal !== null && stateHash !== null) {
+      records.push(
+        ownerMismatchRecord('request_state.owner_mismatch', stateHash, request, { caller, principal, now, decisionId }),
+      );
+    }
     if (err instanceof TaskOwnerMismatch && principal !== null) {
       taskHash = err.idHash;
       records.push(
@@ -119,6 +136,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     policy: { revision: engine?.revision ?? null },
     // Step-up: only a deny names the scopes that would lift it.
     ...(!allow && requiredScopes.length > 0 ? { required_scopes: requiredScopes } : {}),
+    ...(allow && requestState !== null ? { request_state: requestState } : {}),
   };
   // A session that failed its check still names its hash in the record (hashed once).
   if (sessionHash === null && request.session !== undefined) sessionHash = hashSessionId(request.session);
@@ -129,6 +147,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
       sessionHash,
       handleHash,
       taskHash,
+      stateHash,
       now,
       mask: deps.mask,
     }),
@@ -177,12 +196,13 @@ interface DecisionContext {
   readonly sessionHash: string | null;
   readonly handleHash: string | null;
   readonly taskHash: string | null;
+  readonly stateHash: string | null;
   readonly now: number;
   readonly mask: MaskRules;
 }
 
 function decisionRecord(decision: Decision, request: DecideRequest, context: DecisionContext): AuditRecord {
-  const { caller, principal, sessionHash, handleHash, taskHash, now, mask } = context;
+  const { caller, principal, sessionHash, handleHash, taskHash, stateHash, now, mask } = context;
   const { mcp } = request;
   return auditRecord('decision', now, caller.id, {
     decision_id: decision.decision_id,
@@ -201,23 +221,22 @@ function decisionRecord(decision: Decision, request: DecideRequest, context: Dec
       uri: mcp.params?.uri ?? null,
       protocol_version: mcp.protocol_version ?? null,
     },
-    ...detailOf(handleHash, taskHash, principal),
+    ...detailOf({ handle: handleHash, task: taskHash, request_state: stateHash }, principal),
   });
 }
 
 /**
- * The record's `detail`: the state handle and the task presented (by hash), and the roles and scopes the token
- * asserted that its issuer may not (`identity.issuers[].roles` / `scopes`), dropped before
- * the policy saw them — recorded, so an incident review sees who tried to assert what.
+ * The record's `detail`: the state handle, task and request state presented (by hash),
+ * and the roles and scopes the token asserted that its issuer may not
+ * (`identity.issuers[].roles` / `scopes`), dropped before the policy saw them — recorded,
+ * so an incident review sees who tried to assert what.
  */
 function detailOf(
-  handleHash: string | null,
-  taskHash: string | null,
+  state: Readonly<Record<'handle' | 'task' | 'request_state', string | null>>,
   principal: Principal | null,
 ): { detail?: Record<string, unknown> } {
   const detail: Record<string, unknown> = {};
-  if (handleHash !== null) detail.handle = handleHash;
-  if (taskHash !== null) detail.task = taskHash;
+  for (const [name, hash] of Object.entries(state)) if (hash !== null) detail[name] = hash;
   if (principal !== null && principal.dropped_roles.length > 0) detail.dropped_roles = principal.dropped_roles;
   if (principal !== null && principal.dropped_scopes.length > 0) detail.dropped_scopes = principal.dropped_scopes;
   return Object.keys(detail).length === 0 ? {} : { detail };
@@ -225,7 +244,7 @@ function detailOf(
 
 /** The security event of a replay: a principal presented state (a session, a handle, a task) it does not own. */
 function ownerMismatchRecord(
-  kind: 'session.owner_mismatch' | 'task.owner_mismatch',
+  kind: 'session.owner_mismatch' | 'task.owner_mismatch' | 'request_state.owner_mismatch',
   idHash: string,
   request: DecideRequest,
   context: {

@@ -21,6 +21,8 @@ export interface CoreDeps {
   readonly mask: MaskRules;
   /** Epoch milliseconds. */
   readonly clock: () => number;
+  /** The A256GCM key that seals MCP 2026-07-28 `requestState` values to their principal. */
+  readonly stateKey: Uint8Array;
   readonly limits: {
     readonly maxTtlSeconds: number;
     readonly maxIdleSeconds: number;

@@ -25,6 +25,8 @@ export interface McpRequest {
         readonly uri?: string | undefined;
         /** `tasks/*`: the task the request names. */
         readonly taskId?: string | undefined;
+        /** MCP 2026-07-28 multi-round-trip retry: the sealed `requestState` the client returns. */
+        readonly requestState?: string | undefined;
         /** `completion/complete`: what is completed (a prompt by name, a resource by URI). */
         readonly ref?: { readonly type?: string; readonly name?: string; readonly uri?: string } | undefined;
       }
@@ -58,6 +60,11 @@ export interface Decision {
    * policy's scope-to-role data), for an `insufficient_scope` challenge. Absent otherwise.
    */
   readonly required_scopes?: readonly string[];
+  /**
+   * On an allow of a request that returned a sealed `requestState`: the upstream's own
+   * value, which the PEP forwards in its place. Absent otherwise.
+   */
+  readonly request_state?: string;
 }
 
 /** Body of `POST /v1/sessions`. */
@@ -83,6 +90,13 @@ export interface BindTaskRequest {
 export interface BoundTaskView {
   readonly id_hash: string;
   readonly expires_at: string;
+}
+
+/** Body of `POST /v1/request-states`: an upstream's `requestState`, to seal to the principal. */
+export interface SealRequestStateRequest {
+  readonly token?: string | undefined;
+  readonly server: string;
+  readonly request_state: string;
 }
 
 /** Body of `POST /v1/sessions/{id}/scope`. */

@@ -1,5 +1,6 @@
 import type { Decision, McpRequest } from '../decision/types.ts';
 import type { ClientMessage } from './message.ts';
+import type { MintedStateHooks } from './minted-state.ts';
 import { mcpRequestOf } from './mcp-request.ts';
 import { enforceableDecision } from './obligations.ts';
 import { WardenRefusal, type Warden } from './warden.ts';
@@ -71,10 +72,14 @@ export function visibleAmong(
   };
 }
 
-/** Binds the tasks the upstream creates for these messages to their principal and session. */
-export function taskBinder(ctx: EnforcementContext): (taskId: string) => Promise<void> {
-  return async (taskId) => {
-    await ctx.warden.bindTask({ token: ctx.token, session: ctx.session, server: ctx.server, task_id: taskId });
+/** Makes the state the upstream mints in answers to these messages their principal's (and session's). */
+export function mintedStateHooks(ctx: EnforcementContext): MintedStateHooks {
+  return {
+    bindTask: async (taskId) => {
+      await ctx.warden.bindTask({ token: ctx.token, session: ctx.session, server: ctx.server, task_id: taskId });
+    },
+    sealRequestState: async (value) =>
+      (await ctx.warden.sealRequestState({ token: ctx.token, server: ctx.server, request_state: value })).request_state,
   };
 }
 

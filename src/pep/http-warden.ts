@@ -8,6 +8,7 @@ import {
   decisionSchema,
   errorSchema,
   livenessAnswerSchema,
+  sealedRequestStateSchema,
   sessionViewSchema,
 } from '../wire/schemas.ts';
 import { enforceableDecision, IMPLEMENTED_OBLIGATIONS } from './obligations.ts';
@@ -133,6 +134,7 @@ export function createWardenClient(options: WardenClientOptions): Warden {
     createSession: (request) => sessionCall('POST', '/v1/sessions', request, 201),
     widenSession: ({ id, ...body }) => sessionCall('POST', `/v1/sessions/${encodeURIComponent(id)}/scope`, body, 200),
     bindTask: (request) => stateCall('POST', '/v1/tasks', request, 201, boundTaskViewSchema),
+    sealRequestState: (request) => stateCall('POST', '/v1/request-states', request, 201, sealedRequestStateSchema),
     async revokeSession({ id, token }) {
       await sessionCall('DELETE', `/v1/sessions/${encodeURIComponent(id)}`, token === undefined ? {} : { token }, 200);
     },

@@ -2,6 +2,7 @@ import { decide } from '../decision/decide.ts';
 import { checkLiveness } from '../decision/liveness.ts';
 import type { CoreDeps } from '../decision/deps.ts';
 import { createSession, revokeSession, widenSession } from '../decision/sessions.ts';
+import { sealForPrincipal } from '../decision/request-state.ts';
 import { bindTask } from '../decision/tasks.ts';
 import type { Caller } from '../decision/types.ts';
 import { SessionNotGranted, toReason } from '../errors.ts';
@@ -14,6 +15,7 @@ export function inProcessWarden(core: CoreDeps, caller: Caller): Warden {
     createSession: (request) => refusing(() => createSession(core, request, caller)),
     widenSession: (request) => refusing(() => widenSession(core, request, caller)),
     bindTask: (request) => refusing(() => bindTask(core, request, caller)),
+    sealRequestState: (request) => refusing(() => sealForPrincipal(core, request, caller)),
     revokeSession: async (request) => {
       await refusing(() => revokeSession(core, request, caller));
     },

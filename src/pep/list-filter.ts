@@ -1,6 +1,5 @@
 import { isListMethod, LIST_METHODS } from '../decision/list-methods.ts';
-import { forbidden, refusalOf, refusalReasons } from './answers.ts';
-import { createdTaskId, type BindTask } from './task-binding.ts';
+import { withMintedStateBound, type MintedStateHooks } from './minted-state.ts';
 
 export { isListMethod };
 
@@ -48,38 +47,30 @@ export function isListShaped(result: unknown): boolean {
 export type PendingMethod = (id: unknown) => string | undefined;
 
 /** What an enforcement point knows when it screens the server's messages of one exchange. */
-export interface ServerScreen {
+export interface ServerScreen extends MintedStateHooks {
   readonly pendingMethod: PendingMethod;
   readonly visibleFor: (method: string) => VisibleAmong;
   readonly modern: boolean;
-  /** Binds a task the upstream created for the pending request to its principal. */
-  readonly bindTask: BindTask;
 }
 
 /**
- * A server message on its way to the client, screened so that list filtering and task
+ * A server message on its way to the client, screened so that list filtering and state
  * binding fail closed: the answer to a pending list request is filtered as that method's;
  * a list-shaped answer to anything else (a stray or replayed id, a request of another
- * method) is withheld (`undefined`); a task the upstream created for a pending request is
- * bound to its principal before its id leaves, and a task that cannot be bound is
- * answered as a refusal instead; anything else passes unchanged.
+ * method) is withheld (`undefined`); the state the upstream minted in an answer to a
+ * pending request (a task, a `requestState`) is made the principal's before it leaves
+ * ({@link withMintedStateBound}); anything else passes unchanged.
  */
 export async function screenServerMessage(message: unknown, screen: ServerScreen): Promise<unknown> {
   if (message === null || typeof message !== 'object' || Array.isArray(message)) return message;
-  const m = message as Record<string, unknown>;
-  if (!('id' in m) || 'method' in m || !('result' in m || 'error' in m)) return message;
-  const method = screen.pendingMethod(m.id);
-  const taskId = method === undefined ? null : createdTaskId(method, m.result);
-  if (taskId !== null) {
-    try {
-      await screen.bindTask(taskId);
-    } catch (err) {
-      const refusal = refusalOf(err, 'binding the task');
-      const id = typeof m.id === 'string' || typeof m.id === 'number' ? m.id : null;
-      return forbidden(id, { reasons: refusalReasons(refusal), decision_id: null });
-    }
+  const original = message as Record<string, unknown>;
+  if (!('id' in original) || 'method' in original || !('result' in original || 'error' in original)) return message;
+  const method = screen.pendingMethod(original.id);
+  const m = method === undefined ? original : await withMintedStateBound(original, method, screen);
+  if (method === undefined || !isListMethod(method)) {
+    if (isListShaped(m.result)) return undefined;
+    return m === original ? message : m;
   }
-  if (method === undefined || !isListMethod(method)) return isListShaped(m.result) ? undefined : message;
   if (m.result === null || typeof m.result !== 'object' || Array.isArray(m.result)) return message;
   return {
     ...m,

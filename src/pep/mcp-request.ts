@@ -5,7 +5,7 @@ import { TRANSPORT_METHOD } from './warden.ts';
 /** The MCP request a client message stands for in a decision. */
 export function mcpRequestOf(message: ClientMessage, protocolVersion: string | undefined): McpRequest {
   if (message.type === 'response') return { method: TRANSPORT_METHOD.response, protocol_version: protocolVersion };
-  const { name, arguments: args, uri, taskId, ref } = message.params;
+  const { name, arguments: args, uri, taskId, ref, requestState } = message.params;
   return {
     method: message.method,
     params: {
@@ -16,6 +16,8 @@ export function mcpRequestOf(message: ClientMessage, protocolVersion: string | u
           : undefined,
       uri: typeof uri === 'string' ? uri : undefined,
       taskId: typeof taskId === 'string' ? taskId : undefined,
+      // Present but not a string: still presented, so that the decision refuses it.
+      requestState: requestState === undefined || typeof requestState === 'string' ? requestState : '',
       ref: refOf(ref),
     },
     protocol_version: protocolVersion,

@@ -5,6 +5,7 @@ import type {
   CreateSessionRequest,
   Decision,
   DecideRequest,
+  SealRequestStateRequest,
   SessionView,
   WidenRequest,
 } from '../decision/types.ts';
@@ -26,6 +27,11 @@ export interface Warden {
    * created it, before its id reaches the client; throws a {@link WardenRefusal}.
    */
   bindTask(request: BindTaskRequest): Promise<BoundTaskView>;
+  /**
+   * Seals an upstream's MCP 2026-07-28 `requestState` to the principal, before it reaches
+   * the client; throws a {@link WardenRefusal}.
+   */
+  sealRequestState(request: SealRequestStateRequest): Promise<{ readonly request_state: string }>;
   /** Revokes a session (idempotent); throws a {@link WardenRefusal}. */
   revokeSession(request: { readonly id: string; readonly token?: string | undefined }): Promise<void>;
   /**

@@ -6,7 +6,7 @@ import { denialKind, forbidden, refusalOf, refusalReasons, sessionGone } from '.
 import {
   decideMessages,
   decideRequest,
-  taskBinder,
+  mintedStateHooks,
   visibleAmong,
   type EnforcementContext,
   type Verdict,
@@ -255,9 +255,13 @@ async function decideAndForward(
   const own: unknown[] = [];
   const forwarded: unknown[] = [];
   const requests: { id: JsonRpcId; method: string }[] = [];
+  let rewritten = false;
   verdicts.forEach(({ message, decision }, i) => {
     if (decision.allow) {
-      forwarded.push(raw[i]);
+      // A multi-round-trip retry goes upstream with the upstream's own requestState, unsealed.
+      const unsealed = decision.request_state === undefined ? raw[i] : withRequestState(raw[i], decision.request_state);
+      rewritten ||= unsealed !== raw[i];
+      forwarded.push(unsealed);
       if (message.type === 'request') requests.push({ id: message.id, method: message.method });
     } else if (message.type === 'request') {
       own.push(forbidden(message.id, decision));
@@ -268,7 +272,10 @@ async function decideAndForward(
   const release = ctx.pending.claim(scope, requests);
   if (typeof release !== 'function') return sendOwn(reply, duplicate(requests[0]?.id ?? null, release));
   try {
-    const body = forwarded.length === raw.length ? (request.body as Buffer) : Buffer.from(JSON.stringify(forwarded));
+    const body =
+      forwarded.length === raw.length && !rewritten
+        ? (request.body as Buffer)
+        : Buffer.from(JSON.stringify(batch ? forwarded : forwarded[0]));
     let response: Dispatcher.ResponseData;
     try {
       response = await ctx.upstream.send('POST', request.headers, upstreamId, body);
@@ -390,12 +397,18 @@ function duplicate(id: JsonRpcId, err: { code: string; message: string }): OwnAn
   };
 }
 
+/** A request message with `params.requestState` replaced (the upstream's value, unsealed by the decision). */
+function withRequestState(raw: unknown, requestState: string): unknown {
+  const message = raw as { params: Record<string, unknown> };
+  return { ...message, params: { ...message.params, requestState } };
+}
+
 function screenFor(ctx: ProxyContext, pep: EnforcementContext, scope: string, listsPending: boolean): ResponseScreen {
   return new ResponseScreen({
     pendingMethod: (id) => ctx.pending.methodOf(scope, id),
     visibleFor: (method) => visibleAmong(pep, method),
     modern: eraOf(pep.protocolVersion) === 'modern',
-    bindTask: taskBinder(pep),
+    ...mintedStateHooks(pep),
     listsPending,
   });
 }

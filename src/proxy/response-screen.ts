@@ -9,7 +9,7 @@ export interface ScreenOptions extends ServerScreen {
   readonly listsPending: boolean;
 }
 
-const MAY_NAME_A_LIST_OR_TASK = /tools|prompts|resources|resourceTemplates|task|\\u/;
+const MAY_NAME_STATE = /tools|prompts|resources|resourceTemplates|task|requestState|\\u/;
 
 /**
  * The upstream's messages of one answer, screened on their way to the client (see
@@ -30,10 +30,10 @@ export class ResponseScreen {
 
   /**
    * Whether a JSON text needs no screening: no list is pending and it cannot name a list
-   * field or a task (the words do not occur, and no \u escape could spell them).
+   * field, a task or a request state (the words do not occur, and no \u escape could spell them).
    */
   #passes(text: string): boolean {
-    return !this.#options.listsPending && !MAY_NAME_A_LIST_OR_TASK.test(text);
+    return !this.#options.listsPending && !MAY_NAME_STATE.test(text);
   }
 
   /**

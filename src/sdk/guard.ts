@@ -8,7 +8,7 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { denialKind, forbidden, refusalOf, refusalReasons, type Denied } from '../pep/answers.ts';
-import { decideRequest, taskBinder, visibleAmong, type EnforcementContext } from '../pep/enforce.ts';
+import { decideRequest, mintedStateHooks, visibleAmong, type EnforcementContext } from '../pep/enforce.ts';
 import { isModern } from '../pep/era.ts';
 import { screenServerMessage } from '../pep/list-filter.ts';
 import { mcpRequestOf } from '../pep/mcp-request.ts';
@@ -277,7 +277,7 @@ class GuardedTransport implements Transport {
       pendingMethod: (id) => this.#pending.methodOf(SCOPE, id),
       visibleFor: (method) => visibleAmong(pep, method),
       modern: isModern(this.#protocolVersion),
-      bindTask: taskBinder(pep),
+      ...mintedStateHooks(pep),
     });
     if (pending !== undefined) {
       this.#released.delete(String(message.id));

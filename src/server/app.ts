@@ -22,7 +22,7 @@ import { healthRoutes } from './routes/health.ts';
 import { livenessRoutes } from './routes/liveness.ts';
 import { revocationRoutes } from './routes/revocations.ts';
 import { sessionRoutes } from './routes/sessions.ts';
-import { taskRoutes } from './routes/tasks.ts';
+import { mintedStateRoutes } from './routes/minted-state.ts';
 
 export interface AppOptions {
   core: CoreDeps;
@@ -103,7 +103,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const auth = options.auth;
   await app.register(decideRoutes, { core, auth });
   await app.register(sessionRoutes, { core, auth });
-  await app.register(taskRoutes, { core, auth });
+  await app.register(mintedStateRoutes, { core, auth });
   await app.register(revocationRoutes, { core, auth });
   await app.register(livenessRoutes, { core, auth });
   await app.register(healthRoutes, { core, reloader: options.reloader });

@@ -57,6 +57,7 @@ export const decisionSchema = z.object({
   visible_tools: z.array(z.string()).readonly().nullable(),
   policy: z.object({ revision: z.string().nullable() }),
   required_scopes: z.array(z.string()).readonly().optional(),
+  request_state: z.string().optional(),
 });
 
 /** `POST /v1/sessions` body. */
@@ -80,6 +81,18 @@ export const bindTaskBodySchema = z.strictObject({
 export const boundTaskViewSchema = z.object({
   id_hash: z.string().describe('the bound-state hash of the task, as audit records name it'),
   expires_at: z.string(),
+});
+
+/** `POST /v1/request-states` body: an upstream's MCP 2026-07-28 `requestState`, to seal to the principal. */
+export const sealRequestStateBodySchema = z.strictObject({
+  token: tokenSchema.optional(),
+  server: serverSchema,
+  request_state: z.string().min(1).max(65_536).describe("the upstream's requestState, as it returned it"),
+});
+
+/** `POST /v1/request-states` 201 answer. */
+export const sealedRequestStateSchema = z.object({
+  request_state: z.string().describe('the sealed value the client gets instead (mwr_…)'),
 });
 
 /** `DELETE /v1/sessions/{id}` body (optional). */

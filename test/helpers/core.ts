@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { CoreDeps } from '../../src/decision/deps.ts';
 import type { Caller } from '../../src/decision/types.ts';
 import { createTokenVerifier } from '../../src/identity/verifier.ts';
@@ -52,6 +53,7 @@ export async function createTestCore(options: { engine?: PolicyEngine | null } =
     audit,
     mask: maskRules(DEFAULT_MASK_KEYS, []),
     clock: clock.read,
+    stateKey: new Uint8Array(randomBytes(32)),
     limits: { maxTtlSeconds: 8 * 3600, maxIdleSeconds: 3600 },
   };
   return { deps, idp, audit, sessions, clock };

@@ -1,4 +1,9 @@
-import { Client, StreamableHTTPClientTransport, type VersionNegotiationMode } from '@modelcontextprotocol/client';
+import {
+  Client,
+  StreamableHTTPClientTransport,
+  type ClientCapabilities,
+  type VersionNegotiationMode,
+} from '@modelcontextprotocol/client';
 
 export interface V2ClientOptions {
   /** Sent as `Authorization: Bearer <token>` on every request. */
@@ -10,6 +15,8 @@ export interface V2ClientOptions {
   mode?: VersionNegotiationMode;
   /** Extra headers on every request. */
   headers?: Record<string, string>;
+  /** What the client declares (e.g. `elicitation`, for multi-round-trip requests). */
+  capabilities?: ClientCapabilities;
 }
 
 /** A connected v2 SDK client. */
@@ -29,7 +36,7 @@ export async function connectV2Client(url: string | URL, options: V2ClientOption
   const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
   const client = new Client(
     { name: 'warden-v2-test-client', version: '1.0.0' },
-    { versionNegotiation: { mode: options.mode ?? 'auto' } },
+    { versionNegotiation: { mode: options.mode ?? 'auto' }, capabilities: options.capabilities ?? {} },
   );
   await client.connect(transport);
   return {

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { localhostHostValidation, toNodeHandler, type NodeIncomingMessageLike } from '@modelcontextprotocol/node';
 import {
+  acceptedContent,
   createMcpHandler,
+  inputRequired,
   McpServer,
   type AuthInfo,
   type CallToolResult,
@@ -13,6 +15,8 @@ import { z } from 'zod';
 
 /** The one resource the server lists; server-everything names its static resources the same way. */
 export const V2_RESOURCE_URI = 'demo://resource/static/document/1';
+/** How `simulate-research-query` begins the requestState it mints (then the topic). */
+export const V2_REQUEST_STATE_PREFIX = 'v2-round-1:';
 /** What `get-env` answers: a stand-in secret, so a leak through the proxy is visible in a test. */
 export const V2_ENV_SECRET = 'WARDEN_TEST_SECRET=v2-server-env';
 
@@ -103,6 +107,26 @@ function buildServer(calls: string[], counts: LongStreamCounts, tickMs: number):
     }
     counts.finished += 1;
     return text(`streamed ${ticks} ticks`);
+  });
+  // MCP 2026-07-28 multi-round-trip: asks which interpretation is meant, then answers with the
+  // requestState it minted on the first round (so a test sees the upstream got its own value back).
+  const research = {
+    description: 'Asks for clarification, then reports',
+    inputSchema: z.object({ topic: z.string() }),
+  };
+  const clarification = z.object({ interpretation: z.string() });
+  mcp.registerTool('simulate-research-query', research, async ({ topic }, ctx) => {
+    calls.push('simulate-research-query');
+    const answer = acceptedContent(ctx.mcpReq.inputResponses, 'clarify', clarification);
+    if (answer === undefined) {
+      return inputRequired({
+        inputRequests: {
+          clarify: inputRequired.elicit({ message: `Which ${topic}?`, requestedSchema: clarification }),
+        },
+        requestState: `${V2_REQUEST_STATE_PREFIX}${topic}`,
+      });
+    }
+    return text(`Research Report: ${topic} (${answer.interpretation}); state ${String(ctx.mcpReq.requestState())}`);
   });
   mcp.registerPrompt('simple-prompt', { description: 'A prompt without arguments' }, () => ({
     messages: [{ role: 'user', content: { type: 'text', text: 'This is a simple prompt without arguments.' } }],

@@ -25,6 +25,7 @@ function fakeWarden(overrides: Partial<Warden> = {}): Warden {
     createSession: async () => expect.unreachable(),
     widenSession: async () => expect.unreachable(),
     bindTask: async () => expect.unreachable(),
+    sealRequestState: async () => expect.unreachable(),
     revokeSession: async () => undefined,
     liveness: async (items) => items.map(() => null),
     close: async () => undefined,
@@ -159,6 +160,7 @@ describe('the enforcement core', () => {
       visibleFor: visible,
       modern: false,
       bindTask: async () => expect.unreachable('no task was created'),
+      sealRequestState: async () => expect.unreachable('no request state was returned'),
     });
     const stray = { jsonrpc: '2.0', id: 9, result: { tools: [{ name: 'a' }, { name: 'secret' }] } };
     expect(
@@ -196,6 +198,7 @@ describe('the enforcement core', () => {
       visibleFor: () => async () => [],
       modern: false,
       bindTask,
+      sealRequestState: async (value: string) => `sealed:${value}`,
     });
     const binding = async (id: string) => {
       bound.push(id);
@@ -217,6 +220,20 @@ describe('the enforcement core', () => {
       error: { code: -32003, data: { reasons: [{ code: 'task_owner_mismatch' }] } },
     });
     expect(JSON.stringify(refused)).not.toContain('t-1');
+    // An InputRequiredResult's requestState leaves sealed (the upstream's value never reaches the client).
+    const input = {
+      jsonrpc: '2.0',
+      id: 6,
+      result: { resultType: 'input_required', requestState: 'raw', inputRequests: {} },
+    };
+    expect(await screenServerMessage(input, screen(binding))).toEqual({
+      ...input,
+      result: { ...input.result, requestState: 'sealed:raw' },
+    });
+    // The 2026-07-28 tasks extension: resultType "task" with a top-level taskId.
+    const modern = { jsonrpc: '2.0', id: 7, result: { resultType: 'task', taskId: 't-3', status: 'working' } };
+    expect(await screenServerMessage(modern, screen(binding))).toBe(modern);
+    expect(bound).toEqual(['t-1', 't-3']);
   });
 
   it('cuts a supervised stream when its check fails, rides out a short warden outage, and batches checks', async () => {

@@ -93,7 +93,13 @@ describe('the v2 SDK server and client (MCP 2026-07-28), without the proxy', () 
       expect(v2.protocolVersion).toBe(MODERN);
       expect(v2.era).toBe('modern');
       const { tools } = await v2.client.listTools();
-      expect(tools.map((tool) => tool.name)).toEqual(['echo', 'get-sum', 'get-env', 'long-stream']);
+      expect(tools.map((tool) => tool.name)).toEqual([
+        'echo',
+        'get-sum',
+        'get-env',
+        'long-stream',
+        'simulate-research-query',
+      ]);
       expect(await callText(v2.client, 'echo', { message: 'hi' })).toBe('Echo: hi');
       expect(await callText(v2.client, 'get-sum', { a: 2, b: 3 })).toBe('The sum of 2 and 3 is 5.');
       expect(await callText(v2.client, 'get-env', {})).toBe(V2_ENV_SECRET);
@@ -193,7 +199,7 @@ describe('the v2 SDK server and client (MCP 2026-07-28), without the proxy', () 
     const sessionHeaders = { ...modernHeaders('tools/list'), 'mcp-session-id': 'not-a-session' };
     const withSession = await post(server.url, listTools, sessionHeaders);
     expect(withSession.status).toBe(200);
-    expect(withSession.rpc.result?.tools).toHaveLength(4);
+    expect(withSession.rpc.result?.tools).toHaveLength(5);
     expect(withSession.headers.get('mcp-session-id')).toBeNull();
     expect(server.calls).toEqual([]);
   });
