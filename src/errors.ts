@@ -220,6 +220,30 @@ export class TaskClosed extends WardenError {
   static override readonly status = 410;
   static override readonly family = 'policy';
 }
+/** A state handle in a tool argument that the proxy never bound (not a warden `mwh_` handle either). */
+export class HandleUnknown extends WardenError {
+  static override readonly code = 'handle_unknown';
+  static override readonly status = 404;
+  static override readonly family = 'policy';
+}
+/** The upstream-minted handle was returned to another principal (a replay); also a security event. */
+export class HandleOwnerMismatch extends WardenError {
+  static override readonly code = 'handle_owner_mismatch';
+  static override readonly status = 403;
+  static override readonly family = 'policy';
+  /** The handle's bound-state hash, for the security event. */
+  readonly idHash: string;
+  constructor(message: string, idHash: string) {
+    super(message);
+    this.idHash = idHash;
+  }
+}
+/** The upstream-minted handle's record, or the session it was bound in, was revoked or expired. */
+export class HandleClosed extends WardenError {
+  static override readonly code = 'handle_closed';
+  static override readonly status = 410;
+  static override readonly family = 'policy';
+}
 /**
  * A multi-round-trip `requestState` that is not one the proxy sealed (forged, altered,
  * for another server), or is past its expiry. The upstream never sees it.
@@ -526,6 +550,9 @@ export const ERROR_CLASSES: readonly ErrorClassInfo[] = [
   TaskUnknown,
   TaskOwnerMismatch,
   TaskClosed,
+  HandleUnknown,
+  HandleOwnerMismatch,
+  HandleClosed,
   RequestStateInvalid,
   RequestStateOwnerMismatch,
   SessionServerMismatch,

@@ -11,6 +11,8 @@ export const AUDIT_KINDS = [
   'session.owner_mismatch',
   'task.bound',
   'task.owner_mismatch',
+  'handle.bound',
+  'handle.owner_mismatch',
   'request_state.sealed',
   'request_state.owner_mismatch',
   'principal.revoked',

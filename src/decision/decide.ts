@@ -5,6 +5,7 @@ import {
   AuditUnavailable,
   InvalidRequest,
   PolicyDenied,
+  HandleOwnerMismatch,
   RequestStateOwnerMismatch,
   SessionOwnerMismatch,
   TaskOwnerMismatch,
@@ -13,6 +14,7 @@ import {
 } from '../errors.ts';
 import type { Principal } from '../identity/principal.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
+import type { HandleResult } from '../policy/handle-result.ts';
 import { hashSessionId } from '../session/ids.ts';
 import { argumentsProblem } from './arguments.ts';
 import { isListMethod } from './list-methods.ts';
@@ -21,7 +23,7 @@ import { buildPolicyInput, toolOf } from './policy-input.ts';
 import { loadPresentedState } from './presented-state.ts';
 import { assertNotRevoked, lookupFor } from './principal-revocation.ts';
 import { requestStateHash, unsealRequestState } from './request-state.ts';
-import { loadTask, ownTasks, TASK_METHODS } from './tasks.ts';
+import { loadBound, ownTasks, TASK_METHODS } from './bound-state.ts';
 import type { Caller, Decision, DecideRequest } from './types.ts';
 
 /**
@@ -45,6 +47,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
   let taskHash: string | null = null;
   let requestState: string | null = null;
   let stateHash: string | null = null;
+  let handleResult: HandleResult | null = null;
   const records: AuditRecord[] = [];
   const unfit = requestProblem(request);
   try {
@@ -57,12 +60,12 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     const presented = loadPresentedState(deps, engine, request, principal, now);
     presented.catch(() => undefined);
     await revoked;
-    const { session, handle } = await presented;
+    const { session, handle, upstreamHandle } = await presented;
     sessionHash = session?.id_hash ?? null;
-    handleHash = handle?.id_hash ?? null;
+    handleHash = (handle ?? upstreamHandle)?.id_hash ?? null;
     const { mcp } = request;
     const task = TASK_METHODS.has(mcp.method)
-      ? await loadTask(deps, request.server, mcp.params?.taskId, principal, now)
+      ? await loadBound(deps, 'task', { server: request.server, principal, now }, mcp.params?.taskId)
       : null;
     taskHash = task?.id_hash ?? null;
     // A multi-round-trip retry returns the requestState the proxy sealed; only its owner gets it unsealed.
@@ -75,7 +78,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     // A task list shows the policy only the tasks that are the principal's own.
     const candidates =
       mcp.method === 'tasks/list' && mcp.candidates !== undefined
-        ? await ownTasks(deps, request.server, mcp.candidates, principal, now)
+        ? await ownTasks(deps, { server: request.server, principal, now }, mcp.candidates)
         : mcp.candidates;
     const output = engine.decide(
       buildPolicyInput({
@@ -93,6 +96,9 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     obligations = output.obligations;
     visible = isListMethod(request.mcp.method) ? output.visible : null;
     requiredScopes = output.required_scopes;
+    // A tool whose results carry a handle the upstream mints: the PEP binds it as it leaves.
+    const tool = toolOf(mcp);
+    handleResult = allow && tool !== null ? engine.handleResult(tool) : null;
     if (allow) {
       // Only an allowed use keeps state alive; a denied one never extends it. The answer
       // does not wait for the touch: a lost touch only makes the state expire sooner, and
@@ -118,6 +124,12 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
         ownerMismatchRecord('request_state.owner_mismatch', stateHash, request, { caller, principal, now, decisionId }),
       );
     }
+    if (err instanceof HandleOwnerMismatch && principal !== null) {
+      handleHash = err.idHash;
+      records.push(
+        ownerMismatchRecord('handle.owner_mismatch', err.idHash, request, { caller, principal, now, decisionId }),
+      );
+    }
     if (err instanceof TaskOwnerMismatch && principal !== null) {
       taskHash = err.idHash;
       records.push(
@@ -137,6 +149,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     // Step-up: only a deny names the scopes that would lift it.
     ...(!allow && requiredScopes.length > 0 ? { required_scopes: requiredScopes } : {}),
     ...(allow && requestState !== null ? { request_state: requestState } : {}),
+    ...(allow && handleResult !== null ? { handle_result: handleResult } : {}),
   };
   // A session that failed its check still names its hash in the record (hashed once).
   if (sessionHash === null && request.session !== undefined) sessionHash = hashSessionId(request.session);
@@ -244,7 +257,7 @@ function detailOf(
 
 /** The security event of a replay: a principal presented state (a session, a handle, a task) it does not own. */
 function ownerMismatchRecord(
-  kind: 'session.owner_mismatch' | 'task.owner_mismatch' | 'request_state.owner_mismatch',
+  kind: 'session.owner_mismatch' | 'task.owner_mismatch' | 'handle.owner_mismatch' | 'request_state.owner_mismatch',
   idHash: string,
   request: DecideRequest,
   context: {

@@ -4,6 +4,7 @@ import type { PolicyEngine } from '../policy/engine.ts';
 import { checkSession } from '../session/check.ts';
 import { hashSessionId, kindOfId } from '../session/ids.ts';
 import type { SessionKind, SessionRecord } from '../session/record.ts';
+import { loadBound } from './bound-state.ts';
 import type { CoreDeps } from './deps.ts';
 import { toolOf } from './policy-input.ts';
 import type { DecideRequest } from './types.ts';
@@ -11,13 +12,17 @@ import type { DecideRequest } from './types.ts';
 /** The session and the state handle a request presents, each checked against it. */
 export interface PresentedState {
   readonly session: SessionRecord | null;
+  /** A handle this service minted (`mwh_…`, with its scope of tools). */
   readonly handle: SessionRecord | null;
+  /** A handle the upstream minted and the PEP bound as it left (`handle_result`). */
+  readonly upstreamHandle: SessionRecord | null;
 }
 
 /**
  * Loads and checks what the request presents: its `session` (an MCP session), and the
  * state handle in the tool argument that the request (`mcp.handle_argument`) or the
- * policy data (`catalogue.tools.<tool>.handle_argument`) names. Possession is not
+ * policy data (`catalogue.tools.<tool>.handle_argument`) names — one this service minted
+ * (`mwh_…`), or one the upstream minted and the PEP bound (any other value). Possession is not
  * authentication: both must belong to the verified principal, be live, be for this
  * server, and list the tool. Throws the coded error of the first failure.
  */
@@ -33,8 +38,12 @@ export async function loadPresentedState(
   const session = request.session === undefined ? null : await load(deps, request.session, 'mcp-session', use);
   const argument = request.mcp.handle_argument ?? (tool === null ? null : engine.handleArgument(tool));
   const value = argument === null ? undefined : request.mcp.params?.arguments?.[argument];
-  const handle = value === undefined ? null : await load(deps, value, 'state-handle', use);
-  return { session, handle };
+  if (value === undefined) return { session, handle: null, upstreamHandle: null };
+  // A value of the shape this service mints is its own handle; any other was minted upstream.
+  if (typeof value === 'string' && kindOfId(value) === null) {
+    return { session, handle: null, upstreamHandle: await loadBound(deps, 'handle', use, value) };
+  }
+  return { session, handle: await load(deps, value, 'state-handle', use), upstreamHandle: null };
 }
 
 async function load(

@@ -1,4 +1,5 @@
 import type { Reason } from '../errors.ts';
+import type { HandleResult } from '../policy/handle-result.ts';
 import type { MintedKind, SessionKind } from '../session/record.ts';
 
 /**
@@ -65,6 +66,12 @@ export interface Decision {
    * value, which the PEP forwards in its place. Absent otherwise.
    */
   readonly request_state?: string;
+  /**
+   * On an allowed call of a tool whose results carry a handle the upstream mints
+   * (`handle_result` in the policy data): where it is, for the PEP to bind before the
+   * result leaves. Absent otherwise.
+   */
+  readonly handle_result?: HandleResult;
 }
 
 /** Body of `POST /v1/sessions`. */
@@ -76,18 +83,22 @@ export interface CreateSessionRequest {
   readonly context?: Readonly<Record<string, unknown>> | undefined;
 }
 
-/** Body of `POST /v1/tasks`: a task the upstream created for this principal's request. */
-export interface BindTaskRequest {
+/** What of the upstream's minting a PEP binds: a task it created, a state handle a tool returned. */
+export type BoundStateKind = 'task' | 'handle';
+
+/** Body of `POST /v1/bound-state`: state the upstream minted for this principal's request. */
+export interface BindStateRequest {
   readonly token?: string | undefined;
-  /** The session the request was made in (legacy era); the task ends with it. */
+  /** The session the request was made in (legacy era); the state ends with it. */
   readonly session?: string | undefined;
   readonly server: string;
-  /** The upstream's `taskId`, as it will be presented in `tasks/*` requests. */
-  readonly task_id: string;
+  readonly kind: BoundStateKind;
+  /** The upstream's value (a `taskId`, a handle), as it will be presented back. */
+  readonly value: string;
 }
 
-/** A bound task as the API shows it: never its id, which is the upstream's. */
-export interface BoundTaskView {
+/** Bound state as the API shows it: never its value, which is the upstream's. */
+export interface BoundStateView {
   readonly id_hash: string;
   readonly expires_at: string;
 }

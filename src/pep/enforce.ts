@@ -76,7 +76,22 @@ export function visibleAmong(
 export function mintedStateHooks(ctx: EnforcementContext): MintedStateHooks {
   return {
     bindTask: async (taskId) => {
-      await ctx.warden.bindTask({ token: ctx.token, session: ctx.session, server: ctx.server, task_id: taskId });
+      await ctx.warden.bindState({
+        token: ctx.token,
+        session: ctx.session,
+        server: ctx.server,
+        kind: 'task',
+        value: taskId,
+      });
+    },
+    bindHandle: async (handle) => {
+      await ctx.warden.bindState({
+        token: ctx.token,
+        session: ctx.session,
+        server: ctx.server,
+        kind: 'handle',
+        value: handle,
+      });
     },
     sealRequestState: async (value) =>
       (await ctx.warden.sealRequestState({ token: ctx.token, server: ctx.server, request_state: value })).request_state,

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { Decision, SessionView } from '../decision/types.ts';
 import { PdpUnavailable, toReason } from '../errors.ts';
 import {
-  boundTaskViewSchema,
+  boundStateViewSchema,
   decisionSchema,
   errorSchema,
   livenessAnswerSchema,
@@ -133,7 +133,7 @@ export function createWardenClient(options: WardenClientOptions): Warden {
     },
     createSession: (request) => sessionCall('POST', '/v1/sessions', request, 201),
     widenSession: ({ id, ...body }) => sessionCall('POST', `/v1/sessions/${encodeURIComponent(id)}/scope`, body, 200),
-    bindTask: (request) => stateCall('POST', '/v1/tasks', request, 201, boundTaskViewSchema),
+    bindState: (request) => stateCall('POST', '/v1/bound-state', request, 201, boundStateViewSchema),
     sealRequestState: (request) => stateCall('POST', '/v1/request-states', request, 201, sealedRequestStateSchema),
     async revokeSession({ id, token }) {
       await sessionCall('DELETE', `/v1/sessions/${encodeURIComponent(id)}`, token === undefined ? {} : { token }, 200);

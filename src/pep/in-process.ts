@@ -3,7 +3,7 @@ import { checkLiveness } from '../decision/liveness.ts';
 import type { CoreDeps } from '../decision/deps.ts';
 import { createSession, revokeSession, widenSession } from '../decision/sessions.ts';
 import { sealForPrincipal } from '../decision/request-state.ts';
-import { bindTask } from '../decision/tasks.ts';
+import { bindState } from '../decision/bound-state.ts';
 import type { Caller } from '../decision/types.ts';
 import { SessionNotGranted, toReason } from '../errors.ts';
 import { WardenRefusal, type Warden } from './warden.ts';
@@ -14,7 +14,7 @@ export function inProcessWarden(core: CoreDeps, caller: Caller): Warden {
     decide: (request) => decide(core, request, caller),
     createSession: (request) => refusing(() => createSession(core, request, caller)),
     widenSession: (request) => refusing(() => widenSession(core, request, caller)),
-    bindTask: (request) => refusing(() => bindTask(core, request, caller)),
+    bindState: (request) => refusing(() => bindState(core, request, caller)),
     sealRequestState: (request) => refusing(() => sealForPrincipal(core, request, caller)),
     revokeSession: async (request) => {
       await refusing(() => revokeSession(core, request, caller));

@@ -1,4 +1,5 @@
 import { isListMethod, LIST_METHODS } from '../decision/list-methods.ts';
+import type { HandleResult } from '../policy/handle-result.ts';
 import { withMintedStateBound, type MintedStateHooks } from './minted-state.ts';
 
 export { isListMethod };
@@ -49,6 +50,8 @@ export type PendingMethod = (id: unknown) => string | undefined;
 /** What an enforcement point knows when it screens the server's messages of one exchange. */
 export interface ServerScreen extends MintedStateHooks {
   readonly pendingMethod: PendingMethod;
+  /** Where the result of a pending tool call carries a handle the upstream mints, if it does. */
+  readonly pendingHandleResult: (id: unknown) => HandleResult | undefined;
   readonly visibleFor: (method: string) => VisibleAmong;
   readonly modern: boolean;
 }
@@ -66,7 +69,10 @@ export async function screenServerMessage(message: unknown, screen: ServerScreen
   const original = message as Record<string, unknown>;
   if (!('id' in original) || 'method' in original || !('result' in original || 'error' in original)) return message;
   const method = screen.pendingMethod(original.id);
-  const m = method === undefined ? original : await withMintedStateBound(original, method, screen);
+  const m =
+    method === undefined
+      ? original
+      : await withMintedStateBound(original, { method, handleResult: screen.pendingHandleResult(original.id) }, screen);
   if (method === undefined || !isListMethod(method)) {
     if (isListShaped(m.result)) return undefined;
     return m === original ? message : m;

@@ -1,5 +1,13 @@
 import { DuplicateId } from '../errors.ts';
+import type { HandleResult } from '../policy/handle-result.ts';
 import type { ClientMessage, JsonRpcId } from './message.ts';
+
+/** A request in flight: its id, its method, and where its result carries a handle to bind. */
+export interface PendingRequest {
+  readonly id: JsonRpcId;
+  readonly method: string;
+  readonly handleResult?: HandleResult | undefined;
+}
 
 /**
  * The key an id is compared under. `1` and `"1"` are distinct JSON-RPC ids, but not to
@@ -28,22 +36,19 @@ export function duplicateInBatch(messages: readonly ClientMessage[]): DuplicateI
  * meant for it.
  */
 export class PendingIds {
-  readonly #byScope = new Map<string, Map<string, string>>();
+  readonly #byScope = new Map<string, Map<string, PendingRequest>>();
 
   /**
    * Claims the ids of `requests` in `scope`; returns the error for the first already
    * pending (claiming none), else a release for when their answers are done.
    */
-  claim(
-    scope: string,
-    requests: readonly { readonly id: JsonRpcId; readonly method: string }[],
-  ): DuplicateId | (() => void) {
-    const pending = this.#byScope.get(scope) ?? new Map<string, string>();
+  claim(scope: string, requests: readonly PendingRequest[]): DuplicateId | (() => void) {
+    const pending = this.#byScope.get(scope) ?? new Map<string, PendingRequest>();
     for (const { id } of requests) {
       if (pending.has(keyOf(id)))
         return new DuplicateId(`the request id ${JSON.stringify(id)} is still pending on this session`);
     }
-    for (const { id, method } of requests) pending.set(keyOf(id), method);
+    for (const request of requests) pending.set(keyOf(request.id), request);
     if (pending.size > 0) this.#byScope.set(scope, pending);
     let released = false;
     return () => {
@@ -56,6 +61,11 @@ export class PendingIds {
 
   /** The method of a pending request, by the id its answer carries. */
   methodOf(scope: string, id: unknown): string | undefined {
+    return this.requestOf(scope, id)?.method;
+  }
+
+  /** The pending request an answer's id names, or undefined. */
+  requestOf(scope: string, id: unknown): PendingRequest | undefined {
     if (typeof id !== 'string' && typeof id !== 'number') return undefined;
     return this.#byScope.get(scope)?.get(keyOf(id));
   }

@@ -1,7 +1,7 @@
 import type { Reason } from '../errors.ts';
 import type {
-  BindTaskRequest,
-  BoundTaskView,
+  BindStateRequest,
+  BoundStateView,
   CreateSessionRequest,
   Decision,
   DecideRequest,
@@ -23,10 +23,11 @@ export interface Warden {
   /** Re-authorizes a widening of a session's scope; throws a {@link WardenRefusal}. */
   widenSession(request: WidenRequest): Promise<SessionView>;
   /**
-   * Binds a task the upstream created to the principal (and session) of the request that
-   * created it, before its id reaches the client; throws a {@link WardenRefusal}.
+   * Binds state the upstream minted (a task it created, a handle a tool returned) to the
+   * principal (and session) of the request, before it reaches the client; throws a
+   * {@link WardenRefusal}.
    */
-  bindTask(request: BindTaskRequest): Promise<BoundTaskView>;
+  bindState(request: BindStateRequest): Promise<BoundStateView>;
   /**
    * Seals an upstream's MCP 2026-07-28 `requestState` to the principal, before it reaches
    * the client; throws a {@link WardenRefusal}.

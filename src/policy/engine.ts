@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { BundleInvalid, PolicyBuiltinMissing, PolicyError, PolicyUndefined } from '../errors.ts';
 import type { Bundle } from './bundle.ts';
 import { createHostBuiltins, type HostBuiltins } from './builtins.ts';
+import { handleResultsOf, type HandleResult } from './handle-result.ts';
 import { decisionOutputSchema, grantOutputSchema, type DecisionOutput, type GrantOutput } from './output.ts';
 
 /** The entrypoint answering "may this request proceed?". */
@@ -17,6 +18,8 @@ export interface PolicyEngine {
   grant(input: PolicyInput): GrantOutput;
   /** The argument of `tool` that carries a state handle, per `data.catalogue.tools.<tool>.handle_argument`. */
   handleArgument(tool: string): string | null;
+  /** Where `tool`'s result carries a handle the upstream mints (`handle_result`), or null. */
+  handleResult(tool: string): HandleResult | null;
 }
 
 /** The policy input of DESIGN.md; `now_ns` also drives `time.now_ns()`. */
@@ -43,6 +46,7 @@ export async function loadPolicyEngine(bundle: Bundle): Promise<PolicyEngine> {
   const run = <T>(entrypoint: string, schema: z.ZodType<T>, input: PolicyInput): T =>
     evaluate(policy, host, entrypoint, schema, input);
   const tools = readPath(bundle.data, ['catalogue', 'tools']);
+  const handleResults = handleResultsOf(tools);
   return {
     revision: bundle.revision,
     decide: (input) => run(DECISION_ENTRYPOINT, decisionOutputSchema, input),
@@ -51,6 +55,7 @@ export async function loadPolicyEngine(bundle: Bundle): Promise<PolicyEngine> {
       const name = readPath(tools, [tool, 'handle_argument']);
       return typeof name === 'string' ? name : null;
     },
+    handleResult: (tool) => handleResults.get(tool) ?? null,
   };
 }
 

@@ -22,7 +22,7 @@ import {
   type ClientMessage,
   type JsonRpcId,
 } from '../pep/message.ts';
-import { duplicateInBatch, type PendingIds } from '../pep/pending-ids.ts';
+import { duplicateInBatch, type PendingIds, type PendingRequest } from '../pep/pending-ids.ts';
 import type { StreamSupervisor } from '../pep/stream-supervisor.ts';
 import { TRANSPORT_METHOD, type Warden } from '../pep/warden.ts';
 import { headerMismatch } from './modern-headers.ts';
@@ -254,7 +254,7 @@ async function decideAndForward(
   }
   const own: unknown[] = [];
   const forwarded: unknown[] = [];
-  const requests: { id: JsonRpcId; method: string }[] = [];
+  const requests: PendingRequest[] = [];
   let rewritten = false;
   verdicts.forEach(({ message, decision }, i) => {
     if (decision.allow) {
@@ -262,7 +262,8 @@ async function decideAndForward(
       const unsealed = decision.request_state === undefined ? raw[i] : withRequestState(raw[i], decision.request_state);
       rewritten ||= unsealed !== raw[i];
       forwarded.push(unsealed);
-      if (message.type === 'request') requests.push({ id: message.id, method: message.method });
+      if (message.type === 'request')
+        requests.push({ id: message.id, method: message.method, handleResult: decision.handle_result });
     } else if (message.type === 'request') {
       own.push(forbidden(message.id, decision));
     }
@@ -282,7 +283,8 @@ async function decideAndForward(
     } catch (err) {
       return upstreamFailure(ctx, reply, firstRequestId(messages), err);
     }
-    const lists = requests.some((r) => isListMethod(r.method));
+    // Lists and tool results that carry a handle are always parsed (no fast path).
+    const lists = requests.some((r) => isListMethod(r.method) || r.handleResult !== undefined);
     return await relay(reply, response, {
       headers: clientHeaders(response.headers),
       screen: screenFor(ctx, pep, scope, lists),
@@ -406,6 +408,7 @@ function withRequestState(raw: unknown, requestState: string): unknown {
 function screenFor(ctx: ProxyContext, pep: EnforcementContext, scope: string, listsPending: boolean): ResponseScreen {
   return new ResponseScreen({
     pendingMethod: (id) => ctx.pending.methodOf(scope, id),
+    pendingHandleResult: (id) => ctx.pending.requestOf(scope, id)?.handleResult,
     visibleFor: (method) => visibleAmong(pep, method),
     modern: eraOf(pep.protocolVersion) === 'modern',
     ...mintedStateHooks(pep),

@@ -5,7 +5,7 @@ import { RpcCode, rpcError } from '../pep/message.ts';
 
 /** What a screen knows of the requests whose answers it screens. */
 export interface ScreenOptions extends ServerScreen {
-  /** Whether a list request is among the pending ones. */
+  /** Whether a list request, or a tool call whose result carries a handle, is among the pending ones. */
   readonly listsPending: boolean;
 }
 

@@ -8,6 +8,7 @@ import {
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
 import { denialKind, forbidden, refusalOf, refusalReasons, type Denied } from '../pep/answers.ts';
+import type { HandleResult } from '../policy/handle-result.ts';
 import { decideRequest, mintedStateHooks, visibleAmong, type EnforcementContext } from '../pep/enforce.ts';
 import { isModern } from '../pep/era.ts';
 import { screenServerMessage } from '../pep/list-filter.ts';
@@ -88,7 +89,10 @@ class GuardedTransport implements Transport {
   /** Deliveries in arrival order, whatever order their decisions finish in. */
   #queue: Promise<void> = Promise.resolve();
   readonly #pending = new PendingIds();
-  readonly #released = new Map<string, { release: () => void; listed: ListedRequest }>();
+  readonly #released = new Map<
+    string,
+    { release: () => void; listed: ListedRequest; handleResult: HandleResult | undefined }
+  >();
 
   constructor(inner: Transport, options: GuardOptions) {
     this.#inner = inner;
@@ -220,7 +224,11 @@ class GuardedTransport implements Transport {
           pep.session !== undefined && denialKind(decision.reasons) === 'state_gone',
         );
       }
-      this.#released.set(String(message.id), { release: claimed, listed: { pep } });
+      this.#released.set(String(message.id), {
+        release: claimed,
+        listed: { pep },
+        handleResult: decision.handle_result,
+      });
       return () => this.#deliver(raw, extra);
     }
     // A denied notification or client response has no one to answer: it is dropped.
@@ -275,6 +283,7 @@ class GuardedTransport implements Transport {
     const pep = pending?.listed.pep ?? this.#context(undefined, this.#session, undefined);
     const screened = await screenServerMessage(message, {
       pendingMethod: (id) => this.#pending.methodOf(SCOPE, id),
+      pendingHandleResult: (id) => this.#released.get(String(id))?.handleResult,
       visibleFor: (method) => visibleAmong(pep, method),
       modern: isModern(this.#protocolVersion),
       ...mintedStateHooks(pep),

@@ -2,9 +2,9 @@ import type { NewPrincipalRevocation, PrincipalRevocation, RevocationLookup } fr
 
 /**
  * The kinds of bound state mcp-warden guards: the sessions and state handles it mints,
- * and the MCP tasks an upstream mints and it binds (docs/sessions.md).
+ * and the MCP tasks and state handles an upstream mints and it binds (docs/sessions.md).
  */
-export type SessionKind = MintedKind | 'task';
+export type SessionKind = MintedKind | 'task' | 'upstream-handle';
 
 /** The kinds this service mints ids for (`mws_`, `mwh_`); a task id is the upstream's. */
 export type MintedKind = 'mcp-session' | 'state-handle';

@@ -58,6 +58,7 @@ export const decisionSchema = z.object({
   policy: z.object({ revision: z.string().nullable() }),
   required_scopes: z.array(z.string()).readonly().optional(),
   request_state: z.string().optional(),
+  handle_result: z.union([z.strictObject({ field: z.string() }), z.strictObject({ pattern: z.string() })]).optional(),
 });
 
 /** `POST /v1/sessions` body. */
@@ -69,17 +70,18 @@ export const createSessionBodySchema = z.strictObject({
   context: contextSchema.optional(),
 });
 
-/** `POST /v1/tasks` body: a task the upstream created, to bind to the principal. */
-export const bindTaskBodySchema = z.strictObject({
+/** `POST /v1/bound-state` body: state the upstream minted (a task, a handle), to bind to the principal. */
+export const bindStateBodySchema = z.strictObject({
   token: tokenSchema.optional(),
-  session: z.string().min(1).max(256).optional().describe('the session the task was created in (legacy era)'),
+  session: z.string().min(1).max(256).optional().describe('the session the state was minted in (legacy era)'),
   server: serverSchema,
-  task_id: z.string().min(1).max(1024).describe("the upstream's taskId"),
+  kind: z.enum(['task', 'handle']).describe('a task the upstream created, or a handle a tool returned'),
+  value: z.string().min(1).max(1024).describe("the upstream's value: the taskId, the handle"),
 });
 
-/** `POST /v1/tasks` 201 answer. */
-export const boundTaskViewSchema = z.object({
-  id_hash: z.string().describe('the bound-state hash of the task, as audit records name it'),
+/** `POST /v1/bound-state` 201 answer. */
+export const boundStateViewSchema = z.object({
+  id_hash: z.string().describe('the bound-state hash, as audit records name it'),
   expires_at: z.string(),
 });
 
@@ -127,7 +129,7 @@ export const sessionIdParamsSchema = z.strictObject({ id: z.string().min(1).max(
 export const sessionViewSchema = z.object({
   id: z.string().optional().describe('returned once, at creation; only its sha256 is kept'),
   id_hash: z.string(),
-  kind: z.enum(['mcp-session', 'state-handle', 'task']),
+  kind: z.enum(['mcp-session', 'state-handle', 'task', 'upstream-handle']),
   owner: z.object({
     iss: z.string(),
     sub: z.string(),

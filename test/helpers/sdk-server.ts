@@ -38,9 +38,13 @@ function buildServer(calls: string[]): McpServer {
   pathTool('fs_write', 'Write a file');
   pathTool('fs_delete', 'Delete a file');
   pathTool('debug_eval', 'Not in the policy catalogue');
-  mcp.registerTool('search_docs', { description: 'Search', inputSchema: { query: z.string() } }, async ({ query }) => {
+  // A paginated search: each result carries the upstream's own `state` for the next page.
+  const search = { description: 'Search', inputSchema: { query: z.string(), state: z.string().optional() } };
+  mcp.registerTool('search_docs', search, async ({ query, state }) => {
     calls.push('search_docs');
-    return text(`found ${query}`);
+    const page = state === undefined ? 1 : Number(state.split(':')[1]) + 1;
+    const next = `cursor:${page}:${randomUUID()}`;
+    return { ...text(`found ${query}, page ${page}`), structuredContent: { hits: [query], state: next } };
   });
   for (const name of ['summarize', 'review_changes', 'secret_prompt']) {
     mcp.registerPrompt(name, { description: name }, () => ({
@@ -55,10 +59,11 @@ function buildServer(calls: string[]): McpServer {
 
 /**
  * Serves MCP over the SDK's Streamable HTTP transport (one transport per session, as in
- * the SDK docs), guarded by `guardTransport`. The bearer token goes to `req.auth`.
+ * the SDK docs), guarded by `guardTransport` (unguarded with a null `warden`: an upstream
+ * for the proxy to guard). The bearer token goes to `req.auth`.
  */
 export async function startGuardedSdkServer(
-  warden: Warden,
+  warden: Warden | null,
   options: Partial<Omit<GuardOptions, 'warden'>> = {},
 ): Promise<GuardedSdkServer> {
   const calls: string[] = [];
@@ -81,7 +86,9 @@ export async function startGuardedSdkServer(
           onsessioninitialized: (id) => void sessions.set(id, created),
         });
         created.onclose = () => void (created.sessionId !== undefined && sessions.delete(created.sessionId));
-        await buildServer(calls).connect(guardTransport(created, { warden, server: SERVER, ...options }));
+        await buildServer(calls).connect(
+          warden === null ? created : guardTransport(created, { warden, server: SERVER, ...options }),
+        );
         transport = created;
       }
       await transport.handleRequest(req, res);

@@ -24,7 +24,7 @@ function fakeWarden(overrides: Partial<Warden> = {}): Warden {
     decide: async () => decision(true),
     createSession: async () => expect.unreachable(),
     widenSession: async () => expect.unreachable(),
-    bindTask: async () => expect.unreachable(),
+    bindState: async () => expect.unreachable(),
     sealRequestState: async () => expect.unreachable(),
     revokeSession: async () => undefined,
     liveness: async (items) => items.map(() => null),
@@ -157,9 +157,11 @@ describe('the enforcement core', () => {
     const visible = (method: string) => async () => (method === 'tools/list' ? ['a'] : []);
     const screen = (pendingMethod: (id: unknown) => string | undefined) => ({
       pendingMethod,
+      pendingHandleResult: () => undefined,
       visibleFor: visible,
       modern: false,
       bindTask: async () => expect.unreachable('no task was created'),
+      bindHandle: async () => expect.unreachable('no handle was returned'),
       sealRequestState: async () => expect.unreachable('no request state was returned'),
     });
     const stray = { jsonrpc: '2.0', id: 9, result: { tools: [{ name: 'a' }, { name: 'secret' }] } };
@@ -195,9 +197,11 @@ describe('the enforcement core', () => {
     const created = { jsonrpc: '2.0', id: 4, result: { task: { taskId: 't-1', status: 'working' } } };
     const screen = (bindTask: (id: string) => Promise<void>, method = 'tools/call') => ({
       pendingMethod: () => method,
+      pendingHandleResult: () => undefined,
       visibleFor: () => async () => [],
       modern: false,
       bindTask,
+      bindHandle: async () => expect.unreachable('no handle was returned'),
       sealRequestState: async (value: string) => `sealed:${value}`,
     });
     const binding = async (id: string) => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_BUNDLE } from '../../src/config/policy.ts';
 import { createSession } from '../../src/decision/sessions.ts';
-import { bindTask } from '../../src/decision/tasks.ts';
+import { bindState } from '../../src/decision/bound-state.ts';
 import { PROXY_CALLER } from '../../src/cli/proxy.ts';
 import { RESOURCE, startTestProxy, type TestProxy } from '../helpers/proxy.ts';
 import { echoHandler, startStubUpstream, type StubUpstream } from '../helpers/stub-upstream.ts';
@@ -96,7 +96,7 @@ describe('proxy, MCP 2026-07-28', () => {
 
   it("checks a tasks/* request's Mcp-Name against its taskId, and refuses another principal's task", async () => {
     const token = await reader();
-    await bindTask(proxy.core.deps, { token, server: RESOURCE, task_id: 'task-1' }, PROXY_CALLER);
+    await bindState(proxy.core.deps, { token, server: RESOURCE, kind: 'task', value: 'task-1' }, PROXY_CALLER);
     const get = (taskId: string) => ({ jsonrpc: '2.0', id: 4, method: 'tasks/get', params: { taskId, _meta: META } });
     const owner = await post(token, get('task-1'), { 'mcp-method': 'tasks/get', 'mcp-name': 'task-1' });
     expect(await owner.json()).toMatchObject({ id: 4, result: { echo: 'tasks/get' } });

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { CoreDeps } from '../../decision/deps.ts';
 import { sealForPrincipal } from '../../decision/request-state.ts';
-import { bindTask } from '../../decision/tasks.ts';
+import { bindState } from '../../decision/bound-state.ts';
 import {
-  bindTaskBodySchema,
-  boundTaskViewSchema,
+  bindStateBodySchema,
+  boundStateViewSchema,
   errorSchema,
   sealedRequestStateSchema,
   sealRequestStateBodySchema,
@@ -21,13 +21,13 @@ export const mintedStateRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: Ca
   { core, auth },
 ) => {
   app.post(
-    '/v1/tasks',
+    '/v1/bound-state',
     {
       schema: {
-        summary: 'Bind a task the upstream created to the verified principal and its session',
-        body: bindTaskBodySchema,
+        summary: 'Bind state the upstream minted (a task, a handle) to the verified principal and its session',
+        body: bindStateBodySchema,
         response: {
-          201: boundTaskViewSchema,
+          201: boundStateViewSchema,
           400: errorSchema,
           401: errorSchema,
           403: errorSchema,
@@ -39,7 +39,7 @@ export const mintedStateRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: Ca
     },
     async (request, reply) => {
       const caller = forServers(auth.authorize(request, ['pep']), [request.body.server]);
-      return reply.code(201).send(await bindTask(core, request.body, caller));
+      return reply.code(201).send(await bindState(core, request.body, caller));
     },
   );
 

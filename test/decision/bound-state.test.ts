@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { decide } from '../../src/decision/decide.ts';
 import { createSession, revokeSession } from '../../src/decision/sessions.ts';
-import { bindTask } from '../../src/decision/tasks.ts';
+import { bindState } from '../../src/decision/bound-state.ts';
 import { boundStateHash } from '../../src/session/ids.ts';
 import { createTestCore, PEP, type TestCore } from '../helpers/core.ts';
 import { SERVER } from '../helpers/tokens.ts';
@@ -27,7 +27,7 @@ describe('tasks bound to their principal', () => {
     decide(t.deps, { token, server: SERVER, mcp: { method, params: { taskId } } }, PEP);
 
   it('binds a task to the principal and session, audited by hash, and lets the owner use it', async () => {
-    const view = await bindTask(t.deps, { token: alice, session, server: SERVER, task_id: TASK }, PEP);
+    const view = await bindState(t.deps, { token: alice, session, server: SERVER, kind: 'task', value: TASK }, PEP);
     expect(view.id_hash).toBe(taskHash);
     expect(t.audit.saved).toEqual([
       expect.objectContaining({ kind: 'task.bound', principal: expect.objectContaining({ sub: 'alice' }) }),
@@ -42,7 +42,7 @@ describe('tasks bound to their principal', () => {
   });
 
   it("refuses another principal's use of the task and records the replay", async () => {
-    await bindTask(t.deps, { token: alice, session, server: SERVER, task_id: TASK }, PEP);
+    await bindState(t.deps, { token: alice, session, server: SERVER, kind: 'task', value: TASK }, PEP);
     t.audit.saved.length = 0;
     for (const method of ['tasks/get', 'tasks/result', 'tasks/cancel', 'tasks/update']) {
       const decision = await taskRequest(bob, method);
@@ -59,7 +59,7 @@ describe('tasks bound to their principal', () => {
 
   it('refuses a task id never bound, one for another server, and a request that names none', async () => {
     expect(codes(await taskRequest(alice, 'tasks/get', 'guessed'))).toEqual(['task_unknown']);
-    await bindTask(t.deps, { token: alice, session, server: SERVER, task_id: TASK }, PEP);
+    await bindState(t.deps, { token: alice, session, server: SERVER, kind: 'task', value: TASK }, PEP);
     const other = await decide(
       t.deps,
       { token: alice, server: 'https://mcp.example.com/other', mcp: { method: 'tasks/get', params: { taskId: TASK } } },
@@ -71,13 +71,13 @@ describe('tasks bound to their principal', () => {
   });
 
   it('closes a task to everyone once its session is revoked or expired', async () => {
-    await bindTask(t.deps, { token: alice, session, server: SERVER, task_id: TASK }, PEP);
+    await bindState(t.deps, { token: alice, session, server: SERVER, kind: 'task', value: TASK }, PEP);
     await revokeSession(t.deps, { id: session, token: alice }, PEP);
     expect(codes(await taskRequest(alice, 'tasks/get'))).toEqual(['task_closed']);
     expect(codes(await taskRequest(bob, 'tasks/get'))).toEqual(['task_owner_mismatch']);
 
     const second = (await createSession(t.deps, { token: alice, server: SERVER }, PEP)).id!;
-    await bindTask(t.deps, { token: alice, session: second, server: SERVER, task_id: 'task-2' }, PEP);
+    await bindState(t.deps, { token: alice, session: second, server: SERVER, kind: 'task', value: 'task-2' }, PEP);
     expect((await taskRequest(alice, 'tasks/get', 'task-2')).allow).toBe(true);
     // Past the session's idle expiry (15 min for a reader) but not the task's own (the
     // session's absolute one): the parent is what closes it.
@@ -87,9 +87,9 @@ describe('tasks bound to their principal', () => {
   });
 
   it('lists only the principal’s own live tasks', async () => {
-    await bindTask(t.deps, { token: alice, session, server: SERVER, task_id: TASK }, PEP);
+    await bindState(t.deps, { token: alice, session, server: SERVER, kind: 'task', value: TASK }, PEP);
     const bobSession = (await createSession(t.deps, { token: bob, server: SERVER }, PEP)).id!;
-    await bindTask(t.deps, { token: bob, session: bobSession, server: SERVER, task_id: 'bobs' }, PEP);
+    await bindState(t.deps, { token: bob, session: bobSession, server: SERVER, kind: 'task', value: 'bobs' }, PEP);
     const list = (token: string) =>
       decide(
         t.deps,
@@ -101,11 +101,13 @@ describe('tasks bound to their principal', () => {
   });
 
   it('binds idempotently for the owner and refuses binding the same id to another principal', async () => {
-    await bindTask(t.deps, { token: alice, session, server: SERVER, task_id: TASK }, PEP);
+    await bindState(t.deps, { token: alice, session, server: SERVER, kind: 'task', value: TASK }, PEP);
     await expect(
-      bindTask(t.deps, { token: alice, session, server: SERVER, task_id: TASK }, PEP),
+      bindState(t.deps, { token: alice, session, server: SERVER, kind: 'task', value: TASK }, PEP),
     ).resolves.toMatchObject({ id_hash: taskHash });
-    await expect(bindTask(t.deps, { token: bob, server: SERVER, task_id: TASK }, PEP)).rejects.toMatchObject({
+    await expect(
+      bindState(t.deps, { token: bob, server: SERVER, kind: 'task', value: TASK }, PEP),
+    ).rejects.toMatchObject({
       code: 'task_owner_mismatch',
     });
     expect(t.audit.saved.filter((r) => r.kind === 'task.owner_mismatch')).toEqual([
@@ -115,13 +117,19 @@ describe('tasks bound to their principal', () => {
   });
 
   it("refuses binding in another principal's session, or with a bad token or task id", async () => {
-    await expect(bindTask(t.deps, { token: bob, session, server: SERVER, task_id: TASK }, PEP)).rejects.toMatchObject({
+    await expect(
+      bindState(t.deps, { token: bob, session, server: SERVER, kind: 'task', value: TASK }, PEP),
+    ).rejects.toMatchObject({
       code: 'session_owner_mismatch',
     });
-    await expect(bindTask(t.deps, { token: 'nope', server: SERVER, task_id: TASK }, PEP)).rejects.toMatchObject({
+    await expect(
+      bindState(t.deps, { token: 'nope', server: SERVER, kind: 'task', value: TASK }, PEP),
+    ).rejects.toMatchObject({
       code: 'invalid_token',
     });
-    await expect(bindTask(t.deps, { token: alice, server: SERVER, task_id: '' }, PEP)).rejects.toMatchObject({
+    await expect(
+      bindState(t.deps, { token: alice, server: SERVER, kind: 'task', value: '' }, PEP),
+    ).rejects.toMatchObject({
       code: 'invalid_request',
     });
     expect(codes(await taskRequest(bob, 'tasks/get'))).toEqual(['task_unknown']);
@@ -129,11 +137,11 @@ describe('tasks bound to their principal', () => {
 
   it('does not bind a task whose record the audit sink refused', async () => {
     t.audit.failing = true;
-    await expect(bindTask(t.deps, { token: alice, session, server: SERVER, task_id: TASK }, PEP)).rejects.toMatchObject(
-      {
-        code: 'audit_unavailable',
-      },
-    );
+    await expect(
+      bindState(t.deps, { token: alice, session, server: SERVER, kind: 'task', value: TASK }, PEP),
+    ).rejects.toMatchObject({
+      code: 'audit_unavailable',
+    });
     t.audit.failing = false;
     expect(codes(await taskRequest(alice, 'tasks/get'))).toEqual(['task_closed']);
   });
