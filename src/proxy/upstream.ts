@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
+import { eraOf } from '../pep/era.ts';
 
 /** Client headers an upstream MCP server needs; everything else (Authorization first) stays here. */
 const FORWARDED_REQUEST_HEADERS = [
@@ -52,9 +53,11 @@ export class Upstream {
     body?: Buffer,
   ): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = {};
+    // MCP 2026-07-28 has no stream resumption: a Last-Event-ID there would replay another stream's events.
+    const modern = eraOf(single(client['mcp-protocol-version'])) === 'modern';
     for (const name of FORWARDED_REQUEST_HEADERS) {
       const value = client[name];
-      if (typeof value === 'string') headers[name] = value;
+      if (typeof value === 'string' && !(modern && name === 'last-event-id')) headers[name] = value;
     }
     for (const [name, value] of Object.entries(client)) {
       // Custom parameter headers of MCP 2026-07-28 tools: forwarded unchanged for the upstream to check.
@@ -92,4 +95,8 @@ export function clientHeaders(upstream: Dispatcher.ResponseData['headers']): Rec
     if (typeof value === 'string') headers[name] = value;
   }
   return headers;
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }

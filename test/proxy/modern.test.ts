@@ -114,6 +114,16 @@ describe('proxy, MCP 2026-07-28', () => {
     expect(upstream.seen.map((r) => r.body)).toEqual([expect.objectContaining({ method: 'tasks/get' })]);
   });
 
+  it('does not forward Last-Event-ID in this era (no stream resumption)', async () => {
+    const response = await post(await reader(), call('fs_read', { path: '/srv/data/a.txt' }), {
+      'mcp-method': 'tools/call',
+      'mcp-name': 'fs_read',
+      'last-event-id': 'stream-of-another-1',
+    });
+    expect(response.status).toBe(200);
+    expect(upstream.seen[0]!.headers['last-event-id']).toBeUndefined();
+  });
+
   it('decodes a Base64 Mcp-Name before comparing it', async () => {
     const name = Buffer.from('fs_read').toString('base64');
     const response = await post(await reader(), call('fs_read', { path: '/srv/data/a.txt' }), {
