@@ -294,11 +294,12 @@ export function describeSessionStoreContract(
     });
 
     describe('every kind of bound state', () => {
-      for (const kind of ['mcp-session', 'state-handle', 'task'] as const) {
+      for (const kind of ['mcp-session', 'state-handle', 'task', 'upstream-handle'] as const) {
         it(`keeps, touches, revokes and lists a ${kind} record like any other`, async () => {
           const { store, peer } = await open();
-          const parent = kind === 'task' ? hashSessionId(newSessionId('mcp-session')) : null;
-          const record = sessionRecord({ kind, parent, scope: kind === 'task' ? [] : ['fs_read'] });
+          const bound = kind === 'task' || kind === 'upstream-handle';
+          const parent = bound ? hashSessionId(newSessionId('mcp-session')) : null;
+          const record = sessionRecord({ kind, parent, scope: bound ? [] : ['fs_read'] });
           await store.insert(record);
           expect(await peer.get(record.id_hash)).toStrictEqual(record);
           expect((await store.touch(record.id_hash, NOW + 1))?.last_seen_at).toBe(NOW + 1);
