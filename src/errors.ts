@@ -181,17 +181,23 @@ export class SessionExpired extends WardenError {
   static override readonly status = 410;
   static override readonly family = 'state_gone';
 }
-/** The session belongs to another principal (a replay); also a security event. */
-export class SessionOwnerMismatch extends WardenError {
-  static override readonly code = 'session_owner_mismatch';
-  static override readonly status = 403;
-  static override readonly family = 'state_refused';
-  /** sha256 of the id that was replayed, for the security event. */
+/**
+ * A principal presented state bound to another principal (a replay): also a security
+ * event, recorded with the hash of what was replayed.
+ */
+export abstract class StateReplay extends WardenError {
+  /** The hash of the id (or bound value) that was replayed, for the security event. */
   readonly idHash: string;
   constructor(message: string, idHash: string) {
     super(message);
     this.idHash = idHash;
   }
+}
+/** The session belongs to another principal (a replay); also a security event. */
+export class SessionOwnerMismatch extends StateReplay {
+  static override readonly code = 'session_owner_mismatch';
+  static override readonly status = 403;
+  static override readonly family = 'state_refused';
 }
 /**
  * A task id the proxy never bound for this server (or whose record is gone). Answered
@@ -203,16 +209,10 @@ export class TaskUnknown extends WardenError {
   static override readonly family = 'policy';
 }
 /** The task belongs to another principal (a replay of its id); also a security event. */
-export class TaskOwnerMismatch extends WardenError {
+export class TaskOwnerMismatch extends StateReplay {
   static override readonly code = 'task_owner_mismatch';
   static override readonly status = 403;
   static override readonly family = 'policy';
-  /** The task's bound-state hash, for the security event. */
-  readonly idHash: string;
-  constructor(message: string, idHash: string) {
-    super(message);
-    this.idHash = idHash;
-  }
 }
 /** The task's record, or the session it was started in, was revoked or expired. */
 export class TaskClosed extends WardenError {
@@ -227,16 +227,10 @@ export class HandleUnknown extends WardenError {
   static override readonly family = 'policy';
 }
 /** The upstream-minted handle was returned to another principal (a replay); also a security event. */
-export class HandleOwnerMismatch extends WardenError {
+export class HandleOwnerMismatch extends StateReplay {
   static override readonly code = 'handle_owner_mismatch';
   static override readonly status = 403;
   static override readonly family = 'policy';
-  /** The handle's bound-state hash, for the security event. */
-  readonly idHash: string;
-  constructor(message: string, idHash: string) {
-    super(message);
-    this.idHash = idHash;
-  }
 }
 /** The upstream-minted handle's record, or the session it was bound in, was revoked or expired. */
 export class HandleClosed extends WardenError {

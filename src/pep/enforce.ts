@@ -74,25 +74,12 @@ export function visibleAmong(
 
 /** Makes the state the upstream mints in answers to these messages their principal's (and session's). */
 export function mintedStateHooks(ctx: EnforcementContext): MintedStateHooks {
+  const bind = (kind: 'task' | 'handle') => async (value: string) => {
+    await ctx.warden.bindState({ token: ctx.token, session: ctx.session, server: ctx.server, kind, value });
+  };
   return {
-    bindTask: async (taskId) => {
-      await ctx.warden.bindState({
-        token: ctx.token,
-        session: ctx.session,
-        server: ctx.server,
-        kind: 'task',
-        value: taskId,
-      });
-    },
-    bindHandle: async (handle) => {
-      await ctx.warden.bindState({
-        token: ctx.token,
-        session: ctx.session,
-        server: ctx.server,
-        kind: 'handle',
-        value: handle,
-      });
-    },
+    bindTask: bind('task'),
+    bindHandle: bind('handle'),
     sealRequestState: async (value) =>
       (await ctx.warden.sealRequestState({ token: ctx.token, server: ctx.server, request_state: value })).request_state,
   };
