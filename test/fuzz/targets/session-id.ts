@@ -28,7 +28,8 @@ export const sessionIdTarget: FuzzTarget = {
   name: 'session ids and state handles (decide, in process)',
   invariant:
     'only the exact live id is allowed; any other string is denied session_unknown (or ' +
-    'session_kind_mismatch for a live id of the other kind); the shape check agrees with the documented pattern',
+    'session_kind_mismatch for a live id of the other kind, handle_unknown for a handle argument not of ' +
+    'the warden shape); the shape check agrees with the documented pattern',
   defaultRuns: 3000,
   async open() {
     const t = await createTestCore();
@@ -71,8 +72,11 @@ export const sessionIdTarget: FuzzTarget = {
       // The kind is read from the id's prefix before the store is asked (docs/sessions.md
       // lists "record exists" first; the code answers a well-formed id of the other kind
       // session_kind_mismatch without a lookup, which tells the caller nothing more).
+      // A handle argument of any other shape is read as a handle the upstream minted
+      // (src/decision/presented-state.ts): none was bound here, so it is handle_unknown.
       const otherKind = ID_SHAPE.test(id) && id.startsWith(asHandle ? 'mws_' : 'mwh_');
-      const expected = otherKind ? 'session_kind_mismatch' : 'session_unknown';
+      const upstreamShape = asHandle && !ID_SHAPE.test(id);
+      const expected = otherKind ? 'session_kind_mismatch' : upstreamShape ? 'handle_unknown' : 'session_unknown';
       if (code !== expected) throw new Error(`${JSON.stringify(id)}: ${code}, expected ${expected}`);
     });
     return {
