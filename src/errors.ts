@@ -369,6 +369,19 @@ export class AuditUnavailable extends WardenError {
   static override readonly family = 'unavailable';
 }
 
+// ---- upstream identity ---------------------------------------------------------
+
+/**
+ * The PEP asked for an identity assertion for its upstream, and this service signs none
+ * for the server (no `identity.upstream_assertion`, or no audience for the server): the
+ * request fails closed rather than reaching the upstream without the identity it expects.
+ */
+export class UpstreamIdentityUnavailable extends WardenError {
+  static override readonly code = 'upstream_identity_unavailable';
+  static override readonly status = 503;
+  static override readonly family = 'unavailable';
+}
+
 // ---- requests ------------------------------------------------------------------
 
 /** One wrong field of a request, by its dotted path (`''` for the whole body). */
@@ -549,6 +562,7 @@ export const ERROR_CLASSES: readonly ErrorClassInfo[] = [
   HandleClosed,
   RequestStateInvalid,
   RequestStateOwnerMismatch,
+  UpstreamIdentityUnavailable,
   SessionServerMismatch,
   ToolNotInSessionScope,
   SessionKindMismatch,

@@ -5,6 +5,7 @@ import { createAuditSink } from './audit/create-sink.ts';
 import { maskRules } from './audit/mask.ts';
 import type { Config } from './config/schema.ts';
 import type { CoreDeps } from './decision/deps.ts';
+import { loadUpstreamIdentitySigner } from './decision/upstream-identity.ts';
 import { loadDevIssuer } from './identity/dev-issuer.ts';
 import { readJwksFile } from './keys/jwks-file.ts';
 import { loadOrCreateSecretKey } from './keys/secret-key.ts';
@@ -83,6 +84,7 @@ export async function startCore(config: Config, options: CoreOptions): Promise<R
     cacheSize: config.identity.token_cache_size,
     maxTokenBytes: config.identity.max_token_bytes,
   });
+  const upstreamIdentity = await loadUpstreamIdentitySigner(config.identity.upstream_assertion);
   const store = createSessionStore(config.session);
   const sink = (await createAuditSink(config.audit)).sink;
   const sessions = metrics ? instrumentSessionStore(store, metrics, config.session.store) : store;
@@ -124,6 +126,7 @@ export async function startCore(config: Config, options: CoreOptions): Promise<R
         : loadOrCreateSecretKey(config.session.request_state_key_file),
     limits: { maxTtlSeconds: config.session.max_ttl_seconds, maxIdleSeconds: config.session.max_idle_seconds },
     adminRevoke: config.session.admin_revoke,
+    upstreamIdentity,
     observe: metrics,
   };
   metrics?.watch({ sessions, policyRevision: () => policy.revision });

@@ -1,5 +1,7 @@
 import { createServer } from 'node:net';
+import { upstreamAssertionConfigSchema } from '../config/identity.ts';
 import type { Config } from '../config/schema.ts';
+import { upstreamIdentityJwks } from '../decision/upstream-identity.ts';
 import { buildProxyApp } from '../proxy/app.ts';
 import { RequestGate } from '../proxy/gate.ts';
 import { isLoopback } from '../server/loopback.ts';
@@ -75,7 +77,7 @@ export async function proxyCommand(args: string[]): Promise<number> {
     console.error(`proxy: ${problem}`);
     return 2;
   }
-  const { warden, stop } = await connectWarden(config);
+  const { warden, stop, upstreamIdentityJwks } = await connectWarden(withUpstreamAudience(config, resource));
   const gate = new RequestGate();
   const app = await buildProxyApp({
     gate,
@@ -85,7 +87,9 @@ export async function proxyCommand(args: string[]): Promise<number> {
       headers: proxy.upstream.headers,
       timeoutMs: proxy.upstream.timeout_ms,
       connections: proxy.upstream.connections,
+      identityHeader: proxy.upstream.identity_header,
     },
+    upstreamIdentityJwks,
     upstreamProtocol: proxy.upstream.protocol,
     streams: { checkMs: proxy.streams.check_ms, unavailableGraceMs: proxy.streams.unavailable_grace_ms },
     path: proxy.path,
@@ -123,8 +127,30 @@ export async function proxyCommand(args: string[]): Promise<number> {
   return -1;
 }
 
+/**
+ * The config of an in-process proxy whose upstream takes identity assertions: unless the
+ * config names another audience for the proxy's resource, it is the upstream's URL. A
+ * remote decision service signs with its own config.
+ */
+export function withUpstreamAudience(config: Config, resource: string): Config {
+  const { proxy } = config;
+  if (proxy.warden !== undefined || proxy.upstream.identity_header === undefined || proxy.upstream.url === undefined)
+    return config;
+  const assertion = config.identity.upstream_assertion ?? upstreamAssertionConfigSchema.parse({});
+  if (assertion.audiences[resource] !== undefined) return config;
+  const audiences = { ...assertion.audiences, [resource]: proxy.upstream.url };
+  return { ...config, identity: { ...config.identity, upstream_assertion: { ...assertion, audiences } } };
+}
+
+interface ConnectedWarden {
+  readonly warden: Warden;
+  readonly stop: () => Promise<void>;
+  /** An in-process core's upstream-identity keys, for the proxy to publish. */
+  readonly upstreamIdentityJwks?: { readonly keys: readonly object[] } | undefined;
+}
+
 /** The decision service behind the proxy: a remote one when configured, else this process's core. */
-async function connectWarden(config: Config): Promise<{ warden: Warden; stop: () => Promise<void> }> {
+async function connectWarden(config: Config): Promise<ConnectedWarden> {
   const remote = config.proxy.warden;
   if (remote !== undefined) {
     const { createWardenClient } = await import('../pep/http-warden.ts');
@@ -140,7 +166,12 @@ async function connectWarden(config: Config): Promise<{ warden: Warden; stop: ()
   }
   const { inProcessWarden } = await import('../pep/in-process.ts');
   const running = await startCore(config, { host: config.proxy.host });
-  return { warden: inProcessWarden(running.core, PROXY_CALLER), stop: running.stop };
+  const { upstreamIdentity } = running.core;
+  return {
+    warden: inProcessWarden(running.core, PROXY_CALLER),
+    stop: running.stop,
+    upstreamIdentityJwks: upstreamIdentity === undefined ? undefined : upstreamIdentityJwks(upstreamIdentity),
+  };
 }
 
 /**

@@ -124,6 +124,7 @@ export const trustDomainConfigSchema = z
   .refine((v) => sourceCount(v) === 1, { message: 'set exactly one key source: jwks, jwks_file or jwks_uri' });
 
 export type IssuerConfig = z.output<typeof issuerConfigSchema>;
+export type UpstreamAssertionConfig = z.output<typeof upstreamAssertionConfigSchema>;
 export type TrustDomainConfig = z.output<typeof trustDomainConfigSchema>;
 /** What a key source needs, common to issuers and trust domains. */
 export type KeySourceConfig = Pick<
@@ -159,6 +160,25 @@ function checkIssuerTrust(v: { issuers: IssuerConfig[]; servers: string[] }, ctx
   });
 }
 
+/**
+ * Identity assertions this service signs for upstreams (docs/identity.md): a short-lived
+ * JWT of the verified principal, so an upstream behind a PEP can bind its own state to
+ * the user without ever seeing the client's token.
+ */
+export const upstreamAssertionConfigSchema = z.strictObject({
+  /** The Ed25519 private JWK; created (mode 0600, exclusive create) on first use. */
+  key_file: z.string().min(1).default('var/keys/upstream-identity.jwk'),
+  /** The assertions' `iss`; upstreams check it. */
+  issuer: z.string().min(1).default('mcp-warden'),
+  /** Lifetime of one assertion; it never outlives the client's token either. */
+  ttl_seconds: z.number().int().min(5).max(300).default(60),
+  /**
+   * The audience of the assertions for each MCP server (the upstream behind it, e.g. its
+   * URL). A server with no entry gets none; a PEP asking for one is refused.
+   */
+  audiences: z.record(z.string().min(1), z.string().min(1)).default({}),
+});
+
 /** Identity: trusted issuers and trust domains, accepted servers, the token cache. */
 export const identityConfigSchema = z
   .strictObject({
@@ -173,5 +193,6 @@ export const identityConfigSchema = z
     servers: z.array(z.string().min(1)).default([]),
     token_cache_size: z.number().int().min(0).max(1_000_000).default(10_000),
     max_token_bytes: z.number().int().min(256).max(65_536).default(8_192),
+    upstream_assertion: upstreamAssertionConfigSchema.optional(),
   })
   .superRefine(checkIssuerTrust);

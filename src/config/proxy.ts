@@ -29,6 +29,12 @@ export const proxyConfigSchema = z.strictObject({
       url: httpUrl.optional(),
       /** Credentials for the upstream, set here: the client's token is never forwarded. */
       headers: z.record(headerName, z.string()).default({}),
+      /**
+       * Send the upstream, in this header, a short-lived identity assertion of each request's
+       * verified principal, signed by the decision service (`identity.upstream_assertion`).
+       * An allow without one is refused (`upstream_identity_unavailable`).
+       */
+      identity_header: headerName.optional(),
       /** Time to the upstream's response headers; a stream, once open, is not cut. */
       timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
       connections: z.number().int().min(1).max(1024).default(64),
@@ -39,6 +45,12 @@ export const proxyConfigSchema = z.strictObject({
        */
       protocol: z.enum(['auto', 'legacy', 'modern', 'both']).default('auto'),
     })
+    .refine(
+      (v) =>
+        v.identity_header === undefined ||
+        !Object.keys(v.headers).some((h) => h.toLowerCase() === v.identity_header?.toLowerCase()),
+      { message: 'identity_header must not be one of the configured headers', path: ['identity_header'] },
+    )
     .default({ headers: {}, timeout_ms: 30_000, connections: 64, protocol: 'auto' }),
   /** Open streams (legacy GET streams, long POST answers) are cut when their session or token ends. */
   streams: z

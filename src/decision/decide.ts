@@ -25,6 +25,7 @@ import { assertNotRevoked, lookupFor } from './principal-revocation.ts';
 import { requestStateHash, unsealRequestState } from './request-state.ts';
 import { loadBound, ownTasks, TASK_METHODS } from './bound-state.ts';
 import type { Caller, Decision, DecideRequest } from './types.ts';
+import { signUpstreamIdentity } from './upstream-identity.ts';
 
 /**
  * The one decision pipeline: identity → principal revocation → session → policy → audit. Never throws: every
@@ -48,6 +49,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
   let requestState: string | null = null;
   let stateHash: string | null = null;
   let handleResult: HandleResult | null = null;
+  let upstreamIdentity: string | null = null;
   const records: AuditRecord[] = [];
   const unfit = requestProblem(request);
   try {
@@ -99,6 +101,14 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     // A tool whose results carry a handle the upstream mints: the PEP binds it as it leaves.
     const tool = toolOf(mcp);
     handleResult = allow && tool !== null ? engine.handleResult(tool) : null;
+    if (allow && request.upstream_identity === true) {
+      upstreamIdentity = await signUpstreamIdentity(deps.upstreamIdentity, {
+        principal,
+        server: request.server,
+        decisionId,
+        now,
+      });
+    }
     if (allow) {
       // Only an allowed use keeps state alive; a denied one never extends it. The answer
       // does not wait for the touch: a lost touch only makes the state expire sooner, and
@@ -119,6 +129,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
       );
     }
     requestState = null;
+    upstreamIdentity = null;
     if (err instanceof RequestStateOwnerMismatch && principal !== null && stateHash !== null) {
       records.push(
         ownerMismatchRecord('request_state.owner_mismatch', stateHash, request, { caller, principal, now, decisionId }),
@@ -150,6 +161,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     ...(!allow && requiredScopes.length > 0 ? { required_scopes: requiredScopes } : {}),
     ...(allow && requestState !== null ? { request_state: requestState } : {}),
     ...(allow && handleResult !== null ? { handle_result: handleResult } : {}),
+    ...(allow && upstreamIdentity !== null ? { upstream_identity: upstreamIdentity } : {}),
   };
   // A session that failed its check still names its hash in the record (hashed once).
   if (sessionHash === null && request.session !== undefined) sessionHash = hashSessionId(request.session);
@@ -161,6 +173,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
       handleHash,
       taskHash,
       stateHash,
+      upstreamAudience: upstreamIdentity === null ? null : (deps.upstreamIdentity?.audiences[request.server] ?? null),
       now,
       mask: deps.mask,
     }),
@@ -210,12 +223,14 @@ interface DecisionContext {
   readonly handleHash: string | null;
   readonly taskHash: string | null;
   readonly stateHash: string | null;
+  /** The audience of the identity assertion the decision carries, if any. */
+  readonly upstreamAudience: string | null;
   readonly now: number;
   readonly mask: MaskRules;
 }
 
 function decisionRecord(decision: Decision, request: DecideRequest, context: DecisionContext): AuditRecord {
-  const { caller, principal, sessionHash, handleHash, taskHash, stateHash, now, mask } = context;
+  const { caller, principal, sessionHash, handleHash, taskHash, stateHash, upstreamAudience, now, mask } = context;
   const { mcp } = request;
   return auditRecord('decision', now, caller.id, {
     decision_id: decision.decision_id,
@@ -234,18 +249,22 @@ function decisionRecord(decision: Decision, request: DecideRequest, context: Dec
       uri: mcp.params?.uri ?? null,
       protocol_version: mcp.protocol_version ?? null,
     },
-    ...detailOf({ handle: handleHash, task: taskHash, request_state: stateHash }, principal),
+    ...detailOf(
+      { handle: handleHash, task: taskHash, request_state: stateHash, upstream_identity: upstreamAudience },
+      principal,
+    ),
   });
 }
 
 /**
  * The record's `detail`: the state handle, task and request state presented (by hash),
- * and the roles and scopes the token asserted that its issuer may not
+ * the audience of the identity assertion signed for the upstream (its `jti` is the
+ * decision id), and the roles and scopes the token asserted that its issuer may not
  * (`identity.issuers[].roles` / `scopes`), dropped before the policy saw them — recorded,
  * so an incident review sees who tried to assert what.
  */
 function detailOf(
-  state: Readonly<Record<'handle' | 'task' | 'request_state', string | null>>,
+  state: Readonly<Record<'handle' | 'task' | 'request_state' | 'upstream_identity', string | null>>,
   principal: Principal | null,
 ): { detail?: Record<string, unknown> } {
   const detail: Record<string, unknown> = {};

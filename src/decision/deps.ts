@@ -4,6 +4,7 @@ import type { TokenVerifier } from '../identity/verifier.ts';
 import type { ActivePolicy } from '../policy/active.ts';
 import type { SessionStore } from '../session/record.ts';
 import type { Decision } from './types.ts';
+import type { UpstreamIdentitySigner } from './upstream-identity.ts';
 
 /** Told of every answer, for metrics; kept outside the core, and must not throw. */
 export interface CoreObserver {
@@ -32,6 +33,8 @@ export interface CoreDeps {
    * owner (a principal rule), so the same token cannot go on statelessly. `principal` when absent.
    */
   readonly adminRevoke?: 'principal' | 'session' | undefined;
+  /** Signs identity assertions for upstreams (`identity.upstream_assertion`), when configured. */
+  readonly upstreamIdentity?: UpstreamIdentitySigner | undefined;
   /** Metrics, when the service keeps them. */
   readonly observe?: CoreObserver | undefined;
 }

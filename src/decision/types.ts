@@ -46,6 +46,8 @@ export interface DecideRequest {
   readonly server: string;
   readonly mcp: McpRequest;
   readonly context?: Readonly<Record<string, unknown>> | undefined;
+  /** On an allow, sign an identity assertion of the principal for the server's upstream. */
+  readonly upstream_identity?: boolean | undefined;
 }
 
 /** The answer. A deny is a normal answer, never an exception. */
@@ -72,6 +74,11 @@ export interface Decision {
    * result leaves. Absent otherwise.
    */
   readonly handle_result?: HandleResult;
+  /**
+   * On an allow of a request that asked for it (`upstream_identity`): a short-lived JWT of
+   * the principal, signed by this service for the server's upstream. Absent otherwise.
+   */
+  readonly upstream_identity?: string;
 }
 
 /** Body of `POST /v1/sessions`. */

@@ -1,4 +1,5 @@
 import type { Decision, McpRequest } from '../decision/types.ts';
+import { toReason, UpstreamIdentityUnavailable } from '../errors.ts';
 import type { ClientMessage } from './message.ts';
 import type { MintedStateHooks } from './minted-state.ts';
 import { mcpRequestOf } from './mcp-request.ts';
@@ -18,6 +19,8 @@ export interface EnforcementContext {
   readonly widenOnDemand: boolean;
   /** The obligations this PEP carries out ({@link IMPLEMENTED_OBLIGATIONS}). */
   readonly obligations: ReadonlySet<string>;
+  /** The upstream takes an identity assertion with every request: an allow must carry one. */
+  readonly upstreamIdentity?: boolean | undefined;
 }
 
 export interface Verdict {
@@ -29,10 +32,17 @@ export interface Verdict {
  * Decides one MCP request as every enforcement point must: a tool call refused only
  * because the session's scope lacks the tool is re-authorized as a widening (a new grant
  * by policy, audited) and decided again; an allow carrying an obligation this PEP does
- * not carry out is a deny.
+ * not carry out is a deny, and so is an allow without the identity assertion the
+ * upstream takes.
  */
 export async function decideRequest(ctx: EnforcementContext, mcp: McpRequest): Promise<Decision> {
-  const request = { token: ctx.token, session: ctx.session, server: ctx.server, mcp };
+  const request = {
+    token: ctx.token,
+    session: ctx.session,
+    server: ctx.server,
+    mcp,
+    ...(ctx.upstreamIdentity === true ? { upstream_identity: true } : {}),
+  };
   let decision = await ctx.warden.decide(request);
   const tool = mcp.params?.name;
   if (
@@ -44,7 +54,23 @@ export async function decideRequest(ctx: EnforcementContext, mcp: McpRequest): P
   ) {
     decision = await widened(ctx, decision, ctx.session, tool, request);
   }
-  return enforceableDecision(decision, ctx.obligations);
+  return withUpstreamIdentity(enforceableDecision(decision, ctx.obligations), ctx);
+}
+
+/** An allow goes upstream only with the assertion the upstream takes; without it, it fails closed. */
+function withUpstreamIdentity(decision: Decision, ctx: EnforcementContext): Decision {
+  if (!decision.allow || ctx.upstreamIdentity !== true || typeof decision.upstream_identity === 'string')
+    return decision;
+  const { upstream_identity: _none, ...denied } = decision;
+  const reason = toReason(
+    new UpstreamIdentityUnavailable('the decision carries no identity assertion for the upstream'),
+  );
+  return { ...denied, allow: false, reasons: [reason], obligations: {}, visible_tools: null };
+}
+
+/** The identity assertion to send upstream with these messages: the first allowed decision's. */
+export function upstreamIdentityOf(verdicts: readonly Verdict[]): string | undefined {
+  return verdicts.find((v) => v.decision.allow)?.decision.upstream_identity;
 }
 
 /** Decides every message in order; nothing is delivered before all are decided. */
@@ -65,7 +91,7 @@ export function visibleAmong(
 ): (candidates: readonly string[]) => Promise<readonly string[] | null> {
   return async (candidates) => {
     const decision = await decideRequest(
-      { ...ctx, widenOnDemand: false },
+      { ...ctx, widenOnDemand: false, upstreamIdentity: false },
       { method, params: {}, candidates, protocol_version: ctx.protocolVersion },
     );
     return decision.allow ? decision.visible_tools : null;

@@ -8,6 +8,7 @@ import type { Warden } from '../pep/warden.ts';
 import { handleDelete, handleGet, handlePost, type ProxyContext } from './endpoint.ts';
 import { RequestGate } from './gate.ts';
 import { originProblem } from './origin-guard.ts';
+import { UPSTREAM_IDENTITY_JWKS_PATH } from '../decision/upstream-identity.ts';
 import { IMPLEMENTED_OBLIGATIONS } from '../pep/obligations.ts';
 import { PendingIds } from '../pep/pending-ids.ts';
 import { StreamSupervisor } from '../pep/stream-supervisor.ts';
@@ -39,6 +40,11 @@ export interface ProxyOptions {
   readonly logger?: FastifyServerOptions['logger'];
   /** Shutdown: requests in flight are counted here, new ones refused once it drains. */
   readonly gate?: RequestGate;
+  /**
+   * The public keys of the identity assertions the upstream receives, served at
+   * {@link UPSTREAM_IDENTITY_JWKS_PATH} when the proxy decides in process.
+   */
+  readonly upstreamIdentityJwks?: { readonly keys: readonly object[] } | undefined;
 }
 
 /**
@@ -103,6 +109,12 @@ export async function buildProxyApp(options: ProxyOptions): Promise<FastifyInsta
 
   for (const path of metadataPaths(options.path)) {
     app.get(path, async () => resourceMetadata(options.identity));
+  }
+  const jwks = options.upstreamIdentityJwks;
+  if (jwks !== undefined) {
+    app.get(UPSTREAM_IDENTITY_JWKS_PATH, async (_request, reply) =>
+      reply.header('cache-control', 'public, max-age=300').type('application/json').send(JSON.stringify(jwks)),
+    );
   }
   const gate = options.gate ?? new RequestGate();
   const gated =

@@ -7,6 +7,7 @@ import {
   decideMessages,
   decideRequest,
   mintedStateHooks,
+  upstreamIdentityOf,
   visibleAmong,
   type EnforcementContext,
   type Verdict,
@@ -122,26 +123,32 @@ export async function handlePost(ctx: ProxyContext, request: FastifyRequest, rep
 
 /** Legacy `GET`: the server's SSE stream of a session, opened only for its owner, cut when its authority ends. */
 export async function handleGet(ctx: ProxyContext, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-  return sessionOperation(ctx, request, reply, TRANSPORT_METHOD.stream, async (sessionId, upstreamId, pep) => {
-    const response = await ctx.upstream.send('GET', request.headers, upstreamId);
-    const scope = `session:${ctx.sessions.keyOf(sessionId)}`;
-    await relay(reply, response, {
-      headers: clientHeaders(response.headers),
-      screen: screenFor(ctx, pep, scope, false),
-      ownMessages: [],
-      watch: watcher(ctx, pep),
-    });
-  });
+  return sessionOperation(
+    ctx,
+    request,
+    reply,
+    TRANSPORT_METHOD.stream,
+    async (sessionId, upstreamId, pep, identity) => {
+      const response = await ctx.upstream.send('GET', request.headers, upstreamId, undefined, identity);
+      const scope = `session:${ctx.sessions.keyOf(sessionId)}`;
+      await relay(reply, response, {
+        headers: clientHeaders(response.headers),
+        screen: screenFor(ctx, pep, scope, false),
+        ownMessages: [],
+        watch: watcher(ctx, pep),
+      });
+    },
+  );
 }
 
 /** Legacy `DELETE`: the owner ends a session; it is revoked here, its streams cut, then it is closed upstream. */
 export async function handleDelete(ctx: ProxyContext, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
-  return sessionOperation(ctx, request, reply, TRANSPORT_METHOD.close, async (sessionId, upstreamId, pep) => {
+  return sessionOperation(ctx, request, reply, TRANSPORT_METHOD.close, async (sessionId, upstreamId, pep, identity) => {
     await ctx.warden.revokeSession({ id: sessionId, token: pep.token });
     // The client's DELETE goes upstream below, with the client's headers.
     forgetSession(ctx, sessionId, { code: 'session_revoked', message: 'the session was ended by its owner' }, false);
     if (upstreamId === null) return sendOwn(reply, { status: 204 });
-    const response = await ctx.upstream.send('DELETE', request.headers, upstreamId);
+    const response = await ctx.upstream.send('DELETE', request.headers, upstreamId, undefined, identity);
     await relay(reply, response, {
       headers: clientHeaders(response.headers),
       screen: screenFor(ctx, pep, `delete:${randomUUID()}`, false),
@@ -156,7 +163,12 @@ async function sessionOperation(
   request: FastifyRequest,
   reply: FastifyReply,
   method: string,
-  operation: (sessionId: string, upstreamId: string | null, pep: EnforcementContext) => Promise<unknown>,
+  operation: (
+    sessionId: string,
+    upstreamId: string | null,
+    pep: EnforcementContext,
+    identity: string | undefined,
+  ) => Promise<unknown>,
 ): Promise<unknown> {
   const version = header(request, HEADER.protocolVersion);
   if (eraOf(version) === 'modern') return sendOwn(reply, { status: 405, headers: { allow: 'POST' } });
@@ -175,7 +187,7 @@ async function sessionOperation(
   const upstreamId = ctx.sessions.get(sessionId);
   if (upstreamId === undefined) return sendOwn(reply, { status: 404, body: sessionGone(null, decision) });
   try {
-    return await operation(sessionId, upstreamId, pep);
+    return await operation(sessionId, upstreamId, pep, decision.upstream_identity);
   } catch (err) {
     return upstreamFailure(ctx, reply, null, err);
   }
@@ -199,7 +211,8 @@ async function initializeSession(
   }
   let response: Dispatcher.ResponseData;
   try {
-    response = await ctx.upstream.send('POST', request.headers, null, Buffer.from(JSON.stringify(raw)));
+    const body = Buffer.from(JSON.stringify(raw));
+    response = await ctx.upstream.send('POST', request.headers, null, body, upstreamIdentityOf(verdicts));
   } catch (err) {
     await ctx.warden.revokeSession({ id: sessionId }).catch(() => undefined);
     return upstreamFailure(ctx, reply, idOf(message), err);
@@ -279,7 +292,7 @@ async function decideAndForward(
         : Buffer.from(JSON.stringify(batch ? forwarded : forwarded[0]));
     let response: Dispatcher.ResponseData;
     try {
-      response = await ctx.upstream.send('POST', request.headers, upstreamId, body);
+      response = await ctx.upstream.send('POST', request.headers, upstreamId, body, upstreamIdentityOf(verdicts));
     } catch (err) {
       return upstreamFailure(ctx, reply, firstRequestId(messages), err);
     }
@@ -466,6 +479,7 @@ function enforcementContext(
     protocolVersion: version,
     widenOnDemand: ctx.widenOnDemand,
     obligations: ctx.obligations,
+    upstreamIdentity: ctx.upstream.identityHeader !== undefined,
   };
 }
 

@@ -28,6 +28,8 @@ export interface UpstreamOptions {
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
   readonly connections: number;
+  /** The header that carries the identity assertion of each request's principal, when the upstream takes one. */
+  readonly identityHeader?: string | undefined;
 }
 
 /** The one upstream MCP server, over a keep-alive connection pool. */
@@ -36,6 +38,8 @@ export class Upstream {
   readonly #path: string;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #timeoutMs: number;
+  /** The header of the identity assertion; undefined: the upstream takes none. */
+  readonly identityHeader: string | undefined;
 
   constructor(options: UpstreamOptions) {
     const url = new URL(options.url);
@@ -43,14 +47,19 @@ export class Upstream {
     this.#path = `${url.pathname}${url.search}`;
     this.#headers = options.headers;
     this.#timeoutMs = options.timeoutMs;
+    this.identityHeader = options.identityHeader?.toLowerCase();
   }
 
-  /** Sends one request; the body of the answer streams (SSE is never buffered here). */
+  /**
+   * Sends one request; the body of the answer streams (SSE is never buffered here).
+   * `identity` is the assertion of the request's principal, sent in the identity header.
+   */
   send(
     method: 'POST' | 'GET' | 'DELETE',
     client: IncomingHttpHeaders,
     upstreamSession: string | null,
     body?: Buffer,
+    identity?: string,
   ): Promise<Dispatcher.ResponseData> {
     const headers: Record<string, string> = {};
     // MCP 2026-07-28 has no stream resumption: a Last-Event-ID there would replay another stream's events.
@@ -65,6 +74,7 @@ export class Upstream {
     }
     if (upstreamSession !== null) headers['mcp-session-id'] = upstreamSession;
     Object.assign(headers, this.#headers);
+    if (this.identityHeader !== undefined && identity !== undefined) headers[this.identityHeader] = identity;
     return this.#pool.request({
       path: this.#path,
       method,

@@ -23,6 +23,7 @@ import { livenessRoutes } from './routes/liveness.ts';
 import { revocationRoutes } from './routes/revocations.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { mintedStateRoutes } from './routes/minted-state.ts';
+import { upstreamIdentityRoutes } from './routes/upstream-identity.ts';
 
 export interface AppOptions {
   core: CoreDeps;
@@ -106,6 +107,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(mintedStateRoutes, { core, auth });
   await app.register(revocationRoutes, { core, auth });
   await app.register(livenessRoutes, { core, auth });
+  await app.register(upstreamIdentityRoutes, { core });
   await app.register(healthRoutes, { core, reloader: options.reloader });
   await app.register(probeRoutes, { core, reloader: options.reloader, lifecycle });
   if (options.metrics) await app.register(metricsRoutes, { metrics: options.metrics, auth });

@@ -44,6 +44,10 @@ export const decideBodySchema = z.strictObject({
   server: serverSchema,
   mcp: mcpRequestSchema,
   context: contextSchema.optional(),
+  upstream_identity: z
+    .boolean()
+    .optional()
+    .describe("on an allow, sign an identity assertion of the principal for the server's upstream"),
 });
 
 const reasonSchema = z.object({ code: z.string(), message: z.string() });
@@ -59,6 +63,7 @@ export const decisionSchema = z.object({
   required_scopes: z.array(z.string()).readonly().optional(),
   request_state: z.string().optional(),
   handle_result: z.union([z.strictObject({ field: z.string() }), z.strictObject({ pattern: z.string() })]).optional(),
+  upstream_identity: z.string().optional(),
 });
 
 /** `POST /v1/sessions` body. */

@@ -2,10 +2,13 @@ import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
+import { UPSTREAM_IDENTITY_JWKS_PATH } from '../../src/decision/upstream-identity.ts';
 import { loadDevIssuer } from '../../src/identity/dev-issuer.ts';
 import { startCommand, until, type RunningService } from '../helpers/cli.ts';
 import { fixtureBundle } from '../helpers/paths.ts';
+import { postInitialize } from '../helpers/proxy.ts';
 import { echoHandler, startStubUpstream, type StubUpstream } from '../helpers/stub-upstream.ts';
 
 const INIT = {
@@ -14,6 +17,25 @@ const INIT = {
   method: 'initialize',
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
 };
+
+/**
+ * `mcp-warden proxy --dev` with the config `configOf(dir)` (its dev key at `dir/dev.json`)
+ * in front of `stub`, and a token of alice for it.
+ */
+async function startDevProxy(
+  stub: StubUpstream,
+  configOf: (dir: string) => Record<string, unknown>,
+): Promise<{ p: RunningService; token: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-proxy-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(configOf(dir)));
+  const args = ['proxy', '--dev', '--config', 'config.json', '--port', '0', '--upstream', stub.url];
+  const p = await startCommand([...args, '--bundle', fixtureBundle('catalogue-everything')], {
+    cwd: dir,
+    listening: /proxy listening on (http:\/\/\S+)/,
+  });
+  const devIssuer = await loadDevIssuer(join(dir, 'dev.json'));
+  return { p, token: await devIssuer.mint({ sub: 'alice', audience: p.url, scope: 'mcp:read' }) };
+}
 
 describe('proxy: the shutdown every command shares', () => {
   let upstream: StubUpstream | undefined;
@@ -33,17 +55,11 @@ describe('proxy: the shutdown every command shares', () => {
   async function start(server: Record<string, unknown>) {
     const stub = await startStubUpstream();
     upstream = stub;
-    const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-proxy-'));
-    const devKeyFile = join(dir, 'dev.json');
-    const config = { server: { dev_key_file: devKeyFile, ...server }, proxy: { upstream: { protocol: 'both' } } };
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-    const args = ['proxy', '--dev', '--config', 'config.json', '--port', '0', '--upstream', stub.url];
-    const p = await startCommand([...args, '--bundle', fixtureBundle('catalogue-everything')], {
-      cwd: dir,
-      listening: /proxy listening on (http:\/\/\S+)/,
-    });
+    const { p, token } = await startDevProxy(stub, (dir) => ({
+      server: { dev_key_file: join(dir, 'dev.json'), ...server },
+      proxy: { upstream: { protocol: 'both' } },
+    }));
     proxy = p;
-    const token = await (await loadDevIssuer(devKeyFile)).mint({ sub: 'alice', audience: p.url, scope: 'mcp:read' });
     const headers = {
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
@@ -112,5 +128,35 @@ describe('proxy: the shutdown every command shares', () => {
     expect(code).toBe(128 + 15);
     expect(p.output()).toContain('SIGTERM again: exiting now');
     expect(await body).toBeInstanceOf(Error);
+  });
+});
+
+describe('proxy: identity assertions for the upstream, in process', () => {
+  let upstream: StubUpstream | undefined;
+  let proxy: RunningService | undefined;
+  afterEach(async () => {
+    proxy?.child.kill('SIGKILL');
+    await upstream?.stop();
+  });
+
+  it('sends the upstream a verifiable assertion of the caller, with the upstream URL as audience', async () => {
+    const stub = await startStubUpstream();
+    upstream = stub;
+    const { p, token } = await startDevProxy(stub, (dir) => ({
+      server: { dev_key_file: join(dir, 'dev.json') },
+      identity: { upstream_assertion: { key_file: join(dir, 'keys', 'upstream.jwk') } },
+      proxy: { upstream: { protocol: 'legacy', identity_header: 'X-Caller-Identity' } },
+    }));
+    proxy = p;
+    stub.seen.length = 0;
+    const init = await postInitialize(p.url, { authorization: `Bearer ${token}` });
+    expect(init.status).toBe(200);
+    await init.text();
+    const assertion = stub.seen.at(-1)?.headers['x-caller-identity'];
+    expect(typeof assertion).toBe('string');
+    expect(stub.seen.at(-1)?.headers.authorization).toBeUndefined();
+    const jwks = createRemoteJWKSet(new URL(UPSTREAM_IDENTITY_JWKS_PATH, p.url));
+    const { payload } = await jwtVerify(assertion as string, jwks, { issuer: 'mcp-warden', audience: stub.url });
+    expect(payload.sub).toBe('alice');
   });
 });

@@ -136,4 +136,22 @@ describe('loadConfig', () => {
   it('refuses a file that is not JSON', () => {
     expect(() => loadConfig({ env: { MCP_WARDEN_CONFIG: fileWith('{port: 1') } })).toThrow(ConfigError);
   });
+  it('identity assertions for the upstream: off by default; bounded lifetime; a header of its own', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.identity.upstream_assertion).toBeUndefined();
+    expect(config.proxy.upstream.identity_header).toBeUndefined();
+    const on = loadConfig({ env: {}, overrides: { identity: { upstream_assertion: {} } } });
+    expect(on.identity.upstream_assertion).toMatchObject({ ttl_seconds: 60, issuer: 'mcp-warden', audiences: {} });
+    expect(on.identity.upstream_assertion?.key_file).not.toMatch(/audit/);
+    expect(
+      problemsOf({ env: {}, overrides: { identity: { upstream_assertion: { ttl_seconds: 3600 } } } }).join('\n'),
+    ).toContain('identity.upstream_assertion.ttl_seconds');
+    const clash = problemsOf({
+      env: {},
+      overrides: {
+        proxy: { upstream: { headers: { 'X-Identity': 'static' }, identity_header: 'x-identity' } },
+      },
+    });
+    expect(clash.join('\n')).toContain('proxy.upstream.identity_header');
+  });
 });

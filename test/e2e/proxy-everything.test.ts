@@ -4,7 +4,7 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { revokeSessions } from '../../src/decision/sessions.ts';
 import { startCountingTap, startEverything, type CountingTap, type Everything } from '../helpers/everything.ts';
-import { RESOURCE, startTestProxy, type TestProxy } from '../helpers/proxy.ts';
+import { postInitialize, RESOURCE, startTestProxy, type TestProxy } from '../helpers/proxy.ts';
 
 // The real server-everything behind a counting tap, the proxy in front, the real SDK client.
 let everything: Everything;
@@ -207,16 +207,7 @@ describe('proxy in front of server-everything (legacy sessions)', () => {
   });
 
   it('answers 401 with a challenge naming the resource metadata, which is served', async () => {
-    const response = await fetch(proxy.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
-      }),
-    });
+    const response = await postInitialize(proxy.url);
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBe(
       'Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/mcp", ' +

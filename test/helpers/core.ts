@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CoreDeps } from '../../src/decision/deps.ts';
 import type { Caller } from '../../src/decision/types.ts';
+import type { UpstreamIdentitySigner } from '../../src/decision/upstream-identity.ts';
 import { createTokenVerifier } from '../../src/identity/verifier.ts';
 import { ActivePolicy } from '../../src/policy/active.ts';
 import { readBundleFile } from '../../src/policy/bundle.ts';
@@ -40,7 +41,9 @@ export interface TestCore {
 }
 
 /** Core deps over the default bundle, an in-memory store and sink, and a fake clock. */
-export async function createTestCore(options: { engine?: PolicyEngine | null } = {}): Promise<TestCore> {
+export async function createTestCore(
+  options: { engine?: PolicyEngine | null; upstreamIdentity?: UpstreamIdentitySigner } = {},
+): Promise<TestCore> {
   const clock = new FakeClock();
   const idp = await createTestIdp(undefined, clock.read);
   const audit = new MemoryAuditSink();
@@ -55,6 +58,7 @@ export async function createTestCore(options: { engine?: PolicyEngine | null } =
     clock: clock.read,
     stateKey: new Uint8Array(randomBytes(32)),
     limits: { maxTtlSeconds: 8 * 3600, maxIdleSeconds: 3600 },
+    upstreamIdentity: options.upstreamIdentity,
   };
   return { deps, idp, audit, sessions, clock };
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { PROXY_CALLER } from '../../src/cli/proxy.ts';
+import { upstreamIdentityJwks, type UpstreamIdentitySigner } from '../../src/decision/upstream-identity.ts';
 import { readBundleFile } from '../../src/policy/bundle.ts';
 import { loadPolicyEngine } from '../../src/policy/engine.ts';
 import { buildProxyApp, type ProxyOptions } from '../../src/proxy/app.ts';
@@ -26,12 +27,18 @@ export interface TestProxy {
  */
 export async function startTestProxy(
   upstreamUrl: string,
-  options: { bundle?: string; upstream?: Partial<ProxyOptions['upstream']>; more?: Partial<ProxyOptions> } = {},
+  options: {
+    bundle?: string;
+    upstream?: Partial<ProxyOptions['upstream']>;
+    more?: Partial<ProxyOptions>;
+    /** Identity assertions for the upstream: signed by the test core, sent in `upstream.identityHeader`. */
+    upstreamIdentity?: UpstreamIdentitySigner;
+  } = {},
 ): Promise<TestProxy> {
   const engine = await loadPolicyEngine(
     await readBundleFile(options.bundle ?? fixtureBundle('catalogue-everything'), 64 << 20),
   );
-  const core = await createTestCore({ engine });
+  const core = await createTestCore({ engine, upstreamIdentity: options.upstreamIdentity });
   const app = await buildProxyApp({
     warden: inProcessWarden(core.deps, PROXY_CALLER),
     upstream: { url: upstreamUrl, headers: {}, timeoutMs: 5_000, connections: 8, ...options.upstream },
@@ -55,6 +62,7 @@ export async function startTestProxy(
     ],
     maxSessions: 1000,
     bodyLimit: 1 << 20,
+    upstreamIdentityJwks: options.upstreamIdentity && upstreamIdentityJwks(options.upstreamIdentity),
     ...options.more,
   });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -66,4 +74,21 @@ export async function startTestProxy(
       core.idp.mint({ scope, roles: [], ...claims }, { subject: sub, audience: RESOURCE, expiresIn: 7200 }),
     stop: () => app.close(),
   };
+}
+
+/** The JSON-RPC `initialize` of MCP 2025-11-25 a minimal client sends. */
+export const INITIALIZE = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'e2e', version: '1' } },
+};
+
+/** POSTs a legacy `initialize` to an MCP endpoint, as a raw client would, with extra headers (a token). */
+export function postInitialize(url: string, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: JSON.stringify(INITIALIZE),
+  });
 }
