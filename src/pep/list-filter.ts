@@ -1,6 +1,7 @@
 import { isListMethod, LIST_METHODS } from '../decision/list-methods.ts';
 import type { HandleResult } from '../policy/handle-result.ts';
 import { withMintedStateBound, type MintedStateHooks } from './minted-state.ts';
+import { screenServerInitiated } from './server-initiated.ts';
 
 export { isListMethod };
 
@@ -62,11 +63,14 @@ export interface ServerScreen extends MintedStateHooks {
  * a list-shaped answer to anything else (a stray or replayed id, a request of another
  * method) is withheld (`undefined`); the state the upstream minted in an answer to a
  * pending request (a task, a `requestState`) is made the principal's before it leaves
- * ({@link withMintedStateBound}); anything else passes unchanged.
+ * ({@link withMintedStateBound}); a request or notification of the server that names a
+ * task or resource the principal may not see is withheld ({@link screenServerInitiated});
+ * anything else passes unchanged.
  */
 export async function screenServerMessage(message: unknown, screen: ServerScreen): Promise<unknown> {
   if (message === null || typeof message !== 'object' || Array.isArray(message)) return message;
   const original = message as Record<string, unknown>;
+  if (typeof original.method === 'string') return screenServerInitiated(original, screen.visibleFor);
   if (!('id' in original) || 'method' in original || !('result' in original || 'error' in original)) return message;
   const method = screen.pendingMethod(original.id);
   const m =

@@ -1,12 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -18,6 +14,7 @@ import {
 } from '../../src/decision/upstream-identity.ts';
 import { postInitialize, RESOURCE, startTestProxy, type TestProxy } from '../helpers/proxy.ts';
 import { connectClient } from '../helpers/sdk-server.ts';
+import { startSdkUpstream, type SdkUpstream } from '../helpers/sdk-upstream.ts';
 
 // The upstream behind the proxy binds its own state to the user: the proxy sends it a
 // short-lived assertion of the verified principal, signed by the warden, never the
@@ -25,69 +22,41 @@ import { connectClient } from '../helpers/sdk-server.ts';
 const HEADER = 'mcp-warden-identity';
 const ISSUER = 'mcp-warden-test';
 
-interface Upstream {
-  readonly url: string;
-  /** The headers of every request the upstream received. */
-  readonly received: IncomingHttpHeaders[];
+interface Upstream extends SdkUpstream {
   /** Set once the proxy listens: where the upstream fetches the assertion keys. */
   jwks?: URL;
   /** The clock the assertions were signed on (the test core's fake clock). */
   now?: () => number;
-  close(): Promise<void>;
 }
 
 /** An SDK server whose `fs_read` answers with who the verified assertion says is asking. */
 async function startIdentityUpstream(): Promise<Upstream> {
-  const received: IncomingHttpHeaders[] = [];
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
-  const upstream: Upstream = { url: '', received, close: async () => undefined };
+  let upstream: Upstream | undefined;
   const whoIs = async (headers: Record<string, string | string[] | undefined> | undefined): Promise<string> => {
     const assertion = headers?.[HEADER];
     if (typeof assertion !== 'string') return 'anonymous';
     try {
-      const { payload, protectedHeader } = await jwtVerify(assertion, createRemoteJWKSet(upstream.jwks!), {
+      const { payload, protectedHeader } = await jwtVerify(assertion, createRemoteJWKSet(upstream!.jwks!), {
         issuer: ISSUER,
-        audience: upstream.url,
+        audience: upstream!.url,
         typ: UPSTREAM_IDENTITY_TYP,
-        currentDate: new Date(upstream.now!()),
+        currentDate: new Date(upstream!.now!()),
       });
       const claims = payload as { sub: string; client_id?: string; mcp_warden: { token_iss: string } };
-      return `${claims.sub} via ${claims.client_id ?? '-'} (${protectedHeader.alg}, ${claims.mcp_warden.token_iss !== ''})`;
+      const fromIssuer = claims.mcp_warden.token_iss !== '';
+      return `${claims.sub} via ${claims.client_id ?? '-'} (${protectedHeader.alg}, ${fromIssuer})`;
     } catch (err) {
       return `rejected: ${(err as Error).message}`;
     }
   };
-  const http = createServer((req, res) => {
-    received.push(req.headers);
-    const sid = req.headers['mcp-session-id'];
-    void (async () => {
-      let transport = typeof sid === 'string' ? sessions.get(sid) : undefined;
-      if (transport === undefined) {
-        const created: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-          sessionIdGenerator: randomUUID,
-          onsessioninitialized: (id) => void sessions.set(id, created),
-        });
-        const mcp = new McpServer({ name: 'identity-upstream', version: '1.0.0' });
-        mcp.registerTool('fs_read', { inputSchema: { path: z.string() } }, async (_args, extra) => ({
-          content: [{ type: 'text', text: await whoIs(extra.requestInfo?.headers) }],
-        }));
-        await mcp.connect(created);
-        transport = created;
-      }
-      await transport.handleRequest(req, res);
-    })().catch(() => {
-      if (!res.headersSent) res.writeHead(500).end();
-    });
+  const served = await startSdkUpstream(() => {
+    const mcp = new McpServer({ name: 'identity-upstream', version: '1.0.0' });
+    mcp.registerTool('fs_read', { inputSchema: { path: z.string() } }, async (_args, extra) => ({
+      content: [{ type: 'text', text: await whoIs(extra.requestInfo?.headers) }],
+    }));
+    return mcp;
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  Object.assign(upstream, {
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
-    close: async () => {
-      for (const transport of sessions.values()) await transport.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
-  });
+  upstream = served;
   return upstream;
 }
 
