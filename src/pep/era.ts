@@ -1,4 +1,5 @@
 import { EraNotSupported, InvalidRequest, type Reason } from '../errors.ts';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { RpcCode, type ClientMessage } from './message.ts';
 
 /**
@@ -50,17 +51,32 @@ export interface Refusal {
   readonly status: number;
   readonly rpcCode: number;
   readonly reason: Reason;
+  /** Error data the protocol defines for the code, beside `reasons`. */
+  readonly data?: Readonly<Record<string, unknown>>;
 }
 
 function refusal(status: number, rpcCode: number, error: { code: string; message: string }): Refusal {
   return { status, rpcCode, reason: { code: error.code, message: error.message } };
 }
 
-/** Refuses a request in an era the upstream does not speak (`speaks` null: not known yet). */
-export function eraRefusal(era: Era, speaks: ReadonlySet<Era>): Refusal | null {
+/** The legacy protocol versions an enforcement point relays (those of the 1.x SDK it is built on). */
+export const LEGACY_VERSIONS: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS.filter((v) => !isModern(v));
+
+/**
+ * Refuses a request in an era the upstream does not speak. A modern request to a
+ * legacy-only upstream gets MCP 2026-07-28's UnsupportedProtocolVersion (-32022) with
+ * the versions it can use (`supported`) and the one it asked for (`requested`), so that
+ * a negotiating client falls back to the legacy era.
+ */
+export function eraRefusal(era: Era, speaks: ReadonlySet<Era>, requested?: string): Refusal | null {
   if (speaks.has(era)) return null;
   const spoken = speaks.size === 0 ? 'no era it could be probed for' : `only the ${[...speaks].join(' and ')} era`;
-  return refusal(400, RpcCode.invalidRequest, new EraNotSupported(`the upstream speaks ${spoken}, not the ${era} one`));
+  const error = new EraNotSupported(`the upstream speaks ${spoken}, not the ${era} one`);
+  if (era === 'modern' && requested !== undefined) {
+    const supported = speaks.has('legacy') ? [...LEGACY_VERSIONS] : [];
+    return { ...refusal(400, RpcCode.unsupportedProtocolVersion, error), data: { supported, requested } };
+  }
+  return refusal(400, RpcCode.invalidRequest, error);
 }
 
 /**

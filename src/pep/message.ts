@@ -28,6 +28,8 @@ export const RpcCode = {
   sessionNotFound: -32001,
   /** MCP 2026-07-28: a request metadata header does not match the body. */
   headerMismatch: -32020,
+  /** MCP 2026-07-28: the request's protocol version is not one the receiver supports. */
+  unsupportedProtocolVersion: -32022,
   /** The upstream could not be reached. */
   upstreamUnavailable: -32004,
 } as const;

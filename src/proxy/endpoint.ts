@@ -61,7 +61,7 @@ export async function handlePost(ctx: ProxyContext, request: FastifyRequest, rep
   const { messages, raw, batch } = parsed;
   const version = statedVersion(header(request, HEADER.protocolVersion), messages[0]);
   const era = eraOf(version);
-  const unspoken = eraRefusal(era, await ctx.eras.speaks());
+  const unspoken = eraRefusal(era, await ctx.eras.speaks(), version);
   if (unspoken !== null) return sendOwn(reply, refused(firstRequestId(messages), unspoken));
   const base = enforcementContext(ctx, request, undefined, version);
   if (era === 'modern') {
@@ -399,7 +399,10 @@ function creationRefusal(ctx: ProxyContext, id: JsonRpcId, err: unknown): OwnAns
 function refused(id: JsonRpcId, problem: Refusal): OwnAnswer {
   return {
     status: problem.status,
-    body: rpcError(id, problem.rpcCode, `Invalid Request: ${problem.reason.message}`, { reasons: [problem.reason] }),
+    body: rpcError(id, problem.rpcCode, `Invalid Request: ${problem.reason.message}`, {
+      ...problem.data,
+      reasons: [problem.reason],
+    }),
   };
 }
 

@@ -5,6 +5,7 @@ import { revokeSessions } from '../../src/decision/sessions.ts';
 import { startCountingTap, startEverything, type CountingTap, type Everything } from '../helpers/everything.ts';
 import { fixtureBundle } from '../helpers/paths.ts';
 import { startTestProxy, type TestProxy } from '../helpers/proxy.ts';
+import { connectV2Client } from '../helpers/v2-client.ts';
 
 // Attacks on the boundary, each tried with a valid token through the real proxy in
 // front of the real server-everything (which speaks the legacy era only), behind a
@@ -43,7 +44,11 @@ interface RpcAnswer {
   readonly body: {
     id?: unknown;
     result?: Record<string, unknown>;
-    error?: { code: number; message: string; data?: { reasons?: { code: string }[] } };
+    error?: {
+      code: number;
+      message: string;
+      data?: { reasons?: { code: string }[]; supported?: string[]; requested?: string };
+    };
   } & unknown[];
 }
 
@@ -126,7 +131,20 @@ describe('the era cannot be chosen to escape state', () => {
       { 'mcp-protocol-version': MODERN, 'mcp-method': 'server/discover' },
     );
     expect(codes(discover)).toEqual(['era_not_supported']);
+    // MCP 2026-07-28's UnsupportedProtocolVersion, with the versions that would work.
+    expect(discover.body.error).toMatchObject({ code: -32022, data: { requested: MODERN } });
+    expect(discover.body.error?.data?.supported).toContain('2025-11-25');
+    expect(discover.body.error?.data?.supported?.every((v) => v < MODERN)).toBe(true);
     expect(tap.requests()).toEqual([]);
+  });
+
+  it('a 2026-07-28 client negotiating automatically falls back to the legacy era, and is still decided', async () => {
+    const v2 = await connectV2Client(proxy.url, { token: await proxy.token('vera', 'mcp:read'), mode: 'auto' });
+    const tools = await v2.client.listTools();
+    expect(tools.tools.map((t) => t.name)).toContain('echo');
+    expect(tap.requests().some((r) => r.method === 'initialize')).toBe(true);
+    expect(tap.requests().some((r) => r.method === 'server/discover')).toBe(false);
+    await v2.close();
   });
 });
 
