@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startCountingTap, type CountingTap } from '../helpers/everything.ts';
-import { startTestProxy, type TestProxy } from '../helpers/proxy.ts';
+import { describe, expect, it } from 'vitest';
+import { proxiedV2 } from '../helpers/proxied-v2.ts';
 import { connectV2Client } from '../helpers/v2-client.ts';
-import { startV2Server, V2_REQUEST_STATE_PREFIX, type V2Server } from '../helpers/v2-server.ts';
+import { V2_REQUEST_STATE_PREFIX } from '../helpers/v2-server.ts';
 
 // MCP 2026-07-28 multi-round-trip requests through the proxy: an SDK v2 upstream whose tool
 // answers InputRequiredResult with a requestState, behind a counting tap.
@@ -14,25 +13,7 @@ const META = {
 };
 const TOOL = 'simulate-research-query';
 
-let v2: V2Server;
-let tap: CountingTap;
-let proxy: TestProxy;
-
-beforeAll(async () => {
-  v2 = await startV2Server();
-  tap = await startCountingTap(v2.url);
-  proxy = await startTestProxy(tap.url);
-});
-afterAll(async () => {
-  await proxy?.stop();
-  await tap?.stop();
-  await v2?.stop();
-});
-beforeEach(() => {
-  tap.reset();
-  v2.reset();
-  proxy.core.audit.saved.length = 0;
-});
+const env = proxiedV2();
 
 interface Answer {
   readonly result?: { resultType?: string; requestState?: string; content?: { text: string }[] };
@@ -40,7 +21,7 @@ interface Answer {
 }
 
 async function call(token: string, extra: Record<string, unknown> = {}): Promise<Answer> {
-  const response = await fetch(proxy.url, {
+  const response = await fetch(env.proxy.url, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -65,12 +46,12 @@ const retry = (requestState: unknown) => ({
   inputResponses: { clarify: { action: 'accept', content: { interpretation: 'oceanic' } } },
 });
 const codes = (answer: Answer) => (answer.error?.data?.reasons ?? []).map((r) => r.code);
-const upstreamCalls = () => tap.counts()[`tools/call:${TOOL}`] ?? 0;
+const upstreamCalls = () => env.tap.counts()[`tools/call:${TOOL}`] ?? 0;
 
 describe('MRTR requestState through the proxy (MCP 2026-07-28)', () => {
   it("completes the owner's round trip with the SDK v2 client; the upstream gets its own value back", async () => {
-    const token = await proxy.token('alice', 'mcp:read');
-    const alice = await connectV2Client(proxy.url, { token, capabilities: { elicitation: { form: {} } } });
+    const token = await env.proxy.token('alice', 'mcp:read');
+    const alice = await connectV2Client(env.proxy.url, { token, capabilities: { elicitation: { form: {} } } });
     const asked: string[] = [];
     alice.client.setRequestHandler('elicitation/create', async (request) => {
       asked.push(String(request.params.message));
@@ -82,13 +63,13 @@ describe('MRTR requestState through the proxy (MCP 2026-07-28)', () => {
       `Research Report: tides (oceanic); state ${V2_REQUEST_STATE_PREFIX}tides`,
     );
     expect(upstreamCalls()).toBe(2);
-    const kinds = proxy.core.audit.saved.map((r) => r.kind);
+    const kinds = env.proxy.core.audit.saved.map((r) => r.kind);
     expect(kinds.filter((k) => k === 'request_state.sealed')).toHaveLength(1);
     await alice.close();
   });
 
   it('hands the client a sealed requestState, opaque and bound to the principal', async () => {
-    const token = await proxy.token('alice', 'mcp:read');
+    const token = await env.proxy.token('alice', 'mcp:read');
     const first = await call(token);
     expect(first.result?.resultType).toBe('input_required');
     const sealed = first.result!.requestState!;
@@ -100,20 +81,20 @@ describe('MRTR requestState through the proxy (MCP 2026-07-28)', () => {
   });
 
   it('refuses a requestState replayed by another principal, audited, and never forwards it', async () => {
-    const sealed = (await call(await proxy.token('alice', 'mcp:read'))).result!.requestState!;
-    tap.reset();
-    const bob = await call(await proxy.token('bob', 'mcp:read'), retry(sealed));
+    const sealed = (await call(await env.proxy.token('alice', 'mcp:read'))).result!.requestState!;
+    env.tap.reset();
+    const bob = await call(await env.proxy.token('bob', 'mcp:read'), retry(sealed));
     expect(bob.error?.code).toBe(-32003);
     expect(codes(bob)).toEqual(['request_state_owner_mismatch']);
     expect(upstreamCalls()).toBe(0);
-    const replay = proxy.core.audit.saved.find((r) => r.kind === 'request_state.owner_mismatch');
+    const replay = env.proxy.core.audit.saved.find((r) => r.kind === 'request_state.owner_mismatch');
     expect(replay).toMatchObject({ principal: { sub: 'bob' }, method: 'tools/call', tool: TOOL, allow: false });
   });
 
   it('refuses a forged, altered or raw upstream requestState before it reaches the upstream', async () => {
-    const token = await proxy.token('alice', 'mcp:read');
+    const token = await env.proxy.token('alice', 'mcp:read');
     const sealed = (await call(token)).result!.requestState!;
-    tap.reset();
+    env.tap.reset();
     const altered = sealed.slice(0, -2) + (sealed.endsWith('AA') ? 'BB' : 'AA');
     for (const state of [`${V2_REQUEST_STATE_PREFIX}tides`, altered, 'mwr_x.y.z.w.v', 42]) {
       const answer = await call(token, retry(state));

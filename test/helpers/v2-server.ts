@@ -1,12 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { localhostHostValidation, toNodeHandler, type NodeIncomingMessageLike } from '@modelcontextprotocol/node';
 import {
   acceptedContent,
+  CLIENT_CAPABILITIES_META_KEY,
   createMcpHandler,
   inputRequired,
   McpServer,
+  MissingRequiredClientCapabilityError,
+  ProtocolError,
+  ProtocolErrorCode,
   type AuthInfo,
   type CallToolResult,
   type ServerContext,
@@ -53,6 +58,40 @@ export interface V2ServerOptions {
   responseMode?: 'auto' | 'sse' | 'json';
   /** `long-stream`'s interval between notifications; default 250 ms. */
   tickMs?: number;
+  /**
+   * Also serve the 2026-07-28 tasks extension ({@link TASKS_EXTENSION}): `V2_TASK_TOOL`
+   * answers with a task, driven by `tasks/get`, `tasks/update` and `tasks/cancel`. Off by
+   * default, so that the other tests see the catalogue and discovery they expect.
+   */
+  tasks?: boolean;
+}
+
+/** The MCP tasks extension of 2026-07-28 (modelcontextprotocol/ext-tasks, specification/draft/tasks.md). */
+export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
+/** The tool that answers with a task: server-everything's name, so that the fixture catalogue allows it. */
+export const V2_TASK_TOOL = 'trigger-long-running-operation';
+/** The key of the one input request a task asks for (`inputRequests`), answered by `tasks/update`. */
+export const V2_TASK_INPUT_KEY = 'confirm';
+
+type TaskStatus = 'working' | 'input_required' | 'completed' | 'failed' | 'cancelled';
+
+/** A task as the upstream keeps it: the extension's `Task` with its status-specific fields (`DetailedTask`). */
+interface V2Task {
+  readonly taskId: string;
+  status: TaskStatus;
+  statusMessage?: string;
+  readonly createdAt: string;
+  lastUpdatedAt: string;
+  readonly ttlMs: number | null;
+  readonly pollIntervalMs: number;
+  inputRequests?: Record<string, unknown>;
+  result?: CallToolResult;
+}
+
+/** One `tasks/*` request the upstream served, as its handler saw it. */
+export interface TaskCall {
+  readonly method: 'tasks/get' | 'tasks/update' | 'tasks/cancel';
+  readonly taskId: string;
 }
 
 /** A v2 (MCP 2026-07-28) SDK server on loopback. */
@@ -63,6 +102,8 @@ export interface V2Server {
   /** Names of the tools whose handler ran, in order. */
   readonly calls: string[];
   readonly longStream: LongStreamCounts;
+  /** The `tasks/*` requests its handlers served (with `tasks: true`), in order. */
+  readonly taskCalls: TaskCall[];
   /** Every HTTP request received, in order. */
   received(): ReceivedRequest[];
   reset(): void;
@@ -71,9 +112,22 @@ export interface V2Server {
 
 const text = (t: string): CallToolResult => ({ content: [{ type: 'text', text: t }] });
 
+/** What one `McpServer` instance (made per request) shares with the others of the server. */
+interface Shared {
+  readonly calls: string[];
+  readonly counts: LongStreamCounts;
+  readonly tickMs: number;
+  /** The task store, when the tasks extension is served. */
+  readonly tasks: Map<string, V2Task> | null;
+  readonly taskCalls: TaskCall[];
+}
+
 /** server-everything's names for the tools, prompt and resource the fixture policy catalogue knows. */
-function buildServer(calls: string[], counts: LongStreamCounts, tickMs: number): McpServer {
-  const mcp = new McpServer({ name: 'warden-v2-test', version: '1.0.0' });
+function buildServer({ calls, counts, tickMs, tasks, taskCalls }: Shared): McpServer {
+  const mcp = new McpServer(
+    { name: 'warden-v2-test', version: '1.0.0' },
+    tasks === null ? {} : { capabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
+  );
   const echo = { description: 'Echoes back the input', inputSchema: z.object({ message: z.string() }) };
   mcp.registerTool('echo', echo, async ({ message }) => {
     calls.push('echo');
@@ -128,6 +182,7 @@ function buildServer(calls: string[], counts: LongStreamCounts, tickMs: number):
     }
     return text(`Research Report: ${topic} (${answer.interpretation}); state ${String(ctx.mcpReq.requestState())}`);
   });
+  if (tasks !== null) serveTasks(mcp, tasks, taskCalls, calls);
   mcp.registerPrompt('simple-prompt', { description: 'A prompt without arguments' }, () => ({
     messages: [{ role: 'user', content: { type: 'text', text: 'This is a simple prompt without arguments.' } }],
   }));
@@ -135,6 +190,109 @@ function buildServer(calls: string[], counts: LongStreamCounts, tickMs: number):
     contents: [{ uri: uri.href, mimeType: 'text/plain', text: 'Static document 1.' }],
   }));
   return mcp;
+}
+
+const TaskIdParams = z.object({ taskId: z.string() });
+const UpdateTaskParams = z.object({ taskId: z.string(), inputResponses: z.record(z.string(), z.unknown()).optional() });
+const Confirmation = z.object({ proceed: z.boolean() });
+
+/**
+ * The tasks extension, hand-rolled (the SDK has no tasks runtime for 2026-07-28):
+ * `V2_TASK_TOOL` answers `resultType: "task"` with a new task (`CreateTaskResult`, the
+ * seed state `working`); the job then needs a confirmation, so the task is at once
+ * `input_required` with one elicitation under `V2_TASK_INPUT_KEY`. `tasks/update`
+ * answering it completes the task (or cancels it, declined); `tasks/cancel` cancels a
+ * task that is not terminal. Unknown task ids are -32602, as the extension says; a
+ * request that did not declare the extension is -32021.
+ */
+function serveTasks(mcp: McpServer, tasks: Map<string, V2Task>, taskCalls: TaskCall[], calls: string[]): void {
+  const job = { description: 'Starts a job that runs as a task', inputSchema: z.object({ label: z.string() }) };
+  mcp.registerTool(V2_TASK_TOOL, job, async ({ label }, ctx) => {
+    calls.push(V2_TASK_TOOL);
+    requireTasksExtension(ctx);
+    const now = new Date().toISOString();
+    const task: V2Task = {
+      taskId: randomUUID(),
+      status: 'working',
+      statusMessage: `job ${label} started`,
+      createdAt: now,
+      lastUpdatedAt: now,
+      ttlMs: 60_000,
+      pollIntervalMs: 100,
+    };
+    const created = { resultType: 'task', ...task };
+    // Durably created before the answer (the extension's MUST); then it waits for confirmation.
+    tasks.set(task.taskId, {
+      ...task,
+      status: 'input_required',
+      statusMessage: `job ${label} waits for confirmation`,
+      inputRequests: {
+        [V2_TASK_INPUT_KEY]: {
+          method: 'elicitation/create',
+          params: {
+            mode: 'form',
+            message: `Run job ${label}?`,
+            requestedSchema: { type: 'object', properties: { proceed: { type: 'boolean' } }, required: ['proceed'] },
+          },
+        },
+      },
+    });
+    // The SDK passes a handler's non-complete resultType of tools/call through unchanged
+    // (adding `content: []`, as to any tool result without it).
+    return created as unknown as CallToolResult;
+  });
+  const known = (method: TaskCall['method'], taskId: string, ctx: ServerContext): V2Task => {
+    requireTasksExtension(ctx);
+    taskCalls.push({ method, taskId });
+    const task = tasks.get(taskId);
+    if (task === undefined)
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Failed to retrieve task: Task not found');
+    return task;
+  };
+  mcp.server.setRequestHandler('tasks/get', { params: TaskIdParams }, async ({ taskId }, ctx) => ({
+    resultType: 'complete',
+    ...known('tasks/get', taskId, ctx),
+  }));
+  mcp.server.setRequestHandler('tasks/update', { params: UpdateTaskParams }, async (params, ctx) => {
+    const task = known('tasks/update', params.taskId, ctx);
+    // The SDK lifts a request's inputResponses out of the params a handler sees.
+    const responses = params.inputResponses ?? ctx.mcpReq.inputResponses ?? {};
+    const answer = responses[V2_TASK_INPUT_KEY] as { action?: unknown; content?: unknown } | undefined;
+    // Responses to keys that are not outstanding are ignored, as the extension says.
+    if (task.status === 'input_required' && answer !== undefined) {
+      const confirmed = answer.action === 'accept' && Confirmation.safeParse(answer.content).data?.proceed === true;
+      delete task.inputRequests;
+      task.lastUpdatedAt = new Date().toISOString();
+      if (confirmed) {
+        task.status = 'completed';
+        task.statusMessage = 'job done';
+        task.result = { ...text(`job ${task.taskId} done`), isError: false };
+      } else {
+        task.status = 'cancelled';
+        task.statusMessage = 'job declined';
+      }
+    }
+    return { resultType: 'complete' };
+  });
+  mcp.server.setRequestHandler('tasks/cancel', { params: TaskIdParams }, async ({ taskId }, ctx) => {
+    const task = known('tasks/cancel', taskId, ctx);
+    if (task.status === 'working' || task.status === 'input_required') {
+      delete task.inputRequests;
+      task.status = 'cancelled';
+      task.statusMessage = 'job cancelled';
+      task.lastUpdatedAt = new Date().toISOString();
+    }
+    return { resultType: 'complete' };
+  });
+}
+
+/** A task goes only to a client that declared the extension in this request's capabilities. */
+function requireTasksExtension(ctx: ServerContext): void {
+  const envelope = ctx.mcpReq.envelope as Record<string, unknown> | undefined;
+  const capabilities = envelope?.[CLIENT_CAPABILITIES_META_KEY] as { extensions?: Record<string, unknown> } | undefined;
+  if (capabilities?.extensions?.[TASKS_EXTENSION] === undefined) {
+    throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } });
+  }
 }
 
 /**
@@ -211,7 +369,10 @@ export async function startV2Server(options: V2ServerOptions = {}): Promise<V2Se
   const longStream: LongStreamCounts = { started: 0, finished: 0, aborted: 0 };
   let received: ReceivedRequest[] = [];
   const tickMs = options.tickMs ?? 250;
-  const handler = createMcpHandler(() => buildServer(calls, longStream, tickMs), {
+  const tasks = new Map<string, V2Task>();
+  const taskCalls: TaskCall[] = [];
+  const shared: Shared = { calls, counts: longStream, tickMs, tasks: options.tasks === true ? tasks : null, taskCalls };
+  const handler = createMcpHandler(() => buildServer(shared), {
     legacy: options.legacy ?? 'stateless',
     responseMode: options.responseMode ?? 'auto',
   });
@@ -245,10 +406,12 @@ export async function startV2Server(options: V2ServerOptions = {}): Promise<V2Se
     port,
     calls,
     longStream,
+    taskCalls,
     received: () => received.map((entry) => ({ ...entry })),
     reset() {
       received = [];
       calls.length = 0;
+      taskCalls.length = 0;
       Object.assign(longStream, { started: 0, finished: 0, aborted: 0 });
     },
     stop() {
