@@ -3,13 +3,19 @@ import type { VisibleAmong } from './list-filter.ts';
 /** The `_meta` key that ties a server message to a task (MCP 2025-11-25 tasks). */
 export const RELATED_TASK_META_KEY = 'io.modelcontextprotocol/related-task';
 
+/**
+ * Notifications whose params are a task (`params.taskId`): MCP 2025-11-25's status
+ * notification, and the 2026-07-28 tasks extension's `notifications/tasks` (the whole
+ * task, its result included, on a `subscriptions/listen` stream).
+ */
+const TASK_NOTIFICATIONS: ReadonlySet<string> = new Set(['notifications/tasks/status', 'notifications/tasks']);
+
 /** How a screen asks what this principal may see, by the list method that lists it. */
 export type VisibleFor = (method: string) => VisibleAmong;
 
 /**
  * A request or notification the server sends the client, screened as list items are:
- * one that names a task (`notifications/tasks/status`, or the related-task `_meta` of any
- * message) reaches the client only when the task is the principal's own, and a
+ * one that names a task (a task notification, or the related-task `_meta` of any message) reaches the client only when the task is the principal's own, and a
  * `notifications/resources/updated` only when the principal may see the resource.
  * Otherwise it is withheld (`undefined`): behind a proxy every principal shares one
  * upstream credential, so an upstream's stream (a `subscriptions/listen`, a shared
@@ -23,7 +29,7 @@ export async function screenServerInitiated(
   const meta = isRecord(params._meta) ? params._meta : {};
   const related = meta[RELATED_TASK_META_KEY];
   const tasks = [
-    ...(message.method === 'notifications/tasks/status' ? [params.taskId] : []),
+    ...(TASK_NOTIFICATIONS.has(message.method as string) ? [params.taskId] : []),
     ...(related === undefined ? [] : [isRecord(related) ? related.taskId : undefined]),
   ];
   for (const task of tasks) if (!(await sees(visibleFor('tasks/list'), task))) return undefined;

@@ -14,6 +14,12 @@ describe('screenServerInitiated', () => {
   it.each([
     ['its own task status', { method: 'notifications/tasks/status', params: { taskId: 'task-own' } }, true],
     ["another's task status", { method: 'notifications/tasks/status', params: { taskId: 'task-other' } }, false],
+    ['its own task (2026-07-28 extension)', { method: 'notifications/tasks', params: { taskId: 'task-own' } }, true],
+    [
+      "another's task (2026-07-28 extension), result and all",
+      { method: 'notifications/tasks', params: { taskId: 'task-other', status: 'completed', result: { content: [] } } },
+      false,
+    ],
     ['a task status naming no task', { method: 'notifications/tasks/status', params: {} }, false],
     ['a task status whose id is not a string', { method: 'notifications/tasks/status', params: { taskId: 7 } }, false],
     ['an elicitation of its own task', { method: 'elicitation/create', id: 1, params: related('task-own') }, true],
