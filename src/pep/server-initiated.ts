@@ -15,7 +15,8 @@ export type VisibleFor = (method: string) => VisibleAmong;
 
 /**
  * A request or notification the server sends the client, screened as list items are:
- * one that names a task (a task notification, or the related-task `_meta` of any message) reaches the client only when the task is the principal's own, and a
+ * one that names a task (a task notification, or the related-task `_meta` of any
+ * message) reaches the client only when the task is the principal's own, and a
  * `notifications/resources/updated` only when the principal may see the resource.
  * Otherwise it is withheld (`undefined`): behind a proxy every principal shares one
  * upstream credential, so an upstream's stream (a `subscriptions/listen`, a shared

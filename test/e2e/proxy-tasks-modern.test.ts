@@ -272,7 +272,7 @@ describe('MCP 2026-07-28 tasks extension through the proxy', () => {
 });
 
 describe('the lifetime of a 2026-07-28 task (no session: its principal, and the longest session TTL)', () => {
-  it('ends for everyone when its owner is revoked: the old token is revoked, a new one finds the task closed', async () => {
+  it('ends for everyone when its owner is revoked: its old token is refused, a new one finds it closed', async () => {
     const alice = await connect('alice');
     const taskId = await startTask(alice);
     const oldToken = await env.proxy.token('alice', 'mcp:read');
