@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, and nothing else: npm dependencies (which bring Node 24 via
-# the `node` package when the machine's Node is older), the pinned `opa` CLI and
-# `redis-server` (the Redis session store's tests and benchmark start their own). Safe to
-# run again and again; it starts no service.
+# the `node` package when the machine's Node is older), the pinned `opa` CLI,
+# `redis-server` (the Redis session store's tests and benchmark start their own) and the
+# pinned MCP Inspector (its CLI is run through the proxy by an e2e test). Safe to run
+# again and again; it starts no service.
 #
 #   scripts/setup.sh          everything the tests need
 #   scripts/setup.sh serve    only what serving needs (npm dependencies): the committed
@@ -77,4 +78,22 @@ if ! command -v curl >/dev/null; then
   curl_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl ca-certificates; }
   curl_install || { DEBIAN_FRONTEND=noninteractive apt-get update && curl_install; }
 fi
-log "ready: node $(node -v), opa $(have_version "$OPA"), redis-server $(redis-server --version | sed -E 's/.* v=([^ ]+).*/\1/')"
+# 6. the MCP Inspector at the pinned version, into .tools/inspector: out of package.json,
+#    as it is heavy (a web UI, a TUI, their bundlers) and only test/e2e/inspector-cli.test.ts
+#    runs it. The version is pinned in versions.sh; a different or broken install is
+#    replaced whole. --ignore-scripts: its CLI needs no install script.
+INSPECTOR_DIR="$ROOT/.tools/inspector"
+inspector_version() {
+  local pkg="$INSPECTOR_DIR/node_modules/@modelcontextprotocol/inspector/package.json"
+  node -p 'require(process.argv[1]).version' "$pkg" 2>/dev/null || true
+}
+if [ "$(inspector_version)" != "$INSPECTOR_VERSION" ]; then
+  log "installing @modelcontextprotocol/inspector $INSPECTOR_VERSION into .tools/inspector (npm, once)"
+  rm -rf "$INSPECTOR_DIR"
+  mkdir -p "$INSPECTOR_DIR"
+  npm install --prefix "$INSPECTOR_DIR" --no-save --no-audit --no-fund --ignore-scripts --loglevel=error \
+    "@modelcontextprotocol/inspector@$INSPECTOR_VERSION"
+  [ "$(inspector_version)" = "$INSPECTOR_VERSION" ] ||
+    die "@modelcontextprotocol/inspector $INSPECTOR_VERSION did not install"
+fi
+log "ready: node $(node -v), opa $(have_version "$OPA"), redis-server $(redis-server --version | sed -E 's/.* v=([^ ]+).*/\1/'), inspector $INSPECTOR_VERSION"

@@ -3,7 +3,13 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { revokeSessions } from '../../src/decision/sessions.ts';
-import { startCountingTap, startEverything, type CountingTap, type Everything } from '../helpers/everything.ts';
+import {
+  EVERYTHING_READER_TOOLS,
+  startCountingTap,
+  startEverything,
+  type CountingTap,
+  type Everything,
+} from '../helpers/everything.ts';
 import { postInitialize, RESOURCE, startTestProxy, type TestProxy } from '../helpers/proxy.ts';
 
 // The real server-everything behind a counting tap, the proxy in front, the real SDK client.
@@ -128,15 +134,7 @@ describe('proxy in front of server-everything (legacy sessions)', () => {
     const admin = await connect(await proxy.token('lister-a', 'mcp:admin'));
     const readerTools = await names(reader.client);
     const writerTools = await names(writer.client);
-    expect(readerTools).toEqual([
-      'echo',
-      'get-annotated-message',
-      'get-structured-content',
-      'get-sum',
-      'get-tiny-image',
-      'simulate-research-query',
-      'trigger-long-running-operation',
-    ]);
+    expect(readerTools).toEqual(EVERYTHING_READER_TOOLS);
     expect(writerTools).toEqual([...readerTools, 'gzip-file-as-resource', 'toggle-simulated-logging'].sort());
     // A destructive tool is listed once the session's scope holds it (a widening by name).
     expect(await names(admin.client)).toEqual(writerTools);

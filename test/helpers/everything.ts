@@ -227,3 +227,14 @@ export async function startCountingTap(upstreamUrl: string, options: TapOptions 
       }),
   };
 }
+
+/** What a reader (`mcp:read`) may see and call of server-everything's tools under the fixture catalogue. */
+export const EVERYTHING_READER_TOOLS: readonly string[] = [
+  'echo',
+  'get-annotated-message',
+  'get-structured-content',
+  'get-sum',
+  'get-tiny-image',
+  'simulate-research-query',
+  'trigger-long-running-operation',
+];
