@@ -133,6 +133,18 @@ function unprivileged(): { uid: number; gid: number } | undefined {
 }
 
 /**
+ * A rotation may have renamed the file away an instant before (its successor not yet
+ * created): with the directory read-only it cannot be created, which is the fault itself.
+ */
+function chmodIfPresent(file: string, mode: number): void {
+  try {
+    chmodSync(file, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+/**
  * The audit file and its directory become read-only for the service (run as an
  * unprivileged user). An open file keeps taking writes, so the fault shows at the next
  * reopen: the file rotates every 32 KiB here, and the rotation's rename fails.
@@ -156,10 +168,10 @@ export async function auditUnwritable(phases: Phases = PHASES): Promise<Scenario
     await sleep(phases.beforeMs);
     const faultStart = performance.now();
     chmodSync(auditDir, 0o500);
-    chmodSync(file, 0o400);
+    chmodIfPresent(file, 0o400);
     await sleep(phases.faultMs);
     chmodSync(auditDir, 0o700);
-    chmodSync(file, 0o600);
+    chmodIfPresent(file, 0o600);
     const faultEnd = performance.now();
     await sleep(phases.afterMs);
     const answers = await load.stop();
