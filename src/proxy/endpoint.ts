@@ -23,6 +23,8 @@ import {
   type ClientMessage,
   type JsonRpcId,
 } from '../pep/message.ts';
+import { refusedAnswer } from '../pep/refused.ts';
+import { unsealedRequest } from '../pep/unsealed.ts';
 import { duplicateInBatch, type PendingIds, type PendingRequest } from '../pep/pending-ids.ts';
 import type { StreamSupervisor } from '../pep/stream-supervisor.ts';
 import { TRANSPORT_METHOD, type Warden } from '../pep/warden.ts';
@@ -272,7 +274,7 @@ async function decideAndForward(
   verdicts.forEach(({ message, decision }, i) => {
     if (decision.allow) {
       // A multi-round-trip retry goes upstream with the upstream's own requestState, unsealed.
-      const unsealed = decision.request_state === undefined ? raw[i] : withRequestState(raw[i], decision.request_state);
+      const unsealed = unsealedRequest(raw[i], decision);
       rewritten ||= unsealed !== raw[i];
       forwarded.push(unsealed);
       if (message.type === 'request')
@@ -397,13 +399,7 @@ function creationRefusal(ctx: ProxyContext, id: JsonRpcId, err: unknown): OwnAns
 }
 
 function refused(id: JsonRpcId, problem: Refusal): OwnAnswer {
-  return {
-    status: problem.status,
-    body: rpcError(id, problem.rpcCode, `Invalid Request: ${problem.reason.message}`, {
-      ...problem.data,
-      reasons: [problem.reason],
-    }),
-  };
+  return { status: problem.status, body: refusedAnswer(id, problem) };
 }
 
 function duplicate(id: JsonRpcId, err: { code: string; message: string }): OwnAnswer {
@@ -416,11 +412,6 @@ function duplicate(id: JsonRpcId, err: { code: string; message: string }): OwnAn
 }
 
 /** A request message with `params.requestState` replaced (the upstream's value, unsealed by the decision). */
-function withRequestState(raw: unknown, requestState: string): unknown {
-  const message = raw as { params: Record<string, unknown> };
-  return { ...message, params: { ...message.params, requestState } };
-}
-
 function screenFor(ctx: ProxyContext, pep: EnforcementContext, scope: string, listsPending: boolean): ResponseScreen {
   return new ResponseScreen({
     pendingMethod: (id) => ctx.pending.methodOf(scope, id),

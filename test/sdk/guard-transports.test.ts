@@ -129,6 +129,37 @@ describe('guardTransport over any transport', () => {
     await server.close();
   });
 
+  it('a request on a legacy session that states a 2026-07-28 version is refused before any decision', async () => {
+    const { calls, clientSide, server } = await lowLevelPair(
+      { warden: inProcessWarden(core.deps, PEP), token: () => token },
+      'mem-4',
+    );
+    const answers: JSONRPCMessage[] = [];
+    clientSide.onmessage = (message) => void answers.push(message);
+    await clientSide.start();
+    const init = { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } };
+    await clientSide.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: init });
+    await expect.poll(() => answers.length).toBe(1);
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' };
+    const args = { path: '/srv/data/a' };
+    await clientSide.send({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'tools/call',
+      params: { name: 'fs_read', arguments: args, _meta: meta },
+    });
+    await expect.poll(() => answers.length).toBe(2);
+    // As the proxy judges it (src/pep/era.ts): a modern request, and in this era a session is state nobody checks.
+    expect(answers[1]).toMatchObject({
+      id: 2,
+      error: { code: -32600, data: { reasons: [{ code: 'invalid_request' }] } },
+    });
+    expect((answers[1] as { error: { message: string } }).error.message).toMatch(/may not carry an Mcp-Session-Id/);
+    expect(calls).toEqual([]);
+    expect(core.audit.saved.some((r) => r.kind === 'decision' && r.method === 'tools/call')).toBe(false);
+    await server.close();
+  });
+
   it('fails closed: a warden client whose service is down refuses initialize with pdp_unavailable', async () => {
     const port = await freePort();
     const warden = createWardenClient({ url: `http://127.0.0.1:${port}`, timeoutMs: 500 });
