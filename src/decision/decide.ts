@@ -248,6 +248,7 @@ function decisionRecord(decision: Decision, request: DecideRequest, context: Dec
       arguments: mcp.params?.arguments === undefined ? null : maskArguments(mcp.params.arguments, mask),
       uri: mcp.params?.uri ?? null,
       protocol_version: mcp.protocol_version ?? null,
+      client: mcp.client ?? null,
     },
     ...detailOf(
       { handle: handleHash, task: taskHash, request_state: stateHash, upstream_identity: upstreamAudience },

@@ -31,6 +31,7 @@ export function buildPolicyInput(parts: {
       uri: uriOf(mcp),
       prompt: promptOf(mcp),
       protocol_version: mcp.protocol_version ?? null,
+      client: mcp.client ?? null,
       candidates: mcp.candidates ?? null,
       tools: parts.tools ?? null,
     },

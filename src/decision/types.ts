@@ -33,6 +33,18 @@ export interface McpRequest {
       }
     | undefined;
   readonly protocol_version?: string | undefined;
+  /**
+   * How the client describes itself (initialize's clientInfo and capabilities, or the
+   * 2026-07-28 `_meta`): self-asserted, recorded and given to the policy, never identity.
+   */
+  readonly client?:
+    | {
+        readonly name?: string | undefined;
+        readonly version?: string | undefined;
+        /** The names of the capabilities it declares. */
+        readonly capabilities?: readonly string[] | undefined;
+      }
+    | undefined;
   /** For list methods: the names (or URIs) the upstream returned. */
   readonly candidates?: readonly string[] | undefined;
   /** The tool argument that carries a state handle (else the policy data says, per tool). */

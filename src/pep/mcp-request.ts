@@ -1,4 +1,5 @@
 import type { McpRequest } from '../decision/types.ts';
+import { clientDescriptionOf } from './client-description.ts';
 import type { ClientMessage } from './message.ts';
 import { TRANSPORT_METHOD } from './warden.ts';
 
@@ -21,6 +22,7 @@ export function mcpRequestOf(message: ClientMessage, protocolVersion: string | u
       ref: refOf(ref),
     },
     protocol_version: protocolVersion,
+    client: clientDescriptionOf(message.method, message.params),
   };
 }
 

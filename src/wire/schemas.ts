@@ -33,6 +33,14 @@ export const mcpRequestSchema = z.strictObject({
     })
     .optional(),
   protocol_version: z.string().min(1).max(64).optional(),
+  client: z
+    .strictObject({
+      name: z.string().max(256).optional(),
+      version: z.string().max(256).optional(),
+      capabilities: z.array(z.string().min(1).max(64)).max(32).optional().describe('the capability names declared'),
+    })
+    .optional()
+    .describe('how the client describes itself (clientInfo, capabilities): self-asserted, recorded, never identity'),
   candidates: z.array(z.string().max(4096)).max(10_000).optional(),
   handle_argument: z.string().min(1).max(256).optional().describe('the tool argument that carries a state handle'),
 });

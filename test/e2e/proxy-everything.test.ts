@@ -63,6 +63,8 @@ describe('proxy in front of server-everything (legacy sessions)', () => {
     expect(result.content).toEqual([{ type: 'text', text: 'Echo: hello' }]);
     expect(transport.sessionId).toMatch(/^mws_/);
     expect(tap.counts()['tools/call:echo']).toBe(1);
+    // initialize's clientInfo is in its decision record.
+    expect(decisions('initialize').at(-1)?.input?.client).toMatchObject({ name: 'e2e', version: '1.0.0' });
     await client.close();
   });
 

@@ -81,6 +81,10 @@ describe('proxy in front of an SDK v2 server (MCP 2026-07-28)', () => {
     expect(JSON.stringify(refused)).not.toContain(V2_ENV_SECRET);
     expect(tap.counts()['tools/call:get-env']).toBeUndefined();
     expect(tap.counts()['tools/call:echo']).toBe(1);
+    // The _meta clientInfo and clientCapabilities of each request are in its decision record.
+    const call = proxy.core.audit.saved.find((r) => r.kind === 'decision' && r.tool === 'echo');
+    expect(call?.input?.client).toMatchObject({ name: 'warden-v2-test-client', version: '1.0.0' });
+    expect(call?.input?.client).toHaveProperty('capabilities', expect.any(Array));
     await v2client.close();
   });
 

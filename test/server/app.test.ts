@@ -36,6 +36,21 @@ describe('HTTP API', () => {
     expect(deny.json().reasons.map((r: { code: string }) => r.code)).toContain('destructive_requires_role');
   });
 
+  it("records the client's self-description in the decision record", async () => {
+    const client = { name: 'app', version: '3.1', capabilities: ['elicitation'] };
+    const body = decideBody(await s.token());
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/v1/decide',
+      payload: { ...body, mcp: { ...body.mcp, client } },
+    });
+    expect(res.statusCode).toBe(200);
+    // Dev mode: the local caller may query the trail.
+    const query = await s.app.inject({ method: 'GET', url: `/v1/audit?kind=decision&limit=10` });
+    const records: { decision_id: string; input?: { client?: unknown } }[] = query.json().records;
+    expect(records.find((r) => r.decision_id === res.json().decision_id)?.input?.client).toEqual(client);
+  });
+
   describe('400 names the wrong field', () => {
     const cases: [string, unknown, string[]][] = [
       ['missing mcp.method', { server: SERVER, mcp: {} }, ['mcp.method']],
@@ -46,6 +61,16 @@ describe('HTTP API', () => {
         'arguments not an object',
         { server: SERVER, mcp: { method: 'tools/call', params: { arguments: 'rm -rf' } } },
         ['mcp.params.arguments'],
+      ],
+      [
+        'a client name over 256 characters',
+        { server: SERVER, mcp: { method: 'ping', client: { name: 'n'.repeat(257) } } },
+        ['mcp.client.name'],
+      ],
+      [
+        'an unknown field in the client',
+        { server: SERVER, mcp: { method: 'ping', client: { name: 'a', admin: true } } },
+        ['mcp.client.admin'],
       ],
       [
         'context over 2 KiB',
