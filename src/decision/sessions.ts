@@ -1,4 +1,4 @@
-import { auditRecord, recordedPrincipal, type AuditRecord } from '../audit/record.ts';
+import { type AuditKind, auditRecord, recordedPrincipal, type AuditRecord } from '../audit/record.ts';
 import {
   AuditUnavailable,
   InvalidRequest,
@@ -12,7 +12,7 @@ import {
 import type { Principal } from '../identity/principal.ts';
 import { checkSession, ownedBy, ownerOf } from '../session/check.ts';
 import { hashSessionId, isWellFormedSessionId, kindOfId, newSessionId } from '../session/ids.ts';
-import { isExpired, type SessionFilter, type SessionRecord } from '../session/record.ts';
+import { isExpired, type SessionFilter, type SessionKind, type SessionRecord } from '../session/record.ts';
 import { argumentsProblem } from './arguments.ts';
 import type { CoreDeps } from './deps.ts';
 import { buildPolicyInput } from './policy-input.ts';
@@ -148,9 +148,18 @@ export async function widenSession(deps: CoreDeps, request: WidenRequest, caller
   return viewOf(widened);
 }
 
+/** The record a revocation of each kind of bound state writes. */
+const REVOKED: Readonly<Record<SessionKind, AuditKind>> = {
+  'mcp-session': 'session.revoked',
+  'state-handle': 'handle.revoked',
+  'upstream-handle': 'handle.revoked',
+  task: 'task.revoked',
+};
+
 /**
- * Revokes every live session of a subject, a client or a server (admin). Each revoked
- * session gets its own `session.revoked` record.
+ * Revokes every live session of a subject, a client or a server (admin), and the other
+ * bound state (tasks, handles) it owns. Each gets its own record: `session.revoked`,
+ * `task.revoked` or `handle.revoked`.
  */
 export async function revokeSessions(deps: CoreDeps, filter: SessionFilter, caller: Caller): Promise<SessionView[]> {
   const now = deps.clock();
@@ -159,7 +168,7 @@ export async function revokeSessions(deps: CoreDeps, filter: SessionFilter, call
     await deps.audit
       .append(
         sessionRecord(
-          'session.revoked',
+          REVOKED[record.kind],
           record,
           { caller, principal: null, now, revision: deps.policy.revision },
           {
@@ -224,7 +233,7 @@ export async function revokeSession(deps: CoreDeps, request: RevokeRequest, call
   await deps.audit
     .append(
       sessionRecord(
-        'session.revoked',
+        REVOKED[revoked.kind],
         revoked,
         { caller, principal: requestedBy, now, revision: deps.policy.revision },
         {

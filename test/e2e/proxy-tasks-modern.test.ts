@@ -278,7 +278,7 @@ describe('the lifetime of a 2026-07-28 task (no session: its principal, and the 
     const oldToken = await env.proxy.token('alice', 'mcp:read');
     await revokePrincipal(env.proxy.core.deps, { subject: 'alice' }, ADMIN);
     // The revocation also ended the task's record: revoking a principal revokes every record it owns.
-    const revoked = env.proxy.core.audit.saved.filter((r) => r.kind === 'session.revoked');
+    const revoked = env.proxy.core.audit.saved.filter((r) => r.kind === 'task.revoked');
     expect(revoked.map((r) => r.session)).toContain(boundStateHash('task', RESOURCE, taskId));
     env.proxy.core.clock.advance(2_000); // a token issued after the revocation is not covered by it
     const again = await connect('alice');
