@@ -18,9 +18,9 @@ import { appendFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { basename, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { AuditUnavailable } from '../errors.ts';
-import { ChainSealer, newChainId, sealEach, type ChainHead, type SealedRecord } from './chain.ts';
-import { CheckpointSchedule, type CheckpointSigner } from './checkpoint.ts';
+import { newChainId, type ChainHead, type SealedRecord } from './chain.ts';
+import type { CheckpointSigner } from './checkpoint.ts';
+import { GroupCommit } from './group-commit.ts';
 import { cutTornTail, type TailCut } from './torn-tail.ts';
 import {
   auditRecord,
@@ -44,39 +44,44 @@ export interface FileSinkOptions {
 
 const datasync = promisify(fdatasync);
 
-interface Pending {
-  readonly record: AuditRecord;
-  readonly resolve: () => void;
-  readonly reject: (err: Error) => void;
-}
-
 /**
  * The embedded default sink: one JSON line per sealed record in a file, and signed
  * checkpoints in `<path>.checkpoints`. Records appended in the same event-loop turn go out
- * in one write followed by one fdatasync (group commit); a record counts as accepted once
- * it is on disk. A line torn by a crash is cut at start, and the cut is recorded. A failed
- * write rejects its batch and takes its seals back, so the chain has no gap; the next
- * append tries to reopen the file, so the sink recovers by itself. Rotation renames the
- * full file to `<path>.<n>`; the chain carries on.
+ * in one write followed by one fdatasync (group commit, `group-commit.ts`); a record
+ * counts as accepted once it is on disk. A line torn by a crash is cut at start, and the
+ * cut is recorded. After a failed write the next append reopens the file and cuts what
+ * the refused batch left, so the sink recovers by itself. Rotation renames the full file
+ * to `<path>.<n>`; the chain carries on.
  */
 export class FileAuditSink implements AuditSink {
   readonly #options: FileSinkOptions;
   readonly #now: () => number;
-  readonly #sealer: ChainSealer;
-  #schedule: CheckpointSchedule;
+  readonly #commit: GroupCommit;
   #stream: WriteStream | undefined;
   #size = 0;
   #failure: Error | undefined;
-  #pending: Pending[] = [];
-  /** `audit.recovered` records of cuts not yet written (the write after the cut failed too). */
-  #unwrittenCuts: Pending[] = [];
-  #writing: Promise<void> = Promise.resolve();
 
   constructor(options: FileSinkOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#sealer = new ChainSealer(options.chain ?? newChainId());
-    this.#schedule = new CheckpointSchedule(options.checkpointEveryRecords, options.checkpointEveryMs, this.#now());
+    this.#commit = new GroupCommit(
+      {
+        prepare: (_sealer, failedBefore) => this.#prepare(failedBefore),
+        write: (sealed) => this.#writeBatch(sealed),
+        storeCheckpoint: async (_head, signed) => {
+          await appendFile(`${this.#options.path}.checkpoints`, `${JSON.stringify({ jws: signed })}\n`, {
+            mode: 0o600,
+          });
+        },
+      },
+      {
+        chain: options.chain ?? newChainId(),
+        signer: options.signer,
+        checkpointEveryRecords: options.checkpointEveryRecords,
+        checkpointEveryMs: options.checkpointEveryMs,
+        now: this.#now,
+      },
+    );
   }
 
   async start(): Promise<void> {
@@ -91,29 +96,20 @@ export class FileAuditSink implements AuditSink {
   }
 
   append(record: AuditRecord): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.#pending.push({ record, resolve, reject }) === 1) {
-        setImmediate(() => {
-          this.#writing = this.#writing.then(() => this.#flush());
-        });
-      }
-    });
+    return this.#commit.append(record);
   }
 
   async stop(): Promise<void> {
-    await this.#writing;
-    await this.#flush();
-    const head = this.#sealer.head;
-    if (this.#schedule.due(head, Number.POSITIVE_INFINITY)) await this.#checkpoint(head);
+    await this.#commit.flush();
     await this.#close();
   }
 
   head(): ChainHead {
-    return this.#sealer.head;
+    return this.#commit.head;
   }
 
   status(): 'OK' | 'ERROR' {
-    return this.#failure === undefined && this.#stream !== undefined ? 'OK' : 'ERROR';
+    return this.#failure === undefined && !this.#commit.failing && this.#stream !== undefined ? 'OK' : 'ERROR';
   }
 
   async *records(): AsyncIterable<SealedRecord> {
@@ -170,51 +166,36 @@ export class FileAuditSink implements AuditSink {
     return existsSync(path) ? [...rotated, path] : rotated;
   }
 
-  async #flush(): Promise<void> {
-    const pending = this.#pending;
-    if (pending.length === 0) return;
-    this.#pending = [];
-    const before = this.#sealer.head;
-    let batch: Pending[] = [];
-    try {
-      // After a failed write (a full disk) the file may end in part of a line: cut it
-      // (its batch was refused, never answered) and record the cut, as at start.
-      // A cut whose record failed with its batch is still owed to the trail: written first.
-      const recovered = [...this.#unwrittenCuts, ...(this.#failure !== undefined ? this.#recoverTail() : [])];
-      this.#unwrittenCuts = recovered;
-      if (this.#failure !== undefined || this.#stream === undefined) await this.#open();
-      const unsealable = (p: Pending) =>
-        p.reject(new AuditUnavailable('the record has no canonical form (a lone surrogate or a non-finite number)'));
-      const { items, sealed } = sealEach(this.#sealer, [...recovered, ...pending], unsealable);
-      batch = items;
-      if (sealed.length === 0) return;
-      const data = sealed.map((r) => `${JSON.stringify(r)}\n`).join('');
-      const bytes = Buffer.byteLength(data);
-      if (this.#size > 0 && this.#size + bytes > this.#options.maxFileBytes) await this.#rotate();
-      await this.#write(data);
-      this.#size += bytes;
-    } catch (err) {
-      this.#sealer.rewind(before);
-      this.#failure = err as Error;
-      for (const p of pending) p.reject(new AuditUnavailable('the audit file is not writable'));
-      return;
-    }
-    this.#unwrittenCuts = [];
-    for (const p of batch) p.resolve();
-    const head = this.#sealer.head;
-    if (this.#schedule.due(head, this.#now())) await this.#checkpoint(head);
+  /**
+   * After a failed write (a full disk) the file may end in part of a line: it is cut (its
+   * batch was refused, never answered), and the cut is owed to the trail as a record.
+   */
+  async #prepare(failedBefore: boolean): Promise<AuditRecord[]> {
+    const failed = failedBefore || this.#failure !== undefined;
+    const recovered = failed ? this.#recoverTail() : [];
+    if (failed || this.#stream === undefined) await this.#open();
+    return recovered;
   }
 
-  /** The cut of a torn last line as a record to write first (with no one waiting on it), or nothing. */
-  #recoverTail(): Pending[] {
+  async #writeBatch(sealed: readonly SealedRecord[]): Promise<void> {
+    const data = sealed.map((r) => `${JSON.stringify(r)}\n`).join('');
+    const bytes = Buffer.byteLength(data);
+    if (this.#size > 0 && this.#size + bytes > this.#options.maxFileBytes) await this.#rotate();
+    await this.#write(data);
+    this.#size += bytes;
+  }
+
+  /** The cut of a torn last line as a record to write first, or nothing. */
+  #recoverTail(): AuditRecord[] {
     // Everything past the size before the refused batch goes: its whole records too
     // (they were refused, never answered, and their seals were taken back).
     const cut = cutBack(this.#options.path, this.#size) ?? cutTornTail(this.#options.path);
     if (cut === null) return [];
-    const record = auditRecord('audit.recovered', this.#now(), 'mcp-warden', {
-      detail: { file: this.#options.path, after: 'a failed write', ...cut },
-    });
-    return [{ record, resolve: () => undefined, reject: () => undefined }];
+    return [
+      auditRecord('audit.recovered', this.#now(), 'mcp-warden', {
+        detail: { file: this.#options.path, after: 'a failed write', ...cut },
+      }),
+    ];
   }
 
   async #write(data: string): Promise<void> {
@@ -222,17 +203,6 @@ export class FileAuditSink implements AuditSink {
     await new Promise<void>((resolve, reject) => stream.write(data, (err) => (err ? reject(err) : resolve())));
     // `fd` is set once the stream is open (typed only on ReadStream in @types/node).
     await datasync((stream as unknown as { fd: number }).fd);
-  }
-
-  /** A failed checkpoint is retried at the next batch; the records it covers stand. */
-  async #checkpoint(head: ChainHead): Promise<void> {
-    try {
-      const jws = await this.#options.signer.sign(head, this.#now());
-      await appendFile(`${this.#options.path}.checkpoints`, `${JSON.stringify({ jws })}\n`, { mode: 0o600 });
-      this.#schedule.done(head, this.#now());
-    } catch {
-      // keep the schedule due
-    }
   }
 
   async #rotate(): Promise<void> {

@@ -1,7 +1,9 @@
 import pg from 'pg';
 import { AuditUnavailable, InvalidRequest } from '../errors.ts';
-import { ChainSealer, newChainId, sealEach, type ChainHead, type SealedRecord } from './chain.ts';
-import { CheckpointSchedule, type CheckpointSigner } from './checkpoint.ts';
+import { type ChainSealer, newChainId, type ChainHead, type SealedRecord } from './chain.ts';
+import type { CheckpointSigner } from './checkpoint.ts';
+import { GroupCommit } from './group-commit.ts';
+import { FILTERS, INSERT, migration } from './postgres-sql.ts';
 import type { AuditPage, AuditQuery, AuditRecord, AuditSink } from './record.ts';
 
 /** Options of {@link PostgresAuditSink}. */
@@ -22,12 +24,6 @@ export interface PostgresAuditSinkOptions {
   readonly now?: () => number;
 }
 
-interface Pending {
-  readonly record: AuditRecord;
-  readonly resolve: () => void;
-  readonly reject: (err: Error) => void;
-}
-
 interface Cursor {
   readonly ts: string;
   readonly chain: string;
@@ -38,7 +34,6 @@ interface Cursor {
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,50}$/;
 /** Rows read per round trip by `records()` and `checkpoints()`. */
 const PAGE = 1000;
-const FILTERS = ['session', 'subject', 'client_id', 'tool', 'server', 'kind', 'allow'] as const;
 
 /**
  * The shared audit trail of several replicas: one append-only PostgreSQL table, one hash
@@ -55,23 +50,10 @@ export class PostgresAuditSink implements AuditSink {
   readonly #url: string;
   readonly #table: string;
   readonly #checkpointTable: string;
-  readonly #batchMax: number;
-  readonly #signer: CheckpointSigner;
-  readonly #everyRecords: number;
-  readonly #everyMs: number;
   readonly #timeoutMs: number;
-  readonly #now: () => number;
-  readonly #sealer: ChainSealer;
-  #committed: ChainHead;
-  #checkpointed = 0;
-  #schedule: CheckpointSchedule;
+  readonly #commit: GroupCommit;
   #pool: pg.Pool | undefined;
   #accepting = false;
-  #ok = false;
-  /** Set after a failed write: its COMMIT may have landed although we saw an error. */
-  #resync = false;
-  #pending: Pending[] = [];
-  #drain: Promise<void> | undefined;
 
   constructor(options: PostgresAuditSinkOptions) {
     const table = options.table ?? 'mcp_warden_audit';
@@ -84,25 +66,44 @@ export class PostgresAuditSink implements AuditSink {
     this.#url = options.url;
     this.#table = table;
     this.#checkpointTable = `${table}_checkpoints`;
-    this.#batchMax = batchMax;
-    this.#signer = options.signer;
-    this.#everyRecords = options.checkpointEveryRecords;
-    this.#everyMs = options.checkpointEveryMs;
     this.#timeoutMs = options.timeoutMs ?? 2_000;
-    this.#now = options.now ?? Date.now;
-    this.#sealer = new ChainSealer(options.chain ?? newChainId());
-    this.#committed = this.#sealer.head;
-    this.#schedule = new CheckpointSchedule(this.#everyRecords, this.#everyMs, this.#now());
+    this.#commit = new GroupCommit(
+      {
+        // After a failed write its COMMIT may have landed although we saw an error.
+        prepare: async (sealer, failedBefore) => {
+          if (failedBefore) await this.#resyncHead(this.#started(), sealer);
+          return [];
+        },
+        write: async (sealed) => {
+          await this.#started().query(INSERT(this.#table), columns(sealed[0]!.chain, sealed));
+        },
+        storeCheckpoint: async (head, signed) => {
+          await this.#started().query(
+            `INSERT INTO ${this.#checkpointTable} (chain, seq, jws) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+            [head.chain, head.seq, signed],
+          );
+        },
+      },
+      {
+        chain: options.chain ?? newChainId(),
+        signer: options.signer,
+        checkpointEveryRecords: options.checkpointEveryRecords,
+        checkpointEveryMs: options.checkpointEveryMs,
+        batchMaxRecords: batchMax,
+        rejectQueuedOnFailure: true,
+        now: options.now ?? Date.now,
+      },
+    );
   }
 
   /** `OK` after a successful start and last write; `ERROR` after a failed write, or when not started. */
   status(): 'OK' | 'ERROR' {
-    return this.#ok ? 'OK' : 'ERROR';
+    return this.#pool !== undefined && !this.#commit.failing ? 'OK' : 'ERROR';
   }
 
   /** The last committed record of this sink's chain. */
   head(): ChainHead {
-    return this.#committed;
+    return this.#commit.head;
   }
 
   async start(): Promise<void> {
@@ -124,7 +125,9 @@ export class PostgresAuditSink implements AuditSink {
     try {
       // One simple-protocol message runs as one transaction.
       await pool.query(migration(this.#table, this.#checkpointTable));
-      await this.#resyncHead(pool);
+      const head = await this.#storedHead(pool, this.#commit.head.chain);
+      // A chain taken up again (a fixed chain id) goes on from where the table stands.
+      if (head !== null && head.seq > this.#commit.head.seq) this.#commit.resume(head);
     } catch (err) {
       await pool.end().catch(() => {});
       throw new AuditUnavailable(`the PostgreSQL audit sink could not start: ${(err as Error).message}`, {
@@ -132,12 +135,7 @@ export class PostgresAuditSink implements AuditSink {
       });
     }
     this.#pool = pool;
-    this.#schedule = new CheckpointSchedule(this.#everyRecords, this.#everyMs, this.#now());
-    // A chain taken up again (a fixed chain id) counts from where the table stands.
-    if (this.#committed.seq > 0) this.#schedule.done(this.#committed, this.#now());
-    this.#checkpointed = this.#committed.seq;
     this.#accepting = true;
-    this.#ok = true;
   }
 
   append(record: AuditRecord): Promise<void> {
@@ -149,20 +147,15 @@ export class PostgresAuditSink implements AuditSink {
       );
     }
     if (Number.isNaN(Date.parse(record.ts))) return Promise.reject(new AuditUnavailable('the record has no valid ts'));
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ record, resolve, reject });
-      this.#scheduleDrain();
-    });
+    return this.#commit.append(record);
   }
 
   async stop(): Promise<void> {
     const pool = this.#pool;
     if (pool === undefined) return;
     this.#accepting = false;
-    while (this.#drain !== undefined) await this.#drain;
-    if (this.#committed.seq > this.#checkpointed) await this.#checkpoint(pool);
+    await this.#commit.flush();
     this.#pool = undefined;
-    this.#ok = false;
     await pool.end();
   }
 
@@ -228,104 +221,26 @@ export class PostgresAuditSink implements AuditSink {
     }
   }
 
-  #scheduleDrain(): void {
-    if (this.#drain !== undefined) return;
-    // setImmediate: every append of the current event-loop turn joins the first batch.
-    this.#drain = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.#drainPending())
-      .finally(() => {
-        this.#drain = undefined;
-        if (this.#pending.length > 0) this.#scheduleDrain();
-      });
+  #started(): pg.Pool {
+    if (this.#pool === undefined) throw new AuditUnavailable('the PostgreSQL audit sink is not started');
+    return this.#pool;
   }
 
-  async #drainPending(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const pool = this.#pool!;
-      const batch = this.#pending.splice(0, this.#batchMax);
-      if (await this.#write(pool, batch)) {
-        // Decided at commit time, before the appenders' code runs on (and moves the clock).
-        const due = this.#schedule.due(this.#committed, this.#now());
-        for (const p of batch) p.resolve();
-        if (due) await this.#checkpoint(pool);
-      } else {
-        // What queued meanwhile would meet the same database: fail it now, not one timeout later.
-        const waiting = this.#pending.splice(0);
-        for (const p of waiting) p.reject(new AuditUnavailable('the audit database is unavailable'));
-      }
-    }
+  /** Takes the chain's head from the table when it is further on than ours (a lost COMMIT reply). */
+  async #resyncHead(pool: pg.Pool, sealer: ChainSealer): Promise<void> {
+    const head = await this.#storedHead(pool, sealer.head.chain);
+    if (head !== null && head.seq > sealer.head.seq) sealer.rewind(head);
   }
 
-  /** Seals and inserts one batch; true when it was committed, else its appends are rejected. */
-  async #write(pool: pg.Pool, pending: readonly Pending[]): Promise<boolean> {
-    let batch = pending;
-    let before = this.#sealer.head;
-    try {
-      if (this.#resync) {
-        await this.#resyncHead(pool);
-        before = this.#sealer.head;
-      }
-      const unsealable = (p: Pending) =>
-        p.reject(new AuditUnavailable('the record has no canonical form (a lone surrogate or a non-finite number)'));
-      const { items, sealed } = sealEach(this.#sealer, batch, unsealable);
-      batch = items;
-      if (sealed.length > 0) await pool.query(INSERT(this.#table), columns(this.#sealer.head.chain, sealed));
-    } catch (err) {
-      this.#sealer.rewind(before);
-      this.#resync = true;
-      this.#ok = false;
-      const failure = new AuditUnavailable(`the audit database refused the records: ${(err as Error).message}`, {
-        cause: err,
-      });
-      for (const p of batch) p.reject(failure);
-      return false;
-    }
-    this.#committed = this.#sealer.head;
-    this.#resync = false;
-    this.#ok = true;
-    return true;
-  }
-
-  /** Takes the chain's head from the table when it is further on than ours (a lost COMMIT reply, a reused chain id). */
-  async #resyncHead(pool: pg.Pool): Promise<void> {
+  async #storedHead(pool: pg.Pool, chain: string): Promise<ChainHead | null> {
     const { rows } = await pool.query<{ seq: string; hash: string }>(
       `SELECT seq, hash FROM ${this.#table} WHERE chain = $1 ORDER BY seq DESC LIMIT 1`,
-      [this.#sealer.head.chain],
+      [chain],
     );
     const row = rows[0];
-    if (row !== undefined && Number(row.seq) > this.#sealer.head.seq) {
-      this.#sealer.rewind({ chain: this.#sealer.head.chain, seq: Number(row.seq), hash: row.hash });
-      this.#committed = this.#sealer.head;
-    }
-  }
-
-  /** Signs and stores a checkpoint of the committed head; a failure is retried after the next batch. */
-  async #checkpoint(pool: pg.Pool): Promise<void> {
-    const head = this.#committed;
-    const now = this.#now();
-    try {
-      const jws = await this.#signer.sign(head, now);
-      await pool.query(
-        `INSERT INTO ${this.#checkpointTable} (chain, seq, jws) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-        [head.chain, head.seq, jws],
-      );
-    } catch {
-      // The records are committed already; only the checkpoint is late.
-      return;
-    }
-    this.#schedule.done(head, now);
-    this.#checkpointed = head.seq;
+    return row === undefined ? null : { chain, seq: Number(row.seq), hash: row.hash };
   }
 }
-
-/** One statement text whatever the batch size: arrays, not one placeholder per value (PostgreSQL allows 65 535). */
-const INSERT = (table: string): string =>
-  `INSERT INTO ${table} (chain, seq, ts, kind, session, subject, client_id, server, tool, allow, record, hash) ` +
-  'SELECT $1, u.seq, u.ts, u.kind, u.session, u.subject, u.client_id, u.server, u.tool, u.allow, ' +
-  'u.record::jsonb, u.hash ' +
-  'FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], ' +
-  '$9::text[], $10::boolean[], $11::text[], $12::text[]) ' +
-  'AS u(seq, ts, kind, session, subject, client_id, server, tool, allow, record, hash)';
 
 function columns(chain: string, sealed: readonly SealedRecord[]): unknown[] {
   return [
@@ -342,40 +257,6 @@ function columns(chain: string, sealed: readonly SealedRecord[]): unknown[] {
     sealed.map((r) => JSON.stringify(r)),
     sealed.map((r) => r.hash),
   ];
-}
-
-/** Tables, indexes and the append-only guard; safe to run again and by several replicas at once. */
-function migration(table: string, checkpoints: string): string {
-  const guard = `${table}_append_only`;
-  const trigger = (on: string, name: string, when: string) => {
-    const each = when === 'TRUNCATE' ? 'FOR EACH STATEMENT' : 'FOR EACH ROW';
-    return `
-    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = '${on}'::regclass AND tgname = '${name}') THEN
-      CREATE TRIGGER ${name} BEFORE ${when} ON ${on} ${each} EXECUTE FUNCTION ${guard}();
-    END IF;`;
-  };
-  return `
-    SELECT pg_advisory_xact_lock(hashtext('mcp-warden:${table}'));
-    CREATE TABLE IF NOT EXISTS ${table} (
-      chain text NOT NULL, seq bigint NOT NULL, ts timestamptz NOT NULL, kind text NOT NULL,
-      session text, subject text, client_id text, server text, tool text, allow boolean,
-      record jsonb NOT NULL, hash text NOT NULL, PRIMARY KEY (chain, seq));
-    CREATE INDEX IF NOT EXISTS ${table}_ts ON ${table} (ts, chain, seq);
-    ${FILTERS.map((f) => `CREATE INDEX IF NOT EXISTS ${table}_${f} ON ${table} (${f}, ts);`).join('\n    ')}
-    CREATE TABLE IF NOT EXISTS ${checkpoints} (
-      chain text NOT NULL, seq bigint NOT NULL, jws text NOT NULL, PRIMARY KEY (chain, seq));
-    CREATE OR REPLACE FUNCTION ${guard}() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      RAISE EXCEPTION 'the audit table % is append-only: % refused', TG_TABLE_NAME, TG_OP
-        USING ERRCODE = 'insufficient_privilege';
-    END $$;
-    DO $$ BEGIN
-      ${trigger(table, 'append_only_row', 'UPDATE OR DELETE')}
-      ${trigger(table, 'append_only_truncate', 'TRUNCATE')}
-      ${trigger(checkpoints, 'append_only_row', 'UPDATE OR DELETE')}
-      ${trigger(checkpoints, 'append_only_truncate', 'TRUNCATE')}
-    END $$;
-    REVOKE UPDATE, DELETE, TRUNCATE ON ${table}, ${checkpoints} FROM PUBLIC;`;
 }
 
 /** Whether any string (key or value) holds NUL or a lone surrogate, which jsonb and text refuse. */

@@ -1,0 +1,163 @@
+import { AuditUnavailable } from '../errors.ts';
+import { ChainSealer, sealEach, type ChainHead, type SealedRecord } from './chain.ts';
+import { CheckpointSchedule, type CheckpointSigner } from './checkpoint.ts';
+import type { AuditRecord } from './record.ts';
+
+/** What a sink does with its storage; the group commit does the rest. */
+export interface CommitStorage {
+  /**
+   * Before a batch is sealed: resync the chain (e.g. with what a database holds after a
+   * lost COMMIT reply) and answer records the trail is owed that nobody waits on (e.g. the
+   * record of a torn tail cut after a failed write). A throw fails the batch.
+   */
+  prepare(sealer: ChainSealer, failedBefore: boolean): Promise<readonly AuditRecord[]>;
+  /** Writes sealed records durably, in order; resolves once they are accepted. */
+  write(sealed: readonly SealedRecord[]): Promise<void>;
+  /** Stores one signed checkpoint of the chain. */
+  storeCheckpoint(head: ChainHead, signed: string): Promise<void>;
+}
+
+export interface GroupCommitOptions {
+  readonly chain: string;
+  readonly signer: CheckpointSigner;
+  readonly checkpointEveryRecords: number;
+  readonly checkpointEveryMs: number;
+  /** Most records in one write; the rest wait for the next. */
+  readonly batchMaxRecords?: number;
+  /**
+   * After a failed write, also reject what queued meanwhile (it would meet the same
+   * storage: better refused now than one timeout later).
+   */
+  readonly rejectQueuedOnFailure?: boolean;
+  readonly now: () => number;
+}
+
+interface Pending {
+  readonly record: AuditRecord;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+const owed = (record: AuditRecord): Pending => ({ record, resolve: () => undefined, reject: () => undefined });
+
+/**
+ * The fail-closed write path every sink shares. Records appended in one event-loop turn
+ * are sealed into the chain and written together (group commit), batches one after
+ * another, so the chain order is the write order. An append resolves only once its
+ * record is written; a failed write rejects its batch with `audit_unavailable` and takes
+ * its seals back, so the chain has no gap. A record the canonical form refuses is refused
+ * alone. A checkpoint is signed when the schedule says and at stop; a failed one is
+ * retried after the next batch, the records it covers standing.
+ */
+export class GroupCommit {
+  readonly #storage: CommitStorage;
+  readonly #options: GroupCommitOptions;
+  readonly #sealer: ChainSealer;
+  readonly #schedule: CheckpointSchedule;
+  #committed: ChainHead;
+  #pending: Pending[] = [];
+  /** Records the trail is owed (a cut) that a failed batch did not write: written first. */
+  #owed: Pending[] = [];
+  #failed = false;
+  #drain: Promise<void> | undefined;
+
+  constructor(storage: CommitStorage, options: GroupCommitOptions) {
+    this.#storage = storage;
+    this.#options = options;
+    this.#sealer = new ChainSealer(options.chain);
+    this.#committed = this.#sealer.head;
+    this.#schedule = new CheckpointSchedule(options.checkpointEveryRecords, options.checkpointEveryMs, options.now());
+  }
+
+  /** The last written record of the chain. */
+  get head(): ChainHead {
+    return this.#committed;
+  }
+
+  /** Whether the last write failed. */
+  get failing(): boolean {
+    return this.#failed;
+  }
+
+  /** Takes the chain up at `head` (a reused chain id): its records count as checkpointed. */
+  resume(head: ChainHead): void {
+    this.#sealer.rewind(head);
+    this.#committed = head;
+    this.#schedule.done(head, this.#options.now());
+  }
+
+  append(record: AuditRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ record, resolve, reject });
+      this.#scheduleDrain();
+    });
+  }
+
+  /** Writes what is queued, then a checkpoint of whatever the last one does not cover. */
+  async flush(): Promise<void> {
+    while (this.#drain !== undefined) await this.#drain;
+    if (this.#schedule.due(this.#committed, Number.POSITIVE_INFINITY)) await this.#checkpoint();
+  }
+
+  #scheduleDrain(): void {
+    if (this.#drain !== undefined) return;
+    // setImmediate: every append of the current event-loop turn joins the first batch.
+    this.#drain = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#drainPending())
+      .finally(() => {
+        this.#drain = undefined;
+        if (this.#pending.length > 0) this.#scheduleDrain();
+      });
+  }
+
+  async #drainPending(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, this.#options.batchMaxRecords ?? Number.POSITIVE_INFINITY);
+      if (await this.#write(batch)) {
+        // Decided at commit time, before the appenders' code runs on (and moves the clock).
+        const due = this.#schedule.due(this.#committed, this.#options.now());
+        for (const p of batch) p.resolve();
+        if (due) await this.#checkpoint();
+      } else if (this.#options.rejectQueuedOnFailure) {
+        for (const p of this.#pending.splice(0)) p.reject(new AuditUnavailable('the audit storage is unavailable'));
+      }
+    }
+  }
+
+  /** Seals and writes one batch; true when it was written, else its appends are rejected. */
+  async #write(pending: readonly Pending[]): Promise<boolean> {
+    let before = this.#sealer.head;
+    try {
+      const recovered = await this.#storage.prepare(this.#sealer, this.#failed);
+      this.#owed.push(...recovered.map(owed));
+      before = this.#sealer.head;
+      const unsealable = (p: Pending) =>
+        p.reject(new AuditUnavailable('the record has no canonical form (a lone surrogate or a non-finite number)'));
+      const { sealed } = sealEach(this.#sealer, [...this.#owed, ...pending], unsealable);
+      if (sealed.length > 0) await this.#storage.write(sealed);
+    } catch (err) {
+      this.#sealer.rewind(before);
+      this.#failed = true;
+      const failure = new AuditUnavailable(`the audit storage refused the records: ${(err as Error).message}`, {
+        cause: err,
+      });
+      for (const p of pending) p.reject(failure);
+      return false;
+    }
+    this.#owed = [];
+    this.#committed = this.#sealer.head;
+    this.#failed = false;
+    return true;
+  }
+
+  async #checkpoint(): Promise<void> {
+    const head = this.#committed;
+    const now = this.#options.now();
+    try {
+      await this.#storage.storeCheckpoint(head, await this.#options.signer.sign(head, now));
+    } catch {
+      return; // only the checkpoint is late: retried after the next batch
+    }
+    this.#schedule.done(head, now);
+  }
+}
