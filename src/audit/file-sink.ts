@@ -1,13 +1,11 @@
 import { hash } from 'node:crypto';
 import {
   closeSync,
-  createReadStream,
   createWriteStream,
   existsSync,
   fdatasync,
   mkdirSync,
   openSync,
-  readdirSync,
   readSync,
   renameSync,
   statSync,
@@ -16,20 +14,13 @@ import {
 } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { basename, dirname } from 'node:path';
-import { createInterface } from 'node:readline';
+import { dirname } from 'node:path';
 import { newChainId, type ChainHead, type SealedRecord } from './chain.ts';
+import { FileTrail } from './file-trail.ts';
 import type { CheckpointSigner } from './checkpoint.ts';
 import { GroupCommit } from './group-commit.ts';
 import { cutTornTail, type TailCut } from './torn-tail.ts';
-import {
-  auditRecord,
-  matchesQuery,
-  type AuditPage,
-  type AuditQuery,
-  type AuditRecord,
-  type AuditSink,
-} from './record.ts';
+import { auditRecord, type AuditPage, type AuditQuery, type AuditRecord, type AuditSink } from './record.ts';
 
 export interface FileSinkOptions {
   readonly path: string;
@@ -57,6 +48,7 @@ export class FileAuditSink implements AuditSink {
   readonly #options: FileSinkOptions;
   readonly #now: () => number;
   readonly #commit: GroupCommit;
+  readonly #trail: FileTrail;
   #stream: WriteStream | undefined;
   #size = 0;
   #failure: Error | undefined;
@@ -64,6 +56,7 @@ export class FileAuditSink implements AuditSink {
   constructor(options: FileSinkOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#trail = new FileTrail(options.path);
     this.#commit = new GroupCommit(
       {
         prepare: (_sealer, failedBefore) => this.#prepare(failedBefore),
@@ -112,58 +105,16 @@ export class FileAuditSink implements AuditSink {
     return this.#failure === undefined && !this.#commit.failing && this.#stream !== undefined ? 'OK' : 'ERROR';
   }
 
-  async *records(): AsyncIterable<SealedRecord> {
-    for (const file of this.#files()) {
-      let line = 0;
-      for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-        line += 1;
-        if (text === '') continue;
-        try {
-          yield JSON.parse(text) as SealedRecord;
-        } catch {
-          throw new Error(`${file}:${line} is not a JSON record (a torn or edited line)`);
-        }
-      }
-    }
+  records(): AsyncIterable<SealedRecord> {
+    return this.#trail.records();
   }
 
-  async *checkpoints(): AsyncIterable<string> {
-    const file = `${this.#options.path}.checkpoints`;
-    if (!existsSync(file)) return;
-    for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-      if (text !== '') yield (JSON.parse(text) as { jws: string }).jws;
-    }
+  checkpoints(): AsyncIterable<string> {
+    return this.#trail.checkpoints();
   }
 
-  async query(query: AuditQuery): Promise<AuditPage> {
-    const skip = query.cursor === undefined ? 0 : Number(Buffer.from(query.cursor, 'base64url').toString());
-    const records: SealedRecord[] = [];
-    let matched = 0;
-    for await (const record of this.records()) {
-      if (!matchesQuery(record, query)) continue;
-      matched += 1;
-      if (matched <= skip) continue;
-      if (records.length === query.limit)
-        return { records, next: Buffer.from(String(skip + records.length)).toString('base64url') };
-      records.push(record);
-    }
-    return { records, next: null };
-  }
-
-  /** Files in chain order: rotated ones by number, then the current one. */
-  #files(): string[] {
-    const { path } = this.#options;
-    const dir = dirname(path);
-    const name = basename(path);
-    const rotated = existsSync(dir)
-      ? readdirSync(dir)
-          .map((f) => /^(.*)\.(\d+)$/.exec(f))
-          .filter((m): m is RegExpExecArray => m !== null && m[1] === name)
-          .map((m) => Number(m[2]))
-          .sort((a, b) => a - b)
-          .map((n) => `${path}.${n}`)
-      : [];
-    return existsSync(path) ? [...rotated, path] : rotated;
+  query(query: AuditQuery): Promise<AuditPage> {
+    return this.#trail.query(query);
   }
 
   /**
@@ -207,7 +158,7 @@ export class FileAuditSink implements AuditSink {
 
   async #rotate(): Promise<void> {
     await this.#close();
-    const numbers = this.#files().map((f) => Number(/\.(\d+)$/.exec(f)?.[1] ?? 0));
+    const numbers = this.#trail.files().map((f) => Number(/\.(\d+)$/.exec(f)?.[1] ?? 0));
     renameSync(this.#options.path, `${this.#options.path}.${Math.max(0, ...numbers) + 1}`);
     await this.#open();
   }

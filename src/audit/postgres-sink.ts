@@ -1,9 +1,10 @@
-import pg from 'pg';
-import { AuditUnavailable, InvalidRequest } from '../errors.ts';
+import type pg from 'pg';
+import { AuditUnavailable } from '../errors.ts';
 import { type ChainSealer, newChainId, type ChainHead, type SealedRecord } from './chain.ts';
 import type { CheckpointSigner } from './checkpoint.ts';
 import { GroupCommit } from './group-commit.ts';
-import { FILTERS, INSERT, migration } from './postgres-sql.ts';
+import { auditPool, PostgresTrail } from './postgres-trail.ts';
+import { INSERT, migration } from './postgres-sql.ts';
 import type { AuditPage, AuditQuery, AuditRecord, AuditSink } from './record.ts';
 
 /** Options of {@link PostgresAuditSink}. */
@@ -24,16 +25,8 @@ export interface PostgresAuditSinkOptions {
   readonly now?: () => number;
 }
 
-interface Cursor {
-  readonly ts: string;
-  readonly chain: string;
-  readonly seq: number;
-}
-
 // Short enough that `<table>_checkpoints` and `<table>_append_only` stay within 63 bytes.
 const TABLE_NAME = /^[a-z_][a-z0-9_]{0,50}$/;
-/** Rows read per round trip by `records()` and `checkpoints()`. */
-const PAGE = 1000;
 
 /**
  * The shared audit trail of several replicas: one append-only PostgreSQL table, one hash
@@ -52,6 +45,7 @@ export class PostgresAuditSink implements AuditSink {
   readonly #checkpointTable: string;
   readonly #timeoutMs: number;
   readonly #commit: GroupCommit;
+  readonly #trail: PostgresTrail;
   #pool: pg.Pool | undefined;
   #accepting = false;
 
@@ -67,6 +61,7 @@ export class PostgresAuditSink implements AuditSink {
     this.#table = table;
     this.#checkpointTable = `${table}_checkpoints`;
     this.#timeoutMs = options.timeoutMs ?? 2_000;
+    this.#trail = new PostgresTrail(() => this.#started(), table);
     this.#commit = new GroupCommit(
       {
         // After a failed write its COMMIT may have landed although we saw an error.
@@ -108,20 +103,7 @@ export class PostgresAuditSink implements AuditSink {
 
   async start(): Promise<void> {
     if (this.#pool !== undefined) return;
-    const t = this.#timeoutMs;
-    const pool = new pg.Pool({
-      connectionString: this.#url,
-      max: 4,
-      connectionTimeoutMillis: t,
-      // Server side and client side: a hung server must not hold a decision either.
-      statement_timeout: t,
-      query_timeout: t,
-      idleTimeoutMillis: 30_000,
-      keepAlive: true,
-    });
-    // An idle connection that dies (server restart) is dropped by the pool and replaced on
-    // demand; without a listener the 'error' event would crash the process.
-    pool.on('error', () => {});
+    const pool = auditPool(this.#url, this.#timeoutMs);
     try {
       // One simple-protocol message runs as one transaction.
       await pool.query(migration(this.#table, this.#checkpointTable));
@@ -159,66 +141,16 @@ export class PostgresAuditSink implements AuditSink {
     await pool.end();
   }
 
-  async query(q: AuditQuery): Promise<AuditPage> {
-    if (!Number.isInteger(q.limit) || q.limit < 0) throw new InvalidRequest('limit must be an integer ≥ 0');
-    if (q.limit === 0) return { records: [], next: null };
-    const params: unknown[] = [];
-    const where: string[] = [];
-    const param = (value: unknown, cast = ''): string => `$${params.push(value)}${cast}`;
-    for (const field of FILTERS) {
-      const value = q[field];
-      if (value !== undefined) where.push(`${field} = ${param(value)}`);
-    }
-    if (q.since !== undefined) where.push(`ts >= ${param(isoTime(q.since, 'since'), '::timestamptz')}`);
-    if (q.until !== undefined) where.push(`ts < ${param(isoTime(q.until, 'until'), '::timestamptz')}`);
-    if (q.cursor !== undefined) {
-      const c = decodeCursor(q.cursor);
-      where.push(
-        `(ts, chain, seq) > (${param(c.ts, '::timestamptz')}, ${param(c.chain)}, ${param(c.seq, '::bigint')})`,
-      );
-    }
-    const sql =
-      `SELECT record FROM ${this.#table} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ` +
-      `ORDER BY ts, chain, seq LIMIT ${param(q.limit + 1)}`;
-    const { rows } = await this.#read<{ record: SealedRecord }>(sql, params);
-    const records = rows.slice(0, q.limit).map((r) => r.record);
-    const last = records.at(-1);
-    return { records, next: rows.length > q.limit && last !== undefined ? encodeCursor(last) : null };
+  query(q: AuditQuery): Promise<AuditPage> {
+    return this.#trail.query(q);
   }
 
-  /** Every record, by chain then seq, read a page at a time. */
-  async *records(): AsyncGenerator<SealedRecord> {
-    for await (const row of this.#scan<{ record: SealedRecord }>(this.#table, 'record')) yield row.record;
+  records(): AsyncIterable<SealedRecord> {
+    return this.#trail.records();
   }
 
-  /** Every checkpoint JWS, by chain then seq. */
-  async *checkpoints(): AsyncGenerator<string> {
-    for await (const row of this.#scan<{ jws: string }>(this.#checkpointTable, 'jws')) yield row.jws;
-  }
-
-  async *#scan<Row extends object>(table: string, column: string): AsyncGenerator<Row> {
-    let after: { chain: string; seq: string } | undefined;
-    for (;;) {
-      const where = after ? 'WHERE (chain, seq) > ($1, $2::bigint)' : '';
-      const { rows } = await this.#read<Row & { chain: string; seq: string }>(
-        `SELECT chain, seq, ${column} FROM ${table} ${where} ORDER BY chain, seq LIMIT ${PAGE}`,
-        after ? [after.chain, after.seq] : [],
-      );
-      for (const row of rows) yield row as Row;
-      const last = rows.at(-1);
-      if (rows.length < PAGE || last === undefined) return;
-      after = { chain: last.chain, seq: last.seq };
-    }
-  }
-
-  async #read<Row extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<Row>> {
-    const pool = this.#pool;
-    if (pool === undefined) throw new AuditUnavailable('the PostgreSQL audit sink is not started');
-    try {
-      return await pool.query<Row>(sql, params);
-    } catch (err) {
-      throw new AuditUnavailable(`the audit database did not answer: ${(err as Error).message}`, { cause: err });
-    }
+  checkpoints(): AsyncIterable<string> {
+    return this.#trail.checkpoints();
   }
 
   #started(): pg.Pool {
@@ -266,31 +198,4 @@ function unstorable(value: unknown): boolean {
   if (value !== null && typeof value === 'object')
     return Object.entries(value).some(([k, v]) => unstorable(k) || unstorable(v));
   return false;
-}
-
-function isoTime(value: string, name: string): string {
-  if (Number.isNaN(Date.parse(value))) throw new InvalidRequest(`${name} is not an ISO 8601 time`);
-  return value;
-}
-
-function encodeCursor(record: SealedRecord): string {
-  const cursor: Cursor = { ts: record.ts, chain: record.chain, seq: record.seq };
-  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
-}
-
-function decodeCursor(cursor: string): Cursor {
-  try {
-    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (
-      typeof c.ts === 'string' &&
-      !Number.isNaN(Date.parse(c.ts)) &&
-      typeof c.chain === 'string' &&
-      Number.isInteger(c.seq)
-    ) {
-      return c as Cursor;
-    }
-  } catch {
-    // fall through to the coded error
-  }
-  throw new InvalidRequest('the cursor is not one this service issued');
 }

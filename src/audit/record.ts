@@ -101,19 +101,23 @@ export interface AuditPage {
   readonly next: string | null;
 }
 
+/** A trail read, never written: what `audit verify` and `audit query` open. */
+export interface AuditTrail {
+  query(query: AuditQuery): Promise<AuditPage>;
+  /** Every record, in stored order (all chains), for `audit verify`. */
+  records(): AsyncIterable<SealedRecord>;
+  /** Every signed checkpoint, for `audit verify`. */
+  checkpoints(): AsyncIterable<string>;
+}
+
 /**
  * Where audit records go. The sink seals each record into its replica's hash chain and
  * writes it; `append` resolves only once the record is accepted, and rejects with
  * `audit_unavailable` otherwise (the caller fails closed). It signs a checkpoint of its
  * chain head every N records or T seconds, and at `stop()`.
  */
-export interface AuditSink {
+export interface AuditSink extends AuditTrail {
   append(record: AuditRecord): Promise<void>;
-  query(query: AuditQuery): Promise<AuditPage>;
-  /** Every record, in stored order (all chains), for `audit verify`. */
-  records(): AsyncIterable<SealedRecord>;
-  /** Every signed checkpoint (JWS compact), for `audit verify`. */
-  checkpoints(): AsyncIterable<string>;
   /** The chain this sink writes, and where it stands. */
   head(): ChainHead;
   start(): Promise<void>;

@@ -1,7 +1,7 @@
 import { decodeProtectedHeader, type JSONWebKeySet } from 'jose';
 import { verifyRecords, type SealedRecord } from './chain.ts';
 import { verifyCheckpoint, type Checkpoint } from './checkpoint.ts';
-import type { AuditSink } from './record.ts';
+import type { AuditTrail } from './record.ts';
 
 /** What `audit verify` reports. */
 export type TrailVerdict =
@@ -14,7 +14,7 @@ export type TrailVerdict =
  * beyond the end of its chain (a truncated tail) is reported with its sequence number.
  */
 export async function verifyTrail(
-  sink: Pick<AuditSink, 'records' | 'checkpoints'>,
+  sink: Pick<AuditTrail, 'records' | 'checkpoints'>,
   keys: JSONWebKeySet,
 ): Promise<TrailVerdict> {
   const expected = new Map<string, Checkpoint>(); // `${chain}\n${seq}` → checkpoint

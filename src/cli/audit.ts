@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { createAuditSink } from '../audit/create-sink.ts';
-import type { AuditSink } from '../audit/record.ts';
+import { openTrail } from '../audit/open-trail.ts';
+import type { AuditTrail } from '../audit/record.ts';
 import { verifyTrail } from '../audit/verify.ts';
 import type { Config } from '../config/schema.ts';
 import { parseFlags, UsageError } from './args.ts';
@@ -87,20 +86,14 @@ async function query(config: Config, flags: QueryFlags): Promise<number> {
   return 0;
 }
 
-/**
- * Runs `read` on the configured trail. The file sink is read without `start()`: that
- * would create a missing file and cut a torn last line, and a reader must not change
- * what it reads. The PostgreSQL sink's `start()` only connects.
- */
-async function withTrail<T>(config: Config, read: (sink: AuditSink) => Promise<T>): Promise<T> {
-  const { file, sink: kind } = config.audit;
-  if (kind === 'file' && !existsSync(file)) throw new Refused(1, `audit: the trail ${file} is missing (no such file)`);
-  const { sink } = await createAuditSink(config.audit);
-  if (kind === 'postgres') await sink.start();
+/** Runs `read` on the configured trail, opened read-only (`openTrail`). */
+async function withTrail<T>(config: Config, read: (trail: AuditTrail) => Promise<T>): Promise<T> {
+  const opened = await openTrail(config.audit);
+  if (opened === null) throw new Refused(1, `audit: the trail ${config.audit.file} is missing (no such file)`);
   try {
-    return await read(sink);
+    return await read(opened.trail);
   } finally {
-    await sink.stop();
+    await opened.close();
   }
 }
 

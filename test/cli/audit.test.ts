@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpointSigner } from '../../src/audit/checkpoint.ts';
@@ -141,6 +141,20 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
       expect(stderr).toMatch(/no checkpoint key at var\/audit-checkpoint\.jwk\.json/);
       expect(code).toBe(2);
       expect(existsSync(join(elsewhere, 'var/audit-checkpoint.jwk.json'))).toBe(false);
+    });
+
+    it("with an auditor's --keys far from the service: verifies, and writes nothing anywhere", async () => {
+      const elsewhere = mkdtempSync(join(tmpdir(), 'mcp-warden-audit-cli-auditor-'));
+      const before = { trail: readFileSync(trail), listing: readdirSync(dirname(trail)).sort() };
+      const { code, stdout } = await runCommand(
+        ['audit', 'verify', '--file', trail, '--keys', await exported()],
+        elsewhere,
+      );
+      expect(stdout).toMatch(/^ok: 3 records/);
+      expect(code).toBe(0);
+      expect(readdirSync(elsewhere)).toEqual([]);
+      expect(readFileSync(trail)).toEqual(before.trail);
+      expect(readdirSync(dirname(trail)).sort()).toEqual(before.listing);
     });
   });
 

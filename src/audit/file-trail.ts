@@ -1,0 +1,71 @@
+import { createReadStream, existsSync, readdirSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { SealedRecord } from './chain.ts';
+import { type AuditPage, type AuditQuery, type AuditTrail, matchesQuery } from './record.ts';
+
+/**
+ * The file sink's trail, read only: the records of `path` and of its rotated files
+ * `<path>.<n>`, and the checkpoints in `<path>.checkpoints`. Opening it writes nothing.
+ */
+export class FileTrail implements AuditTrail {
+  readonly #path: string;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  async *records(): AsyncIterable<SealedRecord> {
+    for (const file of this.files()) {
+      let line = 0;
+      for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+        line += 1;
+        if (text === '') continue;
+        try {
+          yield JSON.parse(text) as SealedRecord;
+        } catch {
+          throw new Error(`${file}:${line} is not a JSON record (a torn or edited line)`);
+        }
+      }
+    }
+  }
+
+  async *checkpoints(): AsyncIterable<string> {
+    const file = `${this.#path}.checkpoints`;
+    if (!existsSync(file)) return;
+    for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+      if (text !== '') yield (JSON.parse(text) as { jws: string }).jws;
+    }
+  }
+
+  async query(query: AuditQuery): Promise<AuditPage> {
+    const skip = query.cursor === undefined ? 0 : Number(Buffer.from(query.cursor, 'base64url').toString());
+    const records: SealedRecord[] = [];
+    let matched = 0;
+    for await (const record of this.records()) {
+      if (!matchesQuery(record, query)) continue;
+      matched += 1;
+      if (matched <= skip) continue;
+      if (records.length === query.limit)
+        return { records, next: Buffer.from(String(skip + records.length)).toString('base64url') };
+      records.push(record);
+    }
+    return { records, next: null };
+  }
+
+  /** Files in chain order: rotated ones by number, then the current one. */
+  files(): string[] {
+    const path = this.#path;
+    const dir = dirname(path);
+    const name = basename(path);
+    const rotated = existsSync(dir)
+      ? readdirSync(dir)
+          .map((f) => /^(.*)\.(\d+)$/.exec(f))
+          .filter((m): m is RegExpExecArray => m !== null && m[1] === name)
+          .map((m) => Number(m[2]))
+          .sort((a, b) => a - b)
+          .map((n) => `${path}.${n}`)
+      : [];
+    return existsSync(path) ? [...rotated, path] : rotated;
+  }
+}
