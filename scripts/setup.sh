@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, and nothing else: npm dependencies (which bring Node 24 via
 # the `node` package when the machine's Node is older), the pinned `opa` CLI,
-# `redis-server` (the Redis session store's tests and benchmark start their own) and the
-# pinned MCP Inspector (its CLI is run through the proxy by an e2e test). Safe to run
+# `redis-server` (the Redis session store's tests and benchmark start their own), the
+# pinned MCP Inspector (its CLI is run through the proxy by an e2e test) and tlog-verify (a
+# Go checker of the audit trail's checkpoints and proofs, for an interop test). Safe to run
 # again and again; it starts no service.
 #
 #   scripts/setup.sh          everything the tests need
@@ -95,5 +96,20 @@ if [ "$(inspector_version)" != "$INSPECTOR_VERSION" ]; then
     "@modelcontextprotocol/inspector@$INSPECTOR_VERSION"
   [ "$(inspector_version)" = "$INSPECTOR_VERSION" ] ||
     die "@modelcontextprotocol/inspector $INSPECTOR_VERSION did not install"
+fi
+# 7. tlog-verify, the Go checker of checkpoints and proofs that test/audit/interop-go.test.ts
+#    runs, built from interop/tlog-verify into .tools/bin. Rebuilt only when its sources
+#    change (a stamp keeps their sha256). -mod=readonly: go verifies the modules against the
+#    committed go.sum and never edits it; once they are in Go's module cache no network is needed.
+TLOG_VERIFY="$TOOLS_BIN/tlog-verify"
+TLOG_VERIFY_SRC="$ROOT/interop/tlog-verify"
+TLOG_VERIFY_STAMP="$ROOT/.tools/tlog-verify.sha256"
+tlog_verify_sum() { (cd "$TLOG_VERIFY_SRC" && sha256sum go.mod go.sum main.go); }
+if [ ! -x "$TLOG_VERIFY" ] || [ "$(cat "$TLOG_VERIFY_STAMP" 2>/dev/null)" != "$(tlog_verify_sum)" ]; then
+  command -v go >/dev/null || die "Go is missing to build interop/tlog-verify"
+  log "building tlog-verify (go build, interop/tlog-verify)"
+  mkdir -p "$TOOLS_BIN"
+  (cd "$TLOG_VERIFY_SRC" && go build -mod=readonly -trimpath -buildvcs=false -o "$TLOG_VERIFY" .)
+  tlog_verify_sum >"$TLOG_VERIFY_STAMP"
 fi
 log "ready: node $(node -v), opa $(have_version "$OPA"), redis-server $(redis-server --version | sed -E 's/.* v=([^ ]+).*/\1/'), inspector $INSPECTOR_VERSION"
