@@ -129,7 +129,7 @@ try {
   log(`written in ${writeS.toFixed(1)} s; ${files.length} file(s), ${(bytes / 2 ** 20).toFixed(1)} MiB`);
 
   const verifyStart = performance.now();
-  const verdict = await verifyTrail(sink, signer.publicJwks);
+  const verdict = await verifyTrail(sink, [signer.verifier]);
   const verifyS = (performance.now() - verifyStart) / 1000;
   if (!verdict.ok) throw new Error(`the trail did not verify: ${JSON.stringify(verdict)}`);
   if (verdict.records !== TRAIL.records)
@@ -213,7 +213,7 @@ const markdown = [
   `| write (seal + append + fdatasync per batch) | ${n(trail.records)} ` +
     `| ${trail.write_s.toFixed(1)} | ${n(trail.write_per_s)} ` +
     `| ${(trail.bytes / 2 ** 20).toFixed(1)} MiB in ${trail.files} file(s), ${trail.record_bytes_avg} B/record |`,
-  `| \`verifyTrail(sink, signer.publicJwks)\` (${n(trail.checkpoints)} signed ` +
+  `| \`verifyTrail(sink, [signer.verifier])\` (${n(trail.checkpoints)} signed ` +
     `checkpoints) | ${n(trail.records)} | ${trail.verify_s.toFixed(1)} ` +
     `| ${n(trail.verify_per_s)} | ${n(trail.checkpoint_bytes / 1024)} KiB of checkpoints |`,
   '',

@@ -1,6 +1,7 @@
 import { hash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import canonicalize from 'canonicalize';
+import { hashLeaf, MerkleTree, type MerkleTreeState } from './merkle.ts';
 import type { AuditRecord } from './record.ts';
 
 /** The `prev` of the first record of every chain. */
@@ -21,10 +22,20 @@ export interface ChainHead {
   readonly hash: string;
 }
 
+/** The canonical bytes a record is sealed over: RFC 8785 JSON of the record without its `hash`. */
+export function canonicalRecord(record: Omit<SealedRecord, 'hash'> & { hash?: string }): string {
+  const { hash: _ignored, ...rest } = record;
+  return canonicalize(rest) as string;
+}
+
 /** `sha256(prev ‖ canonical_json(record without hash))`, RFC 8785 canonical form, hex. */
 export function hashRecord(record: Omit<SealedRecord, 'hash'> & { hash?: string }): string {
-  const { hash: _ignored, ...rest } = record;
-  return hash('sha256', rest.prev + (canonicalize(rest) as string), 'hex');
+  return hash('sha256', record.prev + canonicalRecord(record), 'hex');
+}
+
+/** The record's leaf in its chain's Merkle tree: `SHA-256(0x00 ‖ canonical bytes)` (RFC 6962). */
+export function recordLeaf(record: Omit<SealedRecord, 'hash'> & { hash?: string }): Buffer {
+  return hashLeaf(Buffer.from(canonicalRecord(record)));
 }
 
 /** A new chain id: one chain per process run of one replica, never reused. */
@@ -32,12 +43,21 @@ export function newChainId(): string {
   return `${hostname()}:${new Date().toISOString()}:${randomBytes(4).toString('hex')}`;
 }
 
+/** Where a sealer stood, to take seals back to. */
+export interface SealerMark {
+  readonly head: ChainHead;
+  readonly tree: MerkleTreeState;
+}
+
 /**
- * Gives records their place in one chain. Only the single writer of a chain (a sink)
- * holds a sealer, and it seals in the order it writes.
+ * Gives records their place in one chain: a hash chain (each record names the previous
+ * one's hash) and an RFC 6962 Merkle tree over the same canonical bytes, kept
+ * incrementally (O(1) amortized hashing per record). Only the single writer of a chain (a
+ * sink) holds a sealer, and it seals in the order it writes.
  */
 export class ChainSealer {
   #head: ChainHead;
+  #tree = new MerkleTree();
 
   constructor(chain: string) {
     this.#head = { chain, seq: 0, hash: GENESIS };
@@ -45,18 +65,43 @@ export class ChainSealer {
 
   seal(record: AuditRecord): SealedRecord {
     const unsealed = { ...record, chain: this.#head.chain, seq: this.#head.seq + 1, prev: this.#head.hash };
-    const sealed: SealedRecord = { ...unsealed, hash: hashRecord(unsealed) };
+    const canonical = canonicalRecord(unsealed);
+    const sealed: SealedRecord = { ...unsealed, hash: hash('sha256', unsealed.prev + canonical, 'hex') };
+    this.#tree.append(hashLeaf(Buffer.from(canonical)));
     this.#head = { chain: sealed.chain, seq: sealed.seq, hash: sealed.hash };
     return sealed;
   }
 
-  /** Takes back the last seals when their write failed, so the chain has no gap. */
-  rewind(to: ChainHead): void {
-    this.#head = to;
+  /**
+   * Takes a record already stored as the chain's next (one whose write was reported
+   * failed but landed, or a chain taken up again); throws unless it is exactly that.
+   */
+  adopt(record: SealedRecord): void {
+    const next = record.chain === this.#head.chain && record.seq === this.#head.seq + 1;
+    if (!next || record.prev !== this.#head.hash || record.hash !== hashRecord(record)) {
+      throw new Error(`record ${record.seq} of chain ${record.chain} does not follow record ${this.#head.seq}`);
+    }
+    this.#tree.append(recordLeaf(record));
+    this.#head = { chain: record.chain, seq: record.seq, hash: record.hash };
+  }
+
+  mark(): SealerMark {
+    return { head: this.#head, tree: this.#tree.snapshot() };
+  }
+
+  /** Takes back the seals after `mark` when their write failed, so the chain has no gap. */
+  rewind(to: SealerMark): void {
+    this.#head = to.head;
+    this.#tree = new MerkleTree(to.tree);
   }
 
   get head(): ChainHead {
     return this.#head;
+  }
+
+  /** The Merkle tree hash of the chain at its head (`head.seq` leaves). */
+  root(): Buffer {
+    return this.#tree.root();
   }
 }
 
@@ -86,17 +131,26 @@ export function sealEach<T extends { readonly record: AuditRecord }>(
 /** The first problem found while replaying chains, or the count verified. */
 export type ChainVerdict =
   | { readonly ok: true; readonly records: number; readonly heads: readonly ChainHead[] }
-  | { readonly ok: false; readonly chain: string; readonly seq: number; readonly problem: string };
+  | ChainProblem;
+
+/** Where a replay broke, and why. */
+export interface ChainProblem {
+  readonly ok: false;
+  readonly chain: string;
+  readonly seq: number;
+  readonly problem: string;
+}
 
 /**
  * Replays records (in stored order; several chains may interleave) and checks, per
  * chain, that sequence numbers run 1, 2, 3… without a gap, that each `prev` is the
  * previous `hash`, and that each `hash` is the record's own.
  */
-export function verifyRecords(records: Iterable<SealedRecord>): ChainVerdict {
-  const heads = new Map<string, ChainHead>();
-  let count = 0;
-  for (const record of records) {
+export class ChainReplay {
+  readonly #heads = new Map<string, ChainHead>();
+
+  /** Checks the next stored record; null when it follows its chain. */
+  next(record: SealedRecord): ChainProblem | null {
     // A tampered record may hold anything: the chain fields must have their types before
     // they are compared (an object with a broken toString would throw, not be reported).
     const bad =
@@ -106,32 +160,37 @@ export function verifyRecords(records: Iterable<SealedRecord>): ChainVerdict {
       typeof record.hash !== 'string';
     if (bad) {
       const chain = typeof record.chain === 'string' ? record.chain : '?';
-      const seq = (heads.get(chain)?.seq ?? 0) + 1;
+      const seq = (this.#heads.get(chain)?.seq ?? 0) + 1;
       return { ok: false, chain, seq, problem: 'the record lacks a well-typed chain, seq, prev or hash (altered)' };
     }
-    const head = heads.get(record.chain) ?? { chain: record.chain, seq: 0, hash: GENESIS };
+    const head = this.#heads.get(record.chain) ?? { chain: record.chain, seq: 0, hash: GENESIS };
+    const broken = (seq: number, problem: string): ChainProblem => ({ ok: false, chain: record.chain, seq, problem });
     if (record.seq <= head.seq) {
-      return {
-        ok: false,
-        chain: record.chain,
-        seq: record.seq,
-        problem: `record ${record.seq} appears a second time (inserted or duplicated)`,
-      };
+      return broken(record.seq, `record ${record.seq} appears a second time (inserted or duplicated)`);
     }
     if (record.seq !== head.seq + 1) {
-      return {
-        ok: false,
-        chain: record.chain,
-        seq: head.seq + 1,
-        problem: `record ${head.seq + 1} is missing or out of order (found ${record.seq})`,
-      };
+      return broken(head.seq + 1, `record ${head.seq + 1} is missing or out of order (found ${record.seq})`);
     }
-    if (record.prev !== head.hash)
-      return { ok: false, chain: record.chain, seq: record.seq, problem: 'prev does not match the previous hash' };
-    if (record.hash !== hashRecord(record))
-      return { ok: false, chain: record.chain, seq: record.seq, problem: 'the record was altered (hash mismatch)' };
-    heads.set(record.chain, { chain: record.chain, seq: record.seq, hash: record.hash });
+    if (record.prev !== head.hash) return broken(record.seq, 'prev does not match the previous hash');
+    if (record.hash !== hashRecord(record)) return broken(record.seq, 'the record was altered (hash mismatch)');
+    this.#heads.set(record.chain, { chain: record.chain, seq: record.seq, hash: record.hash });
+    return null;
+  }
+
+  /** Where each chain replayed so far ends. */
+  get heads(): readonly ChainHead[] {
+    return [...this.#heads.values()];
+  }
+}
+
+/** Replays records with a {@link ChainReplay}: the first problem, or the count verified. */
+export function verifyRecords(records: Iterable<SealedRecord>): ChainVerdict {
+  const replay = new ChainReplay();
+  let count = 0;
+  for (const record of records) {
+    const problem = replay.next(record);
+    if (problem !== null) return problem;
     count += 1;
   }
-  return { ok: true, records: count, heads: [...heads.values()] };
+  return { ok: true, records: count, heads: replay.heads };
 }

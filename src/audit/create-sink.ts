@@ -5,7 +5,7 @@ import type { AuditSink } from './record.ts';
 
 /** The sink the config names, with its checkpoint signer. */
 export async function createAuditSink(config: AuditConfig): Promise<{ sink: AuditSink; signer: CheckpointSigner }> {
-  const signer = await loadCheckpointSigner(config.checkpoint_key_file);
+  const signer = await loadCheckpointSigner(config.checkpoint_key_file, config.log_name);
   const schedule = {
     signer,
     checkpointEveryRecords: config.checkpoint_every_records,

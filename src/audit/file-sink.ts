@@ -62,7 +62,7 @@ export class FileAuditSink implements AuditSink {
         prepare: (_sealer, failedBefore) => this.#prepare(failedBefore),
         write: (sealed) => this.#writeBatch(sealed),
         storeCheckpoint: async (_head, signed) => {
-          await appendFile(`${this.#options.path}.checkpoints`, `${JSON.stringify({ jws: signed })}\n`, {
+          await appendFile(`${this.#options.path}.checkpoints`, `${JSON.stringify({ note: signed })}\n`, {
             mode: 0o600,
           });
         },

@@ -34,7 +34,7 @@ export class FileTrail implements AuditTrail {
     const file = `${this.#path}.checkpoints`;
     if (!existsSync(file)) return;
     for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-      if (text !== '') yield (JSON.parse(text) as { jws: string }).jws;
+      if (text !== '') yield (JSON.parse(text) as { note: string }).note;
     }
   }
 

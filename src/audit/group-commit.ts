@@ -13,8 +13,8 @@ export interface CommitStorage {
   prepare(sealer: ChainSealer, failedBefore: boolean): Promise<readonly AuditRecord[]>;
   /** Writes sealed records durably, in order; resolves once they are accepted. */
   write(sealed: readonly SealedRecord[]): Promise<void>;
-  /** Stores one signed checkpoint of the chain. */
-  storeCheckpoint(head: ChainHead, signed: string): Promise<void>;
+  /** Stores one signed checkpoint (a C2SP signed note) of the chain. */
+  storeCheckpoint(head: ChainHead, note: string): Promise<void>;
 }
 
 export interface GroupCommitOptions {
@@ -79,11 +79,11 @@ export class GroupCommit {
     return this.#failed;
   }
 
-  /** Takes the chain up at `head` (a reused chain id): its records count as checkpointed. */
-  resume(head: ChainHead): void {
-    this.#sealer.rewind(head);
-    this.#committed = head;
-    this.#schedule.done(head, this.#options.now());
+  /** Takes a chain up again (a reused chain id) with its stored records, which count as checkpointed. */
+  resume(records: Iterable<SealedRecord>): void {
+    for (const record of records) this.#sealer.adopt(record);
+    this.#committed = this.#sealer.head;
+    this.#schedule.done(this.#committed, this.#options.now());
   }
 
   append(record: AuditRecord): Promise<void> {
@@ -126,11 +126,11 @@ export class GroupCommit {
 
   /** Seals and writes one batch; true when it was written, else its appends are rejected. */
   async #write(pending: readonly Pending[]): Promise<boolean> {
-    let before = this.#sealer.head;
+    let before = this.#sealer.mark();
     try {
       const recovered = await this.#storage.prepare(this.#sealer, this.#failed);
       this.#owed.push(...recovered.map(owed));
-      before = this.#sealer.head;
+      before = this.#sealer.mark();
       const unsealable = (p: Pending) =>
         p.reject(new AuditUnavailable('the record has no canonical form (a lone surrogate or a non-finite number)'));
       const { sealed } = sealEach(this.#sealer, [...this.#owed, ...pending], unsealable);
@@ -151,10 +151,12 @@ export class GroupCommit {
   }
 
   async #checkpoint(): Promise<void> {
+    // Only between batches: the sealer stands where the last write left it.
     const head = this.#committed;
     const now = this.#options.now();
     try {
-      await this.#storage.storeCheckpoint(head, await this.#options.signer.sign(head, now));
+      const note = await this.#options.signer.sign({ chain: head.chain, size: head.seq, root: this.#sealer.root() });
+      await this.#storage.storeCheckpoint(head, note);
     } catch {
       return; // only the checkpoint is late: retried after the next batch
     }

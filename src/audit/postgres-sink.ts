@@ -74,7 +74,7 @@ export class PostgresAuditSink implements AuditSink {
         },
         storeCheckpoint: async (head, signed) => {
           await this.#started().query(
-            `INSERT INTO ${this.#checkpointTable} (chain, seq, jws) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+            `INSERT INTO ${this.#checkpointTable} (chain, seq, note) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
             [head.chain, head.seq, signed],
           );
         },
@@ -107,9 +107,8 @@ export class PostgresAuditSink implements AuditSink {
     try {
       // One simple-protocol message runs as one transaction.
       await pool.query(migration(this.#table, this.#checkpointTable));
-      const head = await this.#storedHead(pool, this.#commit.head.chain);
       // A chain taken up again (a fixed chain id) goes on from where the table stands.
-      if (head !== null && head.seq > this.#commit.head.seq) this.#commit.resume(head);
+      this.#commit.resume(await this.#storedAfter(pool, this.#commit.head.chain, 0));
     } catch (err) {
       await pool.end().catch(() => {});
       throw new AuditUnavailable(`the PostgreSQL audit sink could not start: ${(err as Error).message}`, {
@@ -158,19 +157,17 @@ export class PostgresAuditSink implements AuditSink {
     return this.#pool;
   }
 
-  /** Takes the chain's head from the table when it is further on than ours (a lost COMMIT reply). */
+  /** Takes the records the table holds beyond ours (a COMMIT that landed though its reply was lost). */
   async #resyncHead(pool: pg.Pool, sealer: ChainSealer): Promise<void> {
-    const head = await this.#storedHead(pool, sealer.head.chain);
-    if (head !== null && head.seq > sealer.head.seq) sealer.rewind(head);
+    for (const record of await this.#storedAfter(pool, sealer.head.chain, sealer.head.seq)) sealer.adopt(record);
   }
 
-  async #storedHead(pool: pg.Pool, chain: string): Promise<ChainHead | null> {
-    const { rows } = await pool.query<{ seq: string; hash: string }>(
-      `SELECT seq, hash FROM ${this.#table} WHERE chain = $1 ORDER BY seq DESC LIMIT 1`,
-      [chain],
+  async #storedAfter(pool: pg.Pool, chain: string, seq: number): Promise<SealedRecord[]> {
+    const { rows } = await pool.query<{ record: SealedRecord }>(
+      `SELECT record FROM ${this.#table} WHERE chain = $1 AND seq > $2 ORDER BY seq`,
+      [chain, seq],
     );
-    const row = rows[0];
-    return row === undefined ? null : { chain, seq: Number(row.seq), hash: row.hash };
+    return rows.map((r) => r.record);
   }
 }
 

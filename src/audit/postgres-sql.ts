@@ -34,7 +34,7 @@ export function migration(table: string, checkpoints: string): string {
     CREATE INDEX IF NOT EXISTS ${table}_ts ON ${table} (ts, chain, seq);
     ${FILTERS.map((f) => `CREATE INDEX IF NOT EXISTS ${table}_${f} ON ${table} (${f}, ts);`).join('\n    ')}
     CREATE TABLE IF NOT EXISTS ${checkpoints} (
-      chain text NOT NULL, seq bigint NOT NULL, jws text NOT NULL, PRIMARY KEY (chain, seq));
+      chain text NOT NULL, seq bigint NOT NULL, note text NOT NULL, PRIMARY KEY (chain, seq));
     CREATE OR REPLACE FUNCTION ${guard}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       RAISE EXCEPTION 'the audit table % is append-only: % refused', TG_TABLE_NAME, TG_OP

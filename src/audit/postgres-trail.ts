@@ -84,7 +84,7 @@ export class PostgresTrail implements AuditTrail {
 
   /** Every checkpoint JWS, by chain then seq. */
   async *checkpoints(): AsyncGenerator<string> {
-    for await (const row of this.#scan<{ jws: string }>(this.#checkpoints, 'jws')) yield row.jws;
+    for await (const row of this.#scan<{ note: string }>(this.#checkpoints, 'note')) yield row.note;
   }
 
   async *#scan<Row extends object>(table: string, column: string): AsyncGenerator<Row> {

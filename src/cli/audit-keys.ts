@@ -1,58 +1,76 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { importJWK, type JSONWebKeySet, type JWK } from 'jose';
-import { z } from 'zod';
-import { loadOrCreateSigningKey } from '../keys/key-file.ts';
+import { readFileSync } from 'node:fs';
+import { checkpointVerifierKey } from '../audit/checkpoint.ts';
+import { type NoteVerifier, parseVerifierKey } from '../audit/signed-note.ts';
+import type { AuditConfig } from '../config/audit.ts';
 import { Refused } from './refused.ts';
 
-const ed25519PublicKey = z.looseObject({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string().min(1) });
-const jwksSchema = z.looseObject({ keys: z.array(z.unknown()).min(1) });
-
-/** `mcp-warden audit keys`: the checkpoint key's public half as a JWKS, what `audit verify --keys` reads. */
-export async function auditKeysCommand(keyFile: string): Promise<number> {
-  console.log(JSON.stringify(await checkpointPublicKeys(keyFile), null, 2));
+/** `mcp-warden audit keys`: the checkpoint key's verifier key (C2SP vkey), what `audit verify --keys` reads. */
+export function auditKeysCommand(config: AuditConfig): number {
+  const vkey = checkpointVerifierKey(config.checkpoint_key_file, config.log_name);
+  if (vkey === null) throw missingKey(config.checkpoint_key_file);
+  console.log(vkey);
   return 0;
 }
 
 /**
- * The public half of the checkpoint key in `file`. Never generates one: a new key
- * would verify nothing the service signed.
+ * The keys `audit verify` trusts: the `--keys` file, else `audit.trusted_keys`, else the
+ * public half of the service's own checkpoint key (said on stderr: whoever can rewrite
+ * the trail may be able to read that file too). Never generates a key.
  */
-export async function checkpointPublicKeys(file: string): Promise<JSONWebKeySet> {
-  if (!existsSync(file)) {
-    throw new Refused(
-      2,
-      `audit: no checkpoint key at ${file} (audit.checkpoint_key_file; the service creates it at its first ` +
-        "start): run where the service runs, or give the auditors' keys with --keys",
-    );
-  }
-  try {
-    return { keys: [(await loadOrCreateSigningKey(file, 'audit')).publicJwk] };
-  } catch (err) {
-    throw new Refused(2, `audit: ${file} is not a checkpoint key: ${(err as Error).message}`);
-  }
+export function trustedKeys(config: AuditConfig, keysFile: string | undefined): NoteVerifier[] {
+  if (keysFile !== undefined) return parseKeys(readKeysFile(keysFile), `--keys ${keysFile}`);
+  if (config.trusted_keys.length > 0) return parseKeys(config.trusted_keys, 'audit.trusted_keys');
+  const own = checkpointVerifierKey(config.checkpoint_key_file, config.log_name);
+  if (own === null) throw missingKey(config.checkpoint_key_file);
+  console.error(
+    `audit: trusting the service's own checkpoint key ${config.checkpoint_key_file}; ` +
+      "an auditor gives its copy of the key with --keys or audit.trusted_keys (see 'mcp-warden audit keys')",
+  );
+  return parseKeys([own], config.checkpoint_key_file);
 }
 
-/** The trusted keys an auditor gives with `--keys`: a JWKS of Ed25519 public keys only. */
-export async function readTrustedKeys(file: string): Promise<JSONWebKeySet> {
-  const refuse = (why: string) => new Refused(2, `audit: --keys ${file} ${why}`);
-  let json: unknown;
+function missingKey(file: string): Refused {
+  return new Refused(
+    2,
+    `audit: no checkpoint key at ${file} (audit.checkpoint_key_file; the service creates it at its first ` +
+      "start): run where the service runs, or give the auditors' keys with --keys",
+  );
+}
+
+/** The lines of a keys file: one verifier key per line; blank lines and `#` comments are skipped. */
+function readKeysFile(file: string): string[] {
+  let text: string;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw refuse(`cannot be read as JSON: ${(err as Error).message}`);
+    throw new Refused(2, `audit: --keys ${file} cannot be read: ${(err as Error).message}`);
   }
-  const jwks = jwksSchema.safeParse(json);
-  if (!jwks.success) {
-    // The likeliest mistake: the service's key file itself, one private JWK rather than a set.
-    const hint = typeof json === 'object' && json !== null && 'kty' in json ? ' (it is a single JWK)' : '';
-    throw refuse(`is not a JWKS {"keys": [...]}${hint}: export one with \`mcp-warden audit keys\``);
-  }
-  for (const [i, key] of jwks.data.keys.entries()) {
-    if (!ed25519PublicKey.safeParse(key).success) throw refuse(`key ${i} is not an Ed25519 public key (OKP, Ed25519)`);
-    if (Object.hasOwn(key as object, 'd')) throw refuse(`key ${i} holds a private key: give only the public half`);
-    await importJWK(key as JWK, 'EdDSA').catch((err: Error) => {
-      throw refuse(`key ${i} does not import: ${err.message}`);
-    });
-  }
-  return json as JSONWebKeySet;
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+function parseKeys(vkeys: readonly string[], source: string): NoteVerifier[] {
+  if (vkeys.length === 0)
+    throw new Refused(2, `audit: ${source} holds no key: export one with \`mcp-warden audit keys\``);
+  return vkeys.map((vkey, i) => {
+    if (vkey.startsWith('PRIVATE+KEY')) {
+      throw new Refused(2, `audit: ${source} key ${i + 1} is a private key: give only the verifier key`);
+    }
+    let verifier: NoteVerifier;
+    try {
+      verifier = parseVerifierKey(vkey);
+    } catch (err) {
+      throw new Refused(
+        2,
+        `audit: ${source} key ${i + 1} is not a verifier key <name>+<key id>+<base64 key> ` +
+          `(${(err as Error).message}): export one with \`mcp-warden audit keys\``,
+      );
+    }
+    if (verifier.type !== 'ed25519') {
+      throw new Refused(2, `audit: ${source} key ${i + 1} is a witness's cosignature key, not a log key`);
+    }
+    return verifier;
+  });
 }

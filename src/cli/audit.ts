@@ -3,7 +3,7 @@ import type { AuditTrail } from '../audit/record.ts';
 import { verifyTrail } from '../audit/verify.ts';
 import type { Config } from '../config/schema.ts';
 import { parseFlags, UsageError } from './args.ts';
-import { auditKeysCommand, checkpointPublicKeys, readTrustedKeys } from './audit-keys.ts';
+import { auditKeysCommand, trustedKeys } from './audit-keys.ts';
 import { queryFromFlags, type QueryFlags } from './audit-query-flags.ts';
 import { commandConfig } from './config.ts';
 import { Refused } from './refused.ts';
@@ -38,7 +38,7 @@ export async function auditCommand(args: string[]): Promise<number> {
   });
   if (config === null) return 2;
   try {
-    if (verb === 'keys') return await auditKeysCommand(config.audit.checkpoint_key_file);
+    if (verb === 'keys') return auditKeysCommand(config.audit);
     if (verb === 'verify') return await verify(config, values.keys);
     return await query(config, values);
   } catch (err) {
@@ -49,28 +49,35 @@ export async function auditCommand(args: string[]): Promise<number> {
 }
 
 async function verify(config: Config, keysFile: string | undefined): Promise<number> {
-  // An auditor may hold only the public keys; by default, the checkpoint key's own.
-  const keys = keysFile
-    ? await readTrustedKeys(keysFile)
-    : await checkpointPublicKeys(config.audit.checkpoint_key_file);
-  const keysSource = keysFile ? `--keys ${keysFile}` : `the checkpoint key ${config.audit.checkpoint_key_file}`;
+  const trusted = trustedKeys(config.audit, keysFile);
   const started = performance.now();
-  const verdict = await withTrail(config, (sink) =>
-    verifyTrail(sink, keys).catch((err: Error) => ({ ok: false as const, chain: null, seq: 0, problem: err.message })),
+  const verdict = await withTrail(config, (trail) =>
+    verifyTrail(trail, trusted).catch((err: Error) => ({
+      ok: false as const,
+      chain: null,
+      seq: 0,
+      problem: err.message,
+    })),
   );
   if (!verdict.ok) {
-    console.error(
-      `BROKEN: ${brokenAt(verdict)}${verdict.problem}${verdict.chain === '?' ? ` (trusted keys: ${keysSource})` : ''}`,
-    );
+    console.error(`BROKEN: ${brokenAt(verdict)}${verdict.problem}`);
     return 1;
   }
   // Nothing to verify proves nothing: a wrong path or an emptied trail must not pass.
   if (verdict.records === 0) throw new Refused(1, `audit: the trail ${trailName(config)} is empty: no records`);
   console.log(
-    `ok: ${verdict.records} records in ${verdict.chains} chain(s), ` +
+    `ok: ${verdict.records} records in ${verdict.chains.length} chain(s), ` +
       `${verdict.checkpoints} signed checkpoint(s) verified`,
   );
-  // On stderr, so the verdict line stays the one thing scripts read: how long a large trail takes.
+  for (const chain of verdict.chains) {
+    if (chain.unsigned > 0) {
+      console.log(
+        `unsigned tail: chain ${chain.chain}, records ${chain.signed + 1}–${chain.records} ` +
+          `(${chain.unsigned}) after its last checkpoint`,
+      );
+    }
+  }
+  // On stderr, so the verdict lines stay what scripts read: how long a large trail takes.
   const seconds = (performance.now() - started) / 1000;
   console.error(
     `verified in ${seconds.toFixed(1)} s (${Math.round(verdict.records / Math.max(seconds, 0.001))} records/s)`,

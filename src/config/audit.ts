@@ -38,6 +38,13 @@ export const auditConfigSchema = z.strictObject({
     .default({ url: 'postgres://127.0.0.1:5432/mcp_warden', table: 'mcp_warden_audit' }),
   /** The Ed25519 key that signs checkpoints; generated on first start. */
   checkpoint_key_file: z.string().min(1).default('var/audit-checkpoint.jwk.json'),
+  /** The checkpoint key's name (C2SP signed note), and the first part of each chain's origin. */
+  log_name: z
+    .string()
+    .regex(/^[^\s+]+$/, 'a key name: no space or +')
+    .default('mcp-warden'),
+  /** Verifier keys (C2SP vkey) `audit verify` trusts without `--keys`. */
+  trusted_keys: z.array(z.string().min(1)).default([]),
   checkpoint_every_records: z.number().int().min(1).default(1000),
   checkpoint_every_seconds: z.number().int().min(1).default(10),
   /** JSON pointers into a tool call's `arguments` to mask, e.g. `/credentials/pin`. */

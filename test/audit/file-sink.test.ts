@@ -62,11 +62,11 @@ describe('FileAuditSink', () => {
     expect(written[1].prev).toBe(written[0].hash);
     // a checkpoint once 100 records passed (the 500 went in one batch), and one at stop
     expect(readFileSync(`${path}.checkpoints`, 'utf8').trim().split('\n')).toHaveLength(2);
-    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toEqual({
+    await expect(verifyTrail(sink, [signer.verifier])).resolves.toEqual({
       ok: true,
       records: 501,
-      chains: 1,
       checkpoints: 2,
+      chains: [{ chain: written[0].chain, records: 501, signed: 501, unsigned: 0 }],
     });
   });
 
@@ -78,7 +78,7 @@ describe('FileAuditSink', () => {
     await sink.stop();
     const text = readFileSync(path, 'utf8').replace('"decision_id":"d7"', '"decision_id":"dX"');
     writeFileSync(path, text);
-    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({
+    await expect(verifyTrail(sink, [signer.verifier])).resolves.toMatchObject({
       ok: false,
       seq: 8,
       problem: expect.stringContaining('altered'),
@@ -93,9 +93,9 @@ describe('FileAuditSink', () => {
     await sink.stop();
     const all = readFileSync(path, 'utf8').trim().split('\n');
     writeFileSync(path, `${[...all.slice(0, 4), ...all.slice(5)].join('\n')}\n`);
-    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({ ok: false, seq: 5 });
+    await expect(verifyTrail(sink, [signer.verifier])).resolves.toMatchObject({ ok: false, seq: 5 });
     writeFileSync(path, `${all.slice(0, 15).join('\n')}\n`); // the last 5 records cut off: still a valid chain
-    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({
+    await expect(verifyTrail(sink, [signer.verifier])).resolves.toMatchObject({
       ok: false,
       seq: 16,
       problem: expect.stringContaining('truncated'),
@@ -112,7 +112,7 @@ describe('FileAuditSink', () => {
     const swapped = [...all];
     [swapped[4], swapped[5]] = [all[5] as string, all[4] as string];
     writeFileSync(path, `${swapped.join('\n')}\n`);
-    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({
+    await expect(verifyTrail(sink, [signer.verifier])).resolves.toMatchObject({
       ok: false,
       seq: 5,
       problem: expect.stringContaining('out of order'),
@@ -122,7 +122,7 @@ describe('FileAuditSink', () => {
     const { hash: _h, ...forged } = { ...five, seq: 6, prev: five.hash, decision_id: 'forged', allow: true };
     const inserted = [...all.slice(0, 5), JSON.stringify({ ...forged, hash: hashRecord(forged) }), ...all.slice(5)];
     writeFileSync(path, `${inserted.join('\n')}\n`);
-    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({
+    await expect(verifyTrail(sink, [signer.verifier])).resolves.toMatchObject({
       ok: false,
       seq: 6,
       problem: expect.stringContaining('second time'),
@@ -136,7 +136,7 @@ describe('FileAuditSink', () => {
     await sink.append(record(1));
     await sink.stop();
     const other = await loadCheckpointSigner(join(dir, 'other-key.json'));
-    await expect(verifyTrail(sink, other.publicJwks)).resolves.toMatchObject({
+    await expect(verifyTrail(sink, [other.verifier])).resolves.toMatchObject({
       ok: false,
       problem: expect.stringContaining('does not verify'),
     });
@@ -150,7 +150,11 @@ describe('FileAuditSink', () => {
     for (let i = 0; i < 60; i++) await sink.append(record(i));
     await sink.stop();
     expect(readdirSync(sub).filter((f) => /audit\.jsonl\.\d+$/.test(f)).length).toBeGreaterThan(1);
-    await expect(verifyTrail(sink, signer.publicJwks)).resolves.toMatchObject({ ok: true, records: 60, chains: 1 });
+    await expect(verifyTrail(sink, [signer.verifier])).resolves.toMatchObject({
+      ok: true,
+      records: 60,
+      chains: [{ records: 60 }],
+    });
   });
 
   it('queries by filter with pagination', async () => {
@@ -222,6 +226,10 @@ describe('FileAuditSink after a crash', () => {
     ]);
     expect(written[5].detail).toMatchObject({ cut_bytes: Buffer.byteLength(torn) });
     expect(written[5].seq).toBe(1); // the first record of the new process's chain
-    await expect(verifyTrail(second, signer.publicJwks)).resolves.toMatchObject({ ok: true, records: 7, chains: 2 });
+    await expect(verifyTrail(second, [signer.verifier])).resolves.toMatchObject({
+      ok: true,
+      records: 7,
+      chains: [{}, {}],
+    });
   });
 });

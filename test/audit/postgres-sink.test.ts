@@ -126,7 +126,11 @@ describe('PostgresAuditSink', () => {
       await second.start();
       await second.append(auditRecord(3));
       expect(second.head().seq).toBe(3);
-      expect(await verifyTrail(second, signer.publicJwks)).toMatchObject({ ok: true, records: 3, chains: 1 });
+      expect(await verifyTrail(second, [signer.verifier])).toMatchObject({
+        ok: true,
+        records: 3,
+        chains: [{ records: 3 }],
+      });
     });
   });
 
@@ -215,10 +219,10 @@ describe('PostgresAuditSink', () => {
       await bypass(checkpoints, `DROP TRIGGER fail ON ${checkpoints}`, []);
       await sink.append(auditRecord(3));
       expect(await sql(`SELECT seq::int FROM ${checkpoints}`)).toStrictEqual([{ seq: 3 }]);
-      expect(await verifyTrail(sink, signer.publicJwks)).toStrictEqual({
+      expect(await verifyTrail(sink, [signer.verifier])).toMatchObject({
         ok: true,
         records: 3,
-        chains: 1,
+        chains: [{ records: 3, signed: 3, unsigned: 0 }],
         checkpoints: 1,
       });
     });
@@ -268,7 +272,7 @@ describe('PostgresAuditSink', () => {
         const records = await readAll(reader);
         expect(records.map((r) => r.seq)).toStrictEqual(records.map((_, i) => i + 1));
         expect(records.map((r) => r.decision_id)).toEqual(expect.arrayContaining(['d1', 'd4', 'd7', 'd9']));
-        expect(await verifyTrail(reader, signer.publicJwks)).toMatchObject({ ok: true, chains: 1 });
+        expect(await verifyTrail(reader, [signer.verifier])).toMatchObject({ ok: true, chains: [{}] });
       });
     }
   });
@@ -292,7 +296,7 @@ describe('PostgresAuditSink', () => {
         `UPDATE ${table} SET record = jsonb_set(record, '{allow}', 'false') WHERE chain = $1 AND seq = 3`,
         [chain],
       );
-      expect(await verifyTrail(reader, signer.publicJwks)).toStrictEqual({
+      expect(await verifyTrail(reader, [signer.verifier])).toStrictEqual({
         ok: false,
         chain,
         seq: 3,
@@ -309,13 +313,13 @@ describe('PostgresAuditSink', () => {
         chain,
         JSON.stringify(resealed),
       ]);
-      expect(await verifyTrail(reader, signer.publicJwks)).toMatchObject({ ok: false, chain, seq: 5 });
+      expect(await verifyTrail(reader, [signer.verifier])).toMatchObject({ ok: false, chain, seq: 5 });
     });
 
     it('a deleted tail is found as a truncation thanks to a checkpoint', async () => {
       const { table, chain, reader } = await written(3, 6);
       await bypass(table, `DELETE FROM ${table} WHERE chain = $1 AND seq = 6`, [chain]);
-      expect(await verifyTrail(reader, signer.publicJwks)).toStrictEqual({
+      expect(await verifyTrail(reader, [signer.verifier])).toStrictEqual({
         ok: false,
         chain,
         seq: 6,

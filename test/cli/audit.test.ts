@@ -1,11 +1,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { exportJWK, generateKeyPair } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpointSigner } from '../../src/audit/checkpoint.ts';
 import { FileAuditSink } from '../../src/audit/file-sink.ts';
 import { auditRecord } from '../../src/audit/record.ts';
+import { formatSignerKey, formatVerifierKey, noteSigner, verifierOf } from '../../src/audit/signed-note.ts';
 import { runCommand } from '../helpers/cli.ts';
 
 const OLD = Date.parse('2020-01-01T12:00:00.000Z');
@@ -78,61 +79,55 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
     });
 
     it('refuses a --keys file that cannot be read, exit 2, naming it', async () => {
-      const { code, stderr } = await audit('verify', '--file', trail, '--keys', 'auditors.json');
-      expect(stderr).toMatch(/--keys auditors\.json cannot be read as JSON: ENOENT/);
+      const { code, stderr } = await audit('verify', '--file', trail, '--keys', 'auditors.vkeys');
+      expect(stderr).toMatch(/--keys auditors\.vkeys cannot be read: ENOENT/);
       expect(code).toBe(2);
     });
 
-    it('refuses a --keys file that is not JSON, exit 2', async () => {
-      const { code, stderr } = await audit('verify', '--file', trail, '--keys', write('bad.json', '{"keys": ['));
-      expect(stderr).toMatch(/--keys .*bad\.json cannot be read as JSON/);
-      expect(code).toBe(2);
+    it('refuses a --keys file without a key, or with one that is not a verifier key, exit 2', async () => {
+      const empty = await audit('verify', '--file', trail, '--keys', write('empty.vkeys', '# none yet\n\n'));
+      expect(empty.stderr).toMatch(/--keys .*empty\.vkeys holds no key: export one with/);
+      expect(empty.code).toBe(2);
+      const jwks = await audit('verify', '--file', trail, '--keys', write('old.json', '{"keys": []}'));
+      expect(jwks.stderr).toMatch(/--keys .*old\.json key 1 is not a verifier key <name>\+<key id>\+<base64 key>/);
+      expect(jwks.code).toBe(2);
     });
 
-    it('refuses the private checkpoint key given as --keys: a single JWK, not a set', async () => {
-      const { code, stderr } = await audit('verify', '--file', trail, '--keys', keyFile);
-      expect(stderr).toMatch(/is not a JWKS \{"keys": \[\.\.\.\]\} \(it is a single JWK\): export one with/);
-      expect(code).toBe(2);
-    });
-
-    it('refuses a JWKS holding a private key, or a key that is not Ed25519', async () => {
-      const privateSet = write('private.json', JSON.stringify({ keys: [JSON.parse(readFileSync(keyFile, 'utf8'))] }));
-      const priv = await audit('verify', '--file', trail, '--keys', privateSet);
-      expect(priv.stderr).toMatch(/key 0 holds a private key/);
+    it('refuses a private key or a witness cosignature key given as --keys', async () => {
+      const seed = Buffer.from(JSON.parse(readFileSync(keyFile, 'utf8')).d, 'base64url');
+      const privateKey = formatSignerKey(noteSigner('mcp-warden', seed));
+      const priv = await audit('verify', '--file', trail, '--keys', write('private.vkeys', `${privateKey}\n`));
+      expect(priv.stderr).toMatch(/key 1 is a private key: give only the verifier key/);
       expect(priv.code).toBe(2);
-      const rsa = write('rsa.json', JSON.stringify({ keys: [{ kty: 'RSA', n: 'AQAB', e: 'AQAB' }] }));
-      const other = await audit('verify', '--file', trail, '--keys', rsa);
-      expect(other.stderr).toMatch(/key 0 is not an Ed25519 public key/);
-      expect(other.code).toBe(2);
+      const witness = formatVerifierKey(verifierOf(noteSigner('mcp-warden', seed, 'cosignature/v1')));
+      const cosigner = await audit('verify', '--file', trail, '--keys', write('witness.vkeys', `${witness}\n`));
+      expect(cosigner.stderr).toMatch(/key 1 is a witness's cosignature key, not a log key/);
+      expect(cosigner.code).toBe(2);
     });
 
-    it('with keys that did not sign the trail: BROKEN, naming the signing key and the keys file', async () => {
-      const { publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-      const stranger = write(
-        'stranger.json',
-        JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 's' }] }),
-      );
-      const { code, stderr } = await audit('verify', '--file', trail, '--keys', stranger);
-      expect(stderr).toMatch(/^BROKEN: checkpoint 1 does not verify with the trusted keys: /);
-      expect(stderr).toMatch(
-        /it is signed by key audit-\w+, which they do not hold \(trusted keys: --keys .*stranger\.json\)/,
-      );
+    it('with keys that did not sign the trail: BROKEN, naming the trusted keys', async () => {
+      const other = formatVerifierKey(verifierOf(noteSigner('mcp-warden', randomBytes(32))));
+      const { code, stderr } = await audit('verify', '--file', trail, '--keys', write('stranger.vkeys', other));
+      expect(stderr).toMatch(/^BROKEN: checkpoint 1 does not verify with the trusted keys \(mcp-warden\): /);
       expect(code).toBe(1);
     });
 
-    it('with the right keys but an altered checkpoint: BROKEN, the signature does not match its key', async () => {
+    it('with the right keys but an altered checkpoint: BROKEN, the signature does not verify', async () => {
       const forged = write('forged.jsonl', readFileSync(trail, 'utf8'));
-      const { jws } = JSON.parse(readFileSync(`${trail}.checkpoints`, 'utf8'));
-      const [header, payload, signature] = jws.split('.');
-      const claimed = { ...JSON.parse(Buffer.from(payload, 'base64url').toString()), seq: 2 };
-      const altered = [header, Buffer.from(JSON.stringify(claimed)).toString('base64url'), signature].join('.');
-      write('forged.jsonl.checkpoints', `${JSON.stringify({ jws: altered })}\n`);
-      const { code, stderr } = await audit('verify', '--file', forged);
-      expect(stderr).toMatch(
-        /^BROKEN: checkpoint 1 does not verify with the trusted keys: its signature does not match/,
-      );
-      expect(stderr).toContain('(trusted keys: the checkpoint key var/audit-checkpoint.jwk.json)');
+      const { note } = JSON.parse(readFileSync(`${trail}.checkpoints`, 'utf8'));
+      const altered = (note as string).replace(/\n3\n/, '\n2\n');
+      expect(altered).not.toBe(note);
+      write('forged.jsonl.checkpoints', `${JSON.stringify({ note: altered })}\n`);
+      const { code, stderr } = await audit('verify', '--file', forged, '--keys', await exported());
+      expect(stderr).toMatch(/^BROKEN: checkpoint 1 does not verify with the trusted keys \(mcp-warden\)/);
       expect(code).toBe(1);
+    });
+
+    it("without --keys, trusts the service's own key, and says so", async () => {
+      const { code, stdout, stderr } = await audit('verify', '--file', trail);
+      expect(stdout).toMatch(/^ok: 3 records/);
+      expect(stderr).toMatch(/trusting the service's own checkpoint key var\/audit-checkpoint\.jwk\.json/);
+      expect(code).toBe(0);
     });
 
     it('without --keys and without a checkpoint key: exit 2, and no new key is made', async () => {
@@ -165,13 +160,12 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
   });
 
   describe('keys', () => {
-    it('exports the public checkpoint key as a JWKS, which verifies the trail', async () => {
+    it('exports the checkpoint key as a C2SP verifier key, which verifies the trail', async () => {
       const { code, stdout } = await audit('keys');
       expect(code).toBe(0);
-      const jwks = JSON.parse(stdout);
-      const { d: _secret, ...publicHalf } = JSON.parse(readFileSync(keyFile, 'utf8'));
-      expect(jwks).toEqual({ keys: [publicHalf] });
-      const verified = await audit('verify', '--file', trail, '--keys', write('exported.json', stdout));
+      const seed = Buffer.from(JSON.parse(readFileSync(keyFile, 'utf8')).d, 'base64url');
+      expect(stdout.trim()).toBe(formatVerifierKey(verifierOf(noteSigner('mcp-warden', seed))));
+      const verified = await audit('verify', '--file', trail, '--keys', write('exported.vkeys', stdout));
       expect(verified.stdout).toMatch(/^ok: 3 records in 1 chain\(s\), 1 signed checkpoint\(s\) verified/);
       expect(verified.code).toBe(0);
     });
@@ -244,6 +238,6 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
   async function exported(): Promise<string> {
     const { stdout } = await audit('keys');
     mkdirSync(join(dir, 'auditor'), { recursive: true });
-    return write('auditor/jwks.json', stdout);
+    return write('auditor/audit.vkeys', stdout);
   }
 });
