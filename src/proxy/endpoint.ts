@@ -12,7 +12,18 @@ import {
   type EnforcementContext,
   type Verdict,
 } from '../pep/enforce.ts';
-import { eraOf, eraRefusal, legacyRefusal, modernRefusal, statedVersion, type Refusal } from '../pep/era.ts';
+import {
+  eraOf,
+  eraRefusal,
+  isModern,
+  LEGACY_VERSIONS,
+  legacyRefusal,
+  metaVersion,
+  modernRefusal,
+  statedVersion,
+  type Refusal,
+} from '../pep/era.ts';
+import { EraNotSupported } from '../errors.ts';
 import { isListMethod } from '../pep/list-filter.ts';
 import {
   firstRequestId,
@@ -61,6 +72,8 @@ export async function handlePost(ctx: ProxyContext, request: FastifyRequest, rep
     return sendOwn(reply, { status: 400, body: rpcError(null, err.rpcCode, err.message, data) });
   }
   const { messages, raw, batch } = parsed;
+  const unknown = await unknownVersion(ctx, request, messages[0]!);
+  if (unknown !== null) return sendOwn(reply, refused(firstRequestId(messages), unknown));
   const version = statedVersion(header(request, HEADER.protocolVersion), messages[0]);
   const era = eraOf(version);
   const unspoken = eraRefusal(era, await ctx.eras.speaks(), version);
@@ -396,6 +409,30 @@ function creationRefusal(ctx: ProxyContext, id: JsonRpcId, err: unknown): OwnAns
     default:
       return { status: 403, body };
   }
+}
+
+/**
+ * A request that states (in its header, else its `_meta`) a protocol version of neither
+ * era (`v999.0.0`, `2025-01-01`) is in no era the upstream speaks: it gets MCP
+ * 2026-07-28's UnsupportedProtocolVersion (-32022, HTTP 400) with the versions it could
+ * use and the one it asked for, as a server that does not implement a version MUST
+ * answer. Not the version `initialize` offers: that one is negotiated.
+ */
+async function unknownVersion(
+  ctx: ProxyContext,
+  request: FastifyRequest,
+  first: ClientMessage,
+): Promise<Refusal | null> {
+  const meta = metaVersion(first);
+  const stated = header(request, HEADER.protocolVersion) ?? (typeof meta === 'string' ? meta : undefined);
+  if (stated === undefined || isModern(stated) || LEGACY_VERSIONS.includes(stated)) return null;
+  const reason = new EraNotSupported(`the protocol version '${stated}' is not one the upstream speaks`);
+  return {
+    status: 400,
+    rpcCode: RpcCode.unsupportedProtocolVersion,
+    reason: { code: reason.code, message: reason.message },
+    data: { supported: [...(await ctx.eras.supportedVersions())], requested: stated },
+  };
 }
 
 function refused(id: JsonRpcId, problem: Refusal): OwnAnswer {

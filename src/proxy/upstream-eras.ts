@@ -1,4 +1,4 @@
-import { FIRST_MODERN_VERSION, META_PROTOCOL_VERSION, type Era } from '../pep/era.ts';
+import { FIRST_MODERN_VERSION, isModern, LEGACY_VERSIONS, META_PROTOCOL_VERSION, type Era } from '../pep/era.ts';
 import type { Upstream } from './upstream.ts';
 
 /** `proxy.upstream.protocol`: the eras the upstream speaks, or `auto` to probe them. */
@@ -26,6 +26,8 @@ export class UpstreamEras {
   readonly #upstream: Upstream;
   readonly #protocol: UpstreamProtocol;
   #known: ReadonlySet<Era> | undefined;
+  /** The modern versions the upstream's `server/discover` listed (configured eras: the first one). */
+  #modernVersions: readonly string[] = [FIRST_MODERN_VERSION];
   #probing: Promise<ReadonlySet<Era>> | undefined;
   #probedAt = 0;
 
@@ -44,6 +46,17 @@ export class UpstreamEras {
       this.#probedAt = Date.now();
     });
     return this.#probing;
+  }
+
+  /**
+   * The versions to offer a client whose version no era has (UnsupportedProtocolVersion's
+   * `supported`): the modern ones the upstream lists when it speaks that era, as its own
+   * `server/discover` does, else the legacy ones the proxy relays.
+   */
+  async supportedVersions(): Promise<readonly string[]> {
+    const eras = await this.speaks();
+    if (eras.has('modern')) return this.#modernVersions;
+    return eras.has('legacy') ? LEGACY_VERSIONS : [];
   }
 
   /** The upstream failed: an `auto` proxy probes it again (it may have been replaced). */
@@ -74,7 +87,11 @@ export class UpstreamEras {
       'mcp-method': 'server/discover',
     });
     const versions = (answer?.result as { supportedVersions?: unknown } | undefined)?.supportedVersions;
-    return Array.isArray(versions) && versions.some((v) => typeof v === 'string' && v >= FIRST_MODERN_VERSION);
+    const modern = Array.isArray(versions)
+      ? versions.filter((v): v is string => typeof v === 'string' && isModern(v))
+      : [];
+    if (modern.length > 0) this.#modernVersions = modern;
+    return modern.length > 0;
   }
 
   async #speaksLegacy(): Promise<boolean> {
