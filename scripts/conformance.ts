@@ -1,28 +1,38 @@
 /**
- * Runs the MCP conformance suite's server scenarios (@modelcontextprotocol/conformance) against
- * @modelcontextprotocol/server-everything, directly and, with --through, through a proxy in
- * front of it, and prints the results as markdown tables.
+ * Runs the MCP conformance suite's server scenarios (@modelcontextprotocol/conformance), one
+ * suite per era it covers, each against an upstream that speaks that era, directly and, with
+ * --proxy or --through, through a proxy in front of it, and prints a markdown table per era:
  *
- *   node scripts/conformance.ts [--suite active|all|pending] [--verbose]
+ *   2025        the 2025 eras' active suite against @modelcontextprotocol/server-everything;
+ *   2026-07-28  every scenario of MCP 2026-07-28 (`--suite all --spec-version 2026-07-28`)
+ *               against a v2 SDK upstream serving the suite's own fixtures
+ *               (test/helpers/conformance-upstream-v2.ts).
+ *
+ *   node scripts/conformance.ts [--era 2025|2026-07-28] [--suite active|all|pending] [--verbose]
  *     [--proxy | --through '<command with {upstream}>'] [--proxy-url-from '<regex with one group>']
  *
+ * --era       one era only; default: every era.
+ * --suite     replaces the era's own suite selection (`active` for 2025, `all` for 2026-07-28).
  * --proxy     mcp-warden's own proxy (dev mode, permit-all policy, a dev token): `npm run conformance`.
  * --through   the proxy's command, split on whitespace (no shell, no quoting); `{upstream}` is
- *             replaced by server-everything's URL, e.g.
+ *             replaced by the era's upstream URL, e.g.
  *             'node src/cli.ts proxy --upstream {upstream} --config var/conformance-proxy.yaml'
  * --proxy-url-from  how to find the proxy's URL in its stdout; default `proxy listening on (http\S+)`.
  * CONFORMANCE_TOKEN (env)  a bearer token added to every request the suite sends the proxy: the
- *             suite itself has no way to send an Authorization header (see var/conformance-notes.md).
+ *             suite itself has no way to send an Authorization header (see docs/mcp.md, Conformance).
+ *
+ * The suite needs Node 24 (it imports `fs.globSync`): run it with the `node` of node_modules/.bin.
  *
  * Exit code: 0 when the suites ran (server-everything is not the suite's reference server, so
- * some scenarios fail directly; see the notes), 1 when a scenario that passes directly fails
- * through the proxy, 2 when a run did not complete.
+ * some 2025 scenarios fail directly; see docs/mcp.md), 1 when a scenario that passes directly
+ * fails through the proxy in some era, 2 when a run did not complete.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startConformanceUpstream } from '../test/helpers/conformance-upstream-v2.ts';
 import { startCountingTap, startEverything } from '../test/helpers/everything.ts';
 import { ROOT } from '../test/helpers/paths.ts';
 
@@ -50,6 +60,39 @@ export interface SuiteRun {
   ms: number;
 }
 
+/** One era the suite covers: which of its scenarios run, and the upstream they run against. */
+export interface Era {
+  readonly name: '2025' | '2026-07-28';
+  readonly title: string;
+  /** The suite's scenario selection (`--suite`, `--spec-version`). */
+  readonly args: readonly string[];
+  start(): Promise<{ readonly url: string; stop(): Promise<void> }>;
+}
+
+/**
+ * The eras, oldest first. The 2025 run keeps the suite's default selection (its active
+ * suite, at the 2025 wire) against server-everything, which speaks only the 2025 eras (SDK
+ * 1.x). The 2026-07-28 run takes every scenario of that revision (pending ones included,
+ * as the v2 SDK's own conformance leg does) against an upstream that serves the suite's
+ * fixtures, so that every scenario can pass directly and a failure through the proxy says
+ * something about the proxy. The suite filters extension scenarios (tasks) out at a spec
+ * version.
+ */
+export const ERAS: readonly Era[] = [
+  {
+    name: '2025',
+    title: '2025 eras (2025-03-26, 2025-06-18, 2025-11-25): server-everything',
+    args: ['--suite', 'active'],
+    start: () => startEverything(),
+  },
+  {
+    name: '2026-07-28',
+    title: "2026-07-28: a v2 SDK upstream with the suite's fixtures",
+    args: ['--suite', 'all', '--spec-version', '2026-07-28'],
+    start: startConformanceUpstream,
+  },
+];
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: an ANSI colour code starts with ESC.
 const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '');
 const oneLine = (text: string, max = 140) => {
@@ -65,12 +108,12 @@ const oneLine = (text: string, max = 140) => {
 export async function runSuite(
   label: string,
   url: string,
-  options: { suite?: string; verbose?: boolean } = {},
+  options: { args?: readonly string[]; verbose?: boolean } = {},
 ): Promise<SuiteRun> {
   const outDir = await mkdtemp(join(tmpdir(), 'conformance-'));
   const started = Date.now();
   try {
-    const args = [CONFORMANCE, 'server', '--url', url, '--suite', options.suite ?? 'active', '-o', outDir];
+    const args = [CONFORMANCE, 'server', '--url', url, ...(options.args ?? ['--suite', 'active']), '-o', outDir];
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -119,7 +162,7 @@ export async function runSuite(
 /** Runs the suite through a proxy at `proxyUrl`; with a token, a tap in front of the proxy adds it to every request. */
 export async function runThroughProxy(
   proxyUrl: string,
-  options: { token?: string; suite?: string; verbose?: boolean } = {},
+  options: { token?: string; args?: readonly string[]; verbose?: boolean } = {},
 ): Promise<SuiteRun> {
   if (!options.token) return runSuite('through proxy', proxyUrl, options);
   const tap = await startCountingTap(proxyUrl, { headers: { authorization: `Bearer ${options.token}` } });
@@ -175,7 +218,13 @@ export async function startProxy(
   };
 }
 
-const passed = (s: ScenarioResult | undefined) => s !== undefined && s.failedChecks === 0;
+/** Whether a scenario ran and none of its checks failed. */
+export const passed = (s: ScenarioResult | undefined): boolean => s !== undefined && s.failedChecks === 0;
+
+/** The scenarios that pass in `direct` and fail (or are missing) in `proxied`. */
+export function regressions(direct: SuiteRun, proxied: SuiteRun): ScenarioResult[] {
+  return direct.scenarios.filter((s) => passed(s) && !passed(proxied.scenarios.find((p) => p.name === s.name)));
+}
 const mark = (s: ScenarioResult | undefined) => (s === undefined ? '–' : passed(s) ? '✓' : '✗');
 
 /** Markdown: a summary row per run, then one row per scenario with the failure cause. */
@@ -234,47 +283,95 @@ export async function ownProxySetup(): Promise<{ command: string; token: string 
   return { command: `node ${ROOT}src/cli.ts proxy --upstream {upstream} --config ${join(dir, 'config.json')}`, token };
 }
 
+/** How the proxied run of an era reaches its proxy. */
+export interface Through {
+  /** The proxy's command, with `{upstream}` for the era's upstream URL. */
+  readonly command: string;
+  /** How to find the proxy's URL in its stdout. */
+  readonly urlFrom: RegExp;
+  /** A bearer token a tap adds to every request of the suite. */
+  readonly token?: string | undefined;
+}
+
+/** The runs of one era: directly, then (with `through`) through a proxy started for it. */
+export interface EraRuns {
+  readonly era: Era;
+  readonly direct: SuiteRun;
+  readonly proxied?: SuiteRun;
+}
+
+/** Starts the era's upstream, runs the suite against it directly and through the proxy, and stops both. */
+export async function runEra(
+  era: Era,
+  options: { through?: Through; suite?: string; verbose?: boolean; log?: (line: string) => void } = {},
+): Promise<EraRuns> {
+  const log = options.log ?? (() => undefined);
+  const args = options.suite === undefined ? era.args : withSuite(era.args, options.suite);
+  const upstream = await era.start();
+  try {
+    log(`${era.name}: upstream at ${upstream.url}`);
+    const direct = await runSuite('direct', upstream.url, { args, verbose: options.verbose });
+    if (options.through === undefined) return { era, direct };
+    const { command, urlFrom, token } = options.through;
+    const proxy = await startProxy(command, upstream.url, urlFrom);
+    try {
+      const auth = token ? ' (bearer token added by a tap)' : ' (no token: the suite sends no Authorization)';
+      log(`${era.name}: proxy at ${proxy.url}${auth}`);
+      const proxied = await runThroughProxy(proxy.url, { token, args, verbose: options.verbose });
+      return { era, direct, proxied };
+    } finally {
+      await proxy.stop();
+    }
+  } finally {
+    await upstream.stop();
+  }
+}
+
+function withSuite(args: readonly string[], suite: string): string[] {
+  const at = args.indexOf('--suite');
+  return at < 0 ? ['--suite', suite, ...args] : args.map((arg, i) => (i === at + 1 ? suite : arg));
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
+      era: { type: 'string' },
       through: { type: 'string' },
       proxy: { type: 'boolean', default: false },
       'proxy-url-from': { type: 'string', default: 'proxy listening on (http\\S+)' },
-      suite: { type: 'string', default: 'active' },
+      suite: { type: 'string' },
       verbose: { type: 'boolean', default: false },
     },
   });
-  const everything = await startEverything();
-  const runs: SuiteRun[] = [];
-  try {
-    console.error(`server-everything at ${everything.url}`);
-    runs.push(await runSuite('direct', everything.url, values));
+  const eras = ERAS.filter((era) => values.era === undefined || era.name === values.era);
+  if (eras.length === 0) throw new Error(`unknown era ${values.era}; the eras: ${ERAS.map((e) => e.name).join(', ')}`);
+  let failing = 0;
+  for (const era of eras) {
+    // A proxy of its own per era: its audit file and probe of the upstream's eras start fresh.
     const own = values.proxy ? await ownProxySetup() : undefined;
-    const through = own?.command ?? values.through;
-    if (through) {
-      const proxy = await startProxy(through, everything.url, new RegExp(values['proxy-url-from']!));
-      try {
-        const token = own?.token ?? process.env.CONFORMANCE_TOKEN;
-        const auth = token
-          ? ' (bearer token added by a tap)'
-          : ' (no CONFORMANCE_TOKEN: the suite sends no Authorization)';
-        console.error(`proxy at ${proxy.url}${auth}`);
-        runs.push(await runThroughProxy(proxy.url, { ...values, token }));
-      } finally {
-        await proxy.stop();
-      }
+    const command = own?.command ?? values.through;
+    const through =
+      command === undefined
+        ? undefined
+        : {
+            command,
+            urlFrom: new RegExp(values['proxy-url-from']),
+            token: own?.token ?? process.env.CONFORMANCE_TOKEN,
+          };
+    const { direct, proxied } = await runEra(era, {
+      through,
+      suite: values.suite,
+      verbose: values.verbose,
+      log: (line) => console.error(line),
+    });
+    console.log(`## ${era.title}\n\n${markdown(proxied === undefined ? [direct] : [direct, proxied])}\n`);
+    const lost = proxied === undefined ? [] : regressions(direct, proxied);
+    if (lost.length > 0) {
+      failing += lost.length;
+      console.error(`${era.name}: pass directly, fail through the proxy: ${lost.map((s) => s.name).join(', ')}`);
     }
-  } finally {
-    await everything.stop();
   }
-  console.log(markdown(runs));
-  const [direct, proxied] = runs;
-  const regressions = proxied
-    ? direct!.scenarios.filter((s) => passed(s) && !passed(proxied.scenarios.find((p) => p.name === s.name)))
-    : [];
-  if (regressions.length > 0)
-    console.error(`\nPass directly, fail through the proxy: ${regressions.map((s) => s.name).join(', ')}`);
-  return regressions.length > 0 ? 1 : 0;
+  return failing > 0 ? 1 : 0;
 }
 
 if (import.meta.main) {

@@ -1,50 +1,29 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  ownProxySetup,
-  runSuite,
-  runThroughProxy,
-  startProxy,
-  type ScenarioResult,
-} from '../../scripts/conformance.ts';
-import { startEverything, type Everything } from '../helpers/everything.ts';
+import { expect, it } from 'vitest';
+import { ERAS, ownProxySetup, passed, regressions, runEra } from '../../scripts/conformance.ts';
 
-// The MCP conformance suite against server-everything, directly and through the proxy
-// (permit-all policy): the proxy may add no failure. `npm run conformance` prints the tables.
-let everything: Everything;
-beforeAll(async () => {
-  everything = await startEverything();
-});
-afterAll(async () => {
-  await everything?.stop();
-});
+// The MCP conformance suite's 2025-era scenarios against server-everything, directly and
+// through the proxy (permit-all policy): the proxy may add no failure. `npm run conformance`
+// prints the tables; test/e2e/conformance-modern.test.ts is the 2026-07-28 run.
+const era = ERAS.find((e) => e.name === '2025')!;
 
-const passed = (s: ScenarioResult | undefined) => s !== undefined && s.failedChecks === 0;
-
-it('adds no conformance failure through the proxy', { timeout: 120_000 }, async () => {
-  const direct = await runSuite('direct', everything.url);
+it('adds no conformance failure through the proxy (2025 eras)', { timeout: 180_000 }, async () => {
   const own = await ownProxySetup();
-  const proxy = await startProxy(own.command, everything.url, /proxy listening on (http\S+)/);
-  let proxied: Awaited<ReturnType<typeof runThroughProxy>>;
-  try {
-    proxied = await runThroughProxy(proxy.url, { token: own.token });
-  } finally {
-    await proxy.stop();
-  }
-  expect(direct.scenarios.length).toBeGreaterThanOrEqual(30);
-  expect(proxied.scenarios.map((s) => s.name)).toEqual(direct.scenarios.map((s) => s.name));
-  const regressions = direct.scenarios.filter(
-    (s) => passed(s) && !passed(proxied.scenarios.find((p) => p.name === s.name)),
-  );
-  expect(regressions).toEqual([]);
+  const { direct, proxied } = await runEra(era, {
+    through: { command: own.command, urlFrom: /proxy listening on (http\S+)/, token: own.token },
+  });
+  expect(direct.scenarios.length).toBeGreaterThanOrEqual(31);
+  expect(proxied!.scenarios.map((s) => s.name)).toEqual(direct.scenarios.map((s) => s.name));
+  expect(regressions(direct, proxied!)).toEqual([]);
   // The scenarios that exercise the proxy's own surface pass through it.
   for (const name of [
     'server-initialize',
+    'server-session-lifecycle',
     'tools-list',
     'tools-call-simple-text',
     'resources-list',
     'prompts-list',
     'dns-rebinding-protection',
   ]) {
-    expect(passed(proxied.scenarios.find((s) => s.name === name)), name).toBe(true);
+    expect(passed(proxied!.scenarios.find((s) => s.name === name)), name).toBe(true);
   }
 });
