@@ -141,24 +141,58 @@ export function inclusionProof(leaves: LeafHashes, index: number, size: number):
 export function consistencyProof(leaves: LeafHashes, m: number, n: number): Buffer[] {
   const leaf = accessor(leaves, n);
   if (!Number.isSafeInteger(m) || m < 0 || m > n) throw new RangeError(`size ${m} is not in 0…${n}`);
-  if (m === 0) return [];
-  const proof: Buffer[] = [];
-  // SUBPROOF(m, D[lo:hi], whole): `whole` while the old tree is still the left part of every split.
-  let [lo, hi, whole] = [0, n, true];
-  while (m !== hi - lo) {
-    const k = splitPoint(hi - lo);
-    if (m <= k) {
-      proof.push(Buffer.from(rangeHash(leaf, lo + k, hi)));
-      hi = lo + k;
-    } else {
-      proof.push(Buffer.from(rangeHash(leaf, lo, lo + k)));
-      lo += k;
-      m -= k;
-      whole = false;
-    }
+  return subproof(m, n, (lo, hi) => rangeHash(leaf, lo, hi));
+}
+
+/**
+ * The consistency proof from size `m` to size `n`, PROOF of RFC 9162 §2.1.4.1, built from
+ * the right edge at `m` (`MerkleTree.snapshot()` at size `m`: the roots of the perfect
+ * subtrees of `m`'s binary decomposition) and the leaf hashes `m … n-1` appended since:
+ * exactly what `consistencyProof(allLeaves, m, n)` returns, without the leaves before `m`.
+ * Empty when `m` is 0 or `m == n`. O(n - m + log n) hashes.
+ *
+ * The SUBPROOF walk asks for two kinds of node: a right sibling `[lo + k, hi)` taken while
+ * `m <= k`, which starts at or after `m` and is hashed from `leavesSince`; and a left sibling
+ * `[lo, lo + k)` taken while `m > k` (or the final `[lo, m)`), which is the next perfect
+ * subtree of `m`'s decomposition, an edge hash. A range straddling `m` would be split into
+ * those two kinds; a node inside `[0, m)` that is not on the edge is a bug, thrown as an
+ * `Error`. The edge is trusted: a wrong edge hash yields a proof that does not verify.
+ *
+ * To move a window forward, resume the tree at `n` with `new MerkleTree(edgeAtM)` and
+ * append `leavesSince`; its `snapshot()` is the edge at `n`.
+ */
+export function consistencyProofFromEdge(
+  edgeAtM: MerkleTreeState,
+  leavesSince: readonly Uint8Array[],
+  n: number,
+): Buffer[] {
+  new MerkleTree(edgeAtM); // Refuses a size or edge that do not fit, as a TypeError.
+  const m = edgeAtM.size;
+  if (!Number.isSafeInteger(n) || n < m) throw new RangeError(`size ${n} is not at least the edge's size ${m}`);
+  if (leavesSince.length !== n - m)
+    throw new RangeError(`from size ${m} to ${n} takes ${n - m} leaf hashes, not ${leavesSince.length}`);
+  // The perfect subtrees [lo, lo + 2^j) of m's decomposition, largest first, as the edge lists them.
+  const edge = new Map<string, Buffer>();
+  let [start, p] = [0, 1];
+  while (p * 2 <= m) p *= 2;
+  for (const h of edgeAtM.edge) {
+    while (start + p > m) p /= 2;
+    edge.set(`${start}:${start + p}`, Buffer.from(h, 'hex'));
+    start += p;
   }
-  if (!whole) proof.push(Buffer.from(rangeHash(leaf, lo, hi)));
-  return proof.reverse();
+  const since = (index: number) => leavesSince[index - m]!;
+  const node = (lo: number, hi: number): Uint8Array => {
+    if (lo >= m) return rangeHash(since, lo, hi);
+    const known = edge.get(`${lo}:${hi}`);
+    if (known) return known;
+    if (hi <= m)
+      throw new Error(
+        `bug: the proof from ${m} to ${n} needs node [${lo}, ${hi}), inside [0, ${m}) but not on its edge`,
+      );
+    const k = splitPoint(hi - lo);
+    return hashChildren(node(lo, lo + k), node(lo + k, hi));
+  };
+  return subproof(m, n, node);
 }
 
 /**
@@ -238,6 +272,31 @@ export function verifyConsistency(
 }
 
 const LEAF_PREFIX = Buffer.from([0x00]);
+
+/**
+ * PROOF(m, D[0:n]) of RFC 9162 §2.1.4.1 for 0 ≤ m ≤ n, taking MTH(D[lo:hi]) from `node`:
+ * the SUBPROOF recursion, unrolled.
+ */
+function subproof(m: number, n: number, node: (lo: number, hi: number) => Uint8Array): Buffer[] {
+  if (m === 0) return [];
+  const proof: Buffer[] = [];
+  // SUBPROOF(m, D[lo:hi], whole): `whole` while the old tree is still the left part of every split.
+  let [lo, hi, whole] = [0, n, true];
+  while (m !== hi - lo) {
+    const k = splitPoint(hi - lo);
+    if (m <= k) {
+      proof.push(Buffer.from(node(lo + k, hi)));
+      hi = lo + k;
+    } else {
+      proof.push(Buffer.from(node(lo, lo + k)));
+      lo += k;
+      m -= k;
+      whole = false;
+    }
+  }
+  if (!whole) proof.push(Buffer.from(node(lo, hi)));
+  return proof.reverse();
+}
 
 function sha256(data: Uint8Array): Buffer {
   return hash('sha256', data, 'buffer');
