@@ -13,6 +13,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   'api-key': async (args) => (await import('./cli/api-key.ts')).apiKeyCommand(args),
   audit: async (args) => (await import('./cli/audit.ts')).auditCommand(args),
   test: async (args) => (await import('./cli/test.ts')).testCommand(args),
+  witness: async (args) => (await import('./cli/witness.ts')).witnessCommand(args),
 };
 
 const HELP = new Set([undefined, 'help', '--help', '-h']);

@@ -70,6 +70,23 @@ coverage ≥ --coverage-min (90), and --cases <dir> of *.yaml {note, input, want
 evaluated against the compiled WASM bundle
 
   -h, --help   show this text`,
+  witness: `usage: mcp-warden witness [serve] --key-file <file> --log <vkey> (--state <file> | --postgres <url>)
+       mcp-warden witness key --key-file <file> [--name <name>]
+
+a C2SP tlog-witness: cosigns a log's checkpoint only with a consistency proof from the
+last one it holds, and keeps the latest per origin (see docs/witness.md)
+
+  serve (the default)
+  --listen <host:port>     listen address (default 127.0.0.1:8182; port 0 picks a free one)
+  --key-file <file>        the witness's Ed25519 key (created on first use, mode 0600; required)
+  --name <name>            its key name, on its cosignatures (default mcp-warden-witness)
+  --log <vkey>             a log key (\`mcp-warden audit keys\`): origins <its name>/<chain>;
+                           repeat for more (at least one)
+  --state <file>           keep the state in this JSON file (one witness process per file)
+  --postgres <url>         or in PostgreSQL, table <prefix>witness_logs
+  --table-prefix <p>       that prefix (default none)
+  key                      print the cosignature/v1 verifier key, for auditors and the service
+  -h, --help               show this text`,
 };
 
 /** What `mcp-warden help` prints, and what an unknown command is answered with. */
@@ -83,6 +100,7 @@ commands:
   audit       verify, query or export the keys of the audit trail
   test        check a policy folder as CI does (opa fmt, check, test, cases)
   api-key     generate an API key for a caller and print its config entry
+  witness     a tlog-witness cosigning the audit checkpoints (see docs/witness.md)
   help        show this text; \`help <command>\` or \`<command> --help\` shows its options
 
 exit codes: 0 ok, 1 failure, 2 usage or configuration refused (docs/operations.md)`;
