@@ -57,11 +57,16 @@ export function checkpointVerifierKey(file: string, name = DEFAULT_LOG_NAME): st
   return formatVerifierKey(verifierOf(noteSignerOfJwk(JSON.parse(readFileSync(file, 'utf8')) as JWK, name)));
 }
 
+/** A tree head as a checkpoint signed it, with the trusted key that did. */
+export interface SignedTreeHead extends TreeHead {
+  readonly key: NoteVerifier;
+}
+
 /**
  * Opens a checkpoint with trusted log keys: it must be signed by one of them, and its
  * origin must be that key's name followed by `/<chain>`. Throws when it is not.
  */
-export function openChainCheckpoint(note: string, trusted: readonly NoteVerifier[]): TreeHead {
+export function openChainCheckpoint(note: string, trusted: readonly NoteVerifier[]): SignedTreeHead {
   const { text, verified } = openNote(note, trusted);
   const checkpoint = parseCheckpoint(text);
   const by = verified.find((s) => checkpoint.origin.startsWith(`${s.verifier.name}/`));
@@ -72,6 +77,7 @@ export function openChainCheckpoint(note: string, trusted: readonly NoteVerifier
     chain: checkpoint.origin.slice(by.verifier.name.length + 1),
     size: checkpoint.size,
     root: checkpoint.root,
+    key: by.verifier,
   };
 }
 

@@ -16,9 +16,11 @@ import { appendFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { dirname } from 'node:path';
 import { newChainId, type ChainHead, type SealedRecord } from './chain.ts';
+import { lastCheckpointOf, linkTo } from './chain-link.ts';
 import { FileTrail } from './file-trail.ts';
 import type { CheckpointSigner } from './checkpoint.ts';
 import { GroupCommit } from './group-commit.ts';
+import type { WitnessClient } from './witness-client.ts';
 import { cutTornTail, type TailCut } from './torn-tail.ts';
 import { auditRecord, type AuditPage, type AuditQuery, type AuditRecord, type AuditSink } from './record.ts';
 
@@ -27,6 +29,9 @@ export interface FileSinkOptions {
   readonly signer: CheckpointSigner;
   readonly checkpointEveryRecords: number;
   readonly checkpointEveryMs: number;
+  /** Where each checkpoint goes to be cosigned, and whether a witness's silence fails appends. */
+  readonly witness?: WitnessClient | undefined;
+  readonly requireWitness?: boolean | undefined;
   /** Rotate to `<path>.<n>` before a write would pass this size. */
   readonly maxFileBytes: number;
   readonly chain?: string;
@@ -72,6 +77,8 @@ export class FileAuditSink implements AuditSink {
         signer: options.signer,
         checkpointEveryRecords: options.checkpointEveryRecords,
         checkpointEveryMs: options.checkpointEveryMs,
+        witness: options.witness,
+        requireWitness: options.requireWitness,
         now: this.#now,
       },
     );
@@ -80,20 +87,24 @@ export class FileAuditSink implements AuditSink {
   async start(): Promise<void> {
     mkdirSync(dirname(this.#options.path), { recursive: true });
     const cut = cutTornTail(this.#options.path);
-    await this.#open();
-    if (cut !== null) {
-      await this.append(
-        auditRecord('audit.recovered', this.#now(), 'mcp-warden', { detail: { file: this.#options.path, ...cut } }),
-      );
-    }
+    const last = this.#trail.lastRecord();
+    const checkpoint =
+      last === null ? null : await lastCheckpointOf(this.#trail, last.chain, this.#options.signer.verifier);
+    await this.#open().catch(() => undefined); // an unwritable file is retried at the first write
+    const recovered =
+      cut === null
+        ? []
+        : [auditRecord('audit.recovered', this.#now(), 'mcp-warden', { detail: { file: this.#options.path, ...cut } })];
+    await this.#commit.open(linkTo(last, checkpoint), recovered);
   }
 
   append(record: AuditRecord): Promise<void> {
     return this.#commit.append(record);
   }
 
+  /** Ends the chain with its close record and a checkpoint covering it, then closes the file. */
   async stop(): Promise<void> {
-    await this.#commit.flush();
+    await this.#commit.close();
     await this.#close();
   }
 

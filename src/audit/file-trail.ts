@@ -1,8 +1,9 @@
-import { createReadStream, existsSync, readdirSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { SealedRecord } from './chain.ts';
 import { type AuditPage, type AuditQuery, type AuditTrail, matchesQuery } from './record.ts';
+import { lastNewline } from './torn-tail.ts';
 
 /**
  * The file sink's trail, read only: the records of `path` and of its rotated files
@@ -51,6 +52,32 @@ export class FileTrail implements AuditTrail {
       records.push(record);
     }
     return { records, next: null };
+  }
+
+  /**
+   * The last whole record of the trail (of the newest file that has one), read from the
+   * end; null for an empty trail or a last line that is not JSON.
+   */
+  lastRecord(): SealedRecord | null {
+    for (const file of this.files().reverse()) {
+      const size = statSync(file).size;
+      const fd = openSync(file, 'r');
+      try {
+        const end = lastNewline(fd, size);
+        if (end === -1) continue;
+        const start = lastNewline(fd, end) + 1;
+        const line = Buffer.alloc(end - start);
+        readSync(fd, line, 0, line.length, start);
+        try {
+          return JSON.parse(line.toString('utf8')) as SealedRecord;
+        } catch {
+          return null;
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return null;
   }
 
   /** Files in chain order: rotated ones by number, then the current one. */

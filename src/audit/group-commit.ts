@@ -1,7 +1,9 @@
 import { AuditUnavailable } from '../errors.ts';
 import { ChainSealer, sealEach, type ChainHead, type SealedRecord } from './chain.ts';
+import { type ChainLink, chainClosedRecord, chainStartedRecord } from './chain-link.ts';
 import { CheckpointSchedule, type CheckpointSigner } from './checkpoint.ts';
 import type { AuditRecord } from './record.ts';
+import type { WitnessClient } from './witness-client.ts';
 
 /** What a sink does with its storage; the group commit does the rest. */
 export interface CommitStorage {
@@ -29,6 +31,13 @@ export interface GroupCommitOptions {
    * storage: better refused now than one timeout later).
    */
   readonly rejectQueuedOnFailure?: boolean;
+  /** Where each checkpoint goes to be cosigned. */
+  readonly witness?: WitnessClient | undefined;
+  /**
+   * Fail closed on the witnesses: once a checkpoint was not cosigned by every one, refuse
+   * every batch until it is (retried before each). Else a witness only lags.
+   */
+  readonly requireWitness?: boolean | undefined;
   readonly now: () => number;
 }
 
@@ -59,7 +68,10 @@ export class GroupCommit {
   /** Records the trail is owed (a cut) that a failed batch did not write: written first. */
   #owed: Pending[] = [];
   #failed = false;
+  #closed = false;
   #drain: Promise<void> | undefined;
+  /** The last checkpoint some witness did not cosign, and why. */
+  #unwitnessed: { readonly note: string; readonly size: number; problem: string } | null = null;
 
   constructor(storage: CommitStorage, options: GroupCommitOptions) {
     this.#storage = storage;
@@ -74,9 +86,9 @@ export class GroupCommit {
     return this.#committed;
   }
 
-  /** Whether the last write failed. */
+  /** Whether the last write failed, or (with `requireWitness`) a witness has not cosigned the last checkpoint. */
   get failing(): boolean {
-    return this.#failed;
+    return this.#failed || (this.#options.requireWitness === true && this.#unwitnessed !== null);
   }
 
   /** Takes a chain up again (a reused chain id) with its stored records, which count as checkpointed. */
@@ -87,10 +99,34 @@ export class GroupCommit {
   }
 
   append(record: AuditRecord): Promise<void> {
+    if (this.#closed) return Promise.reject(new AuditUnavailable('the audit sink is stopped: its chain is closed'));
     return new Promise((resolve, reject) => {
       this.#pending.push({ record, resolve, reject });
       this.#scheduleDrain();
     });
+  }
+
+  /**
+   * Starts the chain: its `audit.chain_started` record, linked to the writer's previous
+   * chain, then `recovered` (what a crash left to record), owed to the trail and written
+   * first. Call before any other append. Never throws: when the storage cannot take them
+   * now (a full disk), they stay owed and go first with the next batch that is written.
+   */
+  async open(previous: ChainLink | null, recovered: readonly AuditRecord[] = []): Promise<void> {
+    this.#owed.push(owed(chainStartedRecord(this.#options.now(), previous)), ...recovered.map(owed));
+    await this.#write([]);
+  }
+
+  /**
+   * Ends the chain cleanly: what is queued, then its `audit.chain_closed` record, then a
+   * checkpoint covering it. Appends after it are refused; a second close does nothing.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    while (this.#drain !== undefined) await this.#drain;
+    if (this.#committed.seq > 0) await this.append(chainClosedRecord(this.#options.now())).catch(() => undefined);
+    this.#closed = true;
+    await this.flush();
   }
 
   /** Writes what is queued, then a checkpoint of whatever the last one does not cover. */
@@ -127,13 +163,21 @@ export class GroupCommit {
   /** Seals and writes one batch; true when it was written, else its appends are rejected. */
   async #write(pending: readonly Pending[]): Promise<boolean> {
     let before = this.#sealer.mark();
+    let sealed: SealedRecord[] = [];
+    if (this.#options.requireWitness && this.#unwitnessed !== null && !(await this.#witnessAgain())) {
+      const failure = new AuditUnavailable(
+        `no witness cosignature for checkpoint ${this.#unwitnessed.size}: ${this.#unwitnessed.problem}`,
+      );
+      for (const p of pending) p.reject(failure);
+      return false;
+    }
     try {
       const recovered = await this.#storage.prepare(this.#sealer, this.#failed);
       this.#owed.push(...recovered.map(owed));
       before = this.#sealer.mark();
       const unsealable = (p: Pending) =>
         p.reject(new AuditUnavailable('the record has no canonical form (a lone surrogate or a non-finite number)'));
-      const { sealed } = sealEach(this.#sealer, [...this.#owed, ...pending], unsealable);
+      ({ sealed } = sealEach(this.#sealer, [...this.#owed, ...pending], unsealable));
       if (sealed.length > 0) await this.#storage.write(sealed);
     } catch (err) {
       this.#sealer.rewind(before);
@@ -145,6 +189,7 @@ export class GroupCommit {
       return false;
     }
     this.#owed = [];
+    this.#options.witness?.written(sealed);
     this.#committed = this.#sealer.head;
     this.#failed = false;
     return true;
@@ -157,9 +202,27 @@ export class GroupCommit {
     try {
       const note = await this.#options.signer.sign({ chain: head.chain, size: head.seq, root: this.#sealer.root() });
       await this.#storage.storeCheckpoint(head, note);
+      this.#schedule.done(head, now);
+      await this.#witness(note, head.seq);
     } catch {
-      return; // only the checkpoint is late: retried after the next batch
+      // only the checkpoint is late: retried after the next batch
     }
-    this.#schedule.done(head, now);
+  }
+
+  /** Sends a stored checkpoint to the witnesses; remembers it when one did not cosign. */
+  async #witness(note: string, size: number): Promise<void> {
+    const witness = this.#options.witness;
+    if (witness === undefined) return;
+    const behind = await witness.submit(note, size);
+    this.#unwitnessed =
+      behind.length === 0 ? null : { note, size, problem: behind.map((w) => `${w.url}: ${w.problem}`).join('; ') };
+  }
+
+  /** Sends the last unwitnessed checkpoint again; true once every witness cosigned it. */
+  async #witnessAgain(): Promise<boolean> {
+    const last = this.#unwitnessed;
+    if (last === null) return true;
+    await this.#witness(last.note, last.size);
+    return this.#unwitnessed === null;
   }
 }

@@ -1,10 +1,13 @@
 import type pg from 'pg';
 import { AuditUnavailable } from '../errors.ts';
 import { type ChainSealer, newChainId, type ChainHead, type SealedRecord } from './chain.ts';
-import type { CheckpointSigner } from './checkpoint.ts';
+import { type ChainLink, lineageOf, linkTo } from './chain-link.ts';
+import { type CheckpointSigner, openChainCheckpoint, type TreeHead } from './checkpoint.ts';
+import type { NoteVerifier } from './signed-note.ts';
 import { GroupCommit } from './group-commit.ts';
+import type { WitnessClient } from './witness-client.ts';
 import { auditPool, PostgresTrail } from './postgres-trail.ts';
-import { INSERT, migration } from './postgres-sql.ts';
+import { INSERT, migration, schemaCheck } from './postgres-sql.ts';
 import type { AuditPage, AuditQuery, AuditRecord, AuditSink } from './record.ts';
 
 /** Options of {@link PostgresAuditSink}. */
@@ -20,6 +23,11 @@ export interface PostgresAuditSinkOptions {
   readonly signer: CheckpointSigner;
   readonly checkpointEveryRecords: number;
   readonly checkpointEveryMs: number;
+  /** Where each checkpoint goes to be cosigned, and whether a witness's silence fails appends. */
+  readonly witness?: WitnessClient | undefined;
+  readonly requireWitness?: boolean | undefined;
+  /** Create or update the schema at start (default); false: only check it is there (see `audit migrate`). */
+  readonly migrate?: boolean;
   /** Longest wait for a connection or a statement before a write fails closed. */
   readonly timeoutMs?: number;
   readonly now?: () => number;
@@ -46,6 +54,8 @@ export class PostgresAuditSink implements AuditSink {
   readonly #timeoutMs: number;
   readonly #commit: GroupCommit;
   readonly #trail: PostgresTrail;
+  readonly #verifier: NoteVerifier;
+  readonly #migrate: boolean;
   #pool: pg.Pool | undefined;
   #accepting = false;
 
@@ -61,6 +71,8 @@ export class PostgresAuditSink implements AuditSink {
     this.#table = table;
     this.#checkpointTable = `${table}_checkpoints`;
     this.#timeoutMs = options.timeoutMs ?? 2_000;
+    this.#verifier = options.signer.verifier;
+    this.#migrate = options.migrate ?? true;
     this.#trail = new PostgresTrail(() => this.#started(), table);
     this.#commit = new GroupCommit(
       {
@@ -84,6 +96,8 @@ export class PostgresAuditSink implements AuditSink {
         signer: options.signer,
         checkpointEveryRecords: options.checkpointEveryRecords,
         checkpointEveryMs: options.checkpointEveryMs,
+        witness: options.witness,
+        requireWitness: options.requireWitness,
         batchMaxRecords: batchMax,
         rejectQueuedOnFailure: true,
         now: options.now ?? Date.now,
@@ -106,16 +120,25 @@ export class PostgresAuditSink implements AuditSink {
     const pool = auditPool(this.#url, this.#timeoutMs);
     try {
       // One simple-protocol message runs as one transaction.
-      await pool.query(migration(this.#table, this.#checkpointTable));
-      // A chain taken up again (a fixed chain id) goes on from where the table stands.
-      this.#commit.resume(await this.#storedAfter(pool, this.#commit.head.chain, 0));
+      await pool.query(
+        this.#migrate ? migration(this.#table, this.#checkpointTable) : schemaCheck(this.#table, this.#checkpointTable),
+      );
+      // A chain taken up again (a fixed chain id, after a crash) goes on from where the table
+      // stands; a closed one is never written again.
+      const stored = await this.#storedAfter(pool, this.#commit.head.chain, 0);
+      if (stored.at(-1)?.kind === 'audit.chain_closed') {
+        throw new Error(`chain ${this.#commit.head.chain} is closed: a closed chain is never written again`);
+      }
+      this.#commit.resume(stored);
+      this.#pool = pool;
+      if (this.#commit.head.seq === 0) await this.#commit.open(await this.#previousLink(pool));
     } catch (err) {
+      this.#pool = undefined;
       await pool.end().catch(() => {});
       throw new AuditUnavailable(`the PostgreSQL audit sink could not start: ${(err as Error).message}`, {
         cause: err,
       });
     }
-    this.#pool = pool;
     this.#accepting = true;
   }
 
@@ -135,7 +158,7 @@ export class PostgresAuditSink implements AuditSink {
     const pool = this.#pool;
     if (pool === undefined) return;
     this.#accepting = false;
-    await this.#commit.flush();
+    await this.#commit.close();
     this.#pool = undefined;
     await pool.end();
   }
@@ -155,6 +178,41 @@ export class PostgresAuditSink implements AuditSink {
   #started(): pg.Pool {
     if (this.#pool === undefined) throw new AuditUnavailable('the PostgreSQL audit sink is not started');
     return this.#pool;
+  }
+
+  /**
+   * The link to the last chain of this writer (chain ids `<host>:<time>:<random>` sort by
+   * time within a host): its last record and last checkpoint.
+   */
+  async #previousLink(pool: pg.Pool): Promise<ChainLink | null> {
+    const lineage = `${lineageOf(this.#commit.head.chain)}:`;
+    // The chain that wrote last (the ts index, scanned backwards; the prefix compared as text,
+    // whatever the database's collation), then its last record by seq, whatever the clocks said.
+    const latest = await pool.query<{ chain: string }>(
+      `SELECT chain FROM ${this.#table} WHERE left(chain, length($1)) = $1 AND chain <> $2 ` +
+        'ORDER BY ts DESC LIMIT 1',
+      [lineage, this.#commit.head.chain],
+    );
+    const chain = latest.rows[0]?.chain;
+    if (chain === undefined) return null;
+    const { rows } = await pool.query<{ record: SealedRecord }>(
+      `SELECT record FROM ${this.#table} WHERE chain = $1 ORDER BY seq DESC LIMIT 1`,
+      [chain],
+    );
+    const last = rows[0]?.record ?? null;
+    if (last === null) return null;
+    const notes = await pool.query<{ note: string }>(
+      `SELECT note FROM ${this.#checkpointTable} WHERE chain = $1 ORDER BY seq DESC LIMIT 1`,
+      [last.chain],
+    );
+    const note = notes.rows[0]?.note;
+    let checkpoint: TreeHead | null = null;
+    try {
+      checkpoint = note === undefined ? null : openChainCheckpoint(note, [this.#verifier]);
+    } catch {
+      checkpoint = null; // another key's: not one this writer can vouch for
+    }
+    return linkTo(last, checkpoint);
   }
 
   /** Takes the records the table holds beyond ours (a COMMIT that landed though its reply was lost). */

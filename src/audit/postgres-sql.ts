@@ -1,6 +1,7 @@
 /**
- * The SQL of the PostgreSQL audit sink: its schema (run at every start, idempotent) and
- * its one INSERT. Kept apart so the schema can be read, reviewed and run by a DBA.
+ * The SQL of the PostgreSQL audit sink: its schema (idempotent: run at every start, or
+ * once by `mcp-warden audit migrate` as the tables' owner), the grants of a service role
+ * that may only append and read, and its one INSERT. Kept apart so a DBA can review it.
  */
 
 /** The columns a query may filter on, each indexed with `ts`. */
@@ -47,4 +48,24 @@ export function migration(table: string, checkpoints: string): string {
       ${trigger(checkpoints, 'append_only_truncate', 'TRUNCATE')}
     END $$;
     REVOKE UPDATE, DELETE, TRUNCATE ON ${table}, ${checkpoints} FROM PUBLIC;`;
+}
+
+/** A PostgreSQL role name this project will put in a GRANT: a plain lower-case identifier. */
+export const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * The service role's rights on the trail, and nothing else: SELECT and INSERT on both
+ * tables. Without ownership it can neither drop the append-only triggers nor alter,
+ * delete or truncate a record. Run by the owner after `migration`.
+ */
+export function serviceGrants(table: string, checkpoints: string, role: string): string {
+  if (!ROLE_NAME.test(role)) throw new TypeError(`role must match ${ROLE_NAME} (got ${JSON.stringify(role)})`);
+  return `
+    REVOKE ALL ON ${table}, ${checkpoints} FROM ${role};
+    GRANT SELECT, INSERT ON ${table}, ${checkpoints} TO ${role};`;
+}
+
+/** What a sink that does not migrate checks at start: both tables are there and readable. */
+export function schemaCheck(table: string, checkpoints: string): string {
+  return `SELECT 1 FROM ${table} LIMIT 0; SELECT 1 FROM ${checkpoints} LIMIT 0;`;
 }

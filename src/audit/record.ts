@@ -21,6 +21,8 @@ export const AUDIT_KINDS = [
   'policy.activated',
   'policy.rejected',
   'audit.recovered',
+  'audit.chain_started',
+  'audit.chain_closed',
 ] as const;
 
 /** Kinds of audit record. */

@@ -21,20 +21,7 @@ export function cutTornTail(path: string): TailCut | null {
     const last = Buffer.alloc(1);
     readSync(fd, last, 0, 1, size - 1);
     if (last[0] === 0x0a) return null;
-    // Find the last newline, reading backwards in chunks.
-    const chunk = Buffer.alloc(64 * 1024);
-    let end = size;
-    let keep = 0;
-    while (end > 0) {
-      const start = Math.max(0, end - chunk.length);
-      const n = readSync(fd, chunk, 0, end - start, start);
-      const at = chunk.subarray(0, n).lastIndexOf(0x0a);
-      if (at !== -1) {
-        keep = start + at + 1;
-        break;
-      }
-      end = start;
-    }
+    const keep = lastNewline(fd, size) + 1;
     const torn = Buffer.alloc(size - keep);
     readSync(fd, torn, 0, torn.length, keep);
     truncateSync(path, keep);
@@ -42,4 +29,17 @@ export function cutTornTail(path: string): TailCut | null {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The offset of the last newline before `end` in the open file `fd`, reading backwards in chunks; -1 if none. */
+export function lastNewline(fd: number, end: number): number {
+  const chunk = Buffer.alloc(64 * 1024);
+  for (let stop = end; stop > 0; ) {
+    const start = Math.max(0, stop - chunk.length);
+    const n = readSync(fd, chunk, 0, stop - start, start);
+    const at = chunk.subarray(0, n).lastIndexOf(0x0a);
+    if (at !== -1) return start + at;
+    stop = start;
+  }
+  return -1;
 }

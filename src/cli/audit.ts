@@ -1,10 +1,12 @@
-import { openTrail } from '../audit/open-trail.ts';
-import type { AuditTrail } from '../audit/record.ts';
 import { verifyTrail } from '../audit/verify.ts';
+import { witnessedCheckpoints } from '../audit/witnessed.ts';
 import type { Config } from '../config/schema.ts';
 import { parseFlags, UsageError } from './args.ts';
 import { auditKeysCommand, trustedKeys } from './audit-keys.ts';
+import { auditMigrateCommand, MIGRATE_OPTIONS } from './audit-migrate.ts';
+import { auditProofCommand, PROOF_OPTIONS } from './audit-prove.ts';
 import { queryFromFlags, type QueryFlags } from './audit-query-flags.ts';
+import { withTrail } from './audit-trail.ts';
 import { commandConfig } from './config.ts';
 import { Refused } from './refused.ts';
 
@@ -12,6 +14,9 @@ const OPTIONS = {
   config: { type: 'string' },
   file: { type: 'string' },
   keys: { type: 'string' },
+  closed: { type: 'boolean' },
+  witness: { type: 'string', multiple: true },
+  'witness-key': { type: 'string' },
   session: { type: 'string' },
   subject: { type: 'string' },
   'client-id': { type: 'string' },
@@ -23,13 +28,17 @@ const OPTIONS = {
   until: { type: 'string' },
   limit: { type: 'string' },
   cursor: { type: 'string' },
+  ...PROOF_OPTIONS,
+  ...MIGRATE_OPTIONS,
 } as const;
 
-/** `mcp-warden audit verify|query|keys`: the trail of the configured sink (file or PostgreSQL). */
+const VERBS = ['verify', 'query', 'keys', 'prove', 'check-proof', 'migrate'] as const;
+
+/** `mcp-warden audit verify|query|keys|prove|check-proof|migrate`: the configured trail (file or PostgreSQL). */
 export async function auditCommand(args: string[]): Promise<number> {
   const [verb, ...rest] = args;
-  if (verb !== 'verify' && verb !== 'query' && verb !== 'keys') {
-    throw new UsageError(verb === undefined ? 'verify, query or keys?' : `unknown verb ${JSON.stringify(verb)}`);
+  if (!VERBS.some((v) => v === verb)) {
+    throw new UsageError(verb === undefined ? `${VERBS.join(', ')}?` : `unknown verb ${JSON.stringify(verb)}`);
   }
   const values = parseFlags(withRelativeTimes(rest), OPTIONS);
   const config = commandConfig({
@@ -39,7 +48,9 @@ export async function auditCommand(args: string[]): Promise<number> {
   if (config === null) return 2;
   try {
     if (verb === 'keys') return auditKeysCommand(config.audit);
-    if (verb === 'verify') return await verify(config, values.keys);
+    if (verb === 'verify') return await verify(config, values);
+    if (verb === 'prove' || verb === 'check-proof') return await auditProofCommand(verb, config, values);
+    if (verb === 'migrate') return await auditMigrateCommand(config, values);
     return await query(config, values);
   } catch (err) {
     if (!(err instanceof Refused)) throw err;
@@ -48,11 +59,27 @@ export async function auditCommand(args: string[]): Promise<number> {
   }
 }
 
-async function verify(config: Config, keysFile: string | undefined): Promise<number> {
-  const trusted = trustedKeys(config.audit, keysFile);
+async function verify(
+  config: Config,
+  flags: { keys?: string; closed?: boolean; witness?: string[]; 'witness-key'?: string },
+): Promise<number> {
+  const trusted = trustedKeys(config.audit, flags.keys);
+  const witnessed: string[] = [];
+  for (const url of flags.witness ?? []) {
+    const vkey = flags['witness-key'] ?? config.audit.witnesses.find((w) => w.url === url)?.vkey;
+    if (vkey === undefined) {
+      throw new Refused(2, `audit: --witness ${url} needs its key: --witness-key <vkey>, or it in audit.witnesses`);
+    }
+    try {
+      witnessed.push(...(await witnessedCheckpoints(url, vkey, `${config.audit.log_name}/`)));
+    } catch (err) {
+      throw new Refused(1, `audit: the witness ${url} cannot be checked against: ${(err as Error).message}`);
+    }
+  }
+  const requireClosed = flags.closed === true;
   const started = performance.now();
   const verdict = await withTrail(config, (trail) =>
-    verifyTrail(trail, trusted).catch((err: Error) => ({
+    verifyTrail(trail, trusted, { requireClosed, witnessed }).catch((err: Error) => ({
       ok: false as const,
       chain: null,
       seq: 0,
@@ -67,9 +94,17 @@ async function verify(config: Config, keysFile: string | undefined): Promise<num
   if (verdict.records === 0) throw new Refused(1, `audit: the trail ${trailName(config)} is empty: no records`);
   console.log(
     `ok: ${verdict.records} records in ${verdict.chains.length} chain(s), ` +
-      `${verdict.checkpoints} signed checkpoint(s) verified`,
+      `${verdict.checkpoints} signed checkpoint(s) verified` +
+      (flags.witness === undefined ? '' : `, ${verdict.witnessed} witnessed checkpoint(s) consistent`),
   );
   for (const chain of verdict.chains) {
+    if (chain.state !== 'closed') {
+      console.log(
+        chain.state === 'crashed'
+          ? `crashed: chain ${chain.chain} ended without its close record; the next chain recorded the crash`
+          : `open: chain ${chain.chain} has no close record yet (still being written, or a crash not yet recorded)`,
+      );
+    }
     if (chain.unsigned > 0) {
       console.log(
         `unsigned tail: chain ${chain.chain}, records ${chain.signed + 1}–${chain.records} ` +
@@ -91,17 +126,6 @@ async function query(config: Config, flags: QueryFlags): Promise<number> {
   for (const record of page.records) console.log(JSON.stringify(record));
   if (page.next) console.error(`more: --cursor ${page.next}`);
   return 0;
-}
-
-/** Runs `read` on the configured trail, opened read-only (`openTrail`). */
-async function withTrail<T>(config: Config, read: (trail: AuditTrail) => Promise<T>): Promise<T> {
-  const opened = await openTrail(config.audit);
-  if (opened === null) throw new Refused(1, `audit: the trail ${config.audit.file} is missing (no such file)`);
-  try {
-    return await read(opened.trail);
-  } finally {
-    await opened.close();
-  }
 }
 
 /**

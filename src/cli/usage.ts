@@ -53,15 +53,23 @@ generate an API key for a caller and print its config entry (callers.api_keys)
   --id <caller id>            who the key is for (required)
   --role pep|admin|metrics    what it may do (default pep)
   -h, --help                  show this text`,
-  audit: `usage: mcp-warden audit verify|query|keys [options]
+  audit: `usage: mcp-warden audit verify|query|keys|prove|check-proof|migrate [options]
 
   verify   replay every chain and signed checkpoint of the configured sink; exit 1 and
            the first broken link when it fails
            --config <file>, or --file <file> for a JSONL trail;
-           --keys <jwks.json> for an auditor's public keys
+           --keys <file> for an auditor's verifier keys (one C2SP vkey per line);
+           --closed to fail on a chain without its close record or a recorded crash;
+           --witness <url> [--witness-key <vkey>] to check the trail against a witness
   query    --session --subject --client-id --tool --server --kind
            --outcome allow|deny --since --until --limit --cursor
-  keys     print the checkpoint key's public half as a JWKS (for --keys)
+  keys     print the checkpoint key's verifier key, a C2SP vkey (for --keys)
+  prove    print, as JSON, the inclusion proof of one record in a signed checkpoint:
+           --decision <id>, or --chain <id> --seq <n> [--size <checkpoint size>];
+           or the consistency proof of two checkpoints: --chain <id> --from <m> --to <n>
+  check-proof  --proof <file>: check what prove printed, with the trusted keys only
+  migrate  --owner-url <url> --grant <role>: create the PostgreSQL schema as its owner and
+           give the service's role SELECT and INSERT only (then audit.postgres.migrate: false)
   -h, --help   show this text`,
   test: `usage: mcp-warden test <policy dir> [--cases <dir>] [--coverage-min <n>]
 

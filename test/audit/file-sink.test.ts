@@ -55,19 +55,23 @@ describe('FileAuditSink', () => {
     await sink.append(record(500));
     await sink.stop();
     const written = lines(path);
-    expect(written.map((r) => r.seq)).toEqual(Array.from({ length: 501 }, (_, i) => i + 1));
-    expect(written.map((r) => r.decision_id)).toEqual(Array.from({ length: 501 }, (_, i) => `d${i}`));
+    // The 501 records between the chain's start record (seq 1) and its close record (seq 503).
+    expect(written.map((r) => r.seq)).toEqual(Array.from({ length: 503 }, (_, i) => i + 1));
+    expect(written.map((r) => r.decision_id ?? r.kind)).toEqual([
+      'audit.chain_started',
+      ...Array.from({ length: 501 }, (_, i) => `d${i}`),
+      'audit.chain_closed',
+    ]);
     expect(new Set(written.map((r) => r.chain)).size).toBe(1);
-    expect(written[0].prev).toBe('0'.repeat(64));
+    expect(written[0]).toMatchObject({ caller: 'mcp-warden', prev: '0'.repeat(64), detail: { previous: null } });
     expect(written[1].prev).toBe(written[0].hash);
     // a checkpoint once 100 records passed (the 500 went in one batch), and one at stop
     expect(readFileSync(`${path}.checkpoints`, 'utf8').trim().split('\n')).toHaveLength(2);
-    await expect(verifyTrail(sink, [signer.verifier])).resolves.toEqual({
-      ok: true,
-      records: 501,
-      checkpoints: 2,
-      chains: [{ chain: written[0].chain, records: 501, signed: 501, unsigned: 0 }],
-    });
+    const verdict = await verifyTrail(sink, [signer.verifier]);
+    expect(verdict).toMatchObject({ ok: true, records: 503, checkpoints: 2 });
+    expect(verdict.ok && verdict.chains).toStrictEqual([
+      { chain: written[0].chain, state: 'closed', records: 503, signed: 503, unsigned: 0 },
+    ]);
   });
 
   it('verify finds an altered record by its sequence number', async () => {
@@ -80,7 +84,7 @@ describe('FileAuditSink', () => {
     writeFileSync(path, text);
     await expect(verifyTrail(sink, [signer.verifier])).resolves.toMatchObject({
       ok: false,
-      seq: 8,
+      seq: 9, // d7: after the start record and d0–d6
       problem: expect.stringContaining('altered'),
     });
   });
@@ -150,10 +154,17 @@ describe('FileAuditSink', () => {
     for (let i = 0; i < 60; i++) await sink.append(record(i));
     await sink.stop();
     expect(readdirSync(sub).filter((f) => /audit\.jsonl\.\d+$/.test(f)).length).toBeGreaterThan(1);
+    const kinds: string[] = [];
+    for await (const r of sink.records()) kinds.push(r.kind);
+    expect(kinds).toEqual([
+      'audit.chain_started',
+      ...Array.from({ length: 60 }, () => 'decision'),
+      'audit.chain_closed',
+    ]);
     await expect(verifyTrail(sink, [signer.verifier])).resolves.toMatchObject({
       ok: true,
-      records: 60,
-      chains: [{ records: 60 }],
+      records: 62,
+      chains: [{ state: 'closed', records: 62 }],
     });
   });
 
@@ -191,7 +202,12 @@ describe('FileAuditSink', () => {
     await expect(sink.append(record(3))).resolves.toBeUndefined();
     expect(sink.status()).toBe('OK');
     await sink.stop();
-    expect(lines(join(sub, 'real.jsonl')).map((r) => [r.seq, r.decision_id])).toEqual([[1, 'd3']]);
+    // The chain's start record, refused by the full disk, is the first one written once it is back.
+    expect(lines(join(sub, 'real.jsonl')).map((r) => [r.seq, r.decision_id ?? r.kind])).toEqual([
+      [1, 'audit.chain_started'],
+      [2, 'd3'],
+      [3, 'audit.chain_closed'],
+    ]);
   });
 });
 
@@ -216,20 +232,28 @@ describe('FileAuditSink after a crash', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(written.map((r) => r.kind)).toEqual([
+      'audit.chain_started',
       'decision',
       'decision',
       'decision',
       'decision',
       'decision',
+      'audit.chain_started',
       'audit.recovered',
       'decision',
+      'audit.chain_closed',
     ]);
-    expect(written[5].detail).toMatchObject({ cut_bytes: Buffer.byteLength(torn) });
-    expect(written[5].seq).toBe(1); // the first record of the new process's chain
-    await expect(verifyTrail(second, [signer.verifier])).resolves.toMatchObject({
-      ok: true,
-      records: 7,
-      chains: [{}, {}],
+    // The new process's chain starts linked to where the first one ended, without its close record.
+    expect(written[6]).toMatchObject({ seq: 1, chain: second.head().chain });
+    expect(written[6].detail).toStrictEqual({
+      previous: { chain: written[0].chain, records: 6, last_hash: written[5].hash, closed: false, checkpoint: null },
     });
+    // The cut comes right after the start record.
+    expect(written[7]).toMatchObject({ seq: 2, detail: { cut_bytes: Buffer.byteLength(torn) } });
+    const verdict = await verifyTrail(second, [signer.verifier]);
+    expect(verdict).toMatchObject({ ok: true, records: 10 });
+    // One report per chain (in no particular order).
+    const states = verdict.ok ? Object.fromEntries(verdict.chains.map((c) => [c.chain, [c.state, c.records]])) : {};
+    expect(states).toStrictEqual({ [written[0].chain]: ['crashed', 6], [second.head().chain]: ['closed', 4] });
   });
 });

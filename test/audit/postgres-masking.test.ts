@@ -134,8 +134,17 @@ describe('the service with the PostgreSQL audit sink', () => {
       });
       await reader.start();
       try {
-        const verdict = await verifyTrail(reader, [(await loadCheckpointSigner(keyFile)).verifier]);
-        expect(verdict).toMatchObject({ ok: true, records: ids.length, chains: [expect.anything()] });
+        // Without the chain the reader itself started.
+        const own = reader.head().chain;
+        const trail = {
+          async *records() {
+            for await (const r of reader.records()) if (r.chain !== own) yield r;
+          },
+          checkpoints: () => reader.checkpoints(),
+        };
+        const verdict = await verifyTrail(trail, [(await loadCheckpointSigner(keyFile)).verifier]);
+        // The rows counted above, and the close record app.close() wrote after them.
+        expect(verdict).toMatchObject({ ok: true, records: ids.length + 1, chains: [{ state: 'closed' }] });
       } finally {
         await reader.stop();
       }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hashRecord, type SealedRecord } from '../../src/audit/chain.ts';
+import { type ChainHead, hashRecord, type SealedRecord } from '../../src/audit/chain.ts';
 import { loadCheckpointSigner, type CheckpointSigner } from '../../src/audit/checkpoint.ts';
 import { PostgresAuditSink, type PostgresAuditSinkOptions } from '../../src/audit/postgres-sink.ts';
 import { verifyTrail } from '../../src/audit/verify.ts';
@@ -73,11 +73,29 @@ async function bypass(table: string, change: string, params: unknown[]): Promise
   await sql(`ALTER TABLE ${table} ENABLE TRIGGER ALL`);
 }
 
-async function readAll(sink: PostgresAuditSink): Promise<SealedRecord[]> {
+async function readAll(sink: Pick<PostgresAuditSink, 'records'>): Promise<SealedRecord[]> {
   const records: SealedRecord[] = [];
   for await (const r of sink.records()) records.push(r);
   return records;
 }
+
+/**
+ * The trail a sink reads, without the chain that sink itself started (a reader started
+ * after a writer stopped writes a chain of its own, linked to the writer's).
+ */
+function othersOf(reader: PostgresAuditSink): Pick<PostgresAuditSink, 'records' | 'checkpoints'> {
+  const own = reader.head().chain;
+  return {
+    async *records() {
+      for await (const r of reader.records()) if (r.chain !== own) yield r;
+    },
+    checkpoints: () => reader.checkpoints(),
+  };
+}
+
+/** The records a test appended: without each chain's start and close records. */
+const appendedOf = (records: readonly SealedRecord[]) =>
+  records.filter((r) => r.kind !== 'audit.chain_started' && r.kind !== 'audit.chain_closed');
 
 async function appendN(sink: PostgresAuditSink, from: number, to: number): Promise<void> {
   for (let n = from; n <= to; n += 1) await sink.append(auditRecord(n));
@@ -116,20 +134,85 @@ describe('PostgresAuditSink', () => {
       await expect(sink.append(auditRecord(1))).rejects.toMatchObject({ code: 'audit_unavailable' });
     });
 
-    it('takes up a reused chain id where the table stands', async () => {
+    it('takes up a reused chain id where the table stands after a crash, and never writes a closed one', async () => {
       const table = freshTable();
-      const first = makeSink({ table, chain: 'replica-1' });
-      await first.start();
-      await appendN(first, 1, 2);
-      await first.stop();
+      const crashed = makeSink({ table, chain: 'replica-1' });
+      await crashed.start();
+      await appendN(crashed, 1, 2);
+      // No stop: the process died. The table holds the chain's start record, d1 and d2.
+      expect(crashed.head().seq).toBe(3);
       const second = makeSink({ table, chain: 'replica-1' });
       await second.start();
       await second.append(auditRecord(3));
-      expect(second.head().seq).toBe(3);
-      expect(await verifyTrail(second, [signer.verifier])).toMatchObject({
-        ok: true,
-        records: 3,
-        chains: [{ records: 3 }],
+      expect(second.head().seq).toBe(4);
+      await second.stop();
+      const reader = makeSink({ table });
+      await reader.start();
+      const records = await readAll(othersOf(reader));
+      expect(new Set(records.map((r) => r.chain))).toStrictEqual(new Set(['replica-1']));
+      expect(records.map((r) => r.decision_id ?? r.kind)).toStrictEqual([
+        'audit.chain_started',
+        'd1',
+        'd2',
+        'd3',
+        'audit.chain_closed',
+      ]);
+      const third = makeSink({ table, chain: 'replica-1' });
+      await expect(third.start()).rejects.toMatchObject({
+        code: 'audit_unavailable',
+        message: expect.stringMatching(/chain replica-1 is closed: a closed chain is never written again/),
+      });
+    });
+  });
+
+  describe('chain links', () => {
+    it("each host's chain links only to that host's previous chain; a deleted run of one host is found", async () => {
+      const table = freshTable();
+      // Chain ids sort by time within a host: hostB's first run falls between hostA's two.
+      const ids = {
+        a1: 'hostA:2026-01-01T00:00:00.000Z:00000001',
+        b1: 'hostB:2026-01-02T00:00:00.000Z:00000002',
+        a2: 'hostA:2026-01-03T00:00:00.000Z:00000003',
+        b2: 'hostB:2026-01-04T00:00:00.000Z:00000004',
+      };
+      const runs: Record<string, { start: SealedRecord; end: ChainHead }> = {};
+      for (const [name, chain] of Object.entries(ids)) {
+        const sink = makeSink({ table, chain });
+        await sink.start();
+        const [start] = (await readAll(sink)).filter((r) => r.chain === chain);
+        await appendN(sink, 1, 2);
+        await sink.stop();
+        runs[name] = { start: start!, end: sink.head() };
+      }
+      const linkOf = (name: string) => runs[name]!.start.detail;
+      const endOf = (name: string) => ({
+        chain: ids[name as keyof typeof ids],
+        records: 4,
+        last_hash: runs[name]!.end.hash,
+        closed: true,
+        checkpoint: { size: 4, root: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      });
+      expect(linkOf('a1')).toStrictEqual({ previous: null });
+      expect(linkOf('b1')).toStrictEqual({ previous: null });
+      expect(linkOf('a2')).toStrictEqual({ previous: endOf('a1') });
+      expect(linkOf('b2')).toStrictEqual({ previous: endOf('b1') });
+      const reader = makeSink({ table, chain: 'hostC:2026-01-05T00:00:00.000Z:00000005' });
+      await reader.start();
+      const verdict = await verifyTrail(othersOf(reader), [signer.verifier]);
+      expect(verdict).toMatchObject({ ok: true, records: 16, checkpoints: 4 });
+      expect(verdict.ok && verdict.chains.map((c) => [c.chain, c.state]).sort()).toStrictEqual(
+        Object.values(ids)
+          .sort()
+          .map((chain) => [chain, 'closed']),
+      );
+      // hostA's first run deleted, records and checkpoints: hostA's second chain names the gap.
+      await bypass(table, `DELETE FROM ${table} WHERE chain = $1`, [ids.a1]);
+      await bypass(`${table}_checkpoints`, `DELETE FROM ${table}_checkpoints WHERE chain = $1`, [ids.a1]);
+      expect(await verifyTrail(othersOf(reader), [signer.verifier])).toStrictEqual({
+        ok: false,
+        chain: ids.a2,
+        seq: 1,
+        problem: `it starts after chain ${ids.a1}, which the trail does not hold: a run was deleted`,
       });
     });
   });
@@ -164,8 +247,11 @@ describe('PostgresAuditSink', () => {
       const sink = makeSink({ batchMaxRecords: 256 });
       await sink.start();
       await Promise.all(Array.from({ length: 600 }, (_, i) => sink.append(auditRecord(i))));
-      // All rows of one statement share its transaction id.
-      expect(await sql(`SELECT count(DISTINCT xmin::text)::int AS n FROM ${tableOf(sink)}`)).toStrictEqual([{ n: 3 }]);
+      // All rows of one statement share its transaction id; the start record went in alone, at start.
+      const inserts = (where: string) =>
+        sql(`SELECT count(*)::int AS rows, count(DISTINCT xmin::text)::int AS n FROM ${tableOf(sink)} WHERE ${where}`);
+      expect(await inserts('seq = 1')).toStrictEqual([{ rows: 1, n: 1 }]);
+      expect(await inserts('seq > 1')).toStrictEqual([{ rows: 600, n: 3 }]);
     });
 
     it('refuses alone a record PostgreSQL cannot store; its batch goes through without a gap', async () => {
@@ -179,9 +265,10 @@ describe('PostgresAuditSink', () => {
       ]);
       expect(results.map((r) => r.status)).toStrictEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
       expect(results[1]).toMatchObject({ reason: { code: 'audit_unavailable' } });
-      expect((await readAll(sink)).map((r) => [r.seq, r.decision_id])).toStrictEqual([
-        [1, 'd1'],
-        [2, 'd4'],
+      expect((await readAll(sink)).map((r) => [r.seq, r.decision_id ?? r.kind])).toStrictEqual([
+        [1, 'audit.chain_started'],
+        [2, 'd1'],
+        [3, 'd4'],
       ]);
     });
 
@@ -189,7 +276,12 @@ describe('PostgresAuditSink', () => {
       const sink = makeSink();
       await sink.start();
       await Promise.all(Array.from({ length: 2_500 }, (_, i) => sink.append(auditRecord(i))));
-      expect((await readAll(sink)).map((r) => r.seq)).toStrictEqual(Array.from({ length: 2_500 }, (_, i) => i + 1));
+      const records = await readAll(sink);
+      expect(records.map((r) => r.seq)).toStrictEqual(Array.from({ length: 2_501 }, (_, i) => i + 1));
+      expect(records.map((r) => r.decision_id ?? r.kind)).toStrictEqual([
+        'audit.chain_started',
+        ...Array.from({ length: 2_500 }, (_, i) => `d${i}`),
+      ]);
     });
 
     it('answers invalid_request to a forged cursor or a bad time', async () => {
@@ -213,16 +305,17 @@ describe('PostgresAuditSink', () => {
       await sql(
         `CREATE TRIGGER fail BEFORE INSERT ON ${checkpoints} FOR EACH ROW EXECUTE FUNCTION ${checkpoints}_fail()`,
       );
+      // d1 (seq 2, after the start record) is due a checkpoint, and so is d2: both fail.
       await appendN(sink, 1, 2);
       expect(sink.status()).toBe('OK');
       expect(await sql(`SELECT seq FROM ${checkpoints}`)).toStrictEqual([]);
       await bypass(checkpoints, `DROP TRIGGER fail ON ${checkpoints}`, []);
       await sink.append(auditRecord(3));
-      expect(await sql(`SELECT seq::int FROM ${checkpoints}`)).toStrictEqual([{ seq: 3 }]);
+      expect(await sql(`SELECT seq::int FROM ${checkpoints}`)).toStrictEqual([{ seq: 4 }]);
       expect(await verifyTrail(sink, [signer.verifier])).toMatchObject({
         ok: true,
-        records: 3,
-        chains: [{ records: 3, signed: 3, unsigned: 0 }],
+        records: 4,
+        chains: [{ state: 'open', records: 4, signed: 4, unsigned: 0 }],
         checkpoints: 1,
       });
     });
@@ -269,10 +362,13 @@ describe('PostgresAuditSink', () => {
         await sink.stop();
         const reader = makeSink({ table: tableOf(sink) });
         await reader.start();
-        const records = await readAll(reader);
+        const trail = othersOf(reader);
+        const records = await readAll(trail);
         expect(records.map((r) => r.seq)).toStrictEqual(records.map((_, i) => i + 1));
+        expect(records[0]).toMatchObject({ chain: sink.head().chain, kind: 'audit.chain_started' });
+        expect(records.at(-1)).toMatchObject({ chain: sink.head().chain, kind: 'audit.chain_closed' });
         expect(records.map((r) => r.decision_id)).toEqual(expect.arrayContaining(['d1', 'd4', 'd7', 'd9']));
-        expect(await verifyTrail(reader, [signer.verifier])).toMatchObject({ ok: true, chains: [{}] });
+        expect(await verifyTrail(trail, [signer.verifier])).toMatchObject({ ok: true, chains: [{ state: 'closed' }] });
       });
     }
   });
@@ -291,6 +387,7 @@ describe('PostgresAuditSink', () => {
 
     it('an altered record is found with its seq', async () => {
       const { table, chain, reader } = await written(1000, 5);
+      // Seq 3 is d2: the chain starts with its start record.
       await bypass(
         table,
         `UPDATE ${table} SET record = jsonb_set(record, '{allow}', 'false') WHERE chain = $1 AND seq = 3`,
@@ -304,26 +401,41 @@ describe('PostgresAuditSink', () => {
       });
     });
 
-    it('a rewritten last record with a fresh hash is contradicted by its checkpoint', async () => {
+    it('a rewritten last decision, resealed with the close record after it: contradicted by a checkpoint', async () => {
       const { table, chain, reader } = await written(1000, 5);
-      const last = (await readAll(reader)).at(-1)!;
-      const forged = { ...last, allow: false };
+      const records = (await readAll(reader)).filter((r) => r.chain === chain);
+      // The start record, d1–d5 (seq 2–6), the close record (seq 7) the checkpoint at stop covers.
+      expect(records.map((r) => r.kind).slice(-2)).toStrictEqual(['decision', 'audit.chain_closed']);
+      const [decision, close] = records.slice(-2) as [SealedRecord, SealedRecord];
+      const forged = { ...decision, allow: false };
       const resealed = { ...forged, hash: hashRecord(forged) };
-      await bypass(table, `UPDATE ${table} SET record = $2::jsonb WHERE chain = $1 AND seq = 5`, [
-        chain,
-        JSON.stringify(resealed),
-      ]);
-      expect(await verifyTrail(reader, [signer.verifier])).toMatchObject({ ok: false, chain, seq: 5 });
-    });
-
-    it('a deleted tail is found as a truncation thanks to a checkpoint', async () => {
-      const { table, chain, reader } = await written(3, 6);
-      await bypass(table, `DELETE FROM ${table} WHERE chain = $1 AND seq = 6`, [chain]);
+      const closeAfter = { ...close, prev: resealed.hash };
+      const resealedClose = { ...closeAfter, hash: hashRecord(closeAfter) };
+      for (const r of [resealed, resealedClose]) {
+        await bypass(table, `UPDATE ${table} SET record = $2::jsonb, hash = $4 WHERE chain = $1 AND seq = $3`, [
+          chain,
+          JSON.stringify(r),
+          r.seq,
+          r.hash,
+        ]);
+      }
       expect(await verifyTrail(reader, [signer.verifier])).toStrictEqual({
         ok: false,
         chain,
-        seq: 6,
-        problem: expect.stringMatching(/truncated/),
+        seq: 7,
+        problem: expect.stringMatching(/not the ones checkpoint 7 signed/),
+      });
+    });
+
+    it('a deleted tail is found as a truncation thanks to a checkpoint', async () => {
+      // The start record, d1–d6 (seq 2–7), the close record (seq 8); checkpoints at 3, 6 and 8 (stop).
+      const { table, chain, reader } = await written(3, 6);
+      await bypass(table, `DELETE FROM ${table} WHERE chain = $1 AND seq >= 7`, [chain]);
+      expect(await verifyTrail(reader, [signer.verifier])).toStrictEqual({
+        ok: false,
+        chain,
+        seq: 7,
+        problem: expect.stringMatching(/ends at 6 but a checkpoint vouches for 8: the tail was truncated/),
       });
     });
   });

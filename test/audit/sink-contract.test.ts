@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { FileAuditSink } from '../../src/audit/file-sink.ts';
 import { PostgresAuditSink } from '../../src/audit/postgres-sink.ts';
-import { startPostgresServer, type PostgresServer } from '../helpers/postgres.ts';
+import { migration, serviceGrants } from '../../src/audit/postgres-sql.ts';
+import { runSql, startPostgresServer, type PostgresServer, urlAs } from '../helpers/postgres.ts';
 import { describeAuditSinkContract } from './sink-contract.ts';
 
 describeAuditSinkContract('file', async () => {
@@ -16,13 +17,22 @@ describeAuditSinkContract('file', async () => {
 let postgres: PostgresServer;
 beforeAll(async () => {
   postgres = await startPostgresServer();
+  await runSql(postgres.url, 'CREATE ROLE warden_contract LOGIN');
 });
 afterAll(async () => {
   await postgres?.stop();
 });
 
+// As in production (docs/audit.md, PostgreSQL roles): the tables are made and owned by
+// another role (`audit migrate`), and the sink's role may only SELECT and INSERT.
 describeAuditSinkContract('postgres', async () => {
   // A fresh table is fresh, empty storage; every sink opened on it is another replica run.
   const table = `audit_${randomBytes(6).toString('hex')}`;
-  return (options) => new PostgresAuditSink({ url: postgres.url, table, ...options });
+  const checkpoints = `${table}_checkpoints`;
+  await runSql(
+    postgres.url,
+    `${migration(table, checkpoints)}\n${serviceGrants(table, checkpoints, 'warden_contract')}`,
+  );
+  const url = urlAs(postgres, 'warden_contract');
+  return (options) => new PostgresAuditSink({ url, table, migrate: false, ...options });
 });

@@ -75,23 +75,40 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
       started.push(sink);
       return sink;
     };
-    /** Reads the storage back through a fresh sink, as `audit verify` would after a stop. */
+    /**
+     * Reads the storage back through a fresh sink, as `audit verify` would after a stop,
+     * without the chain that sink itself starts.
+     */
     const readBack = async (open: OpenSink) => {
-      const reader = await start(open);
+      const sink = await start(open);
+      const own = sink.head().chain;
+      const reader = {
+        async *records() {
+          for await (const r of sink.records()) if (r.chain !== own) yield r;
+        },
+        checkpoints: () => sink.checkpoints(),
+      };
       const records: SealedRecord[] = [];
       for await (const r of reader.records()) records.push(r);
       const checkpoints = [];
       for await (const note of reader.checkpoints()) checkpoints.push(openChainCheckpoint(note, [signer.verifier]));
       return { records, checkpoints, verdict: await verifyTrail(reader, [signer.verifier]), reader };
     };
+    /** The records a test appended: without each chain's start and close records. */
+    const appendedOf = (records: readonly SealedRecord[]) =>
+      records.filter((r) => r.kind !== 'audit.chain_started' && r.kind !== 'audit.chain_closed');
 
-    it('starts OK at the genesis of a new chain', async () => {
+    it('starts a new chain with its start record, linked to nothing on empty storage', async () => {
       const sink = await start(await makeSink());
       expect(sink.status()).toBe('OK');
-      expect(sink.head()).toMatchObject({ seq: 0, hash: GENESIS });
+      expect(sink.head()).toMatchObject({ seq: 1 });
+      const all: SealedRecord[] = [];
+      for await (const r of sink.records()) all.push(r);
+      const [first] = all;
+      expect(first).toMatchObject({ kind: 'audit.chain_started', seq: 1, prev: GENESIS, detail: { previous: null } });
     });
 
-    it('gives records back sealed, in order, seq 1..n, and the trail verifies', async () => {
+    it('gives records back sealed, in order, between its start and close records, and the trail verifies', async () => {
       const open = await makeSink();
       const sink = await start(open);
       const appended = Array.from({ length: 10 }, (_, i) => auditRecord(i));
@@ -99,18 +116,22 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
       const { chain } = sink.head();
       await sink.stop();
       const { records, verdict } = await readBack(open);
-      expect(records.map((r) => r.seq)).toStrictEqual(appended.map((_, i) => i + 1));
-      for (const [i, r] of records.entries()) {
-        expect(r).toStrictEqual({
-          ...appended[i],
-          chain,
-          seq: i + 1,
-          prev: i === 0 ? GENESIS : records[i - 1]!.hash,
-          hash: r.hash,
-        });
+      expect(records.map((r) => r.seq)).toStrictEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      expect(records.map((r) => r.kind)).toStrictEqual([
+        'audit.chain_started',
+        ...appended.map(() => 'decision'),
+        'audit.chain_closed',
+      ]);
+      for (const [i, r] of records.slice(1, 11).entries()) {
+        expect(r).toStrictEqual({ ...appended[i], chain, seq: i + 2, prev: records[i]!.hash, hash: r.hash });
       }
-      expect(sink.head()).toStrictEqual({ chain, seq: 10, hash: records[9]!.hash });
-      expect(verdict).toMatchObject({ ok: true, records: 10, checkpoints: 1, chains: [{ records: 10, unsigned: 0 }] });
+      expect(sink.head()).toStrictEqual({ chain, seq: 12, hash: records[11]!.hash });
+      expect(verdict).toMatchObject({
+        ok: true,
+        records: 12,
+        checkpoints: 1,
+        chains: [{ state: 'closed', records: 12, unsigned: 0 }],
+      });
     });
 
     it('accepts 500 concurrent appends into one chain without a gap, in append order', async () => {
@@ -118,25 +139,33 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
       const sink = await start(open);
       const results = await Promise.allSettled(Array.from({ length: 500 }, (_, i) => sink.append(auditRecord(i))));
       expect(results.filter((r) => r.status === 'rejected')).toStrictEqual([]);
-      expect(sink.head().seq).toBe(500);
+      expect(sink.head().seq).toBe(501);
       await sink.stop();
       const { records, verdict } = await readBack(open);
       expect(new Set(records.map((r) => r.chain)).size).toBe(1);
-      expect(records.map((r) => r.seq)).toStrictEqual(Array.from({ length: 500 }, (_, i) => i + 1));
-      expect(records.map((r) => r.decision_id)).toStrictEqual(Array.from({ length: 500 }, (_, i) => `d${i}`));
-      expect(verdict).toMatchObject({ ok: true, records: 500, chains: [{ records: 500 }] });
+      expect(records.map((r) => r.seq)).toStrictEqual(Array.from({ length: 502 }, (_, i) => i + 1));
+      const ids = appendedOf(records).map((r) => r.decision_id);
+      expect(ids).toStrictEqual(Array.from({ length: 500 }, (_, i) => `d${i}`));
+      expect(verdict).toMatchObject({ ok: true, records: 502, chains: [{ records: 502 }] });
     });
 
-    it('flushes pending appends on stop', async () => {
+    it('flushes pending appends on stop, before its close record', async () => {
       const open = await makeSink();
       const sink = await start(open);
       const appends = [1, 2, 3].map((n) => sink.append(auditRecord(n)));
       await sink.stop();
       await expect(Promise.all(appends)).resolves.toBeDefined();
-      expect((await readBack(open)).records.map((r) => r.decision_id)).toStrictEqual(['d1', 'd2', 'd3']);
+      const { records } = await readBack(open);
+      expect(records.map((r) => r.decision_id ?? r.kind)).toStrictEqual([
+        'audit.chain_started',
+        'd1',
+        'd2',
+        'd3',
+        'audit.chain_closed',
+      ]);
     });
 
-    it('a restarted sink writes a new chain beside the first', async () => {
+    it('a restarted sink writes a new chain beside the first, linked to where the first ended', async () => {
       const open = await makeSink();
       const first = await start(open);
       for (const n of [1, 2, 3]) await first.append(auditRecord(n));
@@ -146,9 +175,22 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
       expect(second.head().chain).not.toBe(first.head().chain);
       await second.stop();
       const { records, verdict } = await readBack(open);
-      expect(records.filter((r) => r.chain === second.head().chain).map((r) => r.seq)).toStrictEqual([1, 2]);
-      expect(verdict).toMatchObject({ ok: true, records: 5, checkpoints: 2 });
-      expect(verdict.ok && verdict.chains.map((c) => c.unsigned)).toEqual([0, 0]);
+      const secondChain = records.filter((r) => r.chain === second.head().chain);
+      expect(secondChain.map((r) => r.seq)).toStrictEqual([1, 2, 3, 4]);
+      expect(secondChain[0]!.detail).toStrictEqual({
+        previous: {
+          chain: first.head().chain,
+          records: 5,
+          last_hash: first.head().hash,
+          closed: true,
+          checkpoint: { size: 5, root: expect.stringMatching(/^[0-9a-f]{64}$/) },
+        },
+      });
+      expect(verdict).toMatchObject({ ok: true, records: 9, checkpoints: 2 });
+      expect(verdict.ok && verdict.chains.map((c) => [c.state, c.unsigned])).toEqual([
+        ['closed', 0],
+        ['closed', 0],
+      ]);
     });
 
     describe('query', () => {
@@ -188,9 +230,10 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
           kind: 'session.revoked',
         }),
       };
-      type Name = keyof typeof population;
+      type Name = keyof typeof population | 'start';
       const cases: { note: string; query: Omit<AuditQuery, 'limit'>; want: Name[] }[] = [
-        { note: 'everything', query: {}, want: ['a', 'b', 'c', 'd', 'e', 'f'] },
+        // `start`: the chain's start record, written at start (at 0).
+        { note: 'everything', query: {}, want: ['start', 'a', 'b', 'c', 'd', 'e', 'f'] },
         { note: 'by session', query: { session: S1 }, want: ['a', 'b'] },
         { note: 'by subject', query: { subject: 'alice' }, want: ['a', 'b', 'f'] },
         { note: 'by client', query: { client_id: 'c1' }, want: ['a', 'c', 'f'] },
@@ -200,7 +243,7 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
         { note: 'allowed', query: { allow: true }, want: ['a', 'c'] },
         { note: 'denied', query: { allow: false }, want: ['b'] },
         { note: 'since (inclusive)', query: { since: at(2) }, want: ['c', 'd', 'e', 'f'] },
-        { note: 'until (exclusive)', query: { until: at(2) }, want: ['a', 'b'] },
+        { note: 'until (exclusive)', query: { until: at(2) }, want: ['start', 'a', 'b'] },
         { note: 'in a time range', query: { since: at(1), until: at(3) }, want: ['b', 'c', 'd'] },
         { note: 'by subject and tool', query: { subject: 'alice', tool: 'fs_read' }, want: ['a', 'f'] },
         { note: 'by subject, server and allow', query: { subject: 'alice', server: 's1', allow: false }, want: ['b'] },
@@ -212,7 +255,7 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
         for (const r of Object.values(population)) await sink.append(r);
         const all: SealedRecord[] = [];
         for await (const r of sink.records()) all.push(r);
-        const sealed = Object.fromEntries(Object.keys(population).map((n, i) => [n, all[i]!])) as Record<
+        const sealed = Object.fromEntries(['start', ...Object.keys(population)].map((n, i) => [n, all[i]!])) as Record<
           Name,
           SealedRecord
         >;
@@ -249,13 +292,14 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
         for (let n = 1; n <= 12; n += 1) await sink.append(auditRecord(n));
         await sink.stop();
         const { records, checkpoints, verdict } = await readBack(open);
-        expect(checkpoints.map((c) => c.size)).toStrictEqual([5, 10, 12]);
+        // 12 records between the chain's start and close records.
+        expect(checkpoints.map((c) => c.size)).toStrictEqual([5, 10, 14]);
         // Each checkpoint signs the Merkle root of the records up to its size.
         for (const c of checkpoints) {
           expect(c.chain).toBe(sink.head().chain);
           expect(c.root).toEqual(treeHash(records.slice(0, c.size).map(recordLeaf), c.size));
         }
-        expect(verdict).toMatchObject({ ok: true, records: 12, checkpoints: 3, chains: [{ signed: 12, unsigned: 0 }] });
+        expect(verdict).toMatchObject({ ok: true, records: 14, checkpoints: 3, chains: [{ signed: 14, unsigned: 0 }] });
       });
 
       it('signs one when the interval has passed, at the next write', async () => {
@@ -267,17 +311,22 @@ export function describeAuditSinkContract(name: string, makeSink: () => Promise<
         await sink.append(auditRecord(3));
         await sink.stop();
         const { checkpoints } = await readBack(open);
-        expect(checkpoints.map((c) => c.size)).toStrictEqual([2, 3]);
+        // The start record (1) and d1 (2) before the interval passed; d2 (3) after it; d3, close.
+        expect(checkpoints.map((c) => c.size)).toStrictEqual([3, 5]);
       });
 
-      it('signs none at stop when nothing was written since the last one', async () => {
+      it('signs at stop what the last one does not cover: the close record, even of an idle run', async () => {
         const open = await makeSink();
         const sink = await start(open, { checkpointEveryRecords: 5 });
-        for (let n = 1; n <= 5; n += 1) await sink.append(auditRecord(n));
+        for (let n = 1; n <= 4; n += 1) await sink.append(auditRecord(n));
         await sink.stop();
         const idle = await start(open);
         await idle.stop();
-        expect((await readBack(open)).checkpoints.map((c) => c.size)).toStrictEqual([5]);
+        const { checkpoints, verdict } = await readBack(open);
+        const sizes = (chain: string) => checkpoints.filter((c) => c.chain === chain).map((c) => c.size);
+        expect(sizes(sink.head().chain)).toStrictEqual([5, 6]);
+        expect(sizes(idle.head().chain)).toStrictEqual([2]);
+        expect(verdict).toMatchObject({ ok: true, records: 8 });
       });
 
       it('does not verify with keys that did not sign them', async () => {

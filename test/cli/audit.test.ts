@@ -48,7 +48,8 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
   describe('verify', () => {
     it('passes a real trail with its checkpoint key', async () => {
       const { code, stdout, stderr } = await audit('verify', '--file', trail);
-      expect(stdout).toMatch(/^ok: 3 records in 1 chain\(s\), 1 signed checkpoint\(s\) verified/);
+      // The 3 records between the chain's start and close records.
+      expect(stdout).toMatch(/^ok: 5 records in 1 chain\(s\), 1 signed checkpoint\(s\) verified\n$/);
       // The rate on stderr, so that the verdict stays the one line on stdout.
       expect(stderr).toMatch(/^verified in \d+\.\d s \(\d+ records\/s\)$/m);
       expect(code).toBe(0);
@@ -73,7 +74,7 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
       const torn = write('torn.jsonl', `${readFileSync(trail, 'utf8')}{"v":1,"kind":"decis`);
       const size = statSync(torn).size;
       const { code, stderr } = await audit('verify', '--file', torn, '--keys', await exported());
-      expect(stderr).toMatch(/^BROKEN: .*torn\.jsonl:4 is not a JSON record/);
+      expect(stderr).toMatch(/^BROKEN: .*torn\.jsonl:6 is not a JSON record/);
       expect(code).toBe(1);
       expect(statSync(torn).size).toBe(size);
     });
@@ -115,7 +116,7 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
     it('with the right keys but an altered checkpoint: BROKEN, the signature does not verify', async () => {
       const forged = write('forged.jsonl', readFileSync(trail, 'utf8'));
       const { note } = JSON.parse(readFileSync(`${trail}.checkpoints`, 'utf8'));
-      const altered = (note as string).replace(/\n3\n/, '\n2\n');
+      const altered = (note as string).replace(/\n5\n/, '\n4\n');
       expect(altered).not.toBe(note);
       write('forged.jsonl.checkpoints', `${JSON.stringify({ note: altered })}\n`);
       const { code, stderr } = await audit('verify', '--file', forged, '--keys', await exported());
@@ -125,7 +126,7 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
 
     it("without --keys, trusts the service's own key, and says so", async () => {
       const { code, stdout, stderr } = await audit('verify', '--file', trail);
-      expect(stdout).toMatch(/^ok: 3 records/);
+      expect(stdout).toMatch(/^ok: 5 records/);
       expect(stderr).toMatch(/trusting the service's own checkpoint key var\/audit-checkpoint\.jwk\.json/);
       expect(code).toBe(0);
     });
@@ -145,7 +146,7 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
         ['audit', 'verify', '--file', trail, '--keys', await exported()],
         elsewhere,
       );
-      expect(stdout).toMatch(/^ok: 3 records/);
+      expect(stdout).toMatch(/^ok: 5 records/);
       expect(code).toBe(0);
       expect(readdirSync(elsewhere)).toEqual([]);
       expect(readFileSync(trail)).toEqual(before.trail);
@@ -159,6 +160,58 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
     expect(code).toBe(2);
   });
 
+  describe('verify --closed', () => {
+    const sinkOn = async (path: string) =>
+      new FileAuditSink({
+        path,
+        signer: await loadCheckpointSigner(keyFile),
+        checkpointEveryRecords: 100,
+        checkpointEveryMs: 60_000,
+        maxFileBytes: 1 << 30,
+      });
+
+    it('fails a trail whose last chain is open, exit 1, and passes it once the chain is closed', async () => {
+      const path = join(dir, 'var/closing.jsonl');
+      // A run that crashes: started and written to, never stopped.
+      const crashed = await sinkOn(path);
+      await crashed.start();
+      await crashed.append(auditRecord('decision', Date.now(), 'pep', { allow: true, tool: 'fs_read' }));
+      const first = crashed.head().chain;
+      const alone = await audit('verify', '--file', path);
+      expect(alone.stdout).toMatch(/^ok: 2 records in 1 chain\(s\), 0 signed checkpoint\(s\) verified\n/);
+      // Nothing says yet whether it is still being written or crashed.
+      expect(alone.stdout).toContain(`\nopen: chain ${first} has no close record yet`);
+      expect(alone.code).toBe(0);
+      const strict = await audit('verify', '--file', path, '--closed');
+      expect(strict.stderr).toContain(
+        `BROKEN: chain ${first}, record 2: ` +
+          'the chain ends without its close record, and no later chain recorded a crash',
+      );
+      expect(strict.stdout).toBe('');
+      expect(strict.code).toBe(1);
+
+      // The next run records the crash; while it runs, it is the open one.
+      const next = await sinkOn(path);
+      await next.start();
+      await next.append(auditRecord('decision', Date.now(), 'pep', { allow: false, tool: 'fs_delete' }));
+      const second = next.head().chain;
+      const running = await audit('verify', '--file', path, '--closed');
+      expect(running.stderr).toContain(`BROKEN: chain ${second}, record 2: the chain ends without its close record`);
+      expect(running.code).toBe(1);
+      const lenient = await audit('verify', '--file', path);
+      expect(lenient.stdout).toContain(`\ncrashed: chain ${first} ended without its close record;`);
+      expect(lenient.stdout).toContain(`\nopen: chain ${second} has no close record yet`);
+      expect(lenient.code).toBe(0);
+
+      await next.stop();
+      const closed = await audit('verify', '--file', path, '--closed');
+      expect(closed.stdout).toMatch(/^ok: 5 records in 2 chain\(s\), 1 signed checkpoint\(s\) verified\n/);
+      expect(closed.stdout).toContain(`\ncrashed: chain ${first} ended without its close record;`);
+      expect(closed.stdout).not.toMatch(/^open: /m);
+      expect(closed.code).toBe(0);
+    });
+  });
+
   describe('keys', () => {
     it('exports the checkpoint key as a C2SP verifier key, which verifies the trail', async () => {
       const { code, stdout } = await audit('keys');
@@ -166,7 +219,7 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
       const seed = Buffer.from(JSON.parse(readFileSync(keyFile, 'utf8')).d, 'base64url');
       expect(stdout.trim()).toBe(formatVerifierKey(verifierOf(noteSigner('mcp-warden', seed))));
       const verified = await audit('verify', '--file', trail, '--keys', write('exported.vkeys', stdout));
-      expect(verified.stdout).toMatch(/^ok: 3 records in 1 chain\(s\), 1 signed checkpoint\(s\) verified/);
+      expect(verified.stdout).toMatch(/^ok: 5 records in 1 chain\(s\), 1 signed checkpoint\(s\) verified/);
       expect(verified.code).toBe(0);
     });
 
@@ -188,7 +241,13 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
         'fs_read',
         'fs_delete',
       ]);
-      expect(tools((await audit('query', '--file', trail, '--since', '-1h')).stdout)).toEqual(['fs_read', 'fs_delete']);
+      // The chain's start and close records were written now too.
+      expect(tools((await audit('query', '--file', trail, '--since', '-1h')).stdout)).toEqual([
+        'audit.chain_started',
+        'fs_read',
+        'fs_delete',
+        'audit.chain_closed',
+      ]);
       expect(tools((await audit('query', '--file', trail, '--until', '-7d')).stdout)).toEqual(['session.created']);
       // 12:30+01:00 is 11:30Z, before the record's 12:00Z; compared as text it would come after.
       const since = await audit('query', '--file', trail, '--since', '2020-01-01T12:30:00+01:00', '--until', '-1d');

@@ -34,7 +34,8 @@ describe('mcp-warden audit verify / query on the trail a real service wrote', ()
 
   it('verify: every record and checkpoint verifies', async () => {
     const { stdout } = await audit('verify', '--file', trail);
-    expect(stdout).toMatch(/^ok: 4 records in 1 chain\(s\), 1 signed checkpoint\(s\) verified/);
+    // The 4 records between the chain's start record and the close record of the graceful stop.
+    expect(stdout).toMatch(/^ok: 6 records in 1 chain\(s\), 1 signed checkpoint\(s\) verified\n$/);
   });
 
   it('keys: the exported public key is all an auditor needs to verify the trail', async () => {
@@ -43,7 +44,7 @@ describe('mcp-warden audit verify / query on the trail a real service wrote', ()
     writeFileSync(vkeys, stdout);
     expect(stdout).toMatch(/^mcp-warden\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}\n$/); // a verifier key, never the private one
     const verified = await audit('verify', '--file', trail, '--keys', vkeys);
-    expect(verified.stdout).toMatch(/^ok: 4 records in 1 chain\(s\), 1 signed checkpoint\(s\) verified/);
+    expect(verified.stdout).toMatch(/^ok: 6 records in 1 chain\(s\), 1 signed checkpoint\(s\) verified/);
   });
 
   it('query: the replay by bob is found by subject, with the security event', async () => {
@@ -57,11 +58,11 @@ describe('mcp-warden audit verify / query on the trail a real service wrote', ()
 
   it('verify: a rewritten decision is reported with its sequence number, exit 1', async () => {
     const original = readFileSync(trail, 'utf8');
-    // the first "allow":false is record 3, the replay's security event
+    // the first "allow":false is record 4 (after the start record), the replay's security event
     writeFileSync(trail, original.replace('"allow":false', '"allow":true'));
     await expect(audit('verify', '--file', trail)).rejects.toMatchObject({
       code: 1,
-      stderr: expect.stringMatching(/BROKEN: chain .*, record 3: the record was altered/),
+      stderr: expect.stringMatching(/BROKEN: chain .*, record 4: the record was altered/),
     });
     writeFileSync(trail, original);
   });

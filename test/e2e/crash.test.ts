@@ -49,6 +49,9 @@ describe('kill -9 under load, then restart', () => {
 
     const { stdout } = await run(process.execPath, [CLI, 'audit', 'verify', '--file', trail], { cwd: dir });
     expect(stdout).toMatch(/^ok: \d+ records in 2 chain\(s\)/);
+    // The killed run has no close record, and the restarted one recorded its crash; it stopped cleanly.
+    expect(stdout).toMatch(/^crashed: chain \S+ ended without its close record/m);
+    expect(stdout).not.toMatch(/^open: /m);
     const records = readFileSync(trail, 'utf8')
       .trim()
       .split('\n')
@@ -56,7 +59,21 @@ describe('kill -9 under load, then restart', () => {
     const logged = new Set(records.filter((r) => r.kind === 'decision' && r.allow === true).map((r) => r.decision_id));
     expect(allowed.filter((id) => !logged.has(id))).toEqual([]);
     const recovered = records.filter((r) => r.kind === 'audit.recovered');
-    expect(recovered).toEqual([expect.objectContaining({ seq: 1 })]);
+    // Right after the start record of the restarted run's chain, which links to where the killed one ended.
+    expect(recovered).toEqual([expect.objectContaining({ seq: 2 })]);
+    const chains = [...new Set(records.map((r) => r.chain))];
+    expect(chains).toHaveLength(2);
+    const killed = records.filter((r) => r.chain === chains[0]);
+    expect(killed[0].kind).toBe('audit.chain_started');
+    expect(killed.at(-1).kind).not.toBe('audit.chain_closed');
+    const restarted = records.filter((r) => r.chain === chains[1]);
+    expect(restarted.map((r) => r.kind)).toEqual(['audit.chain_started', 'audit.recovered', 'audit.chain_closed']);
+    expect(restarted[0].detail.previous).toMatchObject({
+      chain: chains[0],
+      records: killed.length,
+      last_hash: killed.at(-1).hash,
+      closed: false,
+    });
     // At least our half line; more if the kill itself tore a write (never an answered one).
     expect(recovered[0].detail.cut_bytes).toBeGreaterThanOrEqual(Buffer.byteLength(torn));
   });

@@ -101,7 +101,15 @@ describe('serve: graceful shutdown on SIGTERM', () => {
     const decided = new Set(logged.filter((r) => r.kind === 'decision').map((r) => r.decision_id));
     for (const a of answers) expect(decided).toContain(a.json.decision_id);
     const { stdout } = await run(process.execPath, [CLI, 'audit', 'verify', '--file', trail], { cwd: dir });
-    expect(stdout).toMatch(/^ok: 3 records in 1 chain\(s\), \d+ signed checkpoint/);
+    // The 3 decisions between the chain's start record and the close record of the clean stop.
+    expect(stdout).toMatch(/^ok: 5 records in 1 chain\(s\), \d+ signed checkpoint/);
+    expect(logged.map((r) => r.kind)).toEqual([
+      'audit.chain_started',
+      'decision',
+      'decision',
+      'decision',
+      'audit.chain_closed',
+    ]);
   });
 
   it('a second signal exits at once with 128 + 15, without waiting for requests in flight', async () => {

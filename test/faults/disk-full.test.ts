@@ -148,8 +148,14 @@ it('the fragment a full disk left is cut at the next write and the cut is record
     .trimEnd()
     .split('\n')
     .map((l) => JSON.parse(l) as SealedRecord);
-  expect(records.map((r) => r.decision_id ?? r.kind)).toEqual(['before', 'audit.recovered', 'after']);
-  expect(records[1]?.detail).toMatchObject({ after: 'a failed write', cut_bytes: 100 });
+  expect(records.map((r) => r.decision_id ?? r.kind)).toEqual([
+    'audit.chain_started',
+    'before',
+    'audit.recovered',
+    'after',
+    'audit.chain_closed',
+  ]);
+  expect(records[2]?.detail).toMatchObject({ after: 'a failed write', cut_bytes: 100 });
   expect(verifyRecords(records)).toMatchObject({ ok: true });
 });
 
@@ -170,8 +176,14 @@ it('the record of a cut is kept until it is written, when the disk is still full
     .trimEnd()
     .split('\n')
     .map((l) => JSON.parse(l) as SealedRecord);
-  expect(records.map((r) => r.decision_id ?? r.kind)).toEqual(['before', 'audit.recovered', 'after']);
-  expect(records[1]?.detail).toMatchObject({ after: 'a failed write', cut_bytes: 100 });
+  expect(records.map((r) => r.decision_id ?? r.kind)).toEqual([
+    'audit.chain_started',
+    'before',
+    'audit.recovered',
+    'after',
+    'audit.chain_closed',
+  ]);
+  expect(records[2]?.detail).toMatchObject({ after: 'a failed write', cut_bytes: 100 });
   expect(verifyRecords(records)).toMatchObject({ ok: true });
 });
 
@@ -204,7 +216,13 @@ it('a group commit cut short by a full disk leaves none of its records behind: t
     .trimEnd()
     .split('\n')
     .map((l) => JSON.parse(l) as SealedRecord);
-  expect(records.map((r) => r.decision_id ?? r.kind)).toEqual(['before', 'audit.recovered', 'after']);
+  expect(records.map((r) => r.decision_id ?? r.kind)).toEqual([
+    'audit.chain_started',
+    'before',
+    'audit.recovered',
+    'after',
+    'audit.chain_closed',
+  ]);
   expect(verifyRecords(records)).toMatchObject({ ok: true });
 });
 
@@ -224,6 +242,11 @@ it('a write refused outright (no room at all) leaves the file as it was and the 
     .trimEnd()
     .split('\n')
     .map((l) => JSON.parse(l) as SealedRecord);
-  expect(records.map((r) => r.decision_id)).toEqual(['before', 'after']);
+  expect(records.map((r) => r.decision_id ?? r.kind)).toEqual([
+    'audit.chain_started',
+    'before',
+    'after',
+    'audit.chain_closed',
+  ]);
   expect(verifyRecords(records)).toMatchObject({ ok: true });
 });

@@ -17,6 +17,22 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 
+/** Runs `text` (one or more statements) on a connection of its own to `url`. */
+export async function runSql(url: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The URL of `server` for another role (trust authentication: no password). */
+export function urlAs(server: PostgresServer, role: string): string {
+  return server.url.replace('postgres://postgres@', `postgres://${role}@`);
+}
+
 /** A PostgreSQL cluster of our own on a loopback port, trust auth, superuser `postgres`. */
 export interface PostgresServer {
   /** Connects as the superuser to the `postgres` database. */

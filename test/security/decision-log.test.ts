@@ -35,12 +35,15 @@ describe('the decision log', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
+    // Between the chain's start record and the close record app.close() writes.
     expect(lines.map((l) => l.kind)).toEqual([
+      'audit.chain_started',
       'session.created',
       'decision',
       'decision',
       'decision',
       'session.revoked',
+      'audit.chain_closed',
     ]);
     const decisions = lines.filter((l) => l.kind === 'decision');
     expect(decisions.map((l) => l.allow)).toEqual([true, false, false]);
@@ -88,7 +91,14 @@ describe('masking', () => {
     await s.app.close();
     const text = readFileSync(s.auditFile, 'utf8');
     for (const secret of ['hunter2', 'sk-live-123', 'patient 4711']) expect(text).not.toContain(secret);
-    const line = JSON.parse(text.trim().split('\n').at(-1) as string);
+    // The decision, the last record before the close record app.close() writes.
+    const [line, close] = text
+      .trim()
+      .split('\n')
+      .slice(-2)
+      .map((l) => JSON.parse(l));
+    expect(close.kind).toBe('audit.chain_closed');
+    expect(line.kind).toBe('decision');
     expect(line.input.arguments).toEqual({
       query: { text: '[masked]', lang: 'en' },
       auth: { Password: '[masked]', api_key: '[masked]' },

@@ -78,7 +78,13 @@ describe('the decision API (POST /v1/decide, POST /v1/sessions)', () => {
     });
     expect(res.statusCode).toBe(200);
     await s.app.close();
-    const record = JSON.parse(readFileSync(s.auditFile, 'utf8').trim().split('\n').at(-1) as string);
+    // The last record before the close record app.close() writes.
+    const [record, close] = readFileSync(s.auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(-2)
+      .map((l) => JSON.parse(l));
+    expect(close.kind).toBe('audit.chain_closed');
     expect(record).toMatchObject({ kind: 'decision', decision_id: res.json().decision_id });
     expect(JSON.stringify(record.input.arguments)).toBe(HARMLESS);
   });
