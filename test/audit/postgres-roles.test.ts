@@ -88,7 +88,8 @@ describe('PostgreSQL: the table owned by another role, the service with INSERT a
     ['drop the table', `DROP TABLE ${TABLE}`],
     [
       'replace the guard function',
-      `CREATE OR REPLACE FUNCTION ${TABLE}_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$`,
+      `CREATE OR REPLACE FUNCTION ${TABLE}_append_only() RETURNS trigger LANGUAGE plpgsql ` +
+        'AS $$ BEGIN RETURN OLD; END $$',
     ],
   ] as const;
   for (const [note, statement] of attacks) {

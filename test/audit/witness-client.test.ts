@@ -45,7 +45,7 @@ async function checkpointOf(records: number) {
 const text = (note: string) => note.slice(0, note.indexOf('\n\n') + 1);
 
 describe('sending checkpoints to a witness', () => {
-  it('sends old 0 and an empty proof first, then a proof from what it cosigned, and keeps only what it must', async () => {
+  it('sends old 0 and an empty proof first, then a proof from what it cosigned', async () => {
     const witness = await standIn((body) => {
       const note = body.slice(body.indexOf('\n\n') + 2);
       return { status: 200, body: signatureLine(text(note), witnessKey, 1_767_225_600) };
@@ -62,7 +62,7 @@ describe('sending checkpoints to a witness', () => {
     expect(client.status()).toEqual([{ url: witness.url, size: 7, problem: null }]);
   });
 
-  it('a 200 without a cosignature by its key, a refusal, or no answer leaves the witness behind, saying why', async () => {
+  it('a 200 without its cosignature, a refusal, or no answer leaves the witness behind, saying why', async () => {
     const impostor = noteSigner('witness.test/w1', randomBytes(32), 'cosignature/v1');
     const answers = [
       (note: string) => ({ status: 200, body: signatureLine(text(note), impostor, 1) }),
