@@ -34,7 +34,7 @@ export const auditConfigSchema = z
   .strictObject({
     /** The sink, by name: `file` (embedded default) or `postgres` (shared by replicas). */
     sink: z.enum(['file', 'postgres']).default('file'),
-    file: z.string().min(1).default('var/audit.jsonl'),
+    file: z.string().min(1).default('var/audit/audit.jsonl'),
     max_file_bytes: z
       .number()
       .int()
@@ -55,7 +55,7 @@ export const auditConfigSchema = z
       })
       .default({ url: 'postgres://127.0.0.1:5432/mcp_warden', table: 'mcp_warden_audit', migrate: true }),
     /** The Ed25519 key that signs checkpoints; generated on first start. */
-    checkpoint_key_file: z.string().min(1).default('var/audit-checkpoint.jwk.json'),
+    checkpoint_key_file: z.string().min(1).default('var/keys/audit-checkpoint.jwk'),
     /** The checkpoint key's name (C2SP signed note), and the first part of each chain's origin. */
     log_name: z
       .string()

@@ -22,7 +22,7 @@ export function workersProblem(config: Config): string | null {
 
 /**
  * The audit file of worker `index`: each worker writes its own chain to its own file
- * (`var/audit.jsonl` → `var/audit.w2.jsonl`), so no two processes append to one file.
+ * (`var/audit/audit.jsonl` → `var/audit/audit.w2.jsonl`), so no two processes append to one file.
  */
 export function workerAuditFile(file: string, index: number): string {
   const ext = extname(file);

@@ -22,13 +22,13 @@ function goVerdict(document: unknown): { ok: boolean; error?: string; inclusion?
 
 describe('proofs of one record, and between checkpoints', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-prove-'));
-  const path = join(dir, 'var/audit.jsonl');
+  const path = join(dir, 'var/audit/audit.jsonl');
   let signer: CheckpointSigner;
   let chain: string;
   const trail = new FileTrail(path);
 
   beforeAll(async () => {
-    signer = await loadCheckpointSigner(join(dir, 'var/audit-checkpoint.jwk.json'));
+    signer = await loadCheckpointSigner(join(dir, 'var/keys/audit-checkpoint.jwk'));
     const sink = new FileAuditSink({
       path,
       signer,

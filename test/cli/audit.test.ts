@@ -13,8 +13,8 @@ const OLD = Date.parse('2020-01-01T12:00:00.000Z');
 
 describe('mcp-warden audit verify / query / keys refuse what they cannot vouch for', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-audit-cli-'));
-  const trail = join(dir, 'var/audit.jsonl');
-  const keyFile = join(dir, 'var/audit-checkpoint.jwk.json');
+  const trail = join(dir, 'var/audit/audit.jsonl');
+  const keyFile = join(dir, 'var/keys/audit-checkpoint.jwk');
   const audit = (...args: string[]) => runCommand(['audit', ...args], dir);
   const write = (name: string, text: string) => {
     writeFileSync(join(dir, name), text);
@@ -127,16 +127,16 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
     it("without --keys, trusts the service's own key, and says so", async () => {
       const { code, stdout, stderr } = await audit('verify', '--file', trail);
       expect(stdout).toMatch(/^ok: 5 records/);
-      expect(stderr).toMatch(/trusting the service's own checkpoint key var\/audit-checkpoint\.jwk\.json/);
+      expect(stderr).toMatch(/trusting the service's own checkpoint key var\/keys\/audit-checkpoint\.jwk/);
       expect(code).toBe(0);
     });
 
     it('without --keys and without a checkpoint key: exit 2, and no new key is made', async () => {
       const elsewhere = mkdtempSync(join(tmpdir(), 'mcp-warden-audit-cli-nokey-'));
       const { code, stderr } = await runCommand(['audit', 'verify', '--file', trail], elsewhere);
-      expect(stderr).toMatch(/no checkpoint key at var\/audit-checkpoint\.jwk\.json/);
+      expect(stderr).toMatch(/no checkpoint key at var\/keys\/audit-checkpoint\.jwk/);
       expect(code).toBe(2);
-      expect(existsSync(join(elsewhere, 'var/audit-checkpoint.jwk.json'))).toBe(false);
+      expect(existsSync(join(elsewhere, 'var/keys/audit-checkpoint.jwk'))).toBe(false);
     });
 
     it("with an auditor's --keys far from the service: verifies, and writes nothing anywhere", async () => {
@@ -226,7 +226,7 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
     it('refuses when there is no checkpoint key, and does not make one', async () => {
       const elsewhere = mkdtempSync(join(tmpdir(), 'mcp-warden-audit-cli-nokey-'));
       const { code, stdout, stderr } = await runCommand(['audit', 'keys'], elsewhere);
-      expect(stderr).toMatch(/no checkpoint key at var\/audit-checkpoint\.jwk\.json/);
+      expect(stderr).toMatch(/no checkpoint key at var\/keys\/audit-checkpoint\.jwk/);
       expect(stdout).toBe('');
       expect(code).toBe(2);
       expect(existsSync(join(elsewhere, 'var'))).toBe(false);

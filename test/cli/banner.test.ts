@@ -20,7 +20,7 @@ describe('the start-up banner', () => {
     expect(text).toContain('revision 20261202T120000Z-abc, signed by ops-2026');
     expect(text).toContain('1 issuer(s)');
     expect(text).toContain('sessions  memory');
-    expect(text).toContain('audit     file var/audit.jsonl');
+    expect(text).toContain('audit     file var/audit/audit.jsonl');
     expect(text).not.toContain('warning');
   });
 

@@ -1,6 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.ts';
 
@@ -27,6 +27,22 @@ describe('loadConfig', () => {
     expect(config.server).toMatchObject({ host: '127.0.0.1', port: 8181, dev: false, body_limit_bytes: 65_536 });
     expect(config.identity.issuers).toEqual([]);
     expect(config.policy.bundle).toMatch(/bundles\/default\.tar\.gz$/);
+  });
+
+  it("keeps the checkpoint key out of the trail's directory, and verifies against no key by default", () => {
+    const { audit } = loadConfig({ env: {} });
+    expect(audit.file).toBe('var/audit/audit.jsonl');
+    expect(audit.checkpoint_key_file).toBe('var/keys/audit-checkpoint.jwk');
+    expect(dirname(audit.checkpoint_key_file)).not.toBe(dirname(audit.file));
+    expect(audit).toMatchObject({ trusted_keys: [], witnesses: [], require_witness: false });
+  });
+
+  it('refuses require_witness without a witness, and a witness key that is not a cosignature key', () => {
+    expect(() => loadConfig({ env: {}, overrides: { audit: { require_witness: true } } })).toThrow(/require_witness/);
+    const logKey = 'mcp-warden+6b919052+AequjJDojpeZbtEE1MdGh5XEuJBl06ChxWe3v+heFRWb';
+    expect(() =>
+      loadConfig({ env: {}, overrides: { audit: { witnesses: [{ url: 'https://w.example', vkey: logKey }] } } }),
+    ).toThrow(/must be a cosignature\/v1 key/);
   });
 
   it('applies the environment over the file, and freezes the result', () => {

@@ -11,7 +11,7 @@ const SERVER = 'https://mcp.example.com/files';
 
 describe('mcp-warden audit verify / query on the trail a real service wrote', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-audit-e2e-'));
-  const trail = join(dir, 'var/audit.jsonl');
+  const trail = join(dir, 'var/audit/audit.jsonl');
   const audit = (...args: string[]) => run(process.execPath, [CLI, 'audit', ...args], { cwd: dir });
 
   beforeAll(async () => {

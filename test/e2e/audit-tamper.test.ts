@@ -14,7 +14,7 @@ import { type RunningService, runCommand, startCommand } from '../helpers/cli.ts
 // var/ could change it. Each row is tried with `audit verify` alone and with `--witness`:
 // every change is found — by the file alone where it can tell, by the witness where it cannot.
 const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-tamper-'));
-const keyFile = join(dir, 'var/audit-checkpoint.jwk.json');
+const keyFile = join(dir, 'var/keys/audit-checkpoint.jwk');
 const witnessKeyFile = join(dir, 'witness-host/witness.jwk.json');
 let witnessVkey: string;
 let vkeys: string;

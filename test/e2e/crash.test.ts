@@ -17,7 +17,7 @@ const call = (token: string) => ({
 describe('kill -9 under load, then restart', () => {
   it('every allow answered before the kill is logged; a torn line is cut and recorded; trail verifies', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-crash-'));
-    const trail = join(dir, 'var/audit.jsonl');
+    const trail = join(dir, 'var/audit/audit.jsonl');
     const first = await startServe(['--dev'], dir);
     const token = (await postJson(`${first.url}/v1/dev/token`, { sub: 'alice', roles: ['reader'], server: SERVER }))
       .json.token as string;

@@ -65,7 +65,7 @@ describe('quickstart: serve --dev, dev-token, decide', () => {
   });
 
   it('wrote the audit file in the working directory, without tokens', async () => {
-    const text = readFileSync(join(dir, 'var/audit.jsonl'), 'utf8');
+    const text = readFileSync(join(dir, 'var/audit/audit.jsonl'), 'utf8');
     expect(text).toContain('"session_owner_mismatch"');
     expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
   });

@@ -93,7 +93,7 @@ describe('serve: graceful shutdown on SIGTERM', () => {
     const [code] = await exited;
     expect(code).toBe(0);
 
-    const trail = join(dir, 'var/audit.jsonl');
+    const trail = join(dir, 'var/audit/audit.jsonl');
     const logged = readFileSync(trail, 'utf8')
       .trim()
       .split('\n')
@@ -139,6 +139,6 @@ describe('serve: graceful shutdown on SIGTERM', () => {
     expect(code).toBe(0);
     expect(await stuck).toBeInstanceOf(Error);
     expect(s.output()).toMatch(/still in flight after 300 ms were cut/);
-    await run(process.execPath, [CLI, 'audit', 'verify', '--file', join(dir, 'var/audit.jsonl')], { cwd: dir });
+    await run(process.execPath, [CLI, 'audit', 'verify', '--file', join(dir, 'var/audit/audit.jsonl')], { cwd: dir });
   });
 });
