@@ -1,7 +1,7 @@
 import { hash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import canonicalize from 'canonicalize';
-import { hashLeaf, MerkleTree, type MerkleTreeState } from './merkle.ts';
+import { MerkleTree, type MerkleTreeState } from './merkle.ts';
 import type { AuditRecord } from './record.ts';
 
 /** The `prev` of the first record of every chain. */
@@ -35,7 +35,15 @@ export function hashRecord(record: Omit<SealedRecord, 'hash'> & { hash?: string 
 
 /** The record's leaf in its chain's Merkle tree: `SHA-256(0x00 ‖ canonical bytes)` (RFC 6962). */
 export function recordLeaf(record: Omit<SealedRecord, 'hash'> & { hash?: string }): Buffer {
-  return hashLeaf(Buffer.from(canonicalRecord(record)));
+  return leafOfCanonical(canonicalRecord(record));
+}
+
+/**
+ * The leaf of a record by its canonical form: U+0000 encodes as the one byte 0x00 in
+ * UTF-8, so this is SHA-256(0x00 ‖ canonical bytes), hashed without a buffer copy.
+ */
+function leafOfCanonical(canonical: string): Buffer {
+  return hash('sha256', `\u0000${canonical}`, 'buffer');
 }
 
 /** A new chain id: one chain per process run of one replica, never reused. */
@@ -67,7 +75,7 @@ export class ChainSealer {
     const unsealed = { ...record, chain: this.#head.chain, seq: this.#head.seq + 1, prev: this.#head.hash };
     const canonical = canonicalRecord(unsealed);
     const sealed: SealedRecord = { ...unsealed, hash: hash('sha256', unsealed.prev + canonical, 'hex') };
-    this.#tree.append(hashLeaf(Buffer.from(canonical)));
+    this.#tree.append(leafOfCanonical(canonical));
     this.#head = { chain: sealed.chain, seq: sealed.seq, hash: sealed.hash };
     return sealed;
   }
@@ -148,8 +156,12 @@ export interface ChainProblem {
  */
 export class ChainReplay {
   readonly #heads = new Map<string, ChainHead>();
+  #lastCanonical = '';
 
-  /** Checks the next stored record; null when it follows its chain. */
+  /**
+   * Checks the next stored record; null when it follows its chain. Its Merkle leaf, from
+   * the same canonical form, is then `lastLeaf`: a replay canonicalizes each record once.
+   */
   next(record: SealedRecord): ChainProblem | null {
     // A tampered record may hold anything: the chain fields must have their types before
     // they are compared (an object with a broken toString would throw, not be reported).
@@ -172,9 +184,18 @@ export class ChainReplay {
       return broken(head.seq + 1, `record ${head.seq + 1} is missing or out of order (found ${record.seq})`);
     }
     if (record.prev !== head.hash) return broken(record.seq, 'prev does not match the previous hash');
-    if (record.hash !== hashRecord(record)) return broken(record.seq, 'the record was altered (hash mismatch)');
+    const canonical = canonicalRecord(record);
+    if (record.hash !== hash('sha256', record.prev + canonical, 'hex')) {
+      return broken(record.seq, 'the record was altered (hash mismatch)');
+    }
+    this.#lastCanonical = canonical;
     this.#heads.set(record.chain, { chain: record.chain, seq: record.seq, hash: record.hash });
     return null;
+  }
+
+  /** The Merkle leaf of the last record `next` accepted. */
+  get lastLeaf(): Buffer {
+    return leafOfCanonical(this.#lastCanonical);
   }
 
   /** Where each chain replayed so far ends. */

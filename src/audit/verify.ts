@@ -1,5 +1,5 @@
 import { type ChainLink, linkIn } from './chain-link.ts';
-import { ChainReplay, recordLeaf, type ChainProblem, type SealedRecord } from './chain.ts';
+import { ChainReplay, type ChainProblem, type SealedRecord } from './chain.ts';
 import { openChainCheckpoint, type TreeHead } from './checkpoint.ts';
 import { MerkleTree } from './merkle.ts';
 import type { AuditTrail } from './record.ts';
@@ -93,7 +93,7 @@ export async function verifyTrail(
     }
     if (record.seq === 1) state.link = linkIn(record);
     state.last = record;
-    state.tree.append(recordLeaf(record));
+    state.tree.append(replay.lastLeaf);
     records += 1;
     const contradicted = checkSigned(state, record.chain);
     if (contradicted !== null) return contradicted;
