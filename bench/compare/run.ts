@@ -10,6 +10,7 @@
 // fastify hello-world under the same autocannon load, rounds alternated. Prints the
 // machine and Markdown tables for docs/benchmarks.md; a full run also writes them as JSON
 // to bench/compare/results/latest.json.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -86,3 +87,12 @@ if (httpBadResponses(http) > 0) {
   console.error('\nsome HTTP responses were not the expected allow — the HTTP figures are not valid');
   process.exitCode = 1;
 }
+
+// The verifiable log's cost (bench/audit-tree.ts: the Merkle tree against the hash chain alone), in its own process.
+const tree = ['--records', '20000', '--rounds', '2', '--round-ms', '500'];
+const treeRun = spawnSync(
+  process.execPath,
+  [fileURLToPath(new URL('../audit-tree.ts', import.meta.url)), ...(args.quick ? tree : [])],
+  { stdio: 'inherit' },
+);
+if (treeRun.status !== 0) process.exitCode = 1;
