@@ -42,7 +42,7 @@ export class HashChainSealer {
   }
 
   mark(): SealerMark {
-    return { head: this.#head, tree: { size: 0, edge: [] } };
+    return { head: this.#head, tree: { size: 0, edge: [] }, leaves: 0 };
   }
 
   rewind(to: SealerMark): void {

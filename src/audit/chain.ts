@@ -55,6 +55,8 @@ export function newChainId(): string {
 export interface SealerMark {
   readonly head: ChainHead;
   readonly tree: MerkleTreeState;
+  /** How many leaves were kept (`keepLeaves`). */
+  readonly leaves: number;
 }
 
 /**
@@ -66,16 +68,19 @@ export interface SealerMark {
 export class ChainSealer {
   #head: ChainHead;
   #tree = new MerkleTree();
+  /** With `keepLeaves`: the leaves sealed since the last `takeLeaves()`, for the witnesses' proofs. */
+  readonly #leaves: Buffer[] | undefined;
 
-  constructor(chain: string) {
+  constructor(chain: string, options: { readonly keepLeaves?: boolean } = {}) {
     this.#head = { chain, seq: 0, hash: GENESIS };
+    this.#leaves = options.keepLeaves ? [] : undefined;
   }
 
   seal(record: AuditRecord): SealedRecord {
     const unsealed = { ...record, chain: this.#head.chain, seq: this.#head.seq + 1, prev: this.#head.hash };
     const canonical = canonicalRecord(unsealed);
     const sealed: SealedRecord = { ...unsealed, hash: hash('sha256', unsealed.prev + canonical, 'hex') };
-    this.#tree.append(leafOfCanonical(canonical));
+    this.#append(leafOfCanonical(canonical));
     this.#head = { chain: sealed.chain, seq: sealed.seq, hash: sealed.hash };
     return sealed;
   }
@@ -89,18 +94,29 @@ export class ChainSealer {
     if (!next || record.prev !== this.#head.hash || record.hash !== hashRecord(record)) {
       throw new Error(`record ${record.seq} of chain ${record.chain} does not follow record ${this.#head.seq}`);
     }
-    this.#tree.append(recordLeaf(record));
+    this.#append(recordLeaf(record));
     this.#head = { chain: record.chain, seq: record.seq, hash: record.hash };
   }
 
   mark(): SealerMark {
-    return { head: this.#head, tree: this.#tree.snapshot() };
+    return { head: this.#head, tree: this.#tree.snapshot(), leaves: this.#leaves?.length ?? 0 };
   }
 
   /** Takes back the seals after `mark` when their write failed, so the chain has no gap. */
   rewind(to: SealerMark): void {
     this.#head = to.head;
     this.#tree = new MerkleTree(to.tree);
+    this.#leaves?.splice(to.leaves);
+  }
+
+  /** The leaves sealed or adopted since the last call (with `keepLeaves`; else none). */
+  takeLeaves(): Buffer[] {
+    return this.#leaves?.splice(0) ?? [];
+  }
+
+  #append(leaf: Buffer): void {
+    this.#tree.append(leaf);
+    this.#leaves?.push(leaf);
   }
 
   get head(): ChainHead {

@@ -19,7 +19,7 @@ import { newChainId, type ChainHead, type SealedRecord } from './chain.ts';
 import { lastCheckpointOf, linkTo } from './chain-link.ts';
 import { FileTrail } from './file-trail.ts';
 import type { CheckpointSigner } from './checkpoint.ts';
-import { GroupCommit } from './group-commit.ts';
+import { GroupCommit, scheduleOf } from './group-commit.ts';
 import type { WitnessClient } from './witness-client.ts';
 import { cutTornTail, type TailCut } from './torn-tail.ts';
 import { auditRecord, type AuditPage, type AuditQuery, type AuditRecord, type AuditSink } from './record.ts';
@@ -74,11 +74,7 @@ export class FileAuditSink implements AuditSink {
       },
       {
         chain: options.chain ?? newChainId(),
-        signer: options.signer,
-        checkpointEveryRecords: options.checkpointEveryRecords,
-        checkpointEveryMs: options.checkpointEveryMs,
-        witness: options.witness,
-        requireWitness: options.requireWitness,
+        ...scheduleOf(options),
         now: this.#now,
       },
     );

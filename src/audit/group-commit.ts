@@ -41,6 +41,18 @@ export interface GroupCommitOptions {
   readonly now: () => number;
 }
 
+/** What a sink's options say of its checkpoints and witnesses: the part it hands the group commit. */
+export type CommitSchedule = Pick<
+  GroupCommitOptions,
+  'signer' | 'checkpointEveryRecords' | 'checkpointEveryMs' | 'witness' | 'requireWitness'
+>;
+
+/** The schedule part of a sink's options, and nothing else of them. */
+export function scheduleOf(options: CommitSchedule): CommitSchedule {
+  const { signer, checkpointEveryRecords, checkpointEveryMs, witness, requireWitness } = options;
+  return { signer, checkpointEveryRecords, checkpointEveryMs, witness, requireWitness };
+}
+
 interface Pending {
   readonly record: AuditRecord;
   readonly resolve: () => void;
@@ -76,7 +88,7 @@ export class GroupCommit {
   constructor(storage: CommitStorage, options: GroupCommitOptions) {
     this.#storage = storage;
     this.#options = options;
-    this.#sealer = new ChainSealer(options.chain);
+    this.#sealer = new ChainSealer(options.chain, { keepLeaves: options.witness !== undefined });
     this.#committed = this.#sealer.head;
     this.#schedule = new CheckpointSchedule(options.checkpointEveryRecords, options.checkpointEveryMs, options.now());
   }
@@ -163,7 +175,6 @@ export class GroupCommit {
   /** Seals and writes one batch; true when it was written, else its appends are rejected. */
   async #write(pending: readonly Pending[]): Promise<boolean> {
     let before = this.#sealer.mark();
-    let sealed: SealedRecord[] = [];
     if (this.#options.requireWitness && this.#unwitnessed !== null && !(await this.#witnessAgain())) {
       const failure = new AuditUnavailable(
         `no witness cosignature for checkpoint ${this.#unwitnessed.size}: ${this.#unwitnessed.problem}`,
@@ -177,7 +188,7 @@ export class GroupCommit {
       before = this.#sealer.mark();
       const unsealable = (p: Pending) =>
         p.reject(new AuditUnavailable('the record has no canonical form (a lone surrogate or a non-finite number)'));
-      ({ sealed } = sealEach(this.#sealer, [...this.#owed, ...pending], unsealable));
+      const { sealed } = sealEach(this.#sealer, [...this.#owed, ...pending], unsealable);
       if (sealed.length > 0) await this.#storage.write(sealed);
     } catch (err) {
       this.#sealer.rewind(before);
@@ -189,7 +200,7 @@ export class GroupCommit {
       return false;
     }
     this.#owed = [];
-    this.#options.witness?.written(sealed);
+    this.#options.witness?.written(this.#sealer.takeLeaves());
     this.#committed = this.#sealer.head;
     this.#failed = false;
     return true;

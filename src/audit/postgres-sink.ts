@@ -4,7 +4,7 @@ import { type ChainSealer, newChainId, type ChainHead, type SealedRecord } from 
 import { type ChainLink, lineageOf, linkTo } from './chain-link.ts';
 import { type CheckpointSigner, openChainCheckpoint, type TreeHead } from './checkpoint.ts';
 import type { NoteVerifier } from './signed-note.ts';
-import { GroupCommit } from './group-commit.ts';
+import { GroupCommit, scheduleOf } from './group-commit.ts';
 import type { WitnessClient } from './witness-client.ts';
 import { auditPool, PostgresTrail } from './postgres-trail.ts';
 import { INSERT, migration, schemaCheck } from './postgres-sql.ts';
@@ -93,11 +93,7 @@ export class PostgresAuditSink implements AuditSink {
       },
       {
         chain: options.chain ?? newChainId(),
-        signer: options.signer,
-        checkpointEveryRecords: options.checkpointEveryRecords,
-        checkpointEveryMs: options.checkpointEveryMs,
-        witness: options.witness,
-        requireWitness: options.requireWitness,
+        ...scheduleOf(options),
         batchMaxRecords: batchMax,
         rejectQueuedOnFailure: true,
         now: options.now ?? Date.now,

@@ -1,4 +1,3 @@
-import { recordLeaf, type SealedRecord } from './chain.ts';
 import { consistencyProofFromEdge, MerkleTree, type MerkleTreeState } from './merkle.ts';
 import { type NoteVerifier, openNote, parseVerifierKey } from './signed-note.ts';
 
@@ -52,10 +51,9 @@ export class WitnessClient {
     this.#maxLag = options.maxLagRecords;
   }
 
-  /** Records the sink wrote, in chain order: their leaves are what the next proofs need. */
-  written(records: readonly SealedRecord[]): void {
+  /** The leaves of the records the sink wrote, in chain order: what the next proofs need. */
+  written(leaves: readonly Buffer[]): void {
     if (this.#witnesses.length === 0) return;
-    const leaves = records.map(recordLeaf);
     for (const w of this.#witnesses) {
       if (w.leaves.length + leaves.length > this.#maxLag) {
         w.problem = `more than ${this.#maxLag} records behind: it cannot be caught up within this chain`;

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChainSealer } from '../../src/audit/chain.ts';
+import { ChainSealer, recordLeaf } from '../../src/audit/chain.ts';
 import { loadCheckpointSigner } from '../../src/audit/checkpoint.ts';
 import { auditRecord } from '../../src/audit/record.ts';
 import { formatVerifierKey, noteSigner, signatureLine, verifierOf } from '../../src/audit/signed-note.ts';
@@ -52,11 +52,11 @@ describe('sending checkpoints to a witness', () => {
     });
     const client = new WitnessClient([{ url: witness.url, vkey }], { timeoutMs: 2000, maxLagRecords: 1000 });
     const first = await checkpointOf(3);
-    client.written(first.sealed);
+    client.written(first.sealed.map(recordLeaf));
     expect(await client.submit(first.note, 3)).toEqual([]);
     expect(witness.bodies[0]).toMatch(/^old 0\n\n/);
     const more = await checkpointOf(7);
-    client.written(more.sealed.slice(3));
+    client.written(more.sealed.slice(3).map(recordLeaf));
     expect(await client.submit(more.note, 7)).toEqual([]);
     expect(witness.bodies[1]).toMatch(/^old 3\n([A-Za-z0-9+/]{43}=\n)+\n/);
     expect(client.status()).toEqual([{ url: witness.url, size: 7, problem: null }]);
@@ -72,7 +72,7 @@ describe('sending checkpoints to a witness', () => {
       const witness = await standIn((body) => answer(body.slice(body.indexOf('\n\n') + 2)));
       const client = new WitnessClient([{ url: witness.url, vkey }], { timeoutMs: 2000, maxLagRecords: 1000 });
       const { sealed, note } = await checkpointOf(3);
-      client.written(sealed);
+      client.written(sealed.map(recordLeaf));
       const [behind] = await client.submit(note, 3);
       expect(behind?.problem).toMatch(
         i === 0 ? /without a valid cosignature/ : /refused the checkpoint of size 3: 409/,
@@ -82,7 +82,7 @@ describe('sending checkpoints to a witness', () => {
     }
     const gone = new WitnessClient([{ url: 'http://127.0.0.1:9', vkey }], { timeoutMs: 500, maxLagRecords: 1000 });
     const { sealed, note } = await checkpointOf(2);
-    gone.written(sealed);
+    gone.written(sealed.map(recordLeaf));
     expect((await gone.submit(note, 2))[0]?.problem).toMatch(/^unreachable/);
   });
 
