@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { SessionLimitReached, SessionStoreUnavailable } from '../errors.ts';
+import type { Redis } from 'ioredis';
+import { SessionLimitReached } from '../errors.ts';
+import { failClosedRedis, storeUnavailable } from './redis-connection.ts';
 import { matches, ownerKey, type SessionFilter, type SessionRecord, type SessionStore } from './record.ts';
 import { fromFields, fromReply, toFields } from './redis-codec.ts';
 import {
@@ -67,21 +68,7 @@ export class RedisSessionStore implements SessionStore {
     this.#maxPerOwner = options.maxPerOwner ?? 0;
     this.#revocationRetainMs = options.revocationRetainMs ?? DEFAULT_REVOCATION_RETAIN_MS;
     this.#now = options.now ?? Date.now;
-    this.#redis = new Redis(options.url, {
-      lazyConnect: true,
-      // Fail now rather than queue: a decision waiting on a dead Redis must deny in time.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      // A call that already failed must not take effect later, after a reconnect.
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: options.commandTimeoutMs,
-      connectTimeout: Math.max(options.commandTimeoutMs * 4, 1000),
-      // Reconnect forever, at most 2 s apart, so the service heals by itself.
-      retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-    });
-    // Failures reach callers through rejected commands and `status()`; without a listener
-    // ioredis would print every reconnection error.
-    this.#redis.on('error', () => {});
+    this.#redis = failClosedRedis(options.url, options.commandTimeoutMs);
     defineSessionScripts(this.#redis);
     this.#scripts = this.#redis as unknown as SessionScripts;
   }
@@ -278,7 +265,7 @@ export class RedisSessionStore implements SessionStore {
       await this.#redis.connect();
     } catch (err) {
       this.#redis.disconnect();
-      throw unavailable(err);
+      throw storeUnavailable(err, 'session store');
     }
     this.#timer = setInterval(() => void this.sweep(this.#now()).catch(() => {}), this.#sweepMs);
     this.#timer.unref();
@@ -336,7 +323,7 @@ export class RedisSessionStore implements SessionStore {
     try {
       return await command();
     } catch (err) {
-      throw unavailable(err);
+      throw storeUnavailable(err, 'session store');
     }
   }
 }
@@ -351,15 +338,4 @@ function goneMember(record: SessionRecord): string {
 
 function ownerHash(record: SessionRecord): string {
   return hash('sha256', ownerKey(record.owner), 'hex');
-}
-
-/** A coded error whose message says what kind of failure it was, and nothing of the data. */
-function unavailable(err: unknown): SessionStoreUnavailable {
-  const message = err instanceof Error ? err.message : '';
-  const what = /timed out/i.test(message)
-    ? 'did not answer in time'
-    : /closed|writeable|ECONNREFUSED|ECONNRESET|MaxRetriesPerRequest/i.test(message)
-      ? 'is not reachable'
-      : 'failed';
-  return new SessionStoreUnavailable(`the session store ${what}`, { cause: err });
 }
