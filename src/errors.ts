@@ -514,6 +514,39 @@ export class AmbiguousMessage extends WardenError {
   static override readonly family = 'request';
 }
 
+// ---- approvals -----------------------------------------------------------------
+
+/** The call waits for a human approval (docs/approvals.md); the decision names the approval request. */
+export class ApprovalRequired extends WardenError {
+  static override readonly code = 'approval_required';
+  static override readonly status = 403;
+  static override readonly family = 'policy';
+}
+/** The policy's `approval` obligation is malformed: the call is denied, not waved through. */
+export class ApprovalInvalid extends WardenError {
+  static override readonly code = 'approval_invalid';
+  static override readonly status = 403;
+  static override readonly family = 'policy';
+}
+/** No approval request has this id (or it is past its retention). */
+export class ApprovalUnknown extends WardenError {
+  static override readonly code = 'approval_unknown';
+  static override readonly status = 404;
+  static override readonly family = 'request';
+}
+/** The signed-in approver may not decide this request: not named by the obligation, or its requester. */
+export class ApprovalForbidden extends WardenError {
+  static override readonly code = 'approval_forbidden';
+  static override readonly status = 403;
+  static override readonly family = 'policy';
+}
+/** The approval request is no longer pending (decided, expired or revoked). */
+export class ApprovalClosed extends WardenError {
+  static override readonly code = 'approval_closed';
+  static override readonly status = 409;
+  static override readonly family = 'request';
+}
+
 /** A reason attached to a decision. */
 export interface Reason {
   readonly code: string;
@@ -599,6 +632,11 @@ export const ERROR_CLASSES: readonly ErrorClassInfo[] = [
   ObligationUnsupported,
   DuplicateId,
   AmbiguousMessage,
+  ApprovalRequired,
+  ApprovalInvalid,
+  ApprovalUnknown,
+  ApprovalForbidden,
+  ApprovalClosed,
 ];
 
 const STATUS_BY_CODE: ReadonlyMap<string, number> = new Map(ERROR_CLASSES.map((c) => [c.code, c.status]));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approvalsConfigSchema } from './approvals.ts';
 import { auditConfigSchema } from './audit.ts';
 import { callersConfigSchema } from './callers.ts';
 import { identityConfigSchema } from './identity.ts';
@@ -16,6 +17,7 @@ export const configSchema = z.strictObject({
   audit: auditConfigSchema.default(auditConfigSchema.parse({})),
   callers: callersConfigSchema.default(callersConfigSchema.parse({})),
   proxy: proxyConfigSchema.default(proxyConfigSchema.parse({})),
+  approvals: approvalsConfigSchema.default(approvalsConfigSchema.parse({})),
 });
 
 /** Parsed, defaulted, frozen configuration. */

@@ -1,0 +1,14 @@
+import type { Config } from '../config/schema.ts';
+
+/**
+ * Where clients are sent to have a parked call approved: `approvals.page_url`, else this
+ * service's own page on its listen address when the port is fixed, else none (the deny
+ * still names the approval id).
+ */
+export function approvalPageUrl(config: Pick<Config, 'approvals' | 'server'>): string | null {
+  if (config.approvals.page_url !== undefined) return config.approvals.page_url;
+  const { host, port } = config.server;
+  if (port === 0) return null;
+  const name = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `http://${name}:${port}/approvals`;
+}
