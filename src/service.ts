@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { JSONWebKeySet } from 'jose';
+import { createApprovalStore } from './approval/create-store.ts';
+import { approvalPageUrl } from './approval/page-url.ts';
 import { createAuditSink } from './audit/create-sink.ts';
 import { maskRules } from './audit/mask.ts';
 import type { Config } from './config/schema.ts';
+import { sweepApprovals } from './decision/approval-sweep.ts';
 import type { CoreDeps } from './decision/deps.ts';
 import { loadUpstreamIdentitySigner } from './decision/upstream-identity.ts';
 import { loadDevIssuer } from './identity/dev-issuer.ts';
@@ -86,10 +89,12 @@ export async function startCore(config: Config, options: CoreOptions): Promise<R
   });
   const upstreamIdentity = await loadUpstreamIdentitySigner(config.identity.upstream_assertion);
   const store = createSessionStore(config.session);
+  const approvalStore = config.approvals.enabled ? createApprovalStore(config.session, config.approvals) : undefined;
   const sink = (await createAuditSink(config.audit)).sink;
   const sessions = metrics ? instrumentSessionStore(store, metrics, config.session.store) : store;
   const audit = metrics ? instrumentAuditSink(sink, metrics, config.audit.sink) : sink;
   await sessions.start();
+  await approvalStore?.start();
   await audit.start();
   const policy = new ActivePolicy();
   const reloader = new PolicyReloader({
@@ -110,6 +115,7 @@ export async function startCore(config: Config, options: CoreOptions): Promise<R
     await reloader.start();
   } catch (err) {
     await sessions.stop();
+    await approvalStore?.stop();
     await audit.stop();
     throw err;
   }
@@ -127,16 +133,34 @@ export async function startCore(config: Config, options: CoreOptions): Promise<R
     limits: { maxTtlSeconds: config.session.max_ttl_seconds, maxIdleSeconds: config.session.max_idle_seconds },
     adminRevoke: config.session.admin_revoke,
     upstreamIdentity,
+    approvals: approvalStore && {
+      store: approvalStore,
+      pageUrl: approvalPageUrl(config),
+      requestTtlSeconds: config.approvals.request_ttl_seconds,
+      grantTtlSeconds: config.approvals.grant_ttl_seconds,
+      maxRequestTtlSeconds: config.approvals.max_request_ttl_seconds,
+      maxGrantTtlSeconds: config.approvals.max_grant_ttl_seconds,
+    },
     observe: metrics,
   };
   metrics?.watch({ sessions, policyRevision: () => policy.revision });
+  // Expiries are recorded by whichever replica sweeps first; a failed sweep is retried by the next.
+  const sweeper =
+    approvalStore &&
+    setInterval(
+      () => void sweepApprovals(core, 'approvals').catch(() => undefined),
+      config.approvals.sweep_interval_seconds * 1000,
+    );
+  sweeper?.unref();
   return {
     core,
     reloader,
     devIssuer,
     stop: async () => {
+      clearInterval(sweeper);
       await reloader.stop();
       await sessions.stop();
+      await approvalStore?.stop();
       await audit.stop();
     },
   };

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { approvalUrl } from '../approval/deps.ts';
+import { passApproval } from '../approval/gate.ts';
+import { APPROVAL_OBLIGATION } from '../approval/obligation.ts';
 import { maskArguments, type MaskRules } from '../audit/mask.ts';
 import { auditRecord, recordedPrincipal, type AuditRecord } from '../audit/record.ts';
 import {
+  ApprovalRequired,
   AuditUnavailable,
   InvalidRequest,
+  ObligationUnsupported,
   PolicyDenied,
   HandleOwnerMismatch,
   RequestStateOwnerMismatch,
@@ -24,7 +29,7 @@ import { loadPresentedState } from './presented-state.ts';
 import { assertNotRevoked, lookupFor } from './principal-revocation.ts';
 import { requestStateHash, unsealRequestState } from './request-state.ts';
 import { loadBound, ownTasks, TASK_METHODS } from './bound-state.ts';
-import type { Caller, Decision, DecideRequest } from './types.ts';
+import type { ApprovalTicket, Caller, Decision, DecideRequest } from './types.ts';
 import { signUpstreamIdentity } from './upstream-identity.ts';
 
 /**
@@ -50,6 +55,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
   let stateHash: string | null = null;
   let handleResult: HandleResult | null = null;
   let upstreamIdentity: string | null = null;
+  let approval: ApprovalTicket | null = null;
   const records: AuditRecord[] = [];
   const unfit = requestProblem(request);
   try {
@@ -109,6 +115,49 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
         now,
       });
     }
+    if (allow && APPROVAL_OBLIGATION in obligations) {
+      // Last, once all else allowed: a grant is used up only by a call that goes upstream.
+      if (mcp.method !== 'tools/call' || tool === null) {
+        throw new ObligationUnsupported(`an approval covers a tools/call, not ${mcp.method}`);
+      }
+      const gate = await passApproval(deps.approvals, {
+        obligation: obligations[APPROVAL_OBLIGATION],
+        principal,
+        server: request.server,
+        tool,
+        arguments: mcp.params?.arguments,
+        client: mcp.client,
+        session: session === null ? null : { id_hash: session.id_hash, expires_at: session.expires_at },
+        decisionId,
+        caller: caller.id,
+        now,
+        mask: deps.mask,
+      });
+      if (gate.record !== null) records.push(gate.record);
+      if (gate.kind === 'consumed') {
+        const { [APPROVAL_OBLIGATION]: _done, ...rest } = obligations;
+        obligations = rest;
+      } else {
+        const { approval: parked } = gate;
+        const url = approvalUrl(deps.approvals!, parked.id);
+        approval = {
+          id: parked.id,
+          url,
+          expires_at: new Date(parked.expires_at).toISOString(),
+          reason: parked.obligation.reason ?? null,
+        };
+        allow = false;
+        reasons = [
+          toReason(
+            new ApprovalRequired(`the call waits for an approval (${parked.id})${url === null ? '' : `: ${url}`}`),
+          ),
+        ];
+        obligations = {};
+        visible = null;
+        handleResult = null;
+        upstreamIdentity = null;
+      }
+    }
     if (allow) {
       // Only an allowed use keeps state alive; a denied one never extends it. The answer
       // does not wait for the touch: a lost touch only makes the state expire sooner, and
@@ -130,6 +179,8 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     }
     requestState = null;
     upstreamIdentity = null;
+    approval = null;
+    handleResult = null;
     if (err instanceof RequestStateOwnerMismatch && principal !== null && stateHash !== null) {
       records.push(
         ownerMismatchRecord('request_state.owner_mismatch', stateHash, request, { caller, principal, now, decisionId }),
@@ -162,6 +213,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     ...(allow && requestState !== null ? { request_state: requestState } : {}),
     ...(allow && handleResult !== null ? { handle_result: handleResult } : {}),
     ...(allow && upstreamIdentity !== null ? { upstream_identity: upstreamIdentity } : {}),
+    ...(!allow && approval !== null ? { approval } : {}),
   };
   // A session that failed its check still names its hash in the record (hashed once).
   if (sessionHash === null && request.session !== undefined) sessionHash = hashSessionId(request.session);

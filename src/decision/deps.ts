@@ -1,3 +1,4 @@
+import type { ApprovalDeps } from '../approval/deps.ts';
 import type { MaskRules } from '../audit/mask.ts';
 import type { AuditSink } from '../audit/record.ts';
 import type { TokenVerifier } from '../identity/verifier.ts';
@@ -35,6 +36,8 @@ export interface CoreDeps {
   readonly adminRevoke?: 'principal' | 'session' | undefined;
   /** Signs identity assertions for upstreams (`identity.upstream_assertion`), when configured. */
   readonly upstreamIdentity?: UpstreamIdentitySigner | undefined;
+  /** Human approvals (`approvals`, docs/approvals.md); absent: an `approval` obligation denies. */
+  readonly approvals?: ApprovalDeps | undefined;
   /** Metrics, when the service keeps them. */
   readonly observe?: CoreObserver | undefined;
 }

@@ -91,6 +91,21 @@ export interface Decision {
    * the principal, signed by this service for the server's upstream. Absent otherwise.
    */
   readonly upstream_identity?: string;
+  /**
+   * On a deny `approval_required`: the approval request the call is parked under, where
+   * an approver decides it, and until when it waits. Absent otherwise.
+   */
+  readonly approval?: ApprovalTicket;
+}
+
+/** A parked call's approval request, as the requester's PEP gets it (docs/approvals.md). */
+export interface ApprovalTicket {
+  readonly id: string;
+  /** The approval page of this request, or null when the service serves none. */
+  readonly url: string | null;
+  readonly expires_at: string;
+  /** What the policy tells the approver (and the requester) the approval is for. */
+  readonly reason: string | null;
 }
 
 /** Body of `POST /v1/sessions`. */

@@ -15,6 +15,7 @@ import { metricsRoutes } from './routes/metrics.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { probeRoutes } from './routes/probes.ts';
 import { installErrorHandler } from './error-handler.ts';
+import { approvalRoutes } from './routes/approvals.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { decideRoutes } from './routes/decide.ts';
 import { devRoutes } from './routes/dev.ts';
@@ -106,6 +107,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(sessionRoutes, { core, auth });
   await app.register(mintedStateRoutes, { core, auth });
   await app.register(revocationRoutes, { core, auth });
+  await app.register(approvalRoutes, { core, auth });
   await app.register(livenessRoutes, { core, auth });
   await app.register(upstreamIdentityRoutes, { core });
   await app.register(healthRoutes, { core, reloader: options.reloader });

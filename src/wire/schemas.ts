@@ -72,6 +72,15 @@ export const decisionSchema = z.object({
   request_state: z.string().optional(),
   handle_result: z.union([z.strictObject({ field: z.string() }), z.strictObject({ pattern: z.string() })]).optional(),
   upstream_identity: z.string().optional(),
+  approval: z
+    .object({
+      id: z.string(),
+      url: z.string().nullable(),
+      expires_at: z.string(),
+      reason: z.string().nullable(),
+    })
+    .optional()
+    .describe('on a deny approval_required: the approval request the call is parked under'),
 });
 
 /** `POST /v1/sessions` body. */
@@ -242,3 +251,63 @@ export const livenessAnswerSchema = z.object({
     z.union([z.object({ live: z.literal(true) }), z.object({ live: z.literal(false), reason: reasonSchema })]),
   ),
 });
+
+const approvalActorSchema = z.object({
+  iss: z.string().nullable(),
+  sub: z.string().nullable(),
+  client_id: z.string().nullable(),
+  caller: z.string().describe('the API caller the decision or revocation came through'),
+});
+
+/** One approval request as the API shows it (docs/approvals.md). */
+export const approvalViewSchema = z.object({
+  id: z.string(),
+  state: z.enum(['pending', 'granted', 'denied', 'consumed', 'expired', 'revoked']),
+  url: z.string().nullable().describe("the request's approval page"),
+  server: z.string(),
+  tool: z.string(),
+  arguments: z.unknown().describe('masked as in the audit trail'),
+  arguments_sha256: z.string().describe('sha256 of the RFC 8785 canonical arguments'),
+  binding: z.string().describe('sha256 of what the grant is bound to: owner, session, server, tool, arguments'),
+  requester: z.object({
+    iss: z.string(),
+    sub: z.string(),
+    client_id: z.string().nullable(),
+    spiffe_id: z.string().nullable(),
+  }),
+  session: z.string().nullable().describe('sha256 of the session the call was made in'),
+  client: z.record(z.string(), z.unknown()).nullable().describe('how the client described itself (self-asserted)'),
+  approvers: z.unknown().describe("the obligation's approvers: 'self', or roles, subjects, groups"),
+  reason: z.string().nullable(),
+  decision_id: z.string().describe('the decision that parked the call'),
+  created_at: z.string(),
+  expires_at: z.string(),
+  decided_at: z.string().nullable(),
+  decided_by: approvalActorSchema.nullable(),
+  note: z.string().nullable(),
+  grant_expires_at: z.string().nullable(),
+  consumed_at: z.string().nullable(),
+  consumed_by: z.string().nullable().describe('the decision that used the grant'),
+  revoked_at: z.string().nullable(),
+  revoked_by: approvalActorSchema.nullable(),
+});
+
+/** `GET /v1/approvals` query. */
+export const approvalListQuerySchema = z.strictObject({
+  state: z.enum(['pending', 'granted', 'denied', 'consumed', 'expired', 'revoked']).optional(),
+  server: serverSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/** `POST /v1/approvals/{id}/decision` body: the approver's own token, and what it decides. */
+export const approvalDecisionBodySchema = z.strictObject({
+  token: tokenSchema.describe("the approver's own access token (audience: the call's server)"),
+  decision: z.enum(['grant', 'deny']),
+  note: z.string().min(1).max(1024).optional(),
+});
+
+/** `DELETE /v1/approvals/{id}` body (optional). */
+export const approvalRevokeBodySchema = z.strictObject({ note: z.string().min(1).max(1024).optional() }).nullish();
+
+/** The `{id}` of the approval routes. */
+export const approvalParamsSchema = z.strictObject({ id: z.string().min(1).max(128) });
