@@ -35,7 +35,19 @@ allow := count(deny) == 0
 # No obligations by default. A team that wants, say, a stricter audit of allowed
 # destructive calls can add {"audit_level": "high"} here once its engine acts on it:
 # an obligation the engine does not understand must not be emitted.
-obligations := {}
+default obligations := {}
+
+# An allowed call of a destructive tool by a principal whose role lists it but who
+# holds no destructive role (common.needs_approval: only when
+# data.catalogue.destructive_approval is configured) carries the `approval`
+# obligation: the engine parks it until an approver grants this exact call. Only on
+# an allow: every other check (session scope, path prefixes, ...) still applies, and a
+# deny carries no obligation.
+obligations := {"approval": common.approval_obligation(_tool)} if {
+	allow
+	_method == "tools/call"
+	common.needs_approval(_tool)
+}
 
 # --- request fields (null when absent or malformed) ----------------------------
 
@@ -136,7 +148,9 @@ deny contains common.tool_unknown(_tool) if {
 }
 
 # The checks below are independent: a call can fail several, and each is reported.
-# A writer's role lists fs_delete, yet it is still refused as destructive.
+# A writer's role lists fs_delete, yet without a destructive role it is refused as
+# destructive, unless data.catalogue.destructive_approval is configured: then the call
+# is allowed with the `approval` obligation (obligations, above).
 deny contains common.tool_not_permitted(_tool) if {
 	_method == "tools/call"
 	common.known_tool(_tool)
@@ -148,6 +162,7 @@ deny contains common.destructive_requires_role(_tool) if {
 	common.known_tool(_tool)
 	common.destructive(_tool)
 	not common.has_destructive_role
+	not common.needs_approval(_tool)
 }
 
 deny contains common.reason("tool_not_in_session_scope", concat("", ["tool '", _tool, "' is not in the session's scope"])) if {
@@ -262,7 +277,9 @@ _template_prefix(template) := substring(template, 0, indexof(template, "{")) if 
 
 _template_prefix(template) := template if not contains(template, "{")
 
-# Tools a tools/call for them would pass the role, destructive and session checks.
+# Tools a tools/call for them would pass the role, destructive and session checks (a
+# destructive tool that needs an approval included: the principal can call it once
+# approved).
 # Set intersections, not a membership test per tool: `x in coll` scans coll in the
 # WASM target, which made a list quadratic in the catalogue (bench/scaling.ts).
 _listable_tools := common.callable_tools if not _session_present

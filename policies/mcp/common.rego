@@ -70,7 +70,8 @@ permitted_tools contains t if {
 }
 
 # Tools the principal may actually run: permitted, and destructive only with a
-# destructive role. Session scope is applied by the callers.
+# destructive role or, when destructive_approval is configured, once approved
+# (needs_approval). Session scope is applied by the callers.
 callable_tools contains t if {
 	some t in permitted_tools
 	not destructive(t)
@@ -81,8 +82,14 @@ callable_tools contains t if {
 	has_destructive_role
 }
 
+callable_tools contains t if {
+	some t in permitted_tools
+	destructive_approval_configured
+}
+
 # The one reason the principal may not run (or be granted) tool t, if any, in
-# order of precedence; undefined when t is callable.
+# order of precedence; undefined when t is callable (a tool that needs_approval
+# is: the approval is asked for when it is called).
 tool_refusal(t) := tool_unknown(t) if {
 	not known_tool(t)
 } else := tool_not_permitted(t) if {
@@ -90,6 +97,7 @@ tool_refusal(t) := tool_unknown(t) if {
 } else := destructive_requires_role(t) if {
 	destructive(t)
 	not has_destructive_role
+	not needs_approval(t)
 }
 
 # Reason: the request names no tool, or one the catalogue does not know.
@@ -98,7 +106,8 @@ tool_unknown(t) := reason("tool_unknown", concat("", ["tool '", display(t), "' i
 # Reason: no effective role of the principal lists the tool.
 tool_not_permitted(t) := reason("tool_not_permitted", concat("", ["no role of the principal permits tool '", t, "'"]))
 
-# Reason: the tool is destructive and the principal holds no destructive role.
+# Reason: the tool is destructive and the principal holds no destructive role (nor,
+# when destructive_approval is configured, a role that lists the tool).
 destructive_requires_role(t) := reason("destructive_requires_role", concat("", [
 	"tool '", t, "' is destructive and requires one of the roles: ",
 	concat(", ", destructive_roles),
@@ -106,6 +115,63 @@ destructive_requires_role(t) := reason("destructive_requires_role", concat("", [
 
 # The roles allowed to run destructive tools, sorted, for messages.
 destructive_roles := sort({r | some r in data.catalogue.destructive_roles; is_string(r)})
+
+# --- approvals -----------------------------------------------------------------
+
+# The approval that lets a principal without a destructive role run a destructive
+# tool its role lists: {approvers, grant_ttl_seconds?, request_ttl_seconds?}, as in
+# data.catalogue.destructive_approval. Undefined when absent or not an object: then
+# only a destructive role runs a destructive tool.
+destructive_approval := data.catalogue.destructive_approval if is_object(data.catalogue.destructive_approval)
+
+# True when destructive_approval is configured.
+destructive_approval_configured if is_object(destructive_approval)
+
+# True when the principal may run tool t only once a human approved the exact call:
+# t is destructive, one of its effective roles lists t, it holds no destructive role,
+# and destructive_approval is configured.
+needs_approval(t) if {
+	destructive(t)
+	t in permitted_tools
+	not has_destructive_role
+	destructive_approval_configured
+}
+
+# The `approval` obligation for a call of tool t that needs_approval: the engine
+# parks the call until an approver grants this exact call (src/approval/obligation.ts,
+# docs/approvals.md). The approvers are passed as configured, null when missing, so
+# that a malformed setting is refused by the engine (approval_invalid) and never
+# lifts the approval; grant_ttl_seconds and request_ttl_seconds only when configured.
+approval_obligation(t) := object.union(
+	object.filter(destructive_approval, ["grant_ttl_seconds", "request_ttl_seconds"]),
+	{
+		"approvers": object.get(destructive_approval, "approvers", null),
+		"reason": _approval_reason(t),
+	},
+)
+
+# "<tool> is destructive: <who> must approve this exact call", at most 512 code
+# points (the obligation allows 1024 UTF-16 units): a long list of approvers is
+# left out of the message rather than making the obligation malformed.
+_approval_reason(t) := msg if {
+	msg := concat("", [t, " is destructive: ", _approvers_text(destructive_approval.approvers), " must approve this exact call"])
+	count(msg) <= 512
+} else := substring(concat("", [t, " is destructive: an approver must approve this exact call"]), 0, 512)
+
+# Who may approve, for the message: the requester itself, or the named roles,
+# subjects and groups (each list sorted).
+_approvers_text(a) := "you (after signing in again)" if {
+	a == "self"
+} else := concat(", or ", parts) if {
+	is_object(a)
+	parts := [part |
+		some kind in [["a holder of role ", "roles"], ["subject ", "subjects"], ["a member of group ", "groups"]]
+		names := sort(strings(object.get(a, kind[1], null)))
+		count(names) > 0
+		part := concat("", [kind[0], concat(" or ", names)])
+	]
+	count(parts) > 0
+} else := "an approver"
 
 # --- prompts and resources -----------------------------------------------------
 
@@ -176,7 +242,8 @@ else := set()
 # --- step-up -------------------------------------------------------------------
 
 # The OAuth scopes (data.catalogue.scope_roles) whose role may run tool t: one that
-# lists it, and for a destructive tool one of the destructive roles.
+# lists it, and for a destructive tool one of the destructive roles or, when
+# destructive_approval is configured, any role that lists it (once approved).
 scopes_for_tool(t) := {s |
 	some s, r in data.catalogue.scope_roles
 	t in roles[r].tools
@@ -188,4 +255,9 @@ _role_may_run(_, t) if not destructive(t)
 _role_may_run(r, t) if {
 	destructive(t)
 	r in data.catalogue.destructive_roles
+}
+
+_role_may_run(_, t) if {
+	destructive(t)
+	destructive_approval_configured
 }

@@ -7,6 +7,7 @@ _principal(roles, scopes) := {"roles": roles, "scopes": scopes}
 # --- data defaults -------------------------------------------------------------
 
 test_missing_catalogue_is_empty if {
+	not common.destructive_approval_configured with data.catalogue as {}
 	common.tools == {} with data.catalogue as {}
 	common.roles == {} with data.catalogue as {}
 	common.prompts == set() with data.catalogue as {}
@@ -51,11 +52,50 @@ test_effective_roles_of_malformed_principal if {
 
 # --- tools ---------------------------------------------------------------------
 
+# The default catalogue without destructive_approval: only a destructive role deletes.
+_no_approval := object.remove(data.catalogue, ["destructive_approval"])
+
 test_permitted_and_callable_tools if {
 	writer := _principal(["writer"], [])
 	common.permitted_tools == {"fs_read", "fs_list", "search_docs", "fs_write", "fs_delete"} with input.principal as writer
 	common.callable_tools == {"fs_read", "fs_list", "search_docs", "fs_write"} with input.principal as writer
+		with data.catalogue as _no_approval
 	common.callable_tools == common.permitted_tools with input.principal as _principal(["writer", "admin"], [])
+}
+
+test_callable_tools_include_destructive_once_approved if {
+	writer := _principal(["writer"], [])
+	common.callable_tools == common.permitted_tools with input.principal as writer
+	common.callable_tools == {"fs_read", "fs_list", "search_docs"} with input.principal as _principal(["reader"], [])
+}
+
+test_needs_approval if {
+	common.needs_approval("fs_delete") with input.principal as _principal(["writer"], [])
+	common.needs_approval("fs_delete") with input.principal as _principal([], ["mcp:write"])
+	not common.needs_approval("fs_delete") with input.principal as _principal(["writer", "admin"], [])
+	not common.needs_approval("fs_delete") with input.principal as _principal(["reader"], [])
+	not common.needs_approval("fs_write") with input.principal as _principal(["writer"], [])
+	not common.needs_approval("ghost") with input.principal as _principal(["writer"], [])
+	not common.needs_approval("fs_delete") with input.principal as _principal(["writer"], [])
+		with data.catalogue as _no_approval
+}
+
+test_approval_obligation_of_the_default_catalogue if {
+	common.approval_obligation("fs_delete") == {
+		"approvers": {"roles": ["admin"]},
+		"grant_ttl_seconds": 300,
+		"reason": "fs_delete is destructive: a holder of role admin must approve this exact call",
+	}
+}
+
+test_approvers_text if {
+	common._approvers_text("self") == "you (after signing in again)"
+	common._approvers_text({"groups": ["ops", "dba"]}) == "a member of group dba or ops"
+	common._approvers_text({"subjects": ["bob", 3], "roles": []}) == "subject bob"
+	common._approvers_text({"roles": [], "subjects": [], "groups": []}) == "an approver"
+	common._approvers_text({"roles": "admin"}) == "an approver"
+	common._approvers_text(["admin"]) == "an approver"
+	common._approvers_text("other") == "an approver"
 }
 
 test_role_listing_unknown_tool_grants_nothing if {
@@ -67,7 +107,9 @@ test_tool_refusal_order if {
 	reader := _principal(["reader"], [])
 	common.tool_refusal("ghost").code == "tool_unknown" with input.principal as reader
 	common.tool_refusal("fs_delete").code == "tool_not_permitted" with input.principal as reader
+	not common.tool_refusal("fs_delete") with input.principal as _principal(["writer"], [])
 	common.tool_refusal("fs_delete").code == "destructive_requires_role" with input.principal as _principal(["writer"], [])
+		with data.catalogue as _no_approval
 	not common.tool_refusal("fs_delete") with input.principal as _principal(["admin"], [])
 	not common.tool_refusal("fs_read") with input.principal as reader
 }

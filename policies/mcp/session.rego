@@ -4,7 +4,9 @@
 #   Decides the tool scope of a new session (session/create) or of a widening of
 #   an existing one (session/widen), and its absolute and idle lifetimes. A scope
 #   only ever holds tools the principal may call; destructive tools only when
-#   asked for by name.
+#   asked for by name. A destructive tool the principal may call only once
+#   approved (data.catalogue.destructive_approval) may be in the scope: each call
+#   of it still needs its approval.
 package mcp.session
 
 import data.mcp.common
@@ -87,7 +89,8 @@ deny contains common.reason("method_not_permitted", concat("", ["method '", _met
 }
 
 # One reason per refused tool: tool_unknown, tool_not_permitted or
-# destructive_requires_role, whichever comes first.
+# destructive_requires_role, whichever comes first (none for a destructive tool that
+# needs an approval: the approval is asked for per call, not per grant).
 deny contains refusal if {
 	_method in _grant_methods
 	some t in _requested

@@ -119,10 +119,27 @@ test_create_destructive_by_name if {
 	_granted(_create(["fs_read", "fs_delete"], _principal([], ["mcp:admin"])), ["fs_delete", "fs_read"])
 }
 
-test_create_destructive_refused_for_writer if {
-	g := _create(["fs_read", "fs_delete"], _writer)
+# The default catalogue without destructive_approval: only a destructive role deletes.
+_no_approval := object.remove(data.catalogue, ["destructive_approval"])
+
+test_create_destructive_for_writer_by_name if {
+	# Each call of fs_delete still needs an approval (mcp.authz); the grant may hold it.
+	_granted(_create(["fs_read", "fs_delete"], _writer), ["fs_delete", "fs_read"])
+	_granted(_create(["fs_delete"], _principal([], ["mcp:write"])), ["fs_delete"])
+}
+
+test_create_destructive_refused_for_writer_without_destructive_approval if {
+	g := _create(["fs_read", "fs_delete"], _writer) with data.catalogue as _no_approval
 	_refused(g, ["destructive_requires_role"])
 	g.reasons[0].message == "tool 'fs_delete' is destructive and requires one of the roles: admin"
+}
+
+test_create_without_tools_leaves_destructive_out_for_writer if {
+	_granted(_create(null, _writer), ["fs_list", "fs_read", "fs_write", "search_docs"])
+}
+
+test_create_destructive_refused_for_reader if {
+	_refused(_create(["fs_delete"], _reader), ["tool_not_permitted"])
 }
 
 test_create_one_reason_per_refused_tool if {
@@ -157,7 +174,8 @@ test_widen_with_tool_already_in_scope if {
 
 test_widen_to_destructive if {
 	_granted(_widen(["fs_delete"], _admin, _session(["fs_read"])), ["fs_delete", "fs_read"])
-	_refused(_widen(["fs_delete"], _writer, _session(["fs_read"])), ["destructive_requires_role"])
+	_granted(_widen(["fs_delete"], _writer, _session(["fs_read"])), ["fs_delete", "fs_read"])
+	_refused(_widen(["fs_delete"], _writer, _session(["fs_read"])), ["destructive_requires_role"]) with data.catalogue as _no_approval
 }
 
 test_widen_refuses_unpermitted_tool if {
@@ -253,6 +271,9 @@ test_idle_never_exceeds_ttl if {
 
 test_widen_refusal_names_the_scopes_that_would_grant if {
 	_widen(["fs_write"], _reader, _session(["fs_read"])).required_scopes == ["mcp:admin", "mcp:write"]
-	_widen(["fs_delete"], _writer, _session(["fs_read"])).required_scopes == ["mcp:admin"]
+	_widen(["fs_delete"], _reader, _session(["fs_read"])).required_scopes == ["mcp:admin", "mcp:write"]
+	_widen(["fs_delete"], _reader, _session(["fs_read"])).required_scopes == ["mcp:admin"] with data.catalogue as _no_approval
+	_widen(["fs_delete"], _writer, _session(["fs_read"])).required_scopes == ["mcp:admin"] with data.catalogue as _no_approval
+	_widen(["fs_delete"], _writer, _session(["fs_read"])).required_scopes == []
 	_widen(["ghost"], _reader, _session(["fs_read"])).required_scopes == []
 }

@@ -76,14 +76,21 @@ const EXAMPLE_CASES: Record<string, { allow: ExampleCase; deny: ExampleCase }> =
   },
   approval: {
     allow: {
-      input: call('fs_delete', { arguments: { path: '/srv/data/a' } }),
+      input: call('db_drop', { arguments: { database: 'orders' } }),
       allow: true,
-      obligations: { require_approval: true, approvers: ['data-owner', 'secops'] },
+      obligations: {
+        approval: {
+          approvers: { subjects: ['carol', 'dba-oncall'], groups: ['dba'] },
+          grant_ttl_seconds: 300,
+          request_ttl_seconds: 3600,
+          reason: "db_drop drops the database 'orders': a DBA must approve this exact call",
+        },
+      },
     },
     deny: {
-      input: call('fs_delete', { arguments: { approval_ref: 'trust me' } }),
+      input: call('db_drop', { arguments: { database: 'orders; drop table users' } }),
       allow: false,
-      codes: ['approval_invalid'],
+      codes: ['argument_not_allowed'],
     },
   },
   workloads: {

@@ -27,7 +27,9 @@ const accepted: { note: string; roots: unknown; files?: Record<string, string> }
     note: 'a narrower data root that an object only leads to',
     roots: [
       'mcp',
-      ...['destructive_roles', 'prompts', 'roles', 'scope_roles', 'session', 'tools'].map((k) => `catalogue/${k}`),
+      ...['destructive_approval', 'destructive_roles', 'prompts', 'roles', 'scope_roles', 'session', 'tools'].map(
+        (k) => `catalogue/${k}`,
+      ),
     ],
   },
   {

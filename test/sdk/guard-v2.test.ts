@@ -68,8 +68,8 @@ describe.each(ERAS)('guardFactory, $era era: createMcpHandler with the v2 client
   it('tools/list is filtered per principal: a tool the policy does not know is never listed', async () => {
     const names = async (client: Client) => (await client.listTools()).tools.map((t) => t.name).sort();
     expect(await names(reader.client)).toEqual(['fs_list', 'fs_read', 'search_docs']);
-    // fs_delete is destructive: outside a writer's role.
-    expect(await names(writer.client)).toEqual(['fs_list', 'fs_read', 'fs_write', 'search_docs']);
+    // fs_delete is destructive: a writer may call it once approved (destructive_approval), so it is listed.
+    expect(await names(writer.client)).toEqual(['fs_delete', 'fs_list', 'fs_read', 'fs_write', 'search_docs']);
   });
 
   it('prompts/list and resources/list are filtered too', async () => {

@@ -136,9 +136,11 @@ describe('session state attacks', () => {
         kind: 'session.widened',
         detail: { added: ['fs_write'], previous_scope: ['fs_read'] },
       });
-      await expect(widenSession(t.deps, { id, token, add: ['fs_delete'] }, PEP)).rejects.toMatchObject({
+      // One refused tool refuses the whole widening: fs_delete (a writer's, its calls
+      // waiting for an approval) is not added either.
+      await expect(widenSession(t.deps, { id, token, add: ['fs_delete', 'debug_eval'] }, PEP)).rejects.toMatchObject({
         code: 'session_not_granted',
-        reasons: [expect.objectContaining({ code: 'destructive_requires_role' })],
+        reasons: [expect.objectContaining({ code: 'tool_unknown' })],
       });
       expect((await t.sessions.get(hashSessionId(id)))!.scope).toEqual(['fs_read', 'fs_write']);
     });

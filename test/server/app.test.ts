@@ -1,5 +1,11 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_BUNDLE } from '../../src/config/policy.ts';
+import { POLICIES } from '../helpers/paths.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
+import { repackBundle } from '../policy/repack.ts';
 
 const SERVER = 'https://mcp.example.com/files';
 
@@ -170,15 +176,41 @@ describe('HTTP API', () => {
       expect(res.statusCode).toBe(403);
       expect(res.json().code).toBe('session_not_granted');
       expect(res.json().reasons.map((r: { code: string }) => r.code)).toEqual(['tool_not_permitted']);
-      // A writer's role lists fs_delete, but a destructive tool needs a stronger role.
+      // A writer's role lists fs_delete, a destructive tool: with the default data's
+      // destructive_approval its session may hold it (each call still waits for an approval).
       const writer = await s.token({ roles: ['writer'] });
       const destructive = await s.app.inject({
         method: 'POST',
         url: '/v1/sessions',
         payload: { token: writer, server: SERVER, tools: ['fs_delete'] },
       });
-      expect(destructive.statusCode).toBe(403);
-      expect(destructive.json().reasons.map((r: { code: string }) => r.code)).toEqual(['destructive_requires_role']);
+      expect(destructive.statusCode).toBe(201);
+      expect(destructive.json().scope).toEqual(['fs_delete']);
+    });
+
+    it('403 destructive_requires_role for a writer asking for fs_delete without destructive_approval', async () => {
+      // The default bundle with its catalogue minus destructive_approval: a destructive
+      // tool needs a destructive role again.
+      const data = JSON.parse(readFileSync(join(POLICIES, 'data.json'), 'utf8')) as {
+        catalogue: Record<string, unknown>;
+      };
+      delete data.catalogue.destructive_approval;
+      const bundle = join(mkdtempSync(join(tmpdir(), 'mcp-warden-bundle-')), 'no-approval.tar.gz');
+      await repackBundle(DEFAULT_BUNDLE, bundle, { files: { 'data.json': JSON.stringify(data) } });
+      const strict = await startTestService({}, { policy: { bundle, watch: false } });
+      try {
+        const writer = await strict.token({ roles: ['writer'] });
+        const destructive = await strict.app.inject({
+          method: 'POST',
+          url: '/v1/sessions',
+          payload: { token: writer, server: SERVER, tools: ['fs_delete'] },
+        });
+        expect(destructive.statusCode).toBe(403);
+        expect(destructive.json().code).toBe('session_not_granted');
+        expect(destructive.json().reasons.map((r: { code: string }) => r.code)).toEqual(['destructive_requires_role']);
+      } finally {
+        await strict.app.close();
+      }
     });
 
     it('401 without a valid token', async () => {

@@ -1,57 +1,90 @@
 # METADATA
-# title: Example - approval for destructive tools
+# title: Example - human approval of destructive tools
 # description: |
-#   Non-destructive tools are allowed. A destructive tool is allowed with the
-#   obligation {"require_approval": true, "approvers": [...]} for the PEP to
-#   enforce, unless the call's arguments carry an approval reference
-#   (approval_ref, "APR-..."), which the PEP has verified. A malformed reference
-#   is refused rather than ignored.
+#   Destructive tools are allowed with the `approval` obligation, which the engine
+#   enforces: it parks the call until an approver grants a one-time grant for that
+#   exact call (docs/approvals.md). `db_drop` needs an approval by a DBA: a subject
+#   of dba_subjects or a member of the group `dba`, never the requester itself.
+#   `fs_delete` needs the requester's own confirmation (`self`) after signing in
+#   again. `fs_read` needs none. `db_drop` takes a `database` argument, a name of
+#   letters, digits and underscores (argument_not_allowed otherwise). Data is
+#   inline. Deny by default: an unknown method or tool is refused with a reason,
+#   and a deny carries no obligation.
 package mcp.examples.approval
 
-# Tool -> whether it is destructive.
-tools := {
-	"fs_read": false,
-	"fs_delete": true,
-	"db_drop": true,
-}
+# Subjects who may approve a db_drop, besides the members of the group dba.
+dba_subjects := ["carol", "dba-oncall"]
 
-# Who may approve a destructive call.
-approvers := ["data-owner", "secops"]
+# Tool -> the approval a call needs, without its reason (added per call), or null
+# for none. The engine checks the obligation (src/approval/obligation.ts).
+approvals := {
+	"fs_read": null,
+	"fs_delete": {
+		"approvers": "self",
+		"grant_ttl_seconds": 120,
+	},
+	"db_drop": {
+		"approvers": {"subjects": dba_subjects, "groups": ["dba"]},
+		"grant_ttl_seconds": 300,
+		"request_ttl_seconds": 3600,
+	},
+}
 
 # METADATA
 # title: decision
 # description: Same shape as mcp/authz/decision.
 # entrypoint: true
 decision := {
-	"allow": count(deny) == 0,
+	"allow": allow,
 	"reasons": sort(deny),
 	"obligations": obligations,
 	"visible": null,
 }
 
+allow := count(deny) == 0
+
 default _method := ""
 
 _method := input.request.method if is_string(input.request.method)
 
-default _ref := null
+_tool := input.request.tool if is_string(input.request.tool)
 
-_ref := input.request.arguments.approval_ref
+default _arguments := {}
 
-_destructive if tools[input.request.tool] == true
+_arguments := input.request.arguments if is_object(input.request.arguments)
 
-_has_valid_ref if {
-	is_string(_ref)
-	startswith(_ref, "APR-")
-	count(_ref) > 4
-}
+# --- obligations ---------------------------------------------------------------
 
 default obligations := {}
 
-obligations := {"require_approval": true, "approvers": approvers} if {
-	count(deny) == 0
-	_destructive
-	not _has_valid_ref
+# Only on an allow: a refused call asks nobody for an approval.
+obligations := {"approval": _obligation} if {
+	allow
+	_method == "tools/call"
+	is_object(approvals[_tool])
 }
+
+# The tool's approval with its reason; without one if the reason cannot be built, so
+# that a missing message never drops the obligation (and with it the approval).
+_obligation := object.union(approvals[_tool], {"reason": _reason[_tool]}) if {
+	is_string(_reason[_tool])
+} else := approvals[_tool]
+
+# What the approver is shown.
+_reason["fs_delete"] := concat("", [
+	"fs_delete deletes '", _path_text, "': confirm it is you, after signing in again",
+])
+
+_reason["db_drop"] := concat("", [
+	"db_drop drops the database '", _arguments.database, "': a DBA must approve this exact call",
+])
+
+# The path for fs_delete's message, at most 200 characters (a reason is at most 1024).
+_path_text := substring(_arguments.path, 0, 200) if is_string(_arguments.path)
+
+else := "(no path)"
+
+# --- deny ----------------------------------------------------------------------
 
 deny contains {"code": "method_not_permitted", "message": "this example only decides tools/call"} if {
 	_method != "tools/call"
@@ -62,10 +95,15 @@ deny contains {"code": "tool_unknown", "message": "the tool is not in the exampl
 	not _known_tool
 }
 
-_known_tool if is_boolean(tools[input.request.tool])
+_known_tool if _tool in object.keys(approvals)
 
-deny contains {"code": "approval_invalid", "message": "argument 'approval_ref' must be a string 'APR-...'"} if {
+deny contains {"code": "argument_not_allowed", "message": "argument 'database' must be a name of 1 to 64 letters, digits or underscores"} if {
 	_method == "tools/call"
-	_ref != null
-	not _has_valid_ref
+	_tool == "db_drop"
+	not _database_name(object.get(_arguments, "database", null))
+}
+
+_database_name(v) if {
+	is_string(v)
+	regex.match(`^[A-Za-z0-9_]{1,64}$`, v)
 }
