@@ -30,6 +30,8 @@ export const RpcCode = {
   headerMismatch: -32020,
   /** MCP 2026-07-28: the request's protocol version is not one the receiver supports. */
   unsupportedProtocolVersion: -32022,
+  /** MCP 2025-11-25: the request needs the user to visit a URL first (URL-mode elicitation). */
+  urlElicitationRequired: -32042,
   /** The upstream could not be reached. */
   upstreamUnavailable: -32004,
 } as const;

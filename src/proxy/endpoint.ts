@@ -35,6 +35,7 @@ import {
   type JsonRpcId,
 } from '../pep/message.ts';
 import { refusedAnswer } from '../pep/refused.ts';
+import { acceptsUrlElicitation, declaresUrlElicitation, deniedAnswer } from '../pep/url-elicitation.ts';
 import { unsealedRequest } from '../pep/unsealed.ts';
 import { duplicateInBatch, type PendingIds, type PendingRequest } from '../pep/pending-ids.ts';
 import type { StreamSupervisor } from '../pep/stream-supervisor.ts';
@@ -198,7 +199,7 @@ async function sessionOperation(
   const pep = enforcementContext(ctx, request, sessionId, version);
   const decision = await decideRequest(pep, { method, protocol_version: version });
   if (!decision.allow)
-    return sendOwn(reply, refusal(ctx, [{ message: { type: 'response', id: null }, decision }], sessionId, false)!);
+    return sendOwn(reply, refusal(ctx, [{ message: { type: 'response', id: null }, decision }], pep, false)!);
   const upstreamId = ctx.sessions.get(sessionId);
   if (upstreamId === undefined) return sendOwn(reply, { status: 404, body: sessionGone(null, decision) });
   try {
@@ -216,7 +217,7 @@ async function initializeSession(
   { message, raw }: { readonly message: ClientMessage; readonly raw: unknown },
 ): Promise<unknown> {
   const verdicts = await decideMessages(pep, [message]);
-  const refusedAnswer = refusal(ctx, verdicts, undefined, false);
+  const refusedAnswer = refusal(ctx, verdicts, { session: undefined, protocolVersion: pep.protocolVersion }, false);
   if (refusedAnswer !== null) return sendOwn(reply, refusedAnswer);
   let sessionId: string;
   try {
@@ -245,7 +246,8 @@ async function initializeSession(
     });
   }
   const upstreamId = response.headers[HEADER.sessionId];
-  const dropped = ctx.sessions.set(sessionId, typeof upstreamId === 'string' ? upstreamId : null);
+  const urlElicitation = message.type === 'request' && declaresUrlElicitation(message.params.capabilities);
+  const dropped = ctx.sessions.set(sessionId, typeof upstreamId === 'string' ? upstreamId : null, urlElicitation);
   if (typeof dropped === 'string') closeUpstream(ctx, dropped);
   return relay(reply, response, {
     headers: { ...clientHeaders(response.headers), [HEADER.sessionId]: sessionId },
@@ -271,7 +273,12 @@ async function decideAndForward(
   const repeated = duplicateInBatch(messages);
   if (repeated !== undefined) return sendOwn(reply, duplicate(firstRequestId(messages), repeated));
   const verdicts = await decideMessages(pep, messages);
-  const refusedAnswer = refusal(ctx, verdicts, sessionId ?? undefined, batch);
+  const refusedAnswer = refusal(
+    ctx,
+    verdicts,
+    { session: sessionId ?? undefined, protocolVersion: pep.protocolVersion },
+    batch,
+  );
   if (refusedAnswer !== null) return sendOwn(reply, refusedAnswer);
   let upstreamId: string | null = null;
   if (sessionId !== null) {
@@ -293,7 +300,7 @@ async function decideAndForward(
       if (message.type === 'request')
         requests.push({ id: message.id, method: message.method, handleResult: decision.handle_result });
     } else if (message.type === 'request') {
-      own.push(forbidden(message.id, decision));
+      own.push(deniedAnswer(message.id, decision, clientOf(ctx, pep, message)));
     }
   });
   if (forwarded.length === 0) return sendOwn(reply, own.length > 0 ? { status: 200, body: own } : { status: 202 });
@@ -334,9 +341,10 @@ async function decideAndForward(
 function refusal(
   ctx: ProxyContext,
   verdicts: readonly Verdict[],
-  sessionId: string | undefined,
+  pep: Pick<EnforcementContext, 'session' | 'protocolVersion'>,
   batch: boolean,
 ): OwnAnswer | null {
+  const sessionId = pep.session;
   const id = firstRequestId(verdicts.map((v) => v.message));
   const denied = verdicts
     .filter((v) => !v.decision.allow)
@@ -387,8 +395,21 @@ function refusal(
     };
   }
   return message.type === 'request'
-    ? { status: 200, body: forbidden(message.id, decision) }
+    ? { status: 200, body: deniedAnswer(message.id, decision, clientOf(ctx, pep, message)) }
     : { status: 403, body: forbidden(null, decision) };
+}
+
+/** What a denied request's answer depends on of its client: the version, and whether it takes URL elicitation. */
+function clientOf(
+  ctx: ProxyContext,
+  pep: { readonly session: string | undefined; readonly protocolVersion: string | undefined },
+  message: ClientMessage & { readonly type: 'request' },
+): { readonly protocolVersion: string | undefined; readonly urlElicitation: boolean } {
+  const declared = pep.session !== undefined && ctx.sessions.acceptsUrlElicitation(pep.session);
+  return {
+    protocolVersion: pep.protocolVersion,
+    urlElicitation: acceptsUrlElicitation(message, pep.protocolVersion, declared),
+  };
 }
 
 function creationRefusal(ctx: ProxyContext, id: JsonRpcId, err: unknown): OwnAnswer {

@@ -4,10 +4,13 @@ import { hashSessionId } from '../session/ids.ts';
  * Legacy sessions: the warden session id the client holds, mapped to the upstream's own
  * `Mcp-Session-Id` (null for a stateless upstream). Keyed by the id's sha256, like the
  * session store; the upstream id never leaves the proxy. Bounded: beyond `max`, the
- * oldest mapping is dropped (its client gets 404 and re-initializes).
+ * oldest mapping is dropped (its client gets 404 and re-initializes). Beside it, whether
+ * the session's client declared URL-mode elicitation at initialize (how a call parked for
+ * approval is answered).
  */
 export class SessionMap {
   readonly #entries = new Map<string, string | null>();
+  readonly #urlElicitation = new Set<string>();
   readonly #max: number;
 
   constructor(max: number) {
@@ -15,12 +18,20 @@ export class SessionMap {
   }
 
   /** Records a new mapping; returns the mapping dropped to make room, if any. */
-  set(wardenId: string, upstreamId: string | null): string | null | undefined {
-    this.#entries.set(hashSessionId(wardenId), upstreamId);
+  set(wardenId: string, upstreamId: string | null, urlElicitation = false): string | null | undefined {
+    const key = hashSessionId(wardenId);
+    this.#entries.set(key, upstreamId);
+    if (urlElicitation) this.#urlElicitation.add(key);
     if (this.#entries.size <= this.#max) return undefined;
     const [oldest, upstream] = this.#entries.entries().next().value as [string, string | null];
     this.#entries.delete(oldest);
+    this.#urlElicitation.delete(oldest);
     return upstream;
+  }
+
+  /** Whether the session's client declared URL-mode elicitation. */
+  acceptsUrlElicitation(wardenId: string): boolean {
+    return this.#urlElicitation.has(hashSessionId(wardenId));
   }
 
   /** The upstream id for a warden id: a string, null (stateless upstream), or undefined (unknown). */
@@ -37,6 +48,7 @@ export class SessionMap {
     const key = hashSessionId(wardenId);
     const upstream = this.#entries.get(key);
     this.#entries.delete(key);
+    this.#urlElicitation.delete(key);
     return upstream;
   }
 

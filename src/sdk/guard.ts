@@ -18,6 +18,7 @@ import { PendingIds } from '../pep/pending-ids.ts';
 import { refusedAnswer } from '../pep/refused.ts';
 import type { StreamSupervisor } from '../pep/stream-supervisor.ts';
 import { unsealedRequest } from '../pep/unsealed.ts';
+import { acceptsUrlElicitation, declaresUrlElicitation, deniedAnswer } from '../pep/url-elicitation.ts';
 import { PdpUnavailable } from '../errors.ts';
 import { WardenRefusal } from '../pep/warden.ts';
 import { eraProblem, isInitialize, servedEra } from './era.ts';
@@ -93,6 +94,8 @@ class GuardedTransport implements ServerTransport {
   /** The version the server answered to initialize: what the era of a handshaken transport is. */
   #servedVersion: string | undefined;
   #initializeId: RequestId | undefined;
+  /** Whether the client declared URL-mode elicitation at initialize (legacy era). */
+  #urlElicitation = false;
   /** Settles once `initialize` was judged: later messages need its session. */
   #initialized: Promise<void> = Promise.resolve();
   /** Deliveries in arrival order, whatever order their decisions finish in. */
@@ -203,6 +206,7 @@ class GuardedTransport implements ServerTransport {
     this.#protocolVersion =
       typeof message.params?.protocolVersion === 'string' ? message.params.protocolVersion : undefined;
     this.#initializeId = message.id;
+    this.#urlElicitation = declaresUrlElicitation(message.params?.capabilities);
     const decision = await decideRequest(
       { ...pep, protocolVersion: this.#protocolVersion },
       mcpRequestOf(classify(message), this.#protocolVersion),
@@ -257,11 +261,12 @@ class GuardedTransport implements ServerTransport {
       const decision = await decideRequest(pep, mcpRequestOf(message, version));
       if (!decision.allow) {
         claimed();
-        return this.#refusal(
-          message.id as RequestId,
-          decision,
-          pep.session !== undefined && denialKind(decision.reasons) === 'state_gone',
-        );
+        const id = message.id as RequestId;
+        if (decision.approval !== undefined) {
+          const urlElicitation = acceptsUrlElicitation(message, version, this.#urlElicitation);
+          return this.#answer(id, deniedAnswer(id, decision, { protocolVersion: version, urlElicitation }), false);
+        }
+        return this.#refusal(id, decision, pep.session !== undefined && denialKind(decision.reasons) === 'state_gone');
       }
       // A session is watched as a whole; without one, each request is watched until its
       // answer, as the proxy watches every stream it relays.
