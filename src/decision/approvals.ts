@@ -12,6 +12,7 @@ import {
   ObligationUnsupported,
 } from '../errors.ts';
 import type { Principal } from '../identity/principal.ts';
+import type { SessionFilter } from '../session/record.ts';
 import { approvalUrl, type ApprovalDeps } from '../approval/deps.ts';
 import { approvalIdHash, isApprovalId } from '../approval/ids.ts';
 import type { Approvers } from '../approval/obligation.ts';
@@ -120,6 +121,53 @@ export async function revokeApproval(
     }),
   );
   return revoked;
+}
+
+/** Most live requests one principal revocation ends; the rule itself stops any use of the rest. */
+const MAX_REVOKED_WITH_PRINCIPAL = 1000;
+
+/**
+ * Ends the live requests and grants of a revoked principal (`filter`: its issuer, subject,
+ * client), each recorded as `approval.revoked`. Their use is refused by the rule anyway;
+ * this keeps what the store shows (and an approver's queue) true.
+ */
+export async function revokeApprovalsOf(deps: CoreDeps, filter: SessionFilter, caller: Caller): Promise<number> {
+  const approvals = deps.approvals;
+  if (approvals === undefined) return 0;
+  const now = deps.clock();
+  const by: ApprovalActor = { iss: null, sub: null, client_id: null, caller: caller.id };
+  let revoked = 0;
+  for (const state of ['pending', 'granted'] as const) {
+    const live = await approvals.store.list({ state, server: filter.server, limit: MAX_REVOKED_WITH_PRINCIPAL }, now);
+    for (const record of live.filter((r) => ownerMatches(r, filter))) {
+      const ended = await approvals.store.transition(
+        record.id_hash,
+        { from: [state], to: 'revoked', when: 'live', set: { revoked_at: now, revoked_by: by } },
+        now,
+      );
+      if (ended === undefined) continue;
+      revoked += 1;
+      await deps.audit.append(
+        auditRecord('approval.revoked', now, caller.id, {
+          principal: recordedPrincipal(ended.owner),
+          session: ended.session,
+          server: ended.server,
+          tool: ended.tool,
+          detail: { approval: ended.id, binding: ended.binding, note: null, with_principal: true },
+        }),
+      );
+    }
+  }
+  return revoked;
+}
+
+function ownerMatches(record: ApprovalRecord, filter: SessionFilter): boolean {
+  const { owner } = record;
+  return (
+    (filter.iss === undefined || owner.iss === filter.iss) &&
+    (filter.sub === undefined || owner.sub === filter.sub) &&
+    (filter.client_id === undefined || owner.client_id === filter.client_id)
+  );
 }
 
 /** One request by id. */

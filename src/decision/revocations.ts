@@ -1,6 +1,7 @@
 import type { SessionFilter } from '../session/record.ts';
 import type { CoreDeps } from './deps.ts';
 import { recordRevocation, revocationView, selectorOf } from './principal-revocation.ts';
+import { revokeApprovalsOf } from './approvals.ts';
 import { revokeSessions } from './sessions.ts';
 import type { Caller, PrincipalSelector, RevocationFields, RevocationView, SessionView } from './types.ts';
 
@@ -21,6 +22,7 @@ export async function revokePrincipal(
   const rule = await recordRevocation(deps, selector, caller, deps.clock(), { note: fields.note ?? null });
   const filter = sessionsOf(selector);
   const sessions = filter === null ? [] : await revokeSessions(deps, filter, caller);
+  if (filter !== null) await revokeApprovalsOf(deps, filter, caller);
   return { rule: revocationView(rule), revoked: sessions.length };
 }
 
@@ -39,6 +41,7 @@ export async function revokeSessionsOfPrincipal(
   const detail = { note: null, bulk: filter };
   const rule = selector === null ? null : await recordRevocation(deps, selector, caller, deps.clock(), detail);
   const sessions = await revokeSessions(deps, filter, caller);
+  if (rule !== null) await revokeApprovalsOf(deps, filter, caller);
   return { sessions, rule: rule === null ? null : revocationView(rule) };
 }
 

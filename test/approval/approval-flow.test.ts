@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryApprovalStore } from '../../src/approval/memory-store.ts';
 import { sweepApprovals } from '../../src/decision/approval-sweep.ts';
-import { decideApproval, revokeApproval } from '../../src/decision/approvals.ts';
+import { decideApproval, getApproval, revokeApproval } from '../../src/decision/approvals.ts';
 import { decide } from '../../src/decision/decide.ts';
 import type { CoreDeps } from '../../src/decision/deps.ts';
 import { revokePrincipal } from '../../src/decision/revocations.ts';
@@ -210,6 +210,10 @@ describe('approvals: a parked call, a one-time grant', () => {
     t.clock.advance(1000);
     await revokePrincipal(deps, { subject: 'alice', note: 'incident' }, ADMIN);
     expect(codes(await call(fresh, undefined, third))).toEqual(['principal_revoked']);
+    // The principal's live grant is ended too, so no queue or listing shows it usable.
+    expect(await getApproval(deps, parkedId)).toMatchObject({ state: 'revoked', revoked_by: { caller: 'console' } });
+    const ended = t.audit.saved.filter((r) => r.kind === 'approval.revoked' && r.detail?.with_principal === true);
+    expect(ended.map((r) => r.detail?.approval).sort()).toEqual([second, parkedId].sort());
   });
 
   it("'self': the requester confirms after signing in again; a token from before the call does not", async () => {
