@@ -14,8 +14,8 @@ const META_CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
  * `_meta` `clientCapabilities`) declare URL-mode elicitation: `elicitation.url`.
  */
 export function declaresUrlElicitation(capabilities: unknown): boolean {
-  const elicitation = field(capabilities, 'elicitation');
-  return field(elicitation, 'url') !== undefined;
+  const url = field(field(capabilities, 'elicitation'), 'url');
+  return url !== null && typeof url === 'object' && !Array.isArray(url);
 }
 
 /**
@@ -67,7 +67,7 @@ export function deniedAnswer(
       },
     };
   }
-  if (elicits && version >= FIRST_URL_ELICITATION_VERSION) {
+  if (elicits && /^\d{4}-\d{2}-\d{2}$/.test(version) && version >= FIRST_URL_ELICITATION_VERSION) {
     return rpcError(id, RpcCode.urlElicitationRequired, message, {
       elicitations: [{ mode: 'url', elicitationId: approval.id, url: approval.url, message }],
       ...data,

@@ -5,6 +5,8 @@ import { readBundleFile } from '../../src/policy/bundle.ts';
 import { loadPolicyEngine } from '../../src/policy/engine.ts';
 import { buildProxyApp, type ProxyOptions } from '../../src/proxy/app.ts';
 import { inProcessWarden } from '../../src/pep/in-process.ts';
+import type { ApprovalStore } from '../../src/approval/record.ts';
+import { gatedEngine, withApprovals } from './approvals.ts';
 import { createTestCore, type TestCore } from './core.ts';
 import { fixtureBundle } from './paths.ts';
 
@@ -33,12 +35,18 @@ export async function startTestProxy(
     more?: Partial<ProxyOptions>;
     /** Identity assertions for the upstream: signed by the test core, sent in `upstream.identityHeader`. */
     upstreamIdentity?: UpstreamIdentitySigner;
+    /** Approvals kept in this store (`withApprovals`): `core.deps` then has them. */
+    approvals?: ApprovalStore;
+    /** Tools whose allowed calls get this `approval` obligation (`gatedEngine` over the bundle). */
+    gated?: Record<string, unknown>;
   } = {},
 ): Promise<TestProxy> {
-  const engine = await loadPolicyEngine(
+  const loaded = await loadPolicyEngine(
     await readBundleFile(options.bundle ?? fixtureBundle('catalogue-everything'), 64 << 20),
   );
+  const engine = options.gated === undefined ? loaded : gatedEngine(loaded, options.gated);
   const core = await createTestCore({ engine, upstreamIdentity: options.upstreamIdentity });
+  if (options.approvals !== undefined) core.deps = withApprovals(core.deps, options.approvals);
   const app = await buildProxyApp({
     warden: inProcessWarden(core.deps, PROXY_CALLER),
     upstream: { url: upstreamUrl, headers: {}, timeoutMs: 5_000, connections: 8, ...options.upstream },
