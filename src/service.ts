@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { JSONWebKeySet } from 'jose';
 import { createApprovalStore } from './approval/create-store.ts';
@@ -10,6 +11,7 @@ import { sweepApprovals } from './decision/approval-sweep.ts';
 import type { CoreDeps } from './decision/deps.ts';
 import { loadUpstreamIdentitySigner } from './decision/upstream-identity.ts';
 import { loadDevIssuer } from './identity/dev-issuer.ts';
+import { isSafeKeyUrl, KEY_URL_RULE } from './identity/key-url.ts';
 import { readJwksFile } from './keys/jwks-file.ts';
 import { loadOrCreateSecretKey } from './keys/secret-key.ts';
 import { createTokenVerifier } from './identity/verifier.ts';
@@ -20,6 +22,8 @@ import { ActivePolicy } from './policy/active.ts';
 import { PolicyReloader, type PolicyStatus } from './policy/reloader.ts';
 import type { BundleTrust } from './policy/signature.ts';
 import { buildApp } from './server/app.ts';
+import { pageMount } from './server/approval-page/mount.ts';
+import type { ApprovalPageOptions } from './server/approval-page/plugin.ts';
 import { createCallerAuth } from './server/caller.ts';
 import { Lifecycle } from './server/lifecycle.ts';
 import { isLoopback } from './server/loopback.ts';
@@ -61,6 +65,41 @@ export function keylessBindProblem(config: Pick<Config, 'callers' | 'server'>): 
     `refusing to listen on ${config.server.host}: no API keys are configured (callers.api_keys), ` +
     'so only loopback is allowed'
   );
+}
+
+/**
+ * The approval page's options (config `approvals.sign_in`), or undefined when no page is
+ * served (no sign-in, or approvals off). Throws a start-up error when the page cannot work:
+ * no page URL, an issuer reached in the clear, an unreadable client secret.
+ */
+export function approvalPageOptions(config: Pick<Config, 'approvals' | 'server'>): ApprovalPageOptions | undefined {
+  const signIn = config.approvals.sign_in;
+  if (signIn === undefined || !config.approvals.enabled) return undefined;
+  const pageUrl = approvalPageUrl(config);
+  if (pageUrl === null) {
+    throw new Error(
+      'approvals.sign_in needs approvals.page_url (or a fixed server.port): the sign-in returns to <page_url>/callback',
+    );
+  }
+  pageMount(pageUrl);
+  if (!isSafeKeyUrl(signIn.issuer)) {
+    throw new Error(`approvals.sign_in.issuer ${KEY_URL_RULE}: the sign-in's codes and tokens travel to it`);
+  }
+  let clientSecret: string | undefined;
+  if (signIn.client_secret_file !== undefined) {
+    try {
+      clientSecret = readFileSync(signIn.client_secret_file, 'utf8').trim();
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new Error(`approvals.sign_in.client_secret_file: cannot read ${signIn.client_secret_file} (${reason})`);
+    }
+    if (clientSecret === '')
+      throw new Error(`approvals.sign_in.client_secret_file: ${signIn.client_secret_file} is empty`);
+  }
+  return {
+    pageUrl,
+    signIn: { issuer: signIn.issuer, clientId: signIn.client_id, clientSecret, scopes: signIn.scopes },
+  };
 }
 
 /** How a core is started: where its listener binds (for the dev-mode rule) and who sees its parts. */
@@ -179,6 +218,7 @@ export async function createService(
   if (keyless !== null) throw new Error(keyless);
   // Without keys, `local` operates (admin routes) only in dev mode: see docs/security.md.
   const auth = createCallerAuth(config.callers.api_keys, { localAdmin: config.server.dev });
+  const approvalPage = approvalPageOptions(config);
   const metrics = new ServiceMetrics();
   const running = await startCore(config, { host: config.server.host, metrics });
   const { core, reloader, devIssuer } = running;
@@ -200,6 +240,7 @@ export async function createService(
       allowedHosts: server.allowed_hosts,
       allowedOrigins: server.allowed_origins,
     }),
+    approvalPage,
   });
   app.addHook('onClose', running.stop);
   app.decorate('policyStatus', () => reloader.status());

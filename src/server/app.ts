@@ -6,6 +6,8 @@ import type { DevIssuer } from '../identity/dev-issuer.ts';
 import { HostNotAllowed, OriginNotAllowed, ShuttingDown } from '../errors.ts';
 import type { ServiceMetrics } from '../metrics/service-metrics.ts';
 import type { PolicyReloader } from '../policy/reloader.ts';
+import { type ApprovalPageOptions, approvalPageRoutes } from './approval-page/plugin.ts';
+import { isPageRoute, pageMount, withPageOrigin } from './approval-page/mount.ts';
 import type { CallerAuth } from './caller.ts';
 import { installJsonParser, type JsonLimits } from './json-limits.ts';
 import { Lifecycle } from './lifecycle.ts';
@@ -47,6 +49,8 @@ export interface AppOptions {
   lifecycle?: Lifecycle | undefined;
   /** Host and Origin checks against DNS rebinding; when absent, loopback hosts and no browser origin. */
   origins?: OriginPolicy | undefined;
+  /** The approval page (config `approvals.sign_in`), served at its URL's path; none when absent. */
+  approvalPage?: ApprovalPageOptions | undefined;
 }
 
 /** Routes that answer whatever the phase: an orchestrator must see a draining replica as such. */
@@ -74,9 +78,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installJsonParser(app, options.jsonLimits ?? { maxDepth: 32, maxKeys: 10_000 });
   installErrorHandler(app, options.bodyLimit);
   const origins = options.origins ?? apiOriginPolicy({ loopback: true, allowedHosts: [], allowedOrigins: [] });
+  const page = options.approvalPage && pageMount(options.approvalPage.pageUrl);
+  // The approval page's form posts carry its own origin: allowed on its routes, not on the API's.
+  const pageOrigins = page && withPageOrigin(origins, page);
   // DNS rebinding: a page rebound to this port must reach no route, probes and 404s included.
   app.addHook('onRequest', async (request) => {
-    const refusal = originRefusal(origins, request.headers.origin, request.headers.host);
+    const policy = page && pageOrigins && isPageRoute(request.routeOptions.url, page) ? pageOrigins : origins;
+    const refusal = originRefusal(policy, request.headers.origin, request.headers.host);
     if (refusal === null) return;
     const setting = refusal.header === 'host' ? 'server.allowed_hosts' : 'server.allowed_origins';
     const message = `${refusal.message} (${setting})`;
@@ -116,5 +124,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(policyRoutes, { reloader: options.reloader, auth });
   await app.register(auditRoutes, { sink: core.audit, auth });
   if (options.devIssuer) await app.register(devRoutes, { issuer: options.devIssuer });
+  if (options.approvalPage && page) {
+    await app.register(approvalPageRoutes, {
+      core,
+      page: options.approvalPage,
+      bodyLimit: options.bodyLimit,
+      prefix: page.path,
+    });
+  }
   return app;
 }

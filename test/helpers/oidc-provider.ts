@@ -136,8 +136,12 @@ async function authorizationCodeFlow(
     prompt: 'login',
   }))
     authorize.searchParams.set(k, v);
-  const jar = new Map<string, string>();
-  const code = await followToCode(authorize, redirect, jar, user);
+  const stopped = await browse(authorize, { user, stopAt: (url) => url.href.startsWith(redirect) });
+  if (!stopped.stopped) throw new Error(`the sign-in did not reach the redirect URI: ${summary(stopped)}`);
+  const code = stopped.url.searchParams.get('code');
+  if (code === null) {
+    throw new Error(`the authorization server refused: ${stopped.url.searchParams.get('error_description')}`);
+  }
   const body = new URLSearchParams({
     grant_type: 'authorization_code',
     code,
@@ -157,50 +161,115 @@ async function authorizationCodeFlow(
   return answer.access_token;
 }
 
-/** Follows redirects (keeping cookies), submits the dev login form as `user`, until the redirect to `redirect` with a code. */
-async function followToCode(start: URL, redirect: string, jar: Map<string, string>, user: string): Promise<string> {
-  let next: { url: URL; init: RequestInit } = { url: start, init: {} };
-  for (let hop = 0; hop < 20; hop += 1) {
-    const res = await fetch(next.url, {
-      ...next.init,
-      redirect: 'manual',
-      headers: { ...next.init.headers, cookie: cookies(jar) },
-    });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
+/** One cookie a browser keeps: per host (not port, as browsers do) and path. */
+interface StoredCookie {
+  readonly name: string;
+  readonly value: string;
+  readonly host: string;
+  readonly path: string;
+}
+
+/** A browser's cookies, shared across every origin it visits. */
+export class CookieJar {
+  readonly #cookies: StoredCookie[] = [];
+
+  /** Keeps the cookies of an answer from `url` (Path and Max-Age=0 / a past Expires honoured). */
+  store(url: URL, headers: Headers): void {
+    for (const line of headers.getSetCookie()) {
+      const [pair, ...attributes] = line.split(';').map((part) => part.trim());
       const at = pair!.indexOf('=');
-      jar.set(pair!.slice(0, at), pair!.slice(at + 1));
+      const name = pair!.slice(0, at);
+      const attr = (key: string) =>
+        attributes.find((a) => a.toLowerCase().startsWith(`${key}=`))?.slice(key.length + 1);
+      const path = attr('path') || url.pathname.replace(/\/[^/]*$/, '') || '/';
+      const expires = attr('expires');
+      const gone = attr('max-age') === '0' || (expires !== undefined && Date.parse(expires) <= Date.now());
+      const index = this.#cookies.findIndex((c) => c.name === name && c.host === url.hostname && c.path === path);
+      if (index !== -1) this.#cookies.splice(index, 1);
+      if (!gone) this.#cookies.push({ name, value: pair!.slice(at + 1), host: url.hostname, path });
     }
+  }
+
+  /** The Cookie header a request to `url` carries, longest paths first; undefined when none. */
+  header(url: URL): string | undefined {
+    const matching = this.#cookies
+      .filter((c) => c.host === url.hostname && pathMatches(url.pathname, c.path))
+      .sort((a, b) => b.path.length - a.path.length);
+    return matching.length === 0 ? undefined : matching.map((c) => `${c.name}=${c.value}`).join('; ');
+  }
+
+  /** The value of cookie `name` for `url`. */
+  get(url: URL, name: string): string | undefined {
+    return this.#cookies.find((c) => c.name === name && c.host === url.hostname && pathMatches(url.pathname, c.path))
+      ?.value;
+  }
+}
+
+function pathMatches(path: string, cookiePath: string): boolean {
+  return path === cookiePath || path.startsWith(cookiePath.endsWith('/') ? cookiePath : `${cookiePath}/`);
+}
+
+export interface BrowseOptions {
+  /** The browser's cookies; a fresh jar when absent. */
+  readonly jar?: CookieJar;
+  /** Who signs in at oidc-provider's dev login form; without one, the login page is where browsing ends. */
+  readonly user?: string;
+  /** A URL not to go to: browsing ends there, before fetching it (a redirect URI with its code). */
+  readonly stopAt?: (url: URL) => boolean;
+  /** The first request's method, headers and body; the others are GETs (and the login form's POSTs). */
+  readonly init?: RequestInit;
+}
+
+/** Where browsing ended: the last answer, or the URL `stopAt` stopped at (`stopped`, no answer). */
+export interface Browsed {
+  readonly url: URL;
+  readonly stopped: boolean;
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: string;
+  readonly jar: CookieJar;
+}
+
+/**
+ * A browser-ish walk from `start`: follows redirects and `<meta http-equiv="refresh">`,
+ * keeping cookies per host and path, and submits oidc-provider's login form
+ * (`/interaction/…`) as `user`; it ends at the first other answer, or where `stopAt` says.
+ */
+export async function browse(start: URL | string, options: BrowseOptions = {}): Promise<Browsed> {
+  const jar = options.jar ?? new CookieJar();
+  let next: { url: URL; init: RequestInit } = { url: new URL(start), init: options.init ?? {} };
+  for (let hop = 0; hop < 20; hop += 1) {
+    const { url, init } = next;
+    const cookie = jar.header(url);
+    const res = await fetch(url, {
+      ...init,
+      redirect: 'manual',
+      headers: { ...(init.headers as Record<string, string> | undefined), ...(cookie === undefined ? {} : { cookie }) },
+    });
+    jar.store(url, res.headers);
     const location = res.headers.get('location');
-    if (location !== null) {
-      const target = new URL(location, next.url);
-      if (target.href.startsWith(redirect)) {
-        const code = target.searchParams.get('code');
-        if (code === null)
-          throw new Error(`the authorization server refused: ${target.searchParams.get('error_description')}`);
-        return code;
-      }
-      next = { url: target, init: {} };
+    const body = location === null ? await res.text() : '';
+    const refresh = /<meta http-equiv="refresh" content="\d+;\s*url=([^"]+)"/i.exec(body)?.[1];
+    const target = location ?? (refresh === undefined ? null : refresh.replaceAll('&amp;', '&'));
+    if (target !== null) {
+      const to = new URL(target, url);
+      if (options.stopAt?.(to)) return { url: to, stopped: true, status: 0, headers: new Headers(), body: '', jar };
+      next = { url: to, init: {} };
       continue;
     }
-    const html = await res.text();
-    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-    if (res.status !== 200 || action === undefined)
-      throw new Error(
-        `sign-in stopped at ${next.url}: ${res.status} ${html
-          .replace(/<[^>]+>/g, ' ')
-          .replace(/\s+/g, ' ')
-          .slice(0, 300)}`,
-      );
+    const action = /<form[^>]*action="([^"]+)"/.exec(body)?.[1];
+    if (options.user === undefined || !url.pathname.startsWith('/interaction/') || action === undefined) {
+      return { url, stopped: false, status: res.status, headers: res.headers, body, jar };
+    }
     const fields = new URLSearchParams();
-    for (const [input] of html.matchAll(/<input[^>]*>/g)) {
+    for (const [input] of body.matchAll(/<input[^>]*>/g)) {
       const name = /\bname="([^"]*)"/.exec(input)?.[1];
       if (name !== undefined) fields.set(name, /\bvalue="([^"]*)"/.exec(input)?.[1] ?? '');
     }
-    if (fields.has('login')) fields.set('login', user);
+    if (fields.has('login')) fields.set('login', options.user);
     if (fields.has('password')) fields.set('password', 'any');
     next = {
-      url: new URL(action.replaceAll('&amp;', '&'), next.url),
+      url: new URL(action.replaceAll('&amp;', '&'), url),
       init: {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -208,9 +277,13 @@ async function followToCode(start: URL, redirect: string, jar: Map<string, strin
       },
     };
   }
-  throw new Error('the sign-in did not reach the redirect URI');
+  throw new Error(`browsing from ${start} did not end in 20 hops`);
 }
 
-function cookies(jar: Map<string, string>): string {
-  return [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+function summary(page: Browsed): string {
+  const text = page.body
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .slice(0, 300);
+  return `${page.url} answered ${page.status}: ${text}`;
 }
