@@ -38,7 +38,10 @@ export type Approvers = ApprovalObligation['approvers'];
 /** The obligation's name in a decision's `obligations`. */
 export const APPROVAL_OBLIGATION = 'approval';
 
-/** The policy's `approval` obligation, checked: a malformed one is the policy's bug, and denies (`approval_invalid`). */
+/**
+ * The policy's `approval` obligation, checked: a malformed one is the policy's bug, and
+ * denies (`approval_invalid`).
+ */
 export function parseApprovalObligation(value: unknown): ApprovalObligation {
   const parsed = approvalObligationSchema.safeParse(value);
   if (parsed.success) return parsed.data;

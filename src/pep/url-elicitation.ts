@@ -53,7 +53,8 @@ export function deniedAnswer(
   const data = { ...denialData(decision.reasons, decision.decision_id), approval };
   const version = client.protocolVersion;
   const elicits = client.urlElicitation && approval.url !== null && version !== undefined;
-  const message = `Approval required: ${approval.reason ?? 'this call needs an approval'}. Open the link to approve it, then retry.`;
+  const why = approval.reason ?? 'this call needs an approval';
+  const message = `Approval required: ${why}. Open the link to approve it, then retry.`;
   if (elicits && isModern(version)) {
     return {
       jsonrpc: '2.0',

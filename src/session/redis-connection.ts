@@ -26,7 +26,10 @@ export function failClosedRedis(url: string, commandTimeoutMs: number): Redis {
   return redis;
 }
 
-/** A Redis failure as `session_store_unavailable`, whose message says what kind of failure it was, and nothing of the data. */
+/**
+ * A Redis failure as `session_store_unavailable`, whose message says what kind of failure
+ * it was, and nothing of the data.
+ */
 export function storeUnavailable(err: unknown, store: string): SessionStoreUnavailable {
   const message = err instanceof Error ? err.message : '';
   const what = /timed out/i.test(message)
