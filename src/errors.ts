@@ -118,6 +118,33 @@ export class TrustDomainUntrusted extends WardenError {
   static override readonly status = 401;
   static override readonly family = 'identity';
 }
+/**
+ * An Identity Assertion JWT Authorization Grant (`typ: oauth-id-jag+jwt`) was presented as
+ * an access token: it is a grant to exchange at the resource's authorization server.
+ */
+export class IdJagNotAccessToken extends WardenError {
+  static override readonly code = 'id_jag_not_access_token';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
+}
+/** The agent identity presented beside the token (a JWT-SVID) failed its check. */
+export class AgentIdentityInvalid extends WardenError {
+  static override readonly code = 'agent_identity_invalid';
+  static override readonly status = 401;
+  static override readonly family = 'identity';
+}
+/** The token's `may_act` does not name the actor acting for its subject. */
+export class ActorNotPermitted extends WardenError {
+  static override readonly code = 'actor_not_permitted';
+  static override readonly status = 403;
+  static override readonly family = 'policy';
+}
+/** The delegation chain has more actors than `identity.delegation.max_depth`. */
+export class DelegationTooDeep extends WardenError {
+  static override readonly code = 'delegation_too_deep';
+  static override readonly status = 403;
+  static override readonly family = 'policy';
+}
 /** The request names an MCP server this service does not decide for. */
 export class ServerUnknown extends WardenError {
   static override readonly code = 'server_unknown';
@@ -637,6 +664,10 @@ export const ERROR_CLASSES: readonly ErrorClassInfo[] = [
   ApprovalUnknown,
   ApprovalForbidden,
   ApprovalClosed,
+  IdJagNotAccessToken,
+  AgentIdentityInvalid,
+  ActorNotPermitted,
+  DelegationTooDeep,
 ];
 
 const STATUS_BY_CODE: ReadonlyMap<string, number> = new Map(ERROR_CLASSES.map((c) => [c.code, c.status]));

@@ -125,6 +125,7 @@ export async function startCore(config: Config, options: CoreOptions): Promise<R
     servers: config.identity.servers,
     cacheSize: config.identity.token_cache_size,
     maxTokenBytes: config.identity.max_token_bytes,
+    maxActorDepth: config.identity.delegation.max_depth,
   });
   const upstreamIdentity = await loadUpstreamIdentitySigner(config.identity.upstream_assertion);
   const store = createSessionStore(config.session);

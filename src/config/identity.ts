@@ -194,5 +194,12 @@ export const identityConfigSchema = z
     token_cache_size: z.number().int().min(0).max(1_000_000).default(10_000),
     max_token_bytes: z.number().int().min(256).max(65_536).default(8_192),
     upstream_assertion: upstreamAssertionConfigSchema.optional(),
+    /** Delegated identity (RFC 8693 actor chains, agent JWT-SVIDs; docs/identity.md, "Delegation"). */
+    delegation: z
+      .strictObject({
+        /** The longest actor chain accepted; a longer one is refused `delegation_too_deep`. 0: no delegation. */
+        max_depth: z.number().int().min(0).max(16).default(3),
+      })
+      .default({ max_depth: 3 }),
   })
   .superRefine(checkIssuerTrust);

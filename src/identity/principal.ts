@@ -1,4 +1,5 @@
 import { ClaimInvalid } from '../errors.ts';
+import { actorsOf, mayActOf, type Actor, type MayAct } from './actor.ts';
 
 /** A verified identity, as policies see it. Built only from a verified token. */
 export interface Principal {
@@ -15,6 +16,13 @@ export interface Principal {
   readonly dropped_scopes: readonly string[];
   readonly spiffe_id: string | null;
   readonly kind: 'user' | 'workload';
+  /**
+   * Who acts for the subject (RFC 8693 `act`, and an agent's JWT-SVID presented beside
+   * the token), the most recent actor first; empty when the subject acts itself.
+   */
+  readonly actor: readonly Actor[];
+  /** Who the token says may act for its subject (RFC 8693 `may_act`), or null. */
+  readonly may_act: MayAct | null;
   /** The configured selection of claims; never the raw token. */
   readonly claims: Readonly<Record<string, unknown>>;
 }
@@ -57,6 +65,7 @@ function clientIdOf(claims: Record<string, unknown>): string | null {
 
 /** Maps the verified claims of an access token to a user principal. */
 export function principalFromClaims(claims: Record<string, unknown>, mapping: ClaimMapping): Principal {
+  const iss = String(claims.iss);
   const asserted = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
   const scopes = limitTo(asserted, mapping.trustedScopes);
   const roles = limitTo(
@@ -64,7 +73,7 @@ export function principalFromClaims(claims: Record<string, unknown>, mapping: Cl
     mapping.trustedRoles,
   );
   return {
-    iss: String(claims.iss),
+    iss,
     sub: subjectOf(claims),
     client_id: clientIdOf(claims),
     scopes: scopes.kept,
@@ -73,6 +82,8 @@ export function principalFromClaims(claims: Record<string, unknown>, mapping: Cl
     dropped_scopes: scopes.dropped,
     spiffe_id: null,
     kind: 'user',
+    actor: actorsOf(claims, iss),
+    may_act: mayActOf(claims),
     claims: pick(claims, mapping.policyClaims),
   };
 }
@@ -90,6 +101,8 @@ export function principalFromSvid(claims: Record<string, unknown>, trustDomain: 
     dropped_scopes: [],
     spiffe_id: sub,
     kind: 'workload',
+    actor: [],
+    may_act: null,
     claims: pick(claims, ['aud', 'exp', 'iat']),
   };
 }

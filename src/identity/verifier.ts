@@ -2,7 +2,9 @@ import { hash } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import type { IssuerConfig, TrustDomainConfig } from '../config/identity.ts';
 import {
+  AgentIdentityInvalid,
   AudienceMismatch,
+  IdJagNotAccessToken,
   IssuerUntrusted,
   IssuerUntrustedForServer,
   ServerUnknown,
@@ -11,17 +13,32 @@ import {
   TokenMissing,
   TokenTooLarge,
   TrustDomainUntrusted,
+  WardenError,
 } from '../errors.ts';
+import { delegate } from './delegation.ts';
 import { fromJoseError } from './jose-errors.ts';
 import { createKeySource, type KeySource } from './key-source.ts';
 import { principalFromClaims, principalFromSvid, type Principal } from './principal.ts';
 import { parseSpiffeId } from './spiffe.ts';
 import { TokenCache } from './token-cache.ts';
 
+/** What a request presents to say who it acts as: the bearer token, and the agent's own identity. */
+export interface Credentials {
+  readonly token?: string | undefined;
+  /** A JWT-SVID of the agent presenting the token (docs/identity.md, "Delegation"). */
+  readonly agent_token?: string | undefined;
+}
+
 /** Verifies bearer tokens for one MCP server audience. */
 export interface TokenVerifier {
-  /** Resolves to the principal, or rejects with a coded identity error. */
+  /** Resolves to the token's principal, or rejects with a coded identity error. */
   verify(token: string | undefined, audience: string): Promise<Principal>;
+  /**
+   * The principal a request acts as: its token's, with the agent identity (verified like
+   * any JWT-SVID, for the same audience) joined to the actor chain, the chain's depth and
+   * `may_act` checked. Every check of a request's identity goes through here.
+   */
+  identify(credentials: Credentials, audience: string): Promise<Principal>;
 }
 
 export interface VerifierOptions {
@@ -31,6 +48,8 @@ export interface VerifierOptions {
   servers?: readonly string[];
   cacheSize: number;
   maxTokenBytes: number;
+  /** The longest actor chain accepted (`identity.delegation.max_depth`). */
+  maxActorDepth?: number;
   /** Epoch milliseconds; injectable for tests. */
   now?: () => number;
 }
@@ -69,8 +88,14 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     domains.set(config.trust_domain, svidTrust(config, now));
   }
   const cache = new TokenCache(options.cacheSize);
+  const maxActorDepth = options.maxActorDepth ?? DEFAULT_MAX_ACTOR_DEPTH;
 
-  return {
+  const verifier: TokenVerifier = {
+    async identify(credentials, audience) {
+      const principal = await verifier.verify(credentials.token, audience);
+      const agent = credentials.agent_token === undefined ? null : await agentOf(credentials.agent_token, audience);
+      return delegate(principal, agent, maxActorDepth);
+    },
     async verify(token, audience) {
       if (token === undefined || token.length === 0) throw new TokenMissing('no bearer token was presented');
       if (token.length > options.maxTokenBytes)
@@ -114,7 +139,21 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       return principal;
     },
   };
+
+  /** The agent's JWT-SVID, verified as any token is; its failure is named as the agent's. */
+  async function agentOf(token: string, audience: string): Promise<Principal> {
+    try {
+      return await verifier.verify(token, audience);
+    } catch (err) {
+      if (!(err instanceof WardenError)) throw err;
+      throw new AgentIdentityInvalid(`the agent identity was refused (${err.code}): ${err.message}`, { cause: err });
+    }
+  }
+  return verifier;
 }
+
+/** The default of `identity.delegation.max_depth`. */
+export const DEFAULT_MAX_ACTOR_DEPTH = 3;
 
 function issuerTrust(config: IssuerConfig, now: () => number): Trust {
   const mapping = {
@@ -155,6 +194,9 @@ function svidTrust(config: TrustDomainConfig, now: () => number): Trust {
   };
 }
 
+/** The `typ` of an Identity Assertion JWT Authorization Grant, with and without its media-type prefix. */
+const ID_JAG_TYPES = new Set(['oauth-id-jag+jwt', 'application/oauth-id-jag+jwt']);
+
 /** Picks the issuer or trust domain from the unverified token; verification follows. */
 function route(
   token: string,
@@ -162,13 +204,20 @@ function route(
   domains: Map<string, Trust>,
 ): { trust: Trust; kid: string | undefined } {
   let claims: JWTPayload;
-  let kid: string | undefined;
+  let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     claims = decodeJwt(token);
-    kid = decodeProtectedHeader(token).kid;
+    header = decodeProtectedHeader(token);
   } catch {
     throw new TokenInvalid('the token is not a well-formed JWT');
   }
+  if (typeof header.typ === 'string' && ID_JAG_TYPES.has(header.typ.toLowerCase())) {
+    throw new IdJagNotAccessToken(
+      'the token is an ID-JAG (Identity Assertion JWT Authorization Grant): a grant to exchange at the ' +
+        "MCP server's authorization server for an access token, not an access token",
+    );
+  }
+  const { kid } = header;
   const issuer = typeof claims.iss === 'string' ? issuers.get(claims.iss) : undefined;
   if (issuer !== undefined) return { trust: issuer, kid };
   const spiffe = parseSpiffeId(claims.sub);
