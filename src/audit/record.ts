@@ -41,7 +41,7 @@ export interface AuditRecord {
   readonly kind: AuditKind;
   readonly decision_id: string | null;
   readonly caller: string;
-  readonly principal: { readonly iss: string; readonly sub: string; readonly client_id: string | null } | null;
+  readonly principal: RecordedPrincipal | null;
   /** sha256 of the session id. */
   readonly session: string | null;
   readonly server: string | null;
@@ -78,11 +78,50 @@ export function auditRecord(kind: AuditKind, now: number, caller: string, fields
   };
 }
 
-/** The part of a principal a record keeps. */
+/** The part of a principal a record keeps: who, and (when someone acts for them) through whom. */
+export interface RecordedPrincipal {
+  readonly iss: string;
+  readonly sub: string;
+  readonly client_id: string | null;
+  /** The actor chain, most recent actor first; absent when the subject acted itself. */
+  readonly actor?: readonly RecordedActor[];
+}
+
+/** One actor of a recorded chain; `attested` when it proved itself with its own JWT-SVID. */
+export interface RecordedActor {
+  readonly iss: string;
+  readonly sub: string;
+  readonly client_id: string | null;
+  readonly spiffe_id: string | null;
+  readonly attested?: true;
+}
+
+type ActorLike = Omit<RecordedActor, 'attested'> & { readonly attested?: boolean };
+
+/** The part of a principal (or of a state's owner) a record keeps. */
 export function recordedPrincipal(
-  principal: { readonly iss: string; readonly sub: string; readonly client_id: string | null } | null,
+  principal: {
+    readonly iss: string;
+    readonly sub: string;
+    readonly client_id: string | null;
+    readonly actor?: readonly ActorLike[] | undefined;
+  } | null,
 ): AuditRecord['principal'] {
-  return principal && { iss: principal.iss, sub: principal.sub, client_id: principal.client_id };
+  if (principal === null) return null;
+  const { iss, sub, client_id, actor = [] } = principal;
+  if (actor.length === 0) return { iss, sub, client_id };
+  return {
+    iss,
+    sub,
+    client_id,
+    actor: actor.map((a) => ({
+      iss: a.iss,
+      sub: a.sub,
+      client_id: a.client_id,
+      spiffe_id: a.spiffe_id,
+      ...(a.attested === true ? { attested: true as const } : {}),
+    })),
+  };
 }
 
 /** Filters of an audit query; all given fields must match. */

@@ -70,7 +70,7 @@ export async function bindState(deps: CoreDeps, request: BindStateRequest, calle
   if (value.length === 0 || value.length > MAX_VALUE_LENGTH || !value.isWellFormed()) {
     throw new InvalidRequest(`value must be 1 to ${MAX_VALUE_LENGTH} well-formed characters`);
   }
-  const principal = await deps.verifier.verify(request.token, request.server);
+  const principal = await deps.verifier.identify(request, request.server);
   await assertNotRevoked(deps, lookupFor(principal, request.token), now);
   const parent =
     request.session === undefined

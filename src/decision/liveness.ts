@@ -38,7 +38,7 @@ export async function checkLiveness(
 }
 
 async function checkItem(deps: CoreDeps, item: LivenessItem, now: number): Promise<void> {
-  const principal = await deps.verifier.verify(item.token, item.server);
+  const principal = await deps.verifier.identify(item, item.server);
   const revoked = assertNotRevoked(deps, lookupFor(principal, item.token), now);
   const session =
     item.session === undefined ? Promise.resolve() : checkItemSession(deps, item, item.session, principal, now);

@@ -98,7 +98,7 @@ export async function sealForPrincipal(
   caller: Caller,
 ): Promise<{ readonly request_state: string }> {
   const now = deps.clock();
-  const principal = await deps.verifier.verify(request.token, request.server);
+  const principal = await deps.verifier.identify(request, request.server);
   await assertNotRevoked(deps, lookupFor(principal, request.token), now);
   const sealed = await sealRequestState(deps.stateKey, request.request_state, {
     principal,

@@ -36,7 +36,7 @@ export async function createSession(
   if (unfit !== null) throw new InvalidRequest(unfit);
   const now = deps.clock();
   const engine = deps.policy.get();
-  const principal = await deps.verifier.verify(request.token, request.server);
+  const principal = await deps.verifier.identify(request, request.server);
   await assertNotRevoked(deps, lookupFor(principal, request.token), now);
   const kind = request.kind ?? 'mcp-session';
   const grant = engine.grant(
@@ -107,7 +107,7 @@ export async function widenSession(deps: CoreDeps, request: WidenRequest, caller
   const now = deps.clock();
   const engine = deps.policy.get();
   const current = await findForCaller(deps, request.id, caller);
-  const principal = await deps.verifier.verify(request.token, current.server);
+  const principal = await deps.verifier.identify(request, current.server);
   await assertNotRevoked(deps, lookupFor(principal, request.token), now);
   const session = checkSession(current, { principal, server: current.server, tool: null, now, kind: current.kind });
   const grant = engine.grant(
@@ -193,6 +193,7 @@ export async function listSessions(deps: CoreDeps, filter: SessionFilter, limit:
 export interface RevokeRequest {
   readonly id: string;
   readonly token?: string | undefined;
+  readonly agent_token?: string | undefined;
 }
 
 /**
@@ -213,7 +214,7 @@ export async function revokeSession(deps: CoreDeps, request: RevokeRequest, call
   let tokenProblem: string | null = null;
   if (request.token !== undefined) {
     try {
-      requestedBy = await deps.verifier.verify(request.token, current.server);
+      requestedBy = await deps.verifier.identify(request, current.server);
     } catch (err) {
       tokenProblem = toReason(err).code;
     }
@@ -281,7 +282,7 @@ export function viewOf(record: SessionRecord): SessionView {
   return {
     id_hash: record.id_hash,
     kind: record.kind,
-    owner: { ...record.owner },
+    owner: { ...record.owner, actor: record.owner.actor ?? [] },
     server: record.server,
     scope: record.scope,
     created_at: new Date(record.created_at).toISOString(),
@@ -306,11 +307,13 @@ function sessionRecord(
   detail: Record<string, unknown>,
 ): AuditRecord {
   const { caller, principal, now, revision } = change;
+  // A change no principal made (an admin's) still names the chain the state belongs to.
+  const chain = principal === null && (record.owner.actor ?? []).length > 0;
   return auditRecord(kind, now, caller.id, {
     principal: recordedPrincipal(principal),
     session: record.id_hash,
     server: record.server,
     policy_revision: revision,
-    detail,
+    detail: chain ? { ...detail, owner: recordedPrincipal(record.owner) } : detail,
   });
 }

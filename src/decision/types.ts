@@ -1,6 +1,6 @@
 import type { Reason } from '../errors.ts';
 import type { HandleResult } from '../policy/handle-result.ts';
-import type { MintedKind, SessionKind } from '../session/record.ts';
+import type { ActorRef, MintedKind, SessionKind, SessionOwner } from '../session/record.ts';
 
 /**
  * Who is asking: the authenticated PEP (proxy, gateway, MCP server) or operator. `local`
@@ -54,6 +54,8 @@ export interface McpRequest {
 /** Body of `POST /v1/decide`. */
 export interface DecideRequest {
   readonly token?: string | undefined;
+  /** The presenting agent's JWT-SVID (docs/identity.md, "Delegation"). */
+  readonly agent_token?: string | undefined;
   readonly session?: string | undefined;
   readonly server: string;
   readonly mcp: McpRequest;
@@ -111,6 +113,8 @@ export interface ApprovalTicket {
 /** Body of `POST /v1/sessions`. */
 export interface CreateSessionRequest {
   readonly token?: string | undefined;
+  /** The presenting agent's JWT-SVID (docs/identity.md, "Delegation"). */
+  readonly agent_token?: string | undefined;
   readonly server: string;
   readonly kind?: MintedKind | undefined;
   readonly tools?: readonly string[] | undefined;
@@ -123,6 +127,8 @@ export type BoundStateKind = 'task' | 'handle';
 /** Body of `POST /v1/bound-state`: state the upstream minted for this principal's request. */
 export interface BindStateRequest {
   readonly token?: string | undefined;
+  /** The presenting agent's JWT-SVID (docs/identity.md, "Delegation"). */
+  readonly agent_token?: string | undefined;
   /** The session the request was made in (legacy era); the state ends with it. */
   readonly session?: string | undefined;
   readonly server: string;
@@ -140,6 +146,8 @@ export interface BoundStateView {
 /** Body of `POST /v1/request-states`: an upstream's `requestState`, to seal to the principal. */
 export interface SealRequestStateRequest {
   readonly token?: string | undefined;
+  /** The presenting agent's JWT-SVID (docs/identity.md, "Delegation"). */
+  readonly agent_token?: string | undefined;
   readonly server: string;
   readonly request_state: string;
 }
@@ -148,6 +156,8 @@ export interface SealRequestStateRequest {
 export interface WidenRequest {
   readonly id: string;
   readonly token?: string | undefined;
+  /** The presenting agent's JWT-SVID (docs/identity.md, "Delegation"). */
+  readonly agent_token?: string | undefined;
   readonly add: readonly string[];
 }
 
@@ -156,7 +166,7 @@ export interface SessionView {
   readonly id?: string;
   readonly id_hash: string;
   readonly kind: SessionKind;
-  readonly owner: { iss: string; sub: string; client_id: string | null; spiffe_id: string | null };
+  readonly owner: SessionOwner & { readonly actor: readonly ActorRef[] };
   readonly server: string;
   readonly scope: readonly string[];
   readonly created_at: string;
@@ -204,6 +214,8 @@ export interface RevocationView {
 /** One open stream's authority, for `checkLiveness`: the token and session it was opened with, for a server. */
 export interface LivenessItem {
   readonly token?: string | undefined;
+  /** The presenting agent's JWT-SVID (docs/identity.md, "Delegation"). */
+  readonly agent_token?: string | undefined;
   readonly session?: string | undefined;
   readonly server: string;
 }

@@ -135,8 +135,8 @@ export function createWardenClient(options: WardenClientOptions): Warden {
     widenSession: ({ id, ...body }) => sessionCall('POST', `/v1/sessions/${encodeURIComponent(id)}/scope`, body, 200),
     bindState: (request) => stateCall('POST', '/v1/bound-state', request, 201, boundStateViewSchema),
     sealRequestState: (request) => stateCall('POST', '/v1/request-states', request, 201, sealedRequestStateSchema),
-    async revokeSession({ id, token }) {
-      await sessionCall('DELETE', `/v1/sessions/${encodeURIComponent(id)}`, token === undefined ? {} : { token }, 200);
+    async revokeSession({ id, ...credentials }) {
+      await sessionCall('DELETE', `/v1/sessions/${encodeURIComponent(id)}`, credentials, 200);
     },
     async liveness(items) {
       if (items.length === 0) return [];

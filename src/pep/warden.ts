@@ -34,7 +34,11 @@ export interface Warden {
    */
   sealRequestState(request: SealRequestStateRequest): Promise<{ readonly request_state: string }>;
   /** Revokes a session (idempotent); throws a {@link WardenRefusal}. */
-  revokeSession(request: { readonly id: string; readonly token?: string | undefined }): Promise<void>;
+  revokeSession(request: {
+    readonly id: string;
+    readonly token?: string | undefined;
+    readonly agent_token?: string | undefined;
+  }): Promise<void>;
   /**
    * Whether the authority behind open streams still holds, for each item: null when the
    * token verifies, its principal is not revoked and the session (if any) is live and
@@ -49,6 +53,7 @@ export interface Warden {
 /** One open stream's authority: the token and session it was opened with, for a server. */
 export interface LivenessItem {
   readonly token?: string | undefined;
+  readonly agent_token?: string | undefined;
   readonly session?: string | undefined;
   readonly server: string;
 }

@@ -8,7 +8,7 @@ import {
   ToolNotInSessionScope,
 } from '../errors.ts';
 import type { Principal } from '../identity/principal.ts';
-import { isExpired, type SessionKind, type SessionOwner, type SessionRecord } from './record.ts';
+import { isExpired, type ActorRef, type SessionKind, type SessionOwner, type SessionRecord } from './record.ts';
 
 /** What a request wants to do with a session. */
 export interface SessionUse {
@@ -42,17 +42,38 @@ export function checkSession(record: SessionRecord | undefined, use: SessionUse)
   return record;
 }
 
-/** The owner fields a principal would have on a session it creates. */
+/** The owner fields a principal would have on a session it creates, its actor chain included. */
 export function ownerOf(principal: Principal): SessionOwner {
-  return { iss: principal.iss, sub: principal.sub, client_id: principal.client_id, spiffe_id: principal.spiffe_id };
+  return {
+    iss: principal.iss,
+    sub: principal.sub,
+    client_id: principal.client_id,
+    spiffe_id: principal.spiffe_id,
+    actor: principal.actor.map(({ iss, sub, client_id, spiffe_id }) => ({ iss, sub, client_id, spiffe_id })),
+  };
 }
 
-/** Whether `principal` is the owner: issuer, subject, client id and SPIFFE id all equal. */
+/**
+ * Whether `principal` is the owner: issuer, subject, client id and SPIFFE id all equal,
+ * and the same actor chain — the subject itself, or another agent acting for it, is not
+ * the owner of what an agent created for it (docs/identity.md, "Delegation").
+ */
 export function ownedBy(owner: SessionOwner, principal: Principal): boolean {
   return (
     owner.iss === principal.iss &&
     owner.sub === principal.sub &&
     owner.client_id === principal.client_id &&
-    owner.spiffe_id === principal.spiffe_id
+    owner.spiffe_id === principal.spiffe_id &&
+    sameChain(owner.actor ?? [], principal.actor)
+  );
+}
+
+function sameChain(owned: readonly ActorRef[], presented: readonly ActorRef[]): boolean {
+  return (
+    owned.length === presented.length &&
+    owned.every((a, i) => {
+      const b = presented[i]!;
+      return a.iss === b.iss && a.sub === b.sub && a.client_id === b.client_id && a.spiffe_id === b.spiffe_id;
+    })
   );
 }

@@ -15,6 +15,20 @@ export interface SessionOwner {
   readonly sub: string;
   readonly client_id: string | null;
   readonly spiffe_id: string | null;
+  /**
+   * The actor chain it was created through (most recent actor first), empty when the
+   * subject acted itself; absent in records written before chains were kept, which is
+   * read as empty.
+   */
+  readonly actor?: readonly ActorRef[];
+}
+
+/** One actor of an owner's chain: who it is, not how it proved it. */
+export interface ActorRef {
+  readonly iss: string;
+  readonly sub: string;
+  readonly client_id: string | null;
+  readonly spiffe_id: string | null;
 }
 
 /** Everything kept per session, and nothing more. Times are epoch milliseconds. */

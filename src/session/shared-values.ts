@@ -24,7 +24,10 @@ export class SharedValues {
       ...record,
       server: this.#share(`s:${record.server}`, record.server),
       created_by: this.#share(`c:${record.created_by}`, record.created_by),
-      owner: this.#share(`o:${JSON.stringify([owner.iss, owner.sub, owner.client_id, owner.spiffe_id])}`, owner),
+      owner: this.#share(
+        `o:${JSON.stringify([owner.iss, owner.sub, owner.client_id, owner.spiffe_id, owner.actor])}`,
+        owner,
+      ),
       scope: this.#share(`t:${JSON.stringify(record.scope)}`, record.scope),
       context: Object.keys(record.context).length === 0 ? EMPTY_CONTEXT : record.context,
     };

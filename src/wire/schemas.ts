@@ -16,6 +16,11 @@ const contextSchema = z
 
 // The body bound only: `identity.max_token_bytes` (up to 64 KiB) is the limit, answered `token_too_large`.
 const tokenSchema = z.string().min(1).max(65_536).describe('the bearer access token the MCP client presented');
+const agentTokenSchema = z
+  .string()
+  .min(1)
+  .max(65_536)
+  .describe("the presenting agent's JWT-SVID (audience: the server), joined to the actor chain");
 const serverSchema = z.string().min(1).max(2048).describe('the MCP server id: its canonical resource URI');
 const toolNameSchema = z.string().min(1).max(256);
 
@@ -48,6 +53,7 @@ export const mcpRequestSchema = z.strictObject({
 /** `POST /v1/decide` body. */
 export const decideBodySchema = z.strictObject({
   token: tokenSchema.optional(),
+  agent_token: agentTokenSchema.optional(),
   session: z.string().min(1).max(256).optional().describe('a session id or state handle'),
   server: serverSchema,
   mcp: mcpRequestSchema,
@@ -86,6 +92,7 @@ export const decisionSchema = z.object({
 /** `POST /v1/sessions` body. */
 export const createSessionBodySchema = z.strictObject({
   token: tokenSchema.optional(),
+  agent_token: agentTokenSchema.optional(),
   server: serverSchema,
   kind: z.enum(['mcp-session', 'state-handle']).optional(),
   tools: z.array(toolNameSchema).min(1).max(1000).optional(),
@@ -95,6 +102,7 @@ export const createSessionBodySchema = z.strictObject({
 /** `POST /v1/bound-state` body: state the upstream minted (a task, a handle), to bind to the principal. */
 export const bindStateBodySchema = z.strictObject({
   token: tokenSchema.optional(),
+  agent_token: agentTokenSchema.optional(),
   session: z.string().min(1).max(256).optional().describe('the session the state was minted in (legacy era)'),
   server: serverSchema,
   kind: z.enum(['task', 'handle']).describe('a task the upstream created, or a handle a tool returned'),
@@ -110,6 +118,7 @@ export const boundStateViewSchema = z.object({
 /** `POST /v1/request-states` body: an upstream's MCP 2026-07-28 `requestState`, to seal to the principal. */
 export const sealRequestStateBodySchema = z.strictObject({
   token: tokenSchema.optional(),
+  agent_token: agentTokenSchema.optional(),
   server: serverSchema,
   request_state: z.string().min(1).max(65_536).describe("the upstream's requestState, as it returned it"),
 });
@@ -120,11 +129,14 @@ export const sealedRequestStateSchema = z.object({
 });
 
 /** `DELETE /v1/sessions/{id}` body (optional). */
-export const revokeBodySchema = z.strictObject({ token: tokenSchema.optional() }).nullish();
+export const revokeBodySchema = z
+  .strictObject({ token: tokenSchema.optional(), agent_token: agentTokenSchema.optional() })
+  .nullish();
 
 /** `POST /v1/sessions/{id}/scope` body. */
 export const widenBodySchema = z.strictObject({
   token: tokenSchema.optional(),
+  agent_token: agentTokenSchema.optional(),
   add: z.array(toolNameSchema).min(1).max(1000),
 });
 
@@ -157,6 +169,17 @@ export const sessionViewSchema = z.object({
     sub: z.string(),
     client_id: z.string().nullable(),
     spiffe_id: z.string().nullable(),
+    actor: z
+      .array(
+        z.object({
+          iss: z.string(),
+          sub: z.string(),
+          client_id: z.string().nullable(),
+          spiffe_id: z.string().nullable(),
+        }),
+      )
+      .readonly()
+      .describe('the actor chain the state was created through, most recent actor first'),
   }),
   server: z.string(),
   scope: z.array(z.string()).readonly(),
@@ -238,6 +261,7 @@ export const livenessBodySchema = z.strictObject({
     .array(
       z.strictObject({
         token: tokenSchema.optional(),
+        agent_token: agentTokenSchema.optional(),
         session: z.string().min(1).max(256).optional().describe('a session id or state handle'),
         server: serverSchema,
       }),

@@ -59,7 +59,8 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: Caller
     async (request) => {
       const { id } = request.params;
       const caller = await forSessionServer(core, auth.authorize(request, ['pep', 'admin']), id);
-      return widenSession(core, { id, token: request.body.token, add: request.body.add }, caller);
+      const { token, agent_token, add } = request.body;
+      return widenSession(core, { id, token, agent_token, add }, caller);
     },
   );
 
@@ -139,7 +140,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ core: CoreDeps; auth: Caller
     async (request) => {
       const { id } = request.params;
       const caller = await forSessionServer(core, auth.authorize(request, ['pep', 'admin']), id);
-      return revokeSession(core, { id, token: request.body?.token }, caller);
+      return revokeSession(core, { id, token: request.body?.token, agent_token: request.body?.agent_token }, caller);
     },
   );
 };
