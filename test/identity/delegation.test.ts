@@ -122,7 +122,7 @@ describe('delegated identity: actor chains, may_act, agent identities, ID-JAGs',
     await expect(verifier.identify({ token: forAgent }, SERVER)).resolves.toMatchObject({ actor: [] });
   });
 
-  it('joins an agent JWT-SVID to the chain: attests the actor act names, else becomes the most recent one', async () => {
+  it('joins an agent JWT-SVID: attests the actor act names, else becomes the most recent actor', async () => {
     const verifier = verifierWith();
     const named = await verifier.identify(
       { token: await token({ act: { sub: AGENT } }), agent_token: await svid(AGENT) },
