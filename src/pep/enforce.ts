@@ -12,6 +12,8 @@ export interface EnforcementContext {
   /** The MCP server id (its canonical resource URI): the audience of the tokens. */
   readonly server: string;
   readonly token: string | undefined;
+  /** The presenting agent's JWT-SVID, beside the token (docs/identity.md, "Delegation"). */
+  readonly agentToken?: string | undefined;
   /** The warden session the messages belong to (legacy era), if any. */
   readonly session: string | undefined;
   readonly protocolVersion: string | undefined;
@@ -21,6 +23,14 @@ export interface EnforcementContext {
   readonly obligations: ReadonlySet<string>;
   /** The upstream takes an identity assertion with every request: an allow must carry one. */
   readonly upstreamIdentity?: boolean | undefined;
+}
+
+/** What the warden verifies the request's identity from: the token, and the agent's own identity if given. */
+export function credentialsOf(ctx: Pick<EnforcementContext, 'token' | 'agentToken'>): {
+  token: string | undefined;
+  agent_token?: string;
+} {
+  return ctx.agentToken === undefined ? { token: ctx.token } : { token: ctx.token, agent_token: ctx.agentToken };
 }
 
 export interface Verdict {
@@ -37,7 +47,7 @@ export interface Verdict {
  */
 export async function decideRequest(ctx: EnforcementContext, mcp: McpRequest): Promise<Decision> {
   const request = {
-    token: ctx.token,
+    ...credentialsOf(ctx),
     session: ctx.session,
     server: ctx.server,
     mcp,
@@ -101,13 +111,14 @@ export function visibleAmong(
 /** Makes the state the upstream mints in answers to these messages their principal's (and session's). */
 export function mintedStateHooks(ctx: EnforcementContext): MintedStateHooks {
   const bind = (kind: 'task' | 'handle') => async (value: string) => {
-    await ctx.warden.bindState({ token: ctx.token, session: ctx.session, server: ctx.server, kind, value });
+    await ctx.warden.bindState({ ...credentialsOf(ctx), session: ctx.session, server: ctx.server, kind, value });
   };
   return {
     bindTask: bind('task'),
     bindHandle: bind('handle'),
     sealRequestState: async (value) =>
-      (await ctx.warden.sealRequestState({ token: ctx.token, server: ctx.server, request_state: value })).request_state,
+      (await ctx.warden.sealRequestState({ ...credentialsOf(ctx), server: ctx.server, request_state: value }))
+        .request_state,
   };
 }
 
@@ -127,7 +138,7 @@ async function widened(
   request: Parameters<Warden['decide']>[0],
 ): Promise<Decision> {
   try {
-    await ctx.warden.widenSession({ id: session, token: ctx.token, add: [tool] });
+    await ctx.warden.widenSession({ id: session, ...credentialsOf(ctx), add: [tool] });
   } catch (err) {
     // The deny stands; the grant policy's reasons for refusing the widening explain it
     // (tool_not_permitted, destructive_requires_role, …) and are added to the answer.

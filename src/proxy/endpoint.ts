@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { Reason } from '../errors.ts';
 import { denialKind, forbidden, refusalOf, refusalReasons, sessionGone } from '../pep/answers.ts';
 import {
+  credentialsOf,
   decideMessages,
   decideRequest,
   mintedStateHooks,
@@ -160,7 +161,7 @@ export async function handleGet(ctx: ProxyContext, request: FastifyRequest, repl
 /** Legacy `DELETE`: the owner ends a session; it is revoked here, its streams cut, then it is closed upstream. */
 export async function handleDelete(ctx: ProxyContext, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
   return sessionOperation(ctx, request, reply, TRANSPORT_METHOD.close, async (sessionId, upstreamId, pep, identity) => {
-    await ctx.warden.revokeSession({ id: sessionId, token: pep.token });
+    await ctx.warden.revokeSession({ id: sessionId, ...credentialsOf(pep) });
     // The client's DELETE goes upstream below, with the client's headers.
     forgetSession(ctx, sessionId, { code: 'session_revoked', message: 'the session was ended by its owner' }, false);
     if (upstreamId === null) return sendOwn(reply, { status: 204 });
@@ -221,7 +222,8 @@ async function initializeSession(
   if (refusedAnswer !== null) return sendOwn(reply, refusedAnswer);
   let sessionId: string;
   try {
-    sessionId = (await ctx.warden.createSession({ token: pep.token, server: pep.server, kind: 'mcp-session' })).id!;
+    sessionId = (await ctx.warden.createSession({ ...credentialsOf(pep), server: pep.server, kind: 'mcp-session' }))
+      .id!;
   } catch (err) {
     return sendOwn(reply, creationRefusal(ctx, idOf(message), err));
   }
@@ -483,7 +485,7 @@ function screenFor(ctx: ProxyContext, pep: EnforcementContext, scope: string, li
 
 /** Streams are supervised under the token and session they were opened with. */
 function watcher(ctx: ProxyContext, pep: EnforcementContext): (cut: () => void) => () => void {
-  return (cut) => ctx.supervisor.watch({ token: pep.token, session: pep.session, server: pep.server }, cut);
+  return (cut) => ctx.supervisor.watch({ ...credentialsOf(pep), session: pep.session, server: pep.server }, cut);
 }
 
 const noWatch = (): (() => void) => () => undefined;
@@ -527,6 +529,7 @@ function enforcementContext(
     warden: ctx.warden,
     server: ctx.identity.resource,
     token: bearerToken(request.headers.authorization),
+    agentToken: header(request, HEADER.agentIdentity),
     session,
     protocolVersion: version,
     widenOnDemand: ctx.widenOnDemand,

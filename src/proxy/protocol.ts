@@ -8,6 +8,8 @@ export const HEADER = {
   protocolVersion: 'mcp-protocol-version',
   method: 'mcp-method',
   name: 'mcp-name',
+  /** The presenting agent's JWT-SVID, beside the client's token; read here, never forwarded. */
+  agentIdentity: 'agent-identity',
 } as const;
 
 /** A body parsers could read two ways: refused with `ambiguous_message`, never forwarded. */

@@ -9,7 +9,13 @@ import {
 import type { Transport as TransportV2 } from '@modelcontextprotocol/server';
 import { denialKind, forbidden, refusalOf, refusalReasons, type Denied } from '../pep/answers.ts';
 import type { HandleResult } from '../policy/handle-result.ts';
-import { decideRequest, mintedStateHooks, visibleAmong, type EnforcementContext } from '../pep/enforce.ts';
+import {
+  credentialsOf,
+  decideRequest,
+  mintedStateHooks,
+  visibleAmong,
+  type EnforcementContext,
+} from '../pep/enforce.ts';
 import { isModern, statedVersion, type Era, type Refusal } from '../pep/era.ts';
 import { screenServerMessage } from '../pep/list-filter.ts';
 import { mcpRequestOf } from '../pep/mcp-request.ts';
@@ -87,7 +93,8 @@ class GuardedTransport implements ServerTransport {
   readonly #supervisor: StreamSupervisor | undefined;
   /** The warden session of this transport; its id never leaves the process. */
   #session: string | undefined;
-  #sessionToken: string | undefined;
+  /** The credentials the session was created with: its revocation is asked with them. */
+  #sessionCredentials: Pick<EnforcementContext, 'token' | 'agentToken'> = { token: undefined };
   #unwatch: (() => void) | undefined;
   /** Asked for by the client's initialize, then the one the server answered. */
   #protocolVersion: string | undefined;
@@ -218,16 +225,16 @@ class GuardedTransport implements ServerTransport {
     if (this.#inner.sessionId === undefined) return () => this.#deliver(message, extra);
     try {
       const view = await this.#options.warden.createSession({
-        token: pep.token,
+        ...credentialsOf(pep),
         server: this.#options.server,
         kind: 'mcp-session',
       });
       if (view.id === undefined)
         throw new WardenRefusal(PdpUnavailable.code, 'the warden created a session without an id');
       this.#session = view.id;
-      this.#sessionToken = pep.token;
+      this.#sessionCredentials = { token: pep.token, agentToken: pep.agentToken };
       this.#unwatch = this.#supervisor?.watch(
-        { token: pep.token, session: view.id, server: this.#options.server },
+        { ...credentialsOf(pep), session: view.id, server: this.#options.server },
         () => this.#endSession(),
       );
     } catch (err) {
@@ -272,7 +279,7 @@ class GuardedTransport implements ServerTransport {
       // answer, as the proxy watches every stream it relays.
       const unwatch =
         pep.session === undefined
-          ? this.#supervisor?.watch({ token: pep.token, server: this.#options.server }, () => this.#cut())
+          ? this.#supervisor?.watch({ ...credentialsOf(pep), server: this.#options.server }, () => this.#cut())
           : undefined;
       this.#released.set(String(message.id), {
         release: claimed,
@@ -342,7 +349,7 @@ class GuardedTransport implements ServerTransport {
     const answer = !('method' in message) && 'id' in message;
     const related = answer ? message.id : options?.relatedRequestId;
     const pending = related === undefined ? undefined : this.#released.get(String(related));
-    const pep = pending?.pep ?? { ...this.#context(undefined, this.#session, undefined), token: this.#sessionToken };
+    const pep = pending?.pep ?? { ...this.#context(undefined, this.#session, undefined), ...this.#sessionCredentials };
     const screened = await screenServerMessage(message, {
       pendingMethod: (id) => this.#pending.methodOf(SCOPE, id),
       pendingHandleResult: (id) => this.#released.get(String(id))?.handleResult,
@@ -385,6 +392,8 @@ class GuardedTransport implements ServerTransport {
     this.#unwatch?.();
     this.#unwatch = undefined;
     if (session !== undefined)
-      this.#options.warden.revokeSession({ id: session, token: this.#sessionToken }).catch(() => undefined);
+      this.#options.warden
+        .revokeSession({ id: session, ...credentialsOf(this.#sessionCredentials) })
+        .catch(() => undefined);
   }
 }

@@ -3,7 +3,7 @@ import type { Era } from '../pep/era.ts';
 import { IMPLEMENTED_OBLIGATIONS } from '../pep/obligations.ts';
 import { StreamSupervisor } from '../pep/stream-supervisor.ts';
 import type { Warden } from '../pep/warden.ts';
-import { tokenOf, type GuardExtra } from './extra.ts';
+import { headerOf, tokenOf, type GuardExtra } from './extra.ts';
 
 /** Options of {@link guardTransport} and {@link guardFactory}. */
 export interface GuardOptions {
@@ -13,6 +13,11 @@ export interface GuardOptions {
   readonly server: string;
   /** The client's bearer token of a message; by default `extra.authInfo.token`. */
   token?(extra: GuardExtra | undefined): string | undefined;
+  /**
+   * The presenting agent's JWT-SVID of a message, joined to the actor chain
+   * (docs/identity.md, "Delegation"); by default the `Agent-Identity` request header.
+   */
+  agentToken?(extra: GuardExtra | undefined): string | undefined;
   /** Called when the warden session ended (revoked, expired, unknown); by default closes the transport. */
   readonly onSessionEnd?: (() => void) | undefined;
   /** Ask for a widening when a tool call is denied only for the session's scope (default true). */
@@ -53,6 +58,8 @@ export function guardContext(
     warden: options.warden,
     server: options.server,
     token: tokenOf(options.token, extra),
+    agentToken:
+      options.agentToken === undefined ? headerOf(extra, 'agent-identity') : tokenOf(options.agentToken, extra),
     session,
     protocolVersion: version,
     widenOnDemand: options.widenOnDemand !== false,
