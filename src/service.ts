@@ -14,6 +14,7 @@ import { loadDevIssuer } from './identity/dev-issuer.ts';
 import { isSafeKeyUrl, KEY_URL_RULE } from './identity/key-url.ts';
 import { readJwksFile } from './keys/jwks-file.ts';
 import { loadOrCreateSecretKey } from './keys/secret-key.ts';
+import { SharedUseTracker } from './identity/shared-use.ts';
 import { createTokenVerifier } from './identity/verifier.ts';
 import { instrumentAuditSink } from './metrics/instrumented-audit.ts';
 import { instrumentSessionStore } from './metrics/instrumented-sessions.ts';
@@ -173,6 +174,7 @@ export async function startCore(config: Config, options: CoreOptions): Promise<R
     limits: { maxTtlSeconds: config.session.max_ttl_seconds, maxIdleSeconds: config.session.max_idle_seconds },
     adminRevoke: config.session.admin_revoke,
     upstreamIdentity,
+    sharedUse: new SharedUseTracker(config.identity.shared_accounts),
     approvals: approvalStore && {
       store: approvalStore,
       pageUrl: approvalPageUrl(config),

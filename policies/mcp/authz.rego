@@ -165,6 +165,12 @@ deny contains common.destructive_requires_role(_tool) if {
 	not common.needs_approval(_tool)
 }
 
+deny contains common.shared_principal_destructive(_tool) if {
+	_method == "tools/call"
+	common.known_tool(_tool)
+	common.shared_refused(_tool)
+}
+
 deny contains common.reason("tool_not_in_session_scope", concat("", ["tool '", _tool, "' is not in the session's scope"])) if {
 	_method == "tools/call"
 	common.known_tool(_tool)
@@ -282,9 +288,9 @@ _template_prefix(template) := template if not contains(template, "{")
 # approved).
 # Set intersections, not a membership test per tool: `x in coll` scans coll in the
 # WASM target, which made a list quadratic in the catalogue (bench/scaling.ts).
-_listable_tools := common.callable_tools if not _session_present
+_listable_tools := common.callable_tools - common.shared_refused_tools if not _session_present
 
-_listable_tools := common.callable_tools & _session_scope if _session_present
+_listable_tools := (common.callable_tools & _session_scope) - common.shared_refused_tools if _session_present
 
 # The session's scope as a set (empty when malformed, so nothing is listed).
 _session_scope := {t | some t in input.session.scope}

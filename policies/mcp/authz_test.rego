@@ -824,3 +824,29 @@ test_required_scopes_empty_when_no_scope_would_fix if {
 	_decide(_call("fs_read", {"path": "/etc/passwd"}), _reader, null).required_scopes == []
 	_decide(_call("fs_read", {"path": "/srv/data/a"}), _reader, null).required_scopes == []
 }
+
+# --- shared principals ---------------------------------------------------------
+
+_shared(principal) := object.union(principal, {"shared": true, "usage": {"clients": 4, "workloads": 0, "chains": 1}})
+
+test_shared_principal_is_refused_destructive_tools_whatever_its_role if {
+	d := _decide(_call("fs_delete", {"path": "/srv/data/a.txt"}), _shared(_admin), null)
+	_denied_with(d, {"shared_principal_destructive"})
+	startswith(d.reasons[0].message, "tool 'fs_delete' is destructive and the principal is shared")
+}
+
+test_shared_principal_keeps_its_other_tools if {
+	_allowed(_decide(_read("/srv/data/a.txt"), _shared(_admin), null))
+	_allowed(_decide(_call("fs_delete", {"path": "/srv/data/a.txt"}), object.union(_admin, {"shared": false}), null))
+}
+
+test_shared_principal_is_not_shown_destructive_tools if {
+	_decide(_list("tools/list", null), _shared(_admin), null).visible == ["fs_list", "fs_read", "fs_write", "search_docs"]
+	_decide(_list("tools/list", null), _shared(_writer), _session(["fs_read", "fs_delete"])).visible == ["fs_read"]
+}
+
+test_shared_destructive_allow_lifts_the_refusal if {
+	catalogue := object.union(data.catalogue, {"shared_destructive": "allow"})
+	d := _decide(_call("fs_delete", {"path": "/srv/data/a.txt"}), _shared(_admin), null) with data.catalogue as catalogue
+	_allowed(d)
+}

@@ -98,7 +98,30 @@ tool_refusal(t) := tool_unknown(t) if {
 	destructive(t)
 	not has_destructive_role
 	not needs_approval(t)
+} else := shared_principal_destructive(t) if {
+	shared_refused(t)
 }
+
+# --- shared principals ---------------------------------------------------------
+
+# A principal the service saw used from many clients, agent workloads or actor
+# chains within a window (identity.shared_accounts: input.principal.shared) runs no
+# destructive tool: a shared service account cannot say who deletes. Set
+# data.catalogue.shared_destructive to "allow" to let it.
+shared_refused(t) if {
+	destructive(t)
+	input.principal.shared == true
+	not data.catalogue.shared_destructive == "allow"
+}
+
+# The permitted tools refused to a shared principal.
+shared_refused_tools := {t | some t in permitted_tools; shared_refused(t)}
+
+# Reason: a destructive tool asked for by a shared principal.
+shared_principal_destructive(t) := reason("shared_principal_destructive", concat("", [
+	"tool '", t, "' is destructive and the principal is shared: ",
+	"its tokens came from many clients, agent workloads or actor chains",
+]))
 
 # Reason: the request names no tool, or one the catalogue does not know.
 tool_unknown(t) := reason("tool_unknown", concat("", ["tool '", display(t), "' is not in the catalogue"]))

@@ -18,6 +18,7 @@ export const AUDIT_KINDS = [
   'request_state.sealed',
   'request_state.owner_mismatch',
   'principal.revoked',
+  'principal.shared',
   'approval.requested',
   'approval.granted',
   'approval.denied',

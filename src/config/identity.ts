@@ -201,5 +201,15 @@ export const identityConfigSchema = z
         max_depth: z.number().int().min(0).max(16).default(3),
       })
       .default({ max_depth: 3 }),
+    /** When a principal counts as shared (docs/identity.md, "Shared accounts"); a threshold of 0 is off. */
+    shared_accounts: z
+      .strictObject({
+        window_seconds: z.number().int().min(60).max(604_800).default(3_600),
+        clients: z.number().int().min(0).max(1_000).default(4),
+        workloads: z.number().int().min(0).max(1_000).default(4),
+        chains: z.number().int().min(0).max(1_000).default(4),
+        max_principals: z.number().int().min(1).max(10_000_000).default(100_000),
+      })
+      .default({ window_seconds: 3_600, clients: 4, workloads: 4, chains: 4, max_principals: 100_000 }),
   })
   .superRefine(checkIssuerTrust);

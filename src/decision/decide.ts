@@ -18,6 +18,7 @@ import {
   type Reason,
 } from '../errors.ts';
 import type { Principal } from '../identity/principal.ts';
+import { usageOf, type SharedUse } from '../identity/shared-use.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import type { HandleResult } from '../policy/handle-result.ts';
 import { hashSessionId } from '../session/ids.ts';
@@ -56,6 +57,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
   let handleResult: HandleResult | null = null;
   let upstreamIdentity: string | null = null;
   let approval: ApprovalTicket | null = null;
+  let shared: SharedUse | null = null;
   const records: AuditRecord[] = [];
   const unfit = requestProblem(request);
   try {
@@ -68,6 +70,11 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     const presented = loadPresentedState(deps, engine, request, principal, now);
     presented.catch(() => undefined);
     await revoked;
+    shared = deps.sharedUse?.observe(principal, now) ?? null;
+    if (shared?.became_shared === true) {
+      records.push(sharedRecord(request, { caller, principal, now, decisionId }, shared));
+      deps.observe?.sharedPrincipal?.();
+    }
     const { session, handle, upstreamHandle } = await presented;
     sessionHash = session?.id_hash ?? null;
     handleHash = (handle ?? upstreamHandle)?.id_hash ?? null;
@@ -92,6 +99,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
       buildPolicyInput({
         mcp: candidates === mcp.candidates ? mcp : { ...mcp, candidates },
         principal,
+        shared,
         session: session ?? handle,
         task,
         server: request.server,
@@ -225,6 +233,7 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
       handleHash,
       taskHash,
       stateHash,
+      shared,
       upstreamAudience: upstreamIdentity === null ? null : (deps.upstreamIdentity?.audiences[request.server] ?? null),
       now,
       mask: deps.mask,
@@ -275,6 +284,8 @@ interface DecisionContext {
   readonly handleHash: string | null;
   readonly taskHash: string | null;
   readonly stateHash: string | null;
+  /** How shared the principal is, when it is tracked. */
+  readonly shared: SharedUse | null;
   /** The audience of the identity assertion the decision carries, if any. */
   readonly upstreamAudience: string | null;
   readonly now: number;
@@ -282,7 +293,8 @@ interface DecisionContext {
 }
 
 function decisionRecord(decision: Decision, request: DecideRequest, context: DecisionContext): AuditRecord {
-  const { caller, principal, sessionHash, handleHash, taskHash, stateHash, upstreamAudience, now, mask } = context;
+  const { caller, principal, sessionHash, handleHash, taskHash, stateHash, shared, upstreamAudience, now, mask } =
+    context;
   const { mcp } = request;
   return auditRecord('decision', now, caller.id, {
     decision_id: decision.decision_id,
@@ -305,6 +317,7 @@ function decisionRecord(decision: Decision, request: DecideRequest, context: Dec
     ...detailOf(
       { handle: handleHash, task: taskHash, request_state: stateHash, upstream_identity: upstreamAudience },
       principal,
+      shared,
     ),
   });
 }
@@ -314,17 +327,42 @@ function decisionRecord(decision: Decision, request: DecideRequest, context: Dec
  * the audience of the identity assertion signed for the upstream (its `jti` is the
  * decision id), and the roles and scopes the token asserted that its issuer may not
  * (`identity.issuers[].roles` / `scopes`), dropped before the policy saw them — recorded,
- * so an incident review sees who tried to assert what.
+ * so an incident review sees who tried to assert what; and, for a shared principal, how
+ * it was used (`shared`).
  */
 function detailOf(
   state: Readonly<Record<'handle' | 'task' | 'request_state' | 'upstream_identity', string | null>>,
   principal: Principal | null,
+  shared: SharedUse | null,
 ): { detail?: Record<string, unknown> } {
   const detail: Record<string, unknown> = {};
+  if (shared?.shared === true) detail.shared = usageOf(shared);
   for (const [name, hash] of Object.entries(state)) if (hash !== null) detail[name] = hash;
   if (principal !== null && principal.dropped_roles.length > 0) detail.dropped_roles = principal.dropped_roles;
   if (principal !== null && principal.dropped_scopes.length > 0) detail.dropped_scopes = principal.dropped_scopes;
   return Object.keys(detail).length === 0 ? {} : { detail };
+}
+
+/** The event of a principal becoming shared: used from many clients, workloads or chains (docs/identity.md). */
+function sharedRecord(
+  request: DecideRequest,
+  context: {
+    readonly caller: Caller;
+    readonly principal: Principal;
+    readonly now: number;
+    readonly decisionId: string;
+  },
+  use: SharedUse,
+): AuditRecord {
+  const { caller, principal, now, decisionId } = context;
+  return auditRecord('principal.shared', now, caller.id, {
+    decision_id: decisionId,
+    principal: recordedPrincipal(principal),
+    server: request.server,
+    method: request.mcp.method,
+    tool: toolOf(request.mcp),
+    detail: { usage: usageOf(use) },
+  });
 }
 
 /** The security event of a replay: a principal presented state (a session, a handle, a task) it does not own. */

@@ -1,6 +1,7 @@
 import type { ApprovalDeps } from '../approval/deps.ts';
 import type { MaskRules } from '../audit/mask.ts';
 import type { AuditSink } from '../audit/record.ts';
+import type { SharedUseTracker } from '../identity/shared-use.ts';
 import type { TokenVerifier } from '../identity/verifier.ts';
 import type { ActivePolicy } from '../policy/active.ts';
 import type { SessionStore } from '../session/record.ts';
@@ -11,6 +12,8 @@ import type { UpstreamIdentitySigner } from './upstream-identity.ts';
 export interface CoreObserver {
   /** A decision as answered, and the seconds `decide()` took (its audit write included). */
   decision(decision: Decision, seconds: number): void;
+  /** A principal became shared (`principal.shared`). */
+  sharedPrincipal?(): void;
 }
 
 /** What the decision pipeline and the session operations run on. */
@@ -38,6 +41,8 @@ export interface CoreDeps {
   readonly upstreamIdentity?: UpstreamIdentitySigner | undefined;
   /** Human approvals (`approvals`, docs/approvals.md); absent: an `approval` obligation denies. */
   readonly approvals?: ApprovalDeps | undefined;
+  /** Notices principals used from many clients, workloads or chains (`identity.shared_accounts`). */
+  readonly sharedUse?: SharedUseTracker | undefined;
   /** Metrics, when the service keeps them. */
   readonly observe?: CoreObserver | undefined;
 }

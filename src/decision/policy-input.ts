@@ -1,4 +1,5 @@
 import type { Principal } from '../identity/principal.ts';
+import { usageOf, type SharedUse } from '../identity/shared-use.ts';
 import type { PolicyInput } from '../policy/engine.ts';
 import type { SessionRecord } from '../session/record.ts';
 import type { Caller, McpRequest } from './types.ts';
@@ -14,6 +15,8 @@ export function toolOf(mcp: McpRequest): string | null {
 export function buildPolicyInput(parts: {
   mcp: McpRequest;
   principal: Principal;
+  /** How shared the principal is (`identity.shared_accounts`); null or absent: not tracked. */
+  shared?: SharedUse | null;
   session: SessionRecord | null;
   /** The task a `tasks/*` request names, once checked to be the principal's. */
   task?: SessionRecord | null;
@@ -35,7 +38,11 @@ export function buildPolicyInput(parts: {
       candidates: mcp.candidates ?? null,
       tools: parts.tools ?? null,
     },
-    principal: parts.principal,
+    principal: {
+      ...parts.principal,
+      shared: parts.shared?.shared ?? false,
+      usage: parts.shared == null ? null : usageOf(parts.shared),
+    },
     session:
       session === null
         ? null

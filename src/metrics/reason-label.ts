@@ -9,6 +9,7 @@ export const DEFAULT_POLICY_REASONS: readonly string[] = [
   'tool_unknown',
   'tool_not_permitted',
   'destructive_requires_role',
+  'shared_principal_destructive',
   'argument_not_allowed',
   'prompt_not_permitted',
   'resource_not_permitted',

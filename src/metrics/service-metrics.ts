@@ -41,6 +41,7 @@ export class ServiceMetrics implements CoreObserver {
   readonly #auditFailures: Counter<'kind'>;
   readonly #auditLag: Histogram;
   readonly #activations: Counter<'outcome'>;
+  readonly #sharedPrincipals: Counter;
   #sources: MetricSources = {};
 
   /** `now` is the clock the live-session gauge counts at. */
@@ -126,6 +127,11 @@ export class ServiceMetrics implements CoreObserver {
       labelNames: ['outcome'],
       registers,
     });
+    this.#sharedPrincipals = new Counter({
+      name: 'mcp_warden_shared_principals_total',
+      help: 'Principals that became shared: used from many clients, agent workloads or actor chains in the window.',
+      registers,
+    });
   }
 
   /** Points the scrape-time gauges at the running parts. */
@@ -137,6 +143,11 @@ export class ServiceMetrics implements CoreObserver {
     const outcome = decision.allow ? 'allow' : 'deny';
     this.#decisions.inc({ outcome, reason: reasonLabel(decision.reasons) });
     this.#decisionSeconds.observe({ outcome }, seconds);
+  }
+
+  /** A principal became shared (audited as `principal.shared`). */
+  sharedPrincipal(): void {
+    this.#sharedPrincipals.inc();
   }
 
   /** One session store call and how it ended. */

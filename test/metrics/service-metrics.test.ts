@@ -174,6 +174,14 @@ describe('ServiceMetrics', () => {
     await reloader.stop();
   });
 
+  it('counts the principals that became shared', async () => {
+    const own = new ServiceMetrics();
+    expect(sample(await own.exposition(), 'mcp_warden_shared_principals_total')).toBe(0);
+    own.sharedPrincipal();
+    own.sharedPrincipal();
+    expect(sample(await own.exposition(), 'mcp_warden_shared_principals_total')).toBe(2);
+  });
+
   it('keeps each instance apart, and adds the process metrics (RSS, event-loop lag) to the exposition', async () => {
     const other = new ServiceMetrics();
     await decide(deps, call(await t.idp.mint(), 'fs_read'), PEP);
