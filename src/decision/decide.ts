@@ -3,7 +3,7 @@ import { approvalUrl } from '../approval/deps.ts';
 import { passApproval } from '../approval/gate.ts';
 import { APPROVAL_OBLIGATION } from '../approval/obligation.ts';
 import { maskArguments, type MaskRules } from '../audit/mask.ts';
-import { auditRecord, recordedPrincipal, type AuditRecord } from '../audit/record.ts';
+import { auditRecord, recordedPrincipal, type AuditKind, type AuditRecord } from '../audit/record.ts';
 import {
   ApprovalRequired,
   AuditUnavailable,
@@ -343,24 +343,37 @@ function detailOf(
   return Object.keys(detail).length === 0 ? {} : { detail };
 }
 
-/** The event of a principal becoming shared: used from many clients, workloads or chains (docs/identity.md). */
-function sharedRecord(
+/** Who caused a security event of a decision, and when. */
+interface EventContext {
+  readonly caller: Caller;
+  readonly principal: Principal;
+  readonly now: number;
+  readonly decisionId: string;
+}
+
+/** A security event of a decision: the principal and the request it came with, plus `fields`. */
+function eventRecord(
+  kind: AuditKind,
   request: DecideRequest,
-  context: {
-    readonly caller: Caller;
-    readonly principal: Principal;
-    readonly now: number;
-    readonly decisionId: string;
-  },
-  use: SharedUse,
+  context: EventContext,
+  fields: Pick<AuditRecord, 'session' | 'allow' | 'detail'>,
 ): AuditRecord {
   const { caller, principal, now, decisionId } = context;
-  return auditRecord('principal.shared', now, caller.id, {
+  return auditRecord(kind, now, caller.id, {
     decision_id: decisionId,
     principal: recordedPrincipal(principal),
     server: request.server,
     method: request.mcp.method,
     tool: toolOf(request.mcp),
+    ...fields,
+  });
+}
+
+/** The event of a principal becoming shared: used from many clients, workloads or chains (docs/identity.md). */
+function sharedRecord(request: DecideRequest, context: EventContext, use: SharedUse): AuditRecord {
+  return eventRecord('principal.shared', request, context, {
+    session: null,
+    allow: null,
     detail: { usage: usageOf(use) },
   });
 }
@@ -370,21 +383,7 @@ function ownerMismatchRecord(
   kind: 'session.owner_mismatch' | 'task.owner_mismatch' | 'handle.owner_mismatch' | 'request_state.owner_mismatch',
   idHash: string,
   request: DecideRequest,
-  context: {
-    readonly caller: Caller;
-    readonly principal: Principal;
-    readonly now: number;
-    readonly decisionId: string;
-  },
+  context: EventContext,
 ): AuditRecord {
-  const { caller, principal, now, decisionId } = context;
-  return auditRecord(kind, now, caller.id, {
-    decision_id: decisionId,
-    principal: recordedPrincipal(principal),
-    session: idHash,
-    server: request.server,
-    method: request.mcp.method,
-    tool: toolOf(request.mcp),
-    allow: false,
-  });
+  return eventRecord(kind, request, context, { session: idHash, allow: false });
 }
