@@ -63,7 +63,9 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
   try {
     if (unfit !== null) throw new InvalidRequest(`the request cannot be decided: ${unfit}`);
     engine = deps.policy.get();
-    principal = await deps.verifier.identify(request, request.server);
+    // The token's principal is known (and recorded) even when its actor chain is refused.
+    principal = await deps.verifier.verify(request.token, request.server);
+    principal = await deps.verifier.delegated(principal, request.agent_token, request.server);
     // The principal revocation is decided first; the session read goes out with it (on a
     // shared store both travel in one round trip) and is only looked at once it passed.
     const revoked = assertNotRevoked(deps, lookupFor(principal, request.token), now);

@@ -39,6 +39,12 @@ export interface TokenVerifier {
    * `may_act` checked. Every check of a request's identity goes through here.
    */
   identify(credentials: Credentials, audience: string): Promise<Principal>;
+  /**
+   * The second half of {@link identify}: `principal` (the token's, verified) with the agent
+   * identity joined and the chain checked. For a caller that records the token's principal
+   * even when the chain is refused.
+   */
+  delegated(principal: Principal, agentToken: string | undefined, audience: string): Promise<Principal>;
 }
 
 export interface VerifierOptions {
@@ -92,8 +98,10 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
 
   const verifier: TokenVerifier = {
     async identify(credentials, audience) {
-      const principal = await verifier.verify(credentials.token, audience);
-      const agent = credentials.agent_token === undefined ? null : await agentOf(credentials.agent_token, audience);
+      return verifier.delegated(await verifier.verify(credentials.token, audience), credentials.agent_token, audience);
+    },
+    async delegated(principal, agentToken, audience) {
+      const agent = agentToken === undefined ? null : await agentOf(agentToken, audience);
       return delegate(principal, agent, maxActorDepth);
     },
     async verify(token, audience) {
