@@ -1,22 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { loadConfig } from '../../src/config/load.ts';
-import { createWardenClient } from '../../src/pep/http-warden.ts';
-import { IMPLEMENTED_OBLIGATIONS } from '../../src/pep/obligations.ts';
-import { buildProxyApp } from '../../src/proxy/app.ts';
-import { createService } from '../../src/service.ts';
 import { startCountingTap, type CountingTap } from '../helpers/everything.ts';
 import { startAuthorizationServer, type AuthorizationServer } from '../helpers/oidc-provider.ts';
 import { startSdkUpstream, type SdkUpstream } from '../helpers/sdk-upstream.ts';
+import { startWardenStack, type WardenStack } from '../helpers/warden-stack.ts';
 
 // Human approval of a destructive call, end to end: a real authorization server
 // (oidc-provider) issues every token, the default policy parks a writer's fs_delete for an
@@ -25,18 +16,14 @@ import { startSdkUpstream, type SdkUpstream } from '../helpers/sdk-upstream.ts';
 const SERVER = 'https://mcp.example.com/files';
 const PAGE = 'https://warden.example/approvals';
 const AGENT = 'agent-app';
-const key = () => randomBytes(24).toString('base64url');
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-const PROXY_KEY = key();
-const ADMIN_KEY = key();
 
 let as: AuthorizationServer;
 let upstream: SdkUpstream;
 let tap: CountingTap;
-let service: FastifyInstance;
+let stack: WardenStack;
 let serviceUrl: string;
-let proxy: FastifyInstance;
 let proxyUrl: string;
+let adminKey: string;
 
 function files(): McpServer {
   const server = new McpServer({ name: 'files', version: '1.0.0' });
@@ -58,48 +45,18 @@ beforeAll(async () => {
   });
   upstream = await startSdkUpstream(files);
   tap = await startCountingTap(upstream.url);
-  const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-approvals-'));
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      server: { port: 0 },
-      identity: { issuers: [{ issuer: as.issuer, discovery: true }], servers: [SERVER] },
-      callers: {
-        api_keys: [
-          { id: 'proxy', sha256: sha256(PROXY_KEY), role: 'pep' },
-          { id: 'console', sha256: sha256(ADMIN_KEY), role: 'admin' },
-        ],
-      },
-      approvals: { page_url: PAGE },
-      audit: { file: join(dir, 'audit.jsonl'), checkpoint_key_file: join(dir, 'checkpoint.jwk') },
-    },
+  stack = await startWardenStack({
+    issuer: as.issuer,
+    resource: SERVER,
+    upstreamUrl: tap.url,
+    overrides: { approvals: { page_url: PAGE } },
   });
-  service = await createService(config);
-  serviceUrl = await service.listen({ host: '127.0.0.1', port: 0 });
-  proxy = await buildProxyApp({
-    warden: createWardenClient({ url: serviceUrl, apiKey: PROXY_KEY, obligations: IMPLEMENTED_OBLIGATIONS.proxy }),
-    upstream: { url: tap.url, headers: {}, timeoutMs: 5_000, connections: 8 },
-    upstreamProtocol: 'auto',
-    streams: { checkMs: 100, unavailableGraceMs: 1_000 },
-    path: '/mcp',
-    identity: {
-      resource: SERVER,
-      authorizationServers: [as.issuer],
-      scopesSupported: ['mcp:read', 'mcp:write'],
-      metadataUrl: 'http://127.0.0.1/.well-known/oauth-protected-resource/mcp',
-    },
-    allowedOrigins: [],
-    loopback: true,
-    widenOnDemand: true,
-    insufficientScopeReasons: [],
-    maxSessions: 100,
-    bodyLimit: 1 << 20,
-  });
-  proxyUrl = `${await proxy.listen({ host: '127.0.0.1', port: 0 })}/mcp`;
+  serviceUrl = stack.serviceUrl;
+  proxyUrl = stack.proxyUrl;
+  adminKey = stack.adminKey;
 });
 afterAll(async () => {
-  await proxy?.close();
-  await service?.close();
+  await stack?.stop();
   await tap?.stop();
   await upstream?.close();
   await as?.stop();
@@ -139,7 +96,7 @@ interface Elicited {
 async function decideApproval(id: string, token: string, decision: 'grant' | 'deny') {
   const res = await fetch(`${serviceUrl}/v1/approvals/${id}/decision`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
     body: JSON.stringify({ token, decision, note: 'checked the ticket' }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
@@ -147,7 +104,7 @@ async function decideApproval(id: string, token: string, decision: 'grant' | 'de
 
 async function auditKinds(kind: string): Promise<Record<string, unknown>[]> {
   const res = await fetch(`${serviceUrl}/v1/audit?kind=${kind}&limit=100`, {
-    headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    headers: { authorization: `Bearer ${adminKey}` },
   });
   return ((await res.json()) as { records: Record<string, unknown>[] }).records;
 }
@@ -229,12 +186,12 @@ describe('a destructive call approved by a second principal, through the proxy',
     // An admin API key alone decides nothing: the body must carry the approver's token.
     const keyOnly = await fetch(`${serviceUrl}/v1/approvals/${data.approval.id}/decision`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({ decision: 'grant' }),
     });
     expect(keyOnly.status).toBe(400);
     const pending = await fetch(`${serviceUrl}/v1/approvals?state=pending`, {
-      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      headers: { authorization: `Bearer ${adminKey}` },
     });
     const list = (await pending.json()) as { approvals: { id: string; requester: { sub: string } }[] };
     expect(list.approvals.find((a) => a.id === data.approval.id)).toMatchObject({ requester: { sub: 'dave' } });
