@@ -211,13 +211,19 @@ export function approvalView(deps: CoreDeps, record: ApprovalRecord) {
   };
 }
 
-/** Why `approver` may not decide `record`, or null when it may. */
+/**
+ * Why `approver` may not decide `record`, or null when it may. An approval is a person's:
+ * a token with an actor chain (an agent acting for the approver) decides nothing.
+ */
 export function approverRefusal(
   approvers: Approvers,
   approver: Principal,
   record: Pick<ApprovalRecord, 'owner' | 'created_at'>,
   authTime: number | null,
 ): string | null {
+  if (approver.actor.length > 0) {
+    return `the token is ${approver.actor[0]!.sub} acting for ${approver.sub}: an approval needs the approver's own token`;
+  }
   const requester = approver.iss === record.owner.iss && approver.sub === record.owner.sub;
   if (approvers === 'self') {
     if (!requester) return 'only the requester may confirm this call';

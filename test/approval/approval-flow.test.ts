@@ -133,6 +133,37 @@ describe('approvals: a parked call, a one-time grant', () => {
     expect(t.audit.saved.some((r) => r.kind === 'approval.granted')).toBe(false);
   });
 
+  it("binds the grant to the requester's actor chain, and takes no decision from an agent", async () => {
+    const viaAgent = await t.idp.mint(
+      { roles: ['writer'], client_id: 'agent-app', act: { sub: 'researcher' } },
+      { subject: 'alice' },
+    );
+    const agentSession = (await createSession(deps, { token: viaAgent, server: SERVER, tools: ['fs_write'] }, PEP)).id!;
+    const id = await parked(await call(viaAgent, undefined, agentSession));
+    expect(t.audit.saved.find((r) => r.kind === 'approval.requested')!.principal?.actor).toEqual([
+      expect.objectContaining({ sub: 'researcher' }),
+    ]);
+    // bob's token as held by bob's own assistant is not bob.
+    const bobsAgent = await t.idp.mint(
+      { roles: ['admin'], client_id: 'approvals-page', act: { sub: 'assistant' } },
+      { subject: 'bob' },
+    );
+    await expect(approve(bobsAgent, id)).rejects.toMatchObject({
+      code: 'approval_forbidden',
+      message: expect.stringContaining('assistant acting for bob'),
+    });
+    await approve(bob, id);
+    // Another chain for alice gets no use of the grant: its call is a new request.
+    const otherAgent = await t.idp.mint(
+      { roles: ['writer'], client_id: 'agent-app', act: { sub: 'mailer' } },
+      { subject: 'alice' },
+    );
+    const otherSession = (await createSession(deps, { token: otherAgent, server: SERVER, tools: ['fs_write'] }, PEP))
+      .id!;
+    expect((await call(otherAgent, undefined, otherSession)).approval?.id).not.toBe(id);
+    expect((await call(viaAgent, undefined, agentSession)).allow).toBe(true);
+  });
+
   it('refuses an approver without the role, an admin key without a token, and a bad id', async () => {
     const id = await parked(await call(alice));
     const dave = await t.idp.mint({ roles: ['writer'] }, { subject: 'dave' });
