@@ -222,7 +222,8 @@ export function approverRefusal(
   authTime: number | null,
 ): string | null {
   if (approver.actor.length > 0) {
-    return `the token is ${approver.actor[0]!.sub} acting for ${approver.sub}: an approval needs the approver's own token`;
+    const agent = approver.actor[0]!.sub;
+    return `the token is ${agent} acting for ${approver.sub}: an approval needs the approver's own token`;
   }
   const requester = approver.iss === record.owner.iss && approver.sub === record.owner.sub;
   if (approvers === 'self') {

@@ -48,7 +48,7 @@ describe('the guard passes the Agent-Identity JWT-SVID', () => {
   }
   const read = (client: Client) => client.callTool({ name: 'fs_read', arguments: { path: '/srv/data/a' } });
 
-  it('binds the session to the attested agent; the same token without it, or with a forged one, is refused', async () => {
+  it('binds the session to the attested agent; the token without it, or with a forged one, is refused', async () => {
     const token = await core.idp.mint({ roles: ['reader'] }, { subject: 'alice', expiresIn: 3600 });
     const agent = await connect(token, await svid());
     await read(agent.client);
