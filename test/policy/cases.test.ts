@@ -104,6 +104,59 @@ const EXAMPLE_CASES: Record<string, { allow: ExampleCase; deny: ExampleCase }> =
       codes: ['principal_not_workload'],
     },
   },
+  delegation: {
+    allow: {
+      input: {
+        ...call('db_drop'),
+        principal: {
+          kind: 'user',
+          sub: 'alice',
+          shared: false,
+          claims: { tenant: 'acme' },
+          actor: [
+            {
+              iss: 'spiffe://example.org',
+              sub: 'spiffe://example.org/agents/researcher',
+              client_id: null,
+              spiffe_id: 'spiffe://example.org/agents/researcher',
+              attested: true,
+            },
+          ],
+        },
+      },
+      allow: true,
+      obligations: {
+        approval: {
+          approvers: 'self',
+          reason:
+            "your agent 'spiffe://example.org/agents/researcher' asks to run the destructive tool 'db_drop' " +
+            'for you: approve it only if you meant it to',
+        },
+      },
+    },
+    deny: {
+      input: {
+        ...call('payments_send'),
+        principal: {
+          kind: 'user',
+          sub: 'alice',
+          shared: false,
+          claims: { tenant: 'acme' },
+          actor: [
+            {
+              iss: 'https://idp.example.com',
+              sub: 'researcher',
+              client_id: 'agents',
+              spiffe_id: null,
+              attested: false,
+            },
+          ],
+        },
+      },
+      allow: false,
+      codes: ['agent_not_attributable'],
+    },
+  },
   time_window: {
     allow: { input: { ...call('deploy'), now_ns: WED_1030_UTC }, allow: true },
     deny: { input: { ...call('deploy'), now_ns: WED_2000_UTC }, allow: false, codes: ['outside_time_window'] },
