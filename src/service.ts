@@ -14,7 +14,6 @@ import { loadDevIssuer } from './identity/dev-issuer.ts';
 import { isSafeKeyUrl, KEY_URL_RULE } from './identity/key-url.ts';
 import { readJwksFile } from './keys/jwks-file.ts';
 import { loadOrCreateSecretKey } from './keys/secret-key.ts';
-import { SharedUseTracker } from './identity/shared-use.ts';
 import { createTokenVerifier } from './identity/verifier.ts';
 import { instrumentAuditSink } from './metrics/instrumented-audit.ts';
 import { instrumentSessionStore } from './metrics/instrumented-sessions.ts';
@@ -29,6 +28,7 @@ import { createCallerAuth } from './server/caller.ts';
 import { Lifecycle } from './server/lifecycle.ts';
 import { isLoopback } from './server/loopback.ts';
 import { apiOriginPolicy } from './server/origin-guard.ts';
+import { createSharedUse } from './shared-use/create.ts';
 import { createSessionStore } from './session/create-store.ts';
 
 function bundleTrust(signing: Config['policy']['signing']): BundleTrust | undefined {
@@ -131,11 +131,13 @@ export async function startCore(config: Config, options: CoreOptions): Promise<R
   const upstreamIdentity = await loadUpstreamIdentitySigner(config.identity.upstream_assertion);
   const store = createSessionStore(config.session);
   const approvalStore = config.approvals.enabled ? createApprovalStore(config.session, config.approvals) : undefined;
+  const sharedUse = createSharedUse(config.identity.shared_accounts, config.session);
   const sink = (await createAuditSink(config.audit)).sink;
   const sessions = metrics ? instrumentSessionStore(store, metrics, config.session.store) : store;
   const audit = metrics ? instrumentAuditSink(sink, metrics, config.audit.sink) : sink;
   await sessions.start();
   await approvalStore?.start();
+  await sharedUse.start();
   await audit.start();
   const policy = new ActivePolicy();
   const reloader = new PolicyReloader({
@@ -157,6 +159,7 @@ export async function startCore(config: Config, options: CoreOptions): Promise<R
   } catch (err) {
     await sessions.stop();
     await approvalStore?.stop();
+    await sharedUse.stop();
     await audit.stop();
     throw err;
   }
@@ -174,7 +177,7 @@ export async function startCore(config: Config, options: CoreOptions): Promise<R
     limits: { maxTtlSeconds: config.session.max_ttl_seconds, maxIdleSeconds: config.session.max_idle_seconds },
     adminRevoke: config.session.admin_revoke,
     upstreamIdentity,
-    sharedUse: new SharedUseTracker(config.identity.shared_accounts),
+    sharedUse,
     approvals: approvalStore && {
       store: approvalStore,
       pageUrl: approvalPageUrl(config),
@@ -203,6 +206,7 @@ export async function startCore(config: Config, options: CoreOptions): Promise<R
       await reloader.stop();
       await sessions.stop();
       await approvalStore?.stop();
+      await sharedUse.stop();
       await audit.stop();
     },
   };

@@ -18,7 +18,7 @@ import {
   type Reason,
 } from '../errors.ts';
 import type { Principal } from '../identity/principal.ts';
-import { usageOf, type SharedUse } from '../identity/shared-use.ts';
+import { usageOf, type SharedUse } from '../shared-use/tracker.ts';
 import type { PolicyEngine } from '../policy/engine.ts';
 import type { HandleResult } from '../policy/handle-result.ts';
 import { hashSessionId } from '../session/ids.ts';
@@ -71,8 +71,11 @@ export async function decide(deps: CoreDeps, request: DecideRequest, caller: Cal
     const revoked = assertNotRevoked(deps, lookupFor(principal, request.token), now);
     const presented = loadPresentedState(deps, engine, request, principal, now);
     presented.catch(() => undefined);
+    // The use is counted alongside (one more round trip to a shared store, not in series).
+    const observed = deps.sharedUse?.observe(principal, now);
+    observed?.catch(() => undefined);
     await revoked;
-    shared = deps.sharedUse?.observe(principal, now) ?? null;
+    shared = (await observed) ?? null;
     if (shared?.became_shared === true) {
       records.push(sharedRecord(request, { caller, principal, now, decisionId }, shared));
       deps.observe?.sharedPrincipal?.();

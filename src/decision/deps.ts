@@ -1,7 +1,7 @@
 import type { ApprovalDeps } from '../approval/deps.ts';
 import type { MaskRules } from '../audit/mask.ts';
 import type { AuditSink } from '../audit/record.ts';
-import type { SharedUseTracker } from '../identity/shared-use.ts';
+import type { SharedUseTracker } from '../shared-use/tracker.ts';
 import type { TokenVerifier } from '../identity/verifier.ts';
 import type { ActivePolicy } from '../policy/active.ts';
 import type { SessionStore } from '../session/record.ts';

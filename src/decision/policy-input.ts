@@ -1,5 +1,5 @@
 import type { Principal } from '../identity/principal.ts';
-import { usageOf, type SharedUse } from '../identity/shared-use.ts';
+import { usageOf, type SharedUse } from '../shared-use/tracker.ts';
 import type { PolicyInput } from '../policy/engine.ts';
 import type { SessionRecord } from '../session/record.ts';
 import type { Caller, McpRequest } from './types.ts';

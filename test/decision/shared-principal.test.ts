@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { decide } from '../../src/decision/decide.ts';
 import type { CoreDeps } from '../../src/decision/deps.ts';
 import type { DecideRequest } from '../../src/decision/types.ts';
-import { SharedUseTracker } from '../../src/identity/shared-use.ts';
+import { MemorySharedUse } from '../../src/shared-use/memory.ts';
 import { createTestCore, PEP, type TestCore } from '../helpers/core.ts';
 import { SERVER } from '../helpers/tokens.ts';
 
@@ -25,7 +25,7 @@ describe('a shared principal is visible to the policy, the audit trail and the m
     crossings = 0;
     deps = {
       ...t.deps,
-      sharedUse: new SharedUseTracker({
+      sharedUse: new MemorySharedUse({
         window_seconds: 3600,
         clients: 3,
         workloads: 3,
