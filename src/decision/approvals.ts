@@ -12,7 +12,7 @@ import {
   ObligationUnsupported,
 } from '../errors.ts';
 import type { Principal } from '../identity/principal.ts';
-import type { SessionFilter } from '../session/record.ts';
+import { ownerMatches, type SessionFilter } from '../session/record.ts';
 import { approvalUrl, type ApprovalDeps } from '../approval/deps.ts';
 import { approvalIdHash, isApprovalId } from '../approval/ids.ts';
 import type { Approvers } from '../approval/obligation.ts';
@@ -111,15 +111,7 @@ export async function revokeApproval(
     now,
   );
   if (revoked === undefined) throw closed(await approvals.store.get(record.id_hash), now);
-  await deps.audit.append(
-    auditRecord('approval.revoked', now, caller.id, {
-      principal: recordedPrincipal(revoked.owner),
-      session: revoked.session,
-      server: revoked.server,
-      tool: revoked.tool,
-      detail: { approval: revoked.id, binding: revoked.binding, note: note ?? null },
-    }),
-  );
+  await deps.audit.append(revokedRecord(revoked, caller, now, { note: note ?? null }));
   return revoked;
 }
 
@@ -139,7 +131,7 @@ export async function revokeApprovalsOf(deps: CoreDeps, filter: SessionFilter, c
   let revoked = 0;
   for (const state of ['pending', 'granted'] as const) {
     const live = await approvals.store.list({ state, server: filter.server, limit: MAX_REVOKED_WITH_PRINCIPAL }, now);
-    for (const record of live.filter((r) => ownerMatches(r, filter))) {
+    for (const record of live.filter((r) => ownerMatches(r.owner, filter))) {
       const ended = await approvals.store.transition(
         record.id_hash,
         { from: [state], to: 'revoked', when: 'live', set: { revoked_at: now, revoked_by: by } },
@@ -147,27 +139,21 @@ export async function revokeApprovalsOf(deps: CoreDeps, filter: SessionFilter, c
       );
       if (ended === undefined) continue;
       revoked += 1;
-      await deps.audit.append(
-        auditRecord('approval.revoked', now, caller.id, {
-          principal: recordedPrincipal(ended.owner),
-          session: ended.session,
-          server: ended.server,
-          tool: ended.tool,
-          detail: { approval: ended.id, binding: ended.binding, note: null, with_principal: true },
-        }),
-      );
+      await deps.audit.append(revokedRecord(ended, caller, now, { note: null, with_principal: true }));
     }
   }
   return revoked;
 }
 
-function ownerMatches(record: ApprovalRecord, filter: SessionFilter): boolean {
-  const { owner } = record;
-  return (
-    (filter.iss === undefined || owner.iss === filter.iss) &&
-    (filter.sub === undefined || owner.sub === filter.sub) &&
-    (filter.client_id === undefined || owner.client_id === filter.client_id)
-  );
+/** The `approval.revoked` record of `revoked`, ended by `caller`. */
+function revokedRecord(revoked: ApprovalRecord, caller: Caller, now: number, detail: Record<string, unknown>) {
+  return auditRecord('approval.revoked', now, caller.id, {
+    principal: recordedPrincipal(revoked.owner),
+    session: revoked.session,
+    server: revoked.server,
+    tool: revoked.tool,
+    detail: { approval: revoked.id, binding: revoked.binding, ...detail },
+  });
 }
 
 /** One request by id. */

@@ -131,11 +131,15 @@ export interface SessionStore extends PrincipalRevocationStore {
 
 /** Whether a record matches every field the filter gives. */
 export function matches(record: SessionRecord, filter: SessionFilter): boolean {
+  return ownerMatches(record.owner, filter) && (filter.server === undefined || record.server === filter.server);
+}
+
+/** Whether an owner (of a session, or of any other record) matches the owner fields the filter gives. */
+export function ownerMatches(owner: SessionOwner, filter: SessionFilter): boolean {
   return (
-    (filter.iss === undefined || record.owner.iss === filter.iss) &&
-    (filter.sub === undefined || record.owner.sub === filter.sub) &&
-    (filter.client_id === undefined || record.owner.client_id === filter.client_id) &&
-    (filter.server === undefined || record.server === filter.server)
+    (filter.iss === undefined || owner.iss === filter.iss) &&
+    (filter.sub === undefined || owner.sub === filter.sub) &&
+    (filter.client_id === undefined || owner.client_id === filter.client_id)
   );
 }
 
