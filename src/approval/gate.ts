@@ -7,7 +7,7 @@ import { argumentsHash, bindingHash } from './binding.ts';
 import type { ApprovalDeps } from './deps.ts';
 import { approvalIdHash, newApprovalId } from './ids.ts';
 import { parseApprovalObligation } from './obligation.ts';
-import { stateAt, type ApprovalRecord } from './record.ts';
+import { pendingRecord, stateAt, type ApprovalRecord } from './record.ts';
 
 /** The call an allow with an `approval` obligation is for. */
 export interface GatedCall {
@@ -61,7 +61,7 @@ export async function passApproval(deps: ApprovalDeps | undefined, call: GatedCa
   const requestTtl = Math.min(obligation.request_ttl_seconds ?? deps.requestTtlSeconds, deps.maxRequestTtlSeconds);
   const id = newApprovalId();
   const parked = await deps.store.park(
-    {
+    pendingRecord({
       id,
       id_hash: approvalIdHash(id),
       binding,
@@ -78,16 +78,7 @@ export async function passApproval(deps: ApprovalDeps | undefined, call: GatedCa
       created_at: now,
       // A request outlives neither its wait nor the session it was made in.
       expires_at: Math.min(now + requestTtl * 1000, session?.expires_at ?? Number.POSITIVE_INFINITY),
-      state: 'pending',
-      decided_at: null,
-      decided_by: null,
-      note: null,
-      grant_expires_at: null,
-      consumed_at: null,
-      consumed_by: null,
-      revoked_at: null,
-      revoked_by: null,
-    },
+    }),
     now,
   );
   return {

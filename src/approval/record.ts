@@ -84,6 +84,25 @@ export type ApprovalChange = Partial<
   >
 >;
 
+/** What a new request is parked with: everything but the state fields. */
+export type ParkedCall = Omit<ApprovalRecord, 'state' | keyof ApprovalChange>;
+
+/** A new request: `call`, pending, with no decision, grant, use or revocation yet. */
+export function pendingRecord(call: ParkedCall): ApprovalRecord {
+  return {
+    ...call,
+    state: 'pending',
+    decided_at: null,
+    decided_by: null,
+    note: null,
+    grant_expires_at: null,
+    consumed_at: null,
+    consumed_by: null,
+    revoked_at: null,
+    revoked_by: null,
+  };
+}
+
 /**
  * One atomic step of the state machine: from one of `from`, to `to`, setting `set`. `when`
  * says whether the record must still be live at `now` (grant, deny, consume, revoke) or

@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { approvalIdHash, newApprovalId } from '../../src/approval/ids.ts';
 import {
+  pendingRecord,
   applied,
   stateAt,
   type ApprovalActor,
@@ -33,7 +34,7 @@ const sha256 = (text: string) => hash('sha256', text, 'hex');
 /** A pending request parked at `NOW`, waiting a minute; a fresh id and binding unless overridden. */
 export function approvalRecord(overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
   const id = newApprovalId();
-  return {
+  const record = pendingRecord({
     id,
     id_hash: approvalIdHash(id),
     binding: sha256(`binding ${id}`),
@@ -49,17 +50,8 @@ export function approvalRecord(overrides: Partial<ApprovalRecord> = {}): Approva
     created_by: 'pep-1',
     created_at: NOW,
     expires_at: NOW + REQUEST_MS,
-    state: 'pending',
-    decided_at: null,
-    decided_by: null,
-    note: null,
-    grant_expires_at: null,
-    consumed_at: null,
-    consumed_by: null,
-    revoked_at: null,
-    revoked_by: null,
-    ...overrides,
-  };
+  });
+  return { ...record, ...overrides };
 }
 
 const BOB: ApprovalActor = { iss: 'https://idp.test.example', sub: 'bob', client_id: 'page', caller: 'approvals-page' };
