@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.ts';
-import { escapeHtml, html } from '../../src/server/approval-page/html.ts';
+import { escapeHtml, html } from '../../src/server/web/html.ts';
 import { createService } from '../../src/service.ts';
 import {
   type AuthorizationServer,

@@ -5,11 +5,12 @@ import { approvalView, decideApproval, getApproval, MAX_NOTE } from '../../decis
 import type { CoreDeps } from '../../decision/deps.ts';
 import type { Caller } from '../../decision/types.ts';
 import { ApprovalUnknown, statusOf, WardenError } from '../../errors.ts';
-import { type CookieScope, FLOW_COOKIE, readCookie, SESSION_COOKIE, setCookie } from './cookies.ts';
+import { type CookieScope, FLOW_COOKIE, readCookie, SESSION_COOKIE, setCookie } from '../web/cookies.ts';
 import { PAGE_ROUTES, pageMount } from './mount.ts';
 import { continuePage, outcomePage, PAGE_HEADERS, problemPage, requestPage } from './render.ts';
-import { BoundedMap, PAGE_MAX_ENTRIES, PAGE_TTL_MS, type PageSession, type SignInFlow } from './sessions.ts';
-import { createSignIn, type SignInClient, SignInFailed } from './sign-in.ts';
+import { BoundedMap } from '../web/bounded-map.ts';
+import { PAGE_MAX_ENTRIES, PAGE_TTL_MS, type PageSession, type SignInFlow } from './sessions.ts';
+import { createSignIn, type SignInClient, SignInFailed } from '../web/sign-in.ts';
 
 /** The approval page (config `approvals.sign_in`). */
 export interface ApprovalPageOptions {

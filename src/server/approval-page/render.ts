@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { approvalView } from '../../decision/approvals.ts';
-import { Html, html } from './html.ts';
+import { Html, html } from '../web/html.ts';
 
 /** A request as the page shows it: the API's view. */
 export type ApprovalPageView = ReturnType<typeof approvalView>;
