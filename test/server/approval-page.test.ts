@@ -332,7 +332,7 @@ describe('the approval page', () => {
     const unknown = await fetch(`${page}/mwa_${'A'.repeat(43)}`);
     for (const headers of [redirect.headers, shown.headers, unknown.headers]) {
       expect(headers.get('x-frame-options')).toBe('DENY');
-      expect(headers.get('referrer-policy')).toBe('no-referrer');
+      expect(headers.get('referrer-policy')).toBe('same-origin');
       expect(headers.get('cache-control')).toBe('no-store');
       expect(headers.get('x-content-type-options')).toBe('nosniff');
     }

@@ -29,13 +29,17 @@ const STYLE = [
 
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
 
-/** Sent with every answer of the page: no script, no frame, no referrer, no cache. */
+/**
+ * Sent with every answer of the page: no script, no frame, no cache, and no referrer
+ * beyond this origin. Not `no-referrer`: under it a browser posts a form with `Origin: null`,
+ * which the origin guard refuses; `same-origin` keeps the real Origin on our own forms.
+ */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy':
     `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; ` +
     "frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
 };
@@ -46,7 +50,7 @@ function layout(title: string, body: Html, head: Html = html``): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 ${head}<title>${title} · mcp-warden</title>
 <style>${new Html(STYLE)}</style>
 </head>
