@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
 import { decodeJwt } from 'jose';
 import { approvalView, decideApproval, getApproval, MAX_NOTE } from '../../decision/approvals.ts';
@@ -9,6 +9,7 @@ import { type CookieScope, FLOW_COOKIE, readCookie, SESSION_COOKIE, setCookie } 
 import { PAGE_ROUTES, pageMount } from './mount.ts';
 import { continuePage, outcomePage, PAGE_HEADERS, problemPage, requestPage } from './render.ts';
 import { BoundedMap } from '../web/bounded-map.ts';
+import { sameSecret } from '../web/same-secret.ts';
 import { PAGE_MAX_ENTRIES, PAGE_TTL_MS, type PageSession, type SignInFlow } from './sessions.ts';
 import { createSignIn, type SignInClient, SignInFailed } from '../web/sign-in.ts';
 
@@ -25,12 +26,6 @@ export const PAGE_CALLER: Caller = Object.freeze({ id: 'approval-page', role: 'a
 
 const TTL_SECONDS = PAGE_TTL_MS / 1000;
 const randomId = () => randomBytes(32).toString('base64url');
-
-/** Constant-time equality of two secrets of any length. */
-function sameSecret(a: string, b: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(a), digest(b));
-}
 
 /** The token's `sub` and `exp`, decoded for display and the session's end only: the decision verifies it. */
 function displayClaims(token: string): { sub: string; expiresAt: number | undefined } {
