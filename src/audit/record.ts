@@ -9,6 +9,7 @@ export const AUDIT_KINDS = [
   'session.revoked',
   'session.expired',
   'session.owner_mismatch',
+  'session.reviewed',
   'task.bound',
   'task.owner_mismatch',
   'task.revoked',

@@ -191,7 +191,11 @@ export async function listSessions(deps: CoreDeps, filter: SessionFilter, limit:
 
 /** Who asks for a revocation, beyond the caller: the client's principal, when known. */
 export interface RevokeRequest {
+  /** The session's id; or, for an admin that only knows it from a listing, its `id_hash`. */
   readonly id: string;
+  readonly by_hash?: boolean | undefined;
+  /** Why (an admin's note, ≤ 1024 characters), kept in the audit record and the owner's rule. */
+  readonly note?: string | undefined;
   readonly token?: string | undefined;
   readonly agent_token?: string | undefined;
 }
@@ -208,7 +212,7 @@ export interface RevokeRequest {
  */
 export async function revokeSession(deps: CoreDeps, request: RevokeRequest, caller: Caller): Promise<SessionView> {
   const now = deps.clock();
-  const current = await findForCaller(deps, request.id, caller);
+  const current = await findForCaller(deps, request.id, caller, request.by_hash === true);
   const idHash = current.id_hash;
   let requestedBy: Principal | null = null;
   let tokenProblem: string | null = null;
@@ -223,7 +227,7 @@ export async function revokeSession(deps: CoreDeps, request: RevokeRequest, call
   if (cascades(deps, caller, current, requestedBy)) {
     const { iss, sub, client_id } = current.owner;
     await recordRevocation(deps, { selector: 'subject', iss, sub, client_id }, caller, now, {
-      note: null,
+      note: request.note ?? null,
       cause: 'session_revoked_by_admin',
       session: idHash,
     });
@@ -240,6 +244,7 @@ export async function revokeSession(deps: CoreDeps, request: RevokeRequest, call
         {
           by: { caller: caller.id, role: caller.role, principal: requestedBy?.sub ?? null },
           token_problem: tokenProblem,
+          ...(request.note === undefined ? {} : { note: request.note }),
         },
       ),
     )
@@ -249,6 +254,34 @@ export async function revokeSession(deps: CoreDeps, request: RevokeRequest, call
   return viewOf(revoked);
 }
 
+/**
+ * Records that an admin (the console's reviewer) looked at a session and left it as it is:
+ * `session.reviewed`, with the note. Changes nothing in the store; the review queue reads
+ * these records to know what was seen. Throws `session_unknown` for an unknown hash.
+ */
+export async function reviewSession(
+  deps: CoreDeps,
+  request: { readonly id_hash: string; readonly note?: string | undefined },
+  caller: Caller,
+): Promise<SessionView> {
+  const record = await findForCaller(deps, request.id_hash, caller, true);
+  const now = deps.clock();
+  const detail = { by: { caller: caller.id, role: caller.role }, ...(request.note ? { note: request.note } : {}) };
+  await deps.audit
+    .append(
+      sessionRecord(
+        'session.reviewed',
+        record,
+        { caller, principal: null, now, revision: deps.policy.revision },
+        detail,
+      ),
+    )
+    .catch(() => {
+      throw new AuditUnavailable('the audit sink did not accept the review');
+    });
+  return viewOf(record);
+}
+
 /** Whether revoking `record` for `caller` also revokes its owner (see {@link revokeSession}). */
 function cascades(deps: CoreDeps, caller: Caller, record: SessionRecord, requestedBy: Principal | null): boolean {
   if (caller.role !== 'admin' || (deps.adminRevoke ?? 'principal') === 'session') return false;
@@ -256,13 +289,19 @@ function cascades(deps: CoreDeps, caller: Caller, record: SessionRecord, request
 }
 
 /** A session by id, if this caller may act on it: the caller that created it, or an admin. */
-async function findForCaller(deps: CoreDeps, id: string, caller: Caller): Promise<SessionRecord> {
-  const record = kindOfId(id) === null ? undefined : await deps.sessions.get(hashSessionId(id));
+async function findForCaller(deps: CoreDeps, id: string, caller: Caller, byHash = false): Promise<SessionRecord> {
+  // By hash for admins only: a PEP holds the id itself, and a hash must not stand in for it.
+  const idHash = byHash ? (caller.role === 'admin' && /^[0-9a-f]{64}$/.test(id) ? id : null) : idHashOf(id);
+  const record = idHash === null ? undefined : await deps.sessions.get(idHash);
   if (record === undefined) throw new SessionUnknown('the session is unknown');
   if (caller.role !== 'admin' && caller.id !== record.created_by) {
     throw new SessionForbidden('only the caller that created the session, or an admin, may act on it');
   }
   return record;
+}
+
+function idHashOf(id: string): string | null {
+  return kindOfId(id) === null ? null : hashSessionId(id);
 }
 
 /** Reads a session by its id, or by the sha256 hex of its id as the audit trail shows it. */

@@ -5,6 +5,7 @@ import { revokePrincipal, revokeSessionsOfPrincipal } from '../../src/decision/r
 import { createSession, revokeSession, widenSession } from '../../src/decision/sessions.ts';
 import type { Caller, DecideRequest, RevocationFields } from '../../src/decision/types.ts';
 import { SessionStoreUnavailable } from '../../src/errors.ts';
+import { errorCodeOf } from '../helpers/error-code.ts';
 import { createTestCore, PEP, type TestCore } from '../helpers/core.ts';
 import { ISSUER, SERVER } from '../helpers/tokens.ts';
 
@@ -23,15 +24,6 @@ function statelessCall(token: string, extra: Partial<DecideRequest> = {}): Decid
     },
     ...extra,
   };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as { code: string }).code;
-  }
-  throw new Error('expected a refusal');
 }
 
 describe('principal revocation in decide()', () => {
@@ -108,15 +100,15 @@ describe('principal revocation in decide()', () => {
       throw new Error('a bug');
     };
     expect(codes(await decide(t.deps, statelessCall(token), PEP))).toEqual(['session_store_unavailable']);
-    expect(await refusal(createSession(t.deps, { token, server: SERVER }, PEP))).toBe('session_store_unavailable');
+    expect(await errorCodeOf(createSession(t.deps, { token, server: SERVER }, PEP))).toBe('session_store_unavailable');
   });
 
   it('createSession and widenSession refuse a revoked principal', async () => {
     const token = await t.idp.mint({ roles: ['writer'] });
     const session = (await createSession(t.deps, { token, server: SERVER, tools: ['fs_read'] }, PEP)).id!;
     await revokePrincipal(t.deps, { subject: 'alice', issuer: ISSUER }, ADMIN);
-    expect(await refusal(createSession(t.deps, { token, server: SERVER }, PEP))).toBe('principal_revoked');
-    expect(await refusal(widenSession(t.deps, { id: session, token, add: ['fs_write'] }, PEP))).toBe(
+    expect(await errorCodeOf(createSession(t.deps, { token, server: SERVER }, PEP))).toBe('principal_revoked');
+    expect(await errorCodeOf(widenSession(t.deps, { id: session, token, add: ['fs_write'] }, PEP))).toBe(
       'principal_revoked',
     );
   });
