@@ -59,7 +59,7 @@ function outcomeFlag(value: string): boolean {
  * An RFC 3339 time or one relative to now (`-30m`, `-1h`, `-7d`), as the UTC ISO form the
  * records' `ts` has: the file sink compares them as strings, so an offset must not reach it.
  */
-function timeFlag(flag: string, value: string, now: number): string {
+export function timeFlag(flag: string, value: string, now: number): string {
   const relative = RELATIVE.exec(value);
   if (relative !== null) {
     return new Date(now - Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS]).toISOString();

@@ -2,6 +2,7 @@ import { verifyTrail } from '../audit/verify.ts';
 import { witnessedCheckpoints } from '../audit/witnessed.ts';
 import type { Config } from '../config/schema.ts';
 import { parseFlags, UsageError } from './args.ts';
+import { auditAccessCommand } from './audit-access.ts';
 import { auditKeysCommand, trustedKeys } from './audit-keys.ts';
 import { auditMigrateCommand, MIGRATE_OPTIONS } from './audit-migrate.ts';
 import { auditProofCommand, PROOF_OPTIONS } from './audit-prove.ts';
@@ -28,13 +29,14 @@ const OPTIONS = {
   until: { type: 'string' },
   limit: { type: 'string' },
   cursor: { type: 'string' },
+  format: { type: 'string' },
   ...PROOF_OPTIONS,
   ...MIGRATE_OPTIONS,
 } as const;
 
-const VERBS = ['verify', 'query', 'keys', 'prove', 'check-proof', 'migrate'] as const;
+const VERBS = ['verify', 'query', 'access', 'keys', 'prove', 'check-proof', 'migrate'] as const;
 
-/** `mcp-warden audit verify|query|keys|prove|check-proof|migrate`: the configured trail (file or PostgreSQL). */
+/** `mcp-warden audit verify|query|access|keys|prove|check-proof|migrate`: the configured trail (file or PostgreSQL). */
 export async function auditCommand(args: string[]): Promise<number> {
   const [verb, ...rest] = args;
   if (!VERBS.some((v) => v === verb)) {
@@ -51,6 +53,7 @@ export async function auditCommand(args: string[]): Promise<number> {
     if (verb === 'verify') return await verify(config, values);
     if (verb === 'prove' || verb === 'check-proof') return await auditProofCommand(verb, config, values);
     if (verb === 'migrate') return await auditMigrateCommand(config, values);
+    if (verb === 'access') return await auditAccessCommand(config, values);
     return await query(config, values);
   } catch (err) {
     if (!(err instanceof Refused)) throw err;

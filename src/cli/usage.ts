@@ -53,7 +53,7 @@ generate an API key for a caller and print its config entry (callers.api_keys)
   --id <caller id>            who the key is for (required)
   --role pep|admin|metrics    what it may do (default pep)
   -h, --help                  show this text`,
-  audit: `usage: mcp-warden audit verify|query|keys|prove|check-proof|migrate [options]
+  audit: `usage: mcp-warden audit verify|query|access|keys|prove|check-proof|migrate [options]
 
   verify   replay every chain and signed checkpoint of the configured sink; exit 1 and
            the first broken link when it fails
@@ -63,6 +63,8 @@ generate an API key for a caller and print its config entry (callers.api_keys)
            --witness <url> [--witness-key <vkey>] to check the trail against a witness
   query    --session --subject --client-id --tool --server --kind
            --outcome allow|deny --since --until --limit --cursor
+  access   --server <url> --tool <name> [--since -1h] [--until] [--format json|csv]:
+           who could call the tool in the window (default the last hour) and who did
   keys     print the checkpoint key's verifier key, a C2SP vkey (for --keys)
   prove    print, as JSON, the inclusion proof of one record in a signed checkpoint:
            --decision <id>, or --chain <id> --seq <n> [--size <checkpoint size>];
@@ -105,7 +107,7 @@ commands:
   proxy       an MCP Streamable HTTP endpoint in front of an MCP server, deciding
               every request (see docs/mcp.md)
   dev-token   mint a token from a running dev-mode service on loopback
-  audit       verify, query or export the keys of the audit trail
+  audit       verify or query the audit trail, answer who had access, export its keys
   test        check a policy folder as CI does (opa fmt, check, test, cases)
   api-key     generate an API key for a caller and print its config entry
   witness     a tlog-witness cosigning the audit checkpoints (see docs/witness.md)

@@ -156,7 +156,7 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
 
   it('refuses a verb it does not know, exit 2, with the usage', async () => {
     const { code, stderr } = await audit('decisions', '--file', trail);
-    expect(stderr).toMatch(/^audit: unknown verb "decisions"\n\nusage: mcp-warden audit verify\|query\|keys/);
+    expect(stderr).toMatch(/^audit: unknown verb "decisions"\n\nusage: mcp-warden audit verify\|query\|access\|keys/);
     expect(code).toBe(2);
   });
 
@@ -290,6 +290,81 @@ describe('mcp-warden audit verify / query / keys refuse what they cannot vouch f
       expect(stderr).toMatch(/the trail var\/nope\.jsonl is missing/);
       expect(code).toBe(1);
       expect(existsSync(join(dir, 'var/nope.jsonl'))).toBe(false);
+    });
+  });
+
+  describe('access', () => {
+    const accessTrail = join(dir, 'var/audit/access.jsonl');
+    const server = 'https://mcp.example.com/files';
+    beforeAll(async () => {
+      const sink = new FileAuditSink({
+        path: accessTrail,
+        signer: await loadCheckpointSigner(keyFile),
+        checkpointEveryRecords: 100,
+        checkpointEveryMs: 60_000,
+        maxFileBytes: 1 << 30,
+      });
+      await sink.start();
+      const principal = (sub: string) => ({ iss: 'https://idp.example.com', sub, client_id: 'app-1' });
+      const at = Date.now() - 10 * 60_000;
+      await sink.append(
+        auditRecord('session.created', at, 'pep', {
+          server,
+          session: 'a'.repeat(64),
+          principal: principal('alice'),
+          detail: { scope: ['fs_delete'], expires_at: new Date(at + 3_600_000).toISOString() },
+        }),
+      );
+      await sink.append(
+        auditRecord('decision', at + 1000, 'pep', {
+          server,
+          tool: 'fs_delete',
+          allow: true,
+          principal: principal('bob'),
+        }),
+      );
+      await sink.stop();
+    });
+
+    it('answers who could call a tool in the last hour (JSON) and exports it (CSV)', async () => {
+      const access = (...flags: string[]) =>
+        audit('access', '--file', accessTrail, '--server', server, '--tool', 'fs_delete', ...flags);
+      const json = await access();
+      expect(json.code).toBe(0);
+      const rows = JSON.parse(json.stdout).rows as { principal: { sub: string }; could: boolean; did: number }[];
+      expect(rows.map((r) => [r.principal.sub, r.could, r.did])).toEqual([
+        ['bob', true, 1],
+        ['alice', true, 0],
+      ]);
+      const csv = await access('--format', 'csv');
+      expect(csv.stdout.split('\n').filter((l) => l !== '')).toHaveLength(3);
+      // A window before both: nobody.
+      expect(JSON.parse((await access('--until', '-1h')).stdout).rows).toEqual([]);
+    });
+
+    it.each([
+      { note: 'no server', flags: ['--tool', 'fs_delete'], want: /--server <url> is required/ },
+      { note: 'no tool', flags: ['--server', server], want: /--tool <name> is required/ },
+      {
+        note: 'a format unknown',
+        flags: ['--server', server, '--tool', 'x', '--format', 'xml'],
+        want: /--format must be json or csv/,
+      },
+      {
+        note: 'a window upside down',
+        flags: ['--server', server, '--tool', 'x', '--since', '-1h', '--until', '-2h'],
+        want: /--since must be before --until/,
+      },
+      {
+        note: 'a time in words',
+        flags: ['--server', server, '--tool', 'x', '--since', 'today'],
+        want: /--since "today" is not a time/,
+      },
+    ])('refuses $note, exit 2, naming the flag', async ({ flags, want }) => {
+      const { code, stdout, stderr } = await audit('access', '--file', accessTrail, ...flags);
+      expect(stderr).toMatch(want);
+      expect(stdout).toBe('');
+      expect(code).toBe(2);
     });
   });
 

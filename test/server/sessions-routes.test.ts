@@ -38,6 +38,22 @@ describe('session routes: widen, list, bulk revoke', () => {
     return { token, id: res.json().id as string };
   };
 
+  /** A tools/call of `tool` in session `id`, decided; the answer's body. */
+  const decide = async (token: string, id: string, tool: string) =>
+    (
+      await s.app.inject({
+        method: 'POST',
+        url: '/v1/decide',
+        headers: PEP,
+        payload: {
+          token,
+          server: SERVER,
+          session: id,
+          mcp: { method: 'tools/call', params: { name: tool, arguments: { path: '/srv/data/a' } } },
+        },
+      })
+    ).json();
+
   it('POST /v1/sessions/{id}/scope widens after re-authorization; 403 with reasons when refused', async () => {
     const { token, id } = await create('carol');
     const ok = await s.app.inject({
@@ -117,20 +133,7 @@ describe('session routes: widen, list, bulk revoke', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.json().revoked).toBe(2);
-    const decideWith = async ({ token, id }: { token: string; id: string }) =>
-      (
-        await s.app.inject({
-          method: 'POST',
-          url: '/v1/decide',
-          headers: PEP,
-          payload: {
-            token,
-            server: SERVER,
-            session: id,
-            mcp: { method: 'tools/call', params: { name: 'fs_read', arguments: { path: '/srv/data/a' } } },
-          },
-        })
-      ).json();
+    const decideWith = ({ token, id }: { token: string; id: string }) => decide(token, id, 'fs_read');
     // The bulk revoke also revoked the subject, which the engine checks before the session.
     expect(res.json().rule).toMatchObject({ selector: 'subject', subject: 'frank', issuer: null });
     expect((await decideWith(frank1)).reasons[0].code).toBe('principal_revoked');
@@ -160,6 +163,36 @@ describe('session routes: widen, list, bulk revoke', () => {
     const bad = await s.app.inject({ method: 'GET', url: '/v1/audit?since=yesterday', headers: ADMIN });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().errors[0].path).toBe('since');
+  });
+
+  it('GET /v1/audit/access answers who could call a tool and who did (admin only), as JSON or CSV', async () => {
+    const { id } = await create('ivan', { tools: ['fs_read', 'fs_write'] });
+    const token = await s.token({ sub: 'ivan', roles: ['writer'] });
+    expect((await decide(token, id, 'fs_write')).allow).toBe(true);
+    const url = `/v1/audit/access?server=${encodeURIComponent(SERVER)}&tool=fs_write`;
+    expect((await s.app.inject({ method: 'GET', url, headers: PEP })).statusCode).toBe(403);
+    const res = await s.app.inject({ method: 'GET', url, headers: ADMIN });
+    expect(res.statusCode).toBe(200);
+    const ivan = res.json().rows.find((r: { principal: { sub: string } }) => r.principal.sub === 'ivan');
+    expect(ivan).toMatchObject({ could: true, did: 1, denied: 0 });
+    expect(ivan.sessions).toHaveLength(1);
+    const csv = await s.app.inject({ method: 'GET', url: `${url}&format=csv`, headers: ADMIN });
+    expect(csv.headers['content-type']).toContain('text/csv');
+    expect(csv.body.split('\n')[0]).toBe('iss,sub,client_id,actor,could,did,denied,first_at,last_at,sessions');
+    expect(csv.body).toContain(',ivan,');
+    // Another tool, a window before the calls: nobody.
+    const other = await s.app.inject({ method: 'GET', url: `${url}&until=2020-01-01T00:00:00Z`, headers: ADMIN });
+    expect(other.json().rows).toEqual([]);
+    for (const [query, field] of [
+      [`server=${encodeURIComponent(SERVER)}`, 'tool'],
+      [`server=${encodeURIComponent(SERVER)}&tool=x&since=yesterday`, 'since'],
+      [`server=${encodeURIComponent(SERVER)}&tool=x&format=xml`, 'format'],
+      [`server=${encodeURIComponent(SERVER)}&tool=x&since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z`, 'since'],
+    ]) {
+      const bad = await s.app.inject({ method: 'GET', url: `/v1/audit/access?${query}`, headers: ADMIN });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().errors[0].path).toBe(field);
+    }
   });
 
   it('GET /v1/status shows the active revision; POST /v1/admin/reload is for admins', async () => {
