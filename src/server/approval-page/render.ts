@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { approvalView } from '../../decision/approvals.ts';
 import { Html, html } from '../web/html.ts';
+import { strictPageHeaders } from '../web/page-headers.ts';
 
 /** A request as the page shows it: the API's view. */
 export type ApprovalPageView = ReturnType<typeof approvalView>;
@@ -27,22 +27,8 @@ const STYLE = [
   'a{color:#1a4fa0}',
 ].join('');
 
-const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
-
-/**
- * Sent with every answer of the page: no script, no frame, no cache, and no referrer
- * beyond this origin. Not `no-referrer`: under it a browser posts a form with `Origin: null`,
- * which the origin guard refuses; `same-origin` keeps the real Origin on our own forms.
- */
-export const PAGE_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy':
-    `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; ` +
-    "frame-ancestors 'none'; base-uri 'none'",
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'same-origin',
-  'cache-control': 'no-store',
-  'x-content-type-options': 'nosniff',
-};
+/** Sent with every answer of the page. */
+export const PAGE_HEADERS = strictPageHeaders(STYLE);
 
 function layout(title: string, body: Html, head: Html = html``): string {
   return html`<!doctype html>
