@@ -1,11 +1,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { startCountingTap, type CountingTap } from '../helpers/everything.ts';
 import { startAuthorizationServer, type AuthorizationServer } from '../helpers/oidc-provider.ts';
+import { filesServer } from '../helpers/files-server.ts';
 import { startSdkUpstream, type SdkUpstream } from '../helpers/sdk-upstream.ts';
 import { startWardenStack, type WardenStack } from '../helpers/warden-stack.ts';
 
@@ -25,25 +24,13 @@ let serviceUrl: string;
 let proxyUrl: string;
 let adminKey: string;
 
-function files(): McpServer {
-  const server = new McpServer({ name: 'files', version: '1.0.0' });
-  const path = { path: z.string() };
-  server.registerTool('fs_read', { inputSchema: path }, async ({ path: p }) => ({
-    content: [{ type: 'text', text: `read ${p}` }],
-  }));
-  server.registerTool('fs_delete', { inputSchema: path }, async ({ path: p }) => ({
-    content: [{ type: 'text', text: `deleted ${p}` }],
-  }));
-  return server;
-}
-
 beforeAll(async () => {
   as = await startAuthorizationServer({
     clients: [{ client_id: AGENT, redirect_uris: ['http://127.0.0.1:1/callback'] }],
     resources: [SERVER],
     roles: { alice: ['writer'], bob: ['admin'], dave: ['writer'] },
   });
-  upstream = await startSdkUpstream(files);
+  upstream = await startSdkUpstream(filesServer);
   tap = await startCountingTap(upstream.url);
   stack = await startWardenStack({
     issuer: as.issuer,
