@@ -1,29 +1,12 @@
 import type { OriginPolicy } from '../origin-guard.ts';
+import { mountAt, type WebMount } from '../web/mount.ts';
 
 /** Where the page is served, derived from its URL as clients reach it. */
-export interface PageMount {
-  /** The path the routes are mounted at (the URL's pathname, no trailing slash), and the cookies' Path. */
-  readonly path: string;
-  /** The page's origin: its form posts carry it as Origin. */
-  readonly origin: string;
-  /** https: the cookies are Secure. */
-  readonly secure: boolean;
-  /** `<page_url>/callback`: the redirect URI to register at the issuer. */
-  readonly redirectUri: string;
-}
+export type PageMount = WebMount;
 
 /** The mount of the page at `pageUrl`; throws when the URL has no path to mount at. */
 export function pageMount(pageUrl: string): PageMount {
-  const url = new URL(pageUrl);
-  const path = url.pathname.replace(/\/+$/, '');
-  if (path === '') {
-    throw new Error(`approvals.page_url ${pageUrl} has no path: the page needs one of its own, such as /approvals`);
-  }
-  if (url.search !== '' || url.hash !== '') {
-    throw new Error(`approvals.page_url ${pageUrl} has a query or fragment: the page is served at a plain path`);
-  }
-  const base = `${url.origin}${path}`;
-  return { path, origin: url.origin, secure: url.protocol === 'https:', redirectUri: `${base}/callback` };
+  return mountAt(pageUrl, 'approvals.page_url', '/approvals');
 }
 
 /** The page's routes, under its path: the request, the sign-in's callback, the decision. */

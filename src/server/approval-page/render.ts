@@ -1,5 +1,6 @@
 import type { approvalView } from '../../decision/approvals.ts';
-import { Html, html } from '../web/html.ts';
+import { type Html, html } from '../web/html.ts';
+import { htmlDocument } from '../web/document.ts';
 import { strictPageHeaders } from '../web/page-headers.ts';
 
 /** A request as the page shows it: the API's view. */
@@ -31,22 +32,14 @@ const STYLE = [
 export const PAGE_HEADERS = strictPageHeaders(STYLE);
 
 function layout(title: string, body: Html, head: Html = html``): string {
-  return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="same-origin">
-${head}<title>${title} · mcp-warden</title>
-<style>${new Html(STYLE)}</style>
-</head>
-<body>
-<main>
+  return htmlDocument({
+    title: `${title} · mcp-warden`,
+    style: STYLE,
+    head,
+    body: html`<main>
 ${body}
-</main>
-</body>
-</html>
-`.value;
+</main>`,
+  });
 }
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);
