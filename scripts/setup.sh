@@ -2,9 +2,10 @@
 # Installs what is missing, and nothing else: npm dependencies (which bring Node 24 via
 # the `node` package when the machine's Node is older), the pinned `opa` CLI,
 # `redis-server` (the Redis session store's tests and benchmark start their own), the
-# pinned MCP Inspector (its CLI is run through the proxy by an e2e test) and tlog-verify (a
-# Go checker of the audit trail's checkpoints and proofs, for an interop test). Safe to run
-# again and again; it starts no service.
+# pinned MCP Inspector (its CLI is run through the proxy by an e2e test), tlog-verify (a
+# Go checker of the audit trail's checkpoints and proofs, for an interop test) and Debian's
+# Chromium (the console's browser tests drive it with playwright-core; no browser is ever
+# downloaded). Safe to run again and again; it starts no service.
 #
 #   scripts/setup.sh          everything the tests need
 #   scripts/setup.sh serve    only what serving needs (npm dependencies): the committed
@@ -112,4 +113,15 @@ if [ ! -x "$TLOG_VERIFY" ] || [ "$(cat "$TLOG_VERIFY_STAMP" 2>/dev/null)" != "$(
   (cd "$TLOG_VERIFY_SRC" && go build -mod=readonly -trimpath -buildvcs=false -o "$TLOG_VERIFY" .)
   tlog_verify_sum >"$TLOG_VERIFY_STAMP"
 fi
-log "ready: node $(node -v), opa $(have_version "$OPA"), redis-server $(redis-server --version | sed -E 's/.* v=([^ ]+).*/\1/'), inspector $INSPECTOR_VERSION"
+# 8. Chromium from Debian's packages when absent, for the console's browser tests
+#    (test/helpers/browser.ts drives /usr/bin/chromium, or $CHROMIUM_PATH, with
+#    playwright-core). Debian's build, not a test tool's own download: the closed network
+#    refuses those, and the distribution keeps it patched.
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && ! command -v chromium >/dev/null; then
+  command -v apt-get >/dev/null || die "chromium is missing and apt-get is not there to install it"
+  log "installing chromium (apt-get)"
+  chromium_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+  chromium_install || { DEBIAN_FRONTEND=noninteractive apt-get update && chromium_install; }
+fi
+redis_version=$(redis-server --version | sed -E 's/.* v=([^ ]+).*/\1/')
+log "ready: node $(node -v), opa $(have_version "$OPA"), redis-server $redis_version, inspector $INSPECTOR_VERSION"

@@ -5,6 +5,7 @@ import type { JSONWebKeySet } from 'jose';
 import { createApprovalStore } from './approval/create-store.ts';
 import { approvalPageUrl } from './approval/page-url.ts';
 import { createAuditSink } from './audit/create-sink.ts';
+import { checkpointVerifierKey } from './audit/checkpoint.ts';
 import { maskRules } from './audit/mask.ts';
 import type { Config } from './config/schema.ts';
 import { sweepApprovals } from './decision/approval-sweep.ts';
@@ -23,6 +24,8 @@ import { PolicyReloader, type PolicyStatus } from './policy/reloader.ts';
 import type { BundleTrust } from './policy/signature.ts';
 import { buildApp } from './server/app.ts';
 import { pageMount } from './server/approval-page/mount.ts';
+import { consoleMount } from './server/console/mount.ts';
+import type { ConsoleOptions } from './server/console/plugin.ts';
 import type { ApprovalPageOptions } from './server/approval-page/plugin.ts';
 import { createCallerAuth } from './server/caller.ts';
 import { Lifecycle } from './server/lifecycle.ts';
@@ -86,20 +89,69 @@ export function approvalPageOptions(config: Pick<Config, 'approvals' | 'server'>
   if (!isSafeKeyUrl(signIn.issuer)) {
     throw new Error(`approvals.sign_in.issuer ${KEY_URL_RULE}: the sign-in's codes and tokens travel to it`);
   }
-  let clientSecret: string | undefined;
-  if (signIn.client_secret_file !== undefined) {
-    try {
-      clientSecret = readFileSync(signIn.client_secret_file, 'utf8').trim();
-    } catch (err) {
-      const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new Error(`approvals.sign_in.client_secret_file: cannot read ${signIn.client_secret_file} (${reason})`);
-    }
-    if (clientSecret === '')
-      throw new Error(`approvals.sign_in.client_secret_file: ${signIn.client_secret_file} is empty`);
-  }
+  const clientSecret =
+    signIn.client_secret_file === undefined ? undefined : readSecret('approvals.sign_in', signIn.client_secret_file);
   return {
     pageUrl,
     signIn: { issuer: signIn.issuer, clientId: signIn.client_id, clientSecret, scopes: signIn.scopes },
+  };
+}
+
+/** A client secret from its file, trimmed; a start-up error naming the setting when unreadable or empty. */
+function readSecret(setting: string, file: string): string {
+  let secret: string;
+  try {
+    secret = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new Error(`${setting}.client_secret_file: cannot read ${file} (${reason})`);
+  }
+  if (secret === '') throw new Error(`${setting}.client_secret_file: ${file} is empty`);
+  return secret;
+}
+
+/**
+ * The console's options (config `console`), or undefined when none is served. Throws a
+ * start-up error when it cannot work: an issuer reached in the clear, an unreadable secret.
+ */
+export function consoleOptions(config: Config): ConsoleOptions | undefined {
+  const settings = config.console;
+  if (settings === undefined) return undefined;
+  consoleMount(settings.url);
+  const signIn = settings.sign_in;
+  if (!isSafeKeyUrl(signIn.issuer)) {
+    throw new Error(`console.sign_in.issuer ${KEY_URL_RULE}: the sign-in's codes and tokens travel to it`);
+  }
+  // The console verifies its users' tokens like any other: the issuer and audience must be trusted.
+  const trusted = config.identity.issuers.find(
+    (i) => i.issuer.replace(/\/+$/, '') === signIn.issuer.replace(/\/+$/, ''),
+  );
+  if (trusted === undefined) {
+    throw new Error(
+      `console.sign_in.issuer: ${signIn.issuer} is not in identity.issuers, so its tokens cannot be verified`,
+    );
+  }
+  const audience = settings.audience ?? settings.url;
+  const { servers } = config.identity;
+  if ((servers.length > 0 && !servers.includes(audience)) || (trusted.servers && !trusted.servers.includes(audience))) {
+    throw new Error(`console: its audience ${audience} is not in identity.servers (or the issuer's servers): add it`);
+  }
+  const clientSecret =
+    signIn.client_secret_file === undefined ? undefined : readSecret('console.sign_in', signIn.client_secret_file);
+  return {
+    url: settings.url,
+    audience,
+    signIn: { issuer: signIn.issuer, clientId: signIn.client_id, clientSecret, scopes: signIn.scopes },
+    roles: settings.roles,
+    sessionTtlSeconds: settings.session_ttl_seconds,
+    review: settings.review,
+    trail: {
+      sink: config.audit.sink,
+      witnesses: config.audit.witnesses.map((w) => w.url),
+      requireWitness: config.audit.require_witness,
+      vkey: () => checkpointVerifierKey(config.audit.checkpoint_key_file, config.audit.log_name),
+    },
+    approvalPageUrl: config.approvals.enabled ? approvalPageUrl(config) : null,
   };
 }
 
@@ -226,6 +278,7 @@ export async function createService(
   // Without keys, `local` operates (admin routes) only in dev mode: see docs/security.md.
   const auth = createCallerAuth(config.callers.api_keys, { localAdmin: config.server.dev });
   const approvalPage = approvalPageOptions(config);
+  const consolePage = consoleOptions(config);
   const metrics = new ServiceMetrics();
   const running = await startCore(config, { host: config.server.host, metrics });
   const { core, reloader, devIssuer } = running;
@@ -248,6 +301,7 @@ export async function createService(
       allowedOrigins: server.allowed_origins,
     }),
     approvalPage,
+    console: consolePage,
   });
   app.addHook('onClose', running.stop);
   app.decorate('policyStatus', () => reloader.status());

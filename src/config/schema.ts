@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { approvalsConfigSchema } from './approvals.ts';
 import { auditConfigSchema } from './audit.ts';
 import { callersConfigSchema } from './callers.ts';
+import { consoleConfigSchema } from './console.ts';
 import { identityConfigSchema } from './identity.ts';
 import { policyConfigSchema } from './policy.ts';
 import { proxyConfigSchema } from './proxy.ts';
@@ -18,6 +19,8 @@ export const configSchema = z.strictObject({
   callers: callersConfigSchema.default(callersConfigSchema.parse({})),
   proxy: proxyConfigSchema.default(proxyConfigSchema.parse({})),
   approvals: approvalsConfigSchema.default(approvalsConfigSchema.parse({})),
+  /** The incident-review console; absent: none is served. */
+  console: consoleConfigSchema.optional(),
 });
 
 /** Parsed, defaulted, frozen configuration. */

@@ -7,6 +7,8 @@ import { HostNotAllowed, OriginNotAllowed, ShuttingDown } from '../errors.ts';
 import type { ServiceMetrics } from '../metrics/service-metrics.ts';
 import type { PolicyReloader } from '../policy/reloader.ts';
 import { type ApprovalPageOptions, approvalPageRoutes } from './approval-page/plugin.ts';
+import { isConsoleRoute, consoleMount } from './console/mount.ts';
+import { type ConsoleOptions, consoleRoutes } from './console/plugin.ts';
 import { isPageRoute, pageMount, withPageOrigin } from './approval-page/mount.ts';
 import type { CallerAuth } from './caller.ts';
 import { installJsonParser, type JsonLimits } from './json-limits.ts';
@@ -51,6 +53,8 @@ export interface AppOptions {
   origins?: OriginPolicy | undefined;
   /** The approval page (config `approvals.sign_in`), served at its URL's path; none when absent. */
   approvalPage?: ApprovalPageOptions | undefined;
+  /** The incident-review console (config `console`), served at its URL's path; none when absent. */
+  console?: ConsoleOptions | undefined;
 }
 
 /** Routes that answer whatever the phase: an orchestrator must see a draining replica as such. */
@@ -81,9 +85,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const page = options.approvalPage && pageMount(options.approvalPage.pageUrl);
   // The approval page's form posts carry its own origin: allowed on its routes, not on the API's.
   const pageOrigins = page && withPageOrigin(origins, page);
+  const consoleAt = options.console && consoleMount(options.console.url);
+  const consoleOrigins = consoleAt && withPageOrigin(origins, consoleAt);
   // DNS rebinding: a page rebound to this port must reach no route, probes and 404s included.
   app.addHook('onRequest', async (request) => {
-    const policy = page && pageOrigins && isPageRoute(request.routeOptions.url, page) ? pageOrigins : origins;
+    const route = request.routeOptions.url;
+    const policy =
+      page && pageOrigins && isPageRoute(route, page)
+        ? pageOrigins
+        : consoleAt && consoleOrigins && isConsoleRoute(route, consoleAt)
+          ? consoleOrigins
+          : origins;
     const refusal = originRefusal(policy, request.headers.origin, request.headers.host);
     if (refusal === null) return;
     const setting = refusal.header === 'host' ? 'server.allowed_hosts' : 'server.allowed_origins';
@@ -130,6 +142,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       page: options.approvalPage,
       bodyLimit: options.bodyLimit,
       prefix: page.path,
+    });
+  }
+  if (options.console && consoleAt) {
+    await app.register(consoleRoutes, {
+      core,
+      reloader: options.reloader,
+      options: options.console,
+      bodyLimit: options.bodyLimit,
+      prefix: consoleAt.path,
     });
   }
   return app;

@@ -93,10 +93,6 @@ function othersOf(reader: PostgresAuditSink): Pick<PostgresAuditSink, 'records' 
   };
 }
 
-/** The records a test appended: without each chain's start and close records. */
-const appendedOf = (records: readonly SealedRecord[]) =>
-  records.filter((r) => r.kind !== 'audit.chain_started' && r.kind !== 'audit.chain_closed');
-
 async function appendN(sink: PostgresAuditSink, from: number, to: number): Promise<void> {
   for (let n = from; n <= to; n += 1) await sink.append(auditRecord(n));
 }

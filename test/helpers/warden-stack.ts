@@ -31,6 +31,8 @@ export async function startWardenStack(options: {
   readonly issuer: string;
   readonly resource: string;
   readonly upstreamUrl: string;
+  /** The service's port, when its URLs (an approval page, the console) must be known before it starts; any free one otherwise. */
+  readonly port?: number;
   readonly overrides?: { readonly identity?: Record<string, unknown> } & Record<string, unknown>;
 }): Promise<WardenStack> {
   const proxyKey = randomBytes(24).toString('base64url');
@@ -40,7 +42,7 @@ export async function startWardenStack(options: {
   const config = loadConfig({
     env: {},
     overrides: {
-      server: { port: 0 },
+      server: { port: options.port ?? 0 },
       identity: { issuers: [{ issuer: options.issuer, discovery: true }], servers: [options.resource], ...identity },
       callers: {
         api_keys: [
@@ -53,7 +55,7 @@ export async function startWardenStack(options: {
     },
   });
   const service: FastifyInstance = await createService(config);
-  const serviceUrl = await service.listen({ host: '127.0.0.1', port: 0 });
+  const serviceUrl = await service.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   const proxy = await buildProxyApp({
     warden: createWardenClient({ url: serviceUrl, apiKey: proxyKey, obligations: IMPLEMENTED_OBLIGATIONS.proxy }),
     upstream: { url: options.upstreamUrl, headers: {}, timeoutMs: 5_000, connections: 8 },
