@@ -31,7 +31,7 @@ export async function startWardenStack(options: {
   readonly issuer: string;
   readonly resource: string;
   readonly upstreamUrl: string;
-  /** The service's port, when its URLs (an approval page, the console) must be known before it starts; any free one otherwise. */
+  /** The service's port, when its URLs (an approval page, the console) must be known first; any free one otherwise. */
   readonly port?: number;
   readonly overrides?: { readonly identity?: Record<string, unknown> } & Record<string, unknown>;
 }): Promise<WardenStack> {
