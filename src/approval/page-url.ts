@@ -1,3 +1,4 @@
+import { ownUrl } from '../config/own-url.ts';
 import type { Config } from '../config/schema.ts';
 
 /**
@@ -6,9 +7,5 @@ import type { Config } from '../config/schema.ts';
  * still names the approval id).
  */
 export function approvalPageUrl(config: Pick<Config, 'approvals' | 'server'>): string | null {
-  if (config.approvals.page_url !== undefined) return config.approvals.page_url;
-  const { host, port } = config.server;
-  if (port === 0) return null;
-  const name = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  return `http://${name}:${port}/approvals`;
+  return config.approvals.page_url ?? ownUrl(config.server, '/approvals');
 }
