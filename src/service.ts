@@ -7,6 +7,8 @@ import { approvalPageUrl } from './approval/page-url.ts';
 import { createAuditSink } from './audit/create-sink.ts';
 import { checkpointVerifierKey } from './audit/checkpoint.ts';
 import { maskRules } from './audit/mask.ts';
+import { type ConsoleConfig, consoleConfigSchema } from './config/console.ts';
+import { consoleUrl } from './config/own-url.ts';
 import type { Config } from './config/schema.ts';
 import { sweepApprovals } from './decision/approval-sweep.ts';
 import type { CoreDeps } from './decision/deps.ts';
@@ -111,37 +113,27 @@ function readSecret(setting: string, file: string): string {
 }
 
 /**
- * The console's options (config `console`), or undefined when none is served. Throws a
- * start-up error when it cannot work: an issuer reached in the clear, an unreadable secret.
+ * The console's options (config `console`), or undefined when none is served. In dev mode
+ * without one, a console at `/console` on the listen address (a fixed port) that an admin
+ * API key signs in to. Throws a start-up error when it cannot work: an issuer the service
+ * does not trust or reaches in the clear, an audience it does not accept, an unreadable
+ * secret, no sign-in outside dev mode.
  */
 export function consoleOptions(config: Config): ConsoleOptions | undefined {
-  const settings = config.console;
+  const dev = config.server.dev;
+  const settings = config.console ?? (dev ? devConsole(config) : undefined);
   if (settings === undefined) return undefined;
   consoleMount(settings.url);
-  const signIn = settings.sign_in;
-  if (!isSafeKeyUrl(signIn.issuer)) {
-    throw new Error(`console.sign_in.issuer ${KEY_URL_RULE}: the sign-in's codes and tokens travel to it`);
-  }
-  // The console verifies its users' tokens like any other: the issuer and audience must be trusted.
-  const trusted = config.identity.issuers.find(
-    (i) => i.issuer.replace(/\/+$/, '') === signIn.issuer.replace(/\/+$/, ''),
-  );
-  if (trusted === undefined) {
-    throw new Error(
-      `console.sign_in.issuer: ${signIn.issuer} is not in identity.issuers, so its tokens cannot be verified`,
-    );
-  }
   const audience = settings.audience ?? settings.url;
-  const { servers } = config.identity;
-  if ((servers.length > 0 && !servers.includes(audience)) || (trusted.servers && !trusted.servers.includes(audience))) {
-    throw new Error(`console: its audience ${audience} is not in identity.servers (or the issuer's servers): add it`);
+  const signIn = settings.sign_in;
+  if (signIn === undefined && !dev) {
+    throw new Error('console.sign_in: required; an admin API key signs in to the console in dev mode only');
   }
-  const clientSecret =
-    signIn.client_secret_file === undefined ? undefined : readSecret('console.sign_in', signIn.client_secret_file);
   return {
     url: settings.url,
     audience,
-    signIn: { issuer: signIn.issuer, clientId: signIn.client_id, clientSecret, scopes: signIn.scopes },
+    signIn: signIn === undefined ? undefined : consoleSignIn(config, signIn, audience),
+    keySignIn: dev,
     roles: settings.roles,
     sessionTtlSeconds: settings.session_ttl_seconds,
     review: settings.review,
@@ -153,6 +145,38 @@ export function consoleOptions(config: Config): ConsoleOptions | undefined {
     },
     approvalPageUrl: config.approvals.enabled ? approvalPageUrl(config) : null,
   };
+}
+
+/** The dev-mode console: `/console` on the listen address, when the port is fixed. */
+function devConsole(config: Config): ConsoleConfig | undefined {
+  const url = consoleUrl(config);
+  return url === null ? undefined : consoleConfigSchema.parse({ url });
+}
+
+/** The console's OIDC client, checked: its issuer trusted and safe to reach, its audience accepted. */
+function consoleSignIn(
+  config: Config,
+  signIn: NonNullable<ConsoleConfig['sign_in']>,
+  audience: string,
+): NonNullable<ConsoleOptions['signIn']> {
+  if (!isSafeKeyUrl(signIn.issuer)) {
+    throw new Error(`console.sign_in.issuer ${KEY_URL_RULE}: the sign-in's codes and tokens travel to it`);
+  }
+  // The console verifies its users' tokens like any other: the issuer and audience must be trusted.
+  const bare = (url: string) => url.replace(/\/+$/, '');
+  const trusted = config.identity.issuers.find((i) => bare(i.issuer) === bare(signIn.issuer));
+  if (trusted === undefined) {
+    throw new Error(
+      `console.sign_in.issuer: ${signIn.issuer} is not in identity.issuers, so its tokens cannot be verified`,
+    );
+  }
+  const { servers } = config.identity;
+  if ((servers.length > 0 && !servers.includes(audience)) || (trusted.servers && !trusted.servers.includes(audience))) {
+    throw new Error(`console: its audience ${audience} is not in identity.servers (or the issuer's servers): add it`);
+  }
+  const clientSecret =
+    signIn.client_secret_file === undefined ? undefined : readSecret('console.sign_in', signIn.client_secret_file);
+  return { issuer: signIn.issuer, clientId: signIn.client_id, clientSecret, scopes: signIn.scopes };
 }
 
 /** How a core is started: where its listener binds (for the dev-mode rule) and who sees its parts. */

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import type { PolicyStatus } from '../policy/reloader.ts';
+import { consoleUrl } from '../config/own-url.ts';
 
 /**
  * What `serve` prints once it listens, so a first run shows what it is serving and what to
@@ -18,6 +19,11 @@ export function startupBanner(config: Config, address: string, policy: PolicySta
     `  sessions  ${session.store}`,
     `  audit     ${audit.sink === 'file' ? `file ${audit.file}` : 'postgres'}`,
   ];
+  const consoleAt = consoleUrl(config);
+  if (consoleAt !== null) {
+    const how = config.console?.sign_in === undefined ? 'sign in with an admin API key' : 'sign in at the issuer';
+    lines.push(`  console   ${consoleAt} (${how})`);
+  }
   if (issuers === 0 && !server.dev) {
     lines.push(
       '  warning   no token issuer is configured (identity.issuers): every decision will be denied issuer_untrusted',

@@ -148,6 +148,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await app.register(consoleRoutes, {
       core,
       reloader: options.reloader,
+      auth,
       options: options.console,
       bodyLimit: options.bodyLimit,
       prefix: consoleAt.path,

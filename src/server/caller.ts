@@ -12,6 +12,8 @@ export interface CallerAuth {
   authorize(request: FastifyRequest, roles: readonly CallerRole[]): Caller;
   /** The id of the caller a request's valid, enabled key belongs to, whatever its role; else null. */
   identify(request: FastifyRequest): string | null;
+  /** As {@link authorize}, for a key presented otherwise (a form): null for none. */
+  authorizeKey(key: string | null, roles: readonly CallerRole[]): Caller;
 }
 
 const LOCAL: Caller = Object.freeze({ id: 'local', role: 'local' });
@@ -41,22 +43,27 @@ export function createCallerAuth(keys: readonly ApiKeyConfig[], options: CallerA
     const match = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{16,512})$/.exec(header) : null;
     return match === null ? null : (match[1] as string);
   };
+  const authorizeKey = (key: string | null, roles: readonly CallerRole[], missing: () => string): Caller => {
+    if (byHash.size === 0) {
+      if (roles.some((role) => localRoles.includes(role))) return LOCAL;
+      throw new CallerForbidden('admin routes need an admin API key (callers.api_keys), or dev mode without keys');
+    }
+    if (key === null) throw new CallerUnauthenticated(missing());
+    const entry = byHash.get(hash('sha256', key, 'hex'));
+    if (entry === undefined) throw new CallerUnauthenticated('the API key is not valid');
+    if (entry.disabled) throw new CallerUnauthenticated('the API key was revoked');
+    if (!roles.includes(entry.role)) throw new CallerForbidden(`the ${entry.role} role may not use this route`);
+    return entry.servers === undefined
+      ? { id: entry.id, role: entry.role }
+      : { id: entry.id, role: entry.role, servers: entry.servers };
+  };
   return {
     enabled: keys.length > 0,
     authorize(request, roles) {
-      if (byHash.size === 0) {
-        if (roles.some((role) => localRoles.includes(role))) return LOCAL;
-        throw new CallerForbidden('admin routes need an admin API key (callers.api_keys), or dev mode without keys');
-      }
-      const key = presented(request);
-      if (key === null) throw new CallerUnauthenticated(missingKeyMessage(request.headers.authorization));
-      const entry = byHash.get(hash('sha256', key, 'hex'));
-      if (entry === undefined) throw new CallerUnauthenticated('the API key is not valid');
-      if (entry.disabled) throw new CallerUnauthenticated('the API key was revoked');
-      if (!roles.includes(entry.role)) throw new CallerForbidden(`the ${entry.role} role may not use this route`);
-      return entry.servers === undefined
-        ? { id: entry.id, role: entry.role }
-        : { id: entry.id, role: entry.role, servers: entry.servers };
+      return authorizeKey(presented(request), roles, () => missingKeyMessage(request.headers.authorization));
+    },
+    authorizeKey(key, roles) {
+      return authorizeKey(key, roles, () => 'an API key is required');
     },
     identify(request) {
       if (byHash.size === 0) return LOCAL.id;

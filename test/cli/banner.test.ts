@@ -22,6 +22,7 @@ describe('the start-up banner', () => {
     expect(text).toContain('sessions  memory');
     expect(text).toContain('audit     file var/audit/audit.jsonl');
     expect(text).not.toContain('warning');
+    expect(text).not.toContain('console');
   });
 
   it('warns when no issuer is configured outside dev mode: every decision would be denied', () => {
@@ -33,6 +34,7 @@ describe('the start-up banner', () => {
     const config = loadConfig({ env: {}, overrides: { server: { dev: true } } });
     const text = startupBanner(config, 'http://127.0.0.1:9999', policy).join('\n');
     expect(text).toContain('dev-token --url http://127.0.0.1:9999 --sub alice --role reader');
+    expect(text).toContain('console   http://127.0.0.1:8181/console (sign in with an admin API key)');
     expect(text).not.toContain('warning');
   });
 });

@@ -4,6 +4,7 @@ import type { ConsoleConfig } from '../../config/console.ts';
 import type { CoreDeps } from '../../decision/deps.ts';
 import { statusOf, WardenError } from '../../errors.ts';
 import type { PolicyReloader } from '../../policy/reloader.ts';
+import type { CallerAuth } from '../caller.ts';
 import { BoundedMap } from '../web/bounded-map.ts';
 import { type CookieScope, readCookie, setCookie } from '../web/cookies.ts';
 import { type Html, html } from '../web/html.ts';
@@ -18,14 +19,17 @@ import { reviewPage } from './pages/review.ts';
 import { recordPage, revokePrincipalAction, revokeRecordAction, reviewRecordAction, statePage } from './pages/state.ts';
 import { timelinePage } from './pages/timeline.ts';
 import { type ConsoleRole, type ConsoleUser, consoleRoles } from './users.ts';
-import { continuePage } from './pages/sign-in.ts';
+import { continuePage, keySignInPage } from './pages/sign-in.ts';
 
 /** The console (config `console`), as the service starts it. */
 export interface ConsoleOptions {
   readonly url: string;
   /** The sign-in's resource and the token's verified audience. */
   readonly audience: string;
-  readonly signIn: Omit<SignInClient, 'redirectUri'>;
+  /** The OIDC client users sign in with; absent only in dev mode. */
+  readonly signIn?: Omit<SignInClient, 'redirectUri'> | undefined;
+  /** Dev mode: an admin API key signs in too (`POST /sign-in/key`). */
+  readonly keySignIn: boolean;
   readonly roles: ConsoleConfig['roles'];
   readonly sessionTtlSeconds: number;
   readonly review: ConsoleConfig['review'];
@@ -76,6 +80,7 @@ const FLOW_TTL_MS = 10 * 60 * 1000;
 const FLOW_COOKIE = 'mwc_flow';
 const SESSION_COOKIE = 'mwc_session';
 const randomId = () => randomBytes(32).toString('base64url');
+const ALL_ROLES: readonly ConsoleRole[] = ['viewer', 'responder', 'approver'];
 
 /**
  * The incident-review console (docs/console.md): server-rendered pages, no script, forms
@@ -87,15 +92,16 @@ const randomId = () => randomBytes(32).toString('base64url');
 export const consoleRoutes: FastifyPluginAsync<{
   core: CoreDeps;
   reloader: PolicyReloader;
+  auth: CallerAuth;
   options: ConsoleOptions;
   bodyLimit: number;
-}> = async (app, { core, reloader, options, bodyLimit }) => {
+}> = async (app, { core, reloader, auth, options, bodyLimit }) => {
   const mount = consoleMount(options.url);
-  const signIn = createSignIn({ ...options.signIn, redirectUri: mount.redirectUri });
+  const signIn = options.signIn && createSignIn({ ...options.signIn, redirectUri: mount.redirectUri });
   const flows = new BoundedMap<FlowState>(MAX_ENTRIES, FLOW_TTL_MS, core.clock);
   const users = new BoundedMap<ConsoleUser>(MAX_ENTRIES, options.sessionTtlSeconds * 1000, core.clock);
   const scope: CookieScope = { path: mount.path, secure: mount.secure };
-  const issuer = options.signIn.issuer.replace(/\/+$/, '');
+  const issuer = options.signIn?.issuer.replace(/\/+$/, '') ?? null;
   const anonymous = (current: string): PageFrame => ({ mount: mount.path, current, user: null });
 
   const send = (reply: FastifyReply, status: number, body: string) =>
@@ -134,8 +140,26 @@ export const consoleRoutes: FastifyPluginAsync<{
     return under ? value : mount.path;
   };
 
+  /** A new console session for `user`: its cookie set on `reply`. */
+  const startSession = (reply: FastifyReply, user: ConsoleUser, expiresAt: number | undefined) => {
+    const sessionId = randomId();
+    users.set(sessionId, user, expiresAt);
+    const left = Math.floor(((expiresAt ?? Number.POSITIVE_INFINITY) - core.clock()) / 1000);
+    const maxAge = Math.max(0, Math.min(options.sessionTtlSeconds, left));
+    void reply.header('set-cookie', setCookie(SESSION_COOKIE, sessionId, scope, 'Strict', maxAge));
+  };
+
   app.get('/sign-in', { schema: { hide: true } }, async (request, reply) => {
-    const next = localPath((request.query as Record<string, string | undefined>).next);
+    const query = request.query as Record<string, string | undefined>;
+    const next = localPath(query.next);
+    if (signIn === undefined || (options.keySignIn && query.via !== 'issuer')) {
+      const page = keySignInPage(anonymous(''), {
+        next,
+        issuer: options.signIn?.issuer ?? null,
+        keyless: !auth.enabled,
+      });
+      return send(reply, 200, page);
+    }
     const started = await signIn.start(options.audience);
     const flowId = randomId();
     flows.set(flowId, { state: started.state, verifier: started.verifier, next });
@@ -147,7 +171,23 @@ export const consoleRoutes: FastifyPluginAsync<{
       .send();
   });
 
+  // Dev mode only: an admin API key (or, without keys, the local caller) signs in with every role.
+  if (options.keySignIn) {
+    app.post('/sign-in/key', { schema: { hide: true } }, async (request, reply) => {
+      const form = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
+      const caller = auth.authorizeKey(form.get('key') || null, ['admin']);
+      const user: ConsoleUser = { iss: 'api-key', sub: caller.id, roles: ALL_ROLES, csrf: randomId() };
+      startSession(reply, user, undefined);
+      return reply
+        .code(303)
+        .headers(CONSOLE_HEADERS)
+        .header('location', localPath(form.get('next') ?? undefined))
+        .send();
+    });
+  }
+
   app.get('/callback', { schema: { hide: true } }, async (request, reply) => {
+    if (signIn === undefined) return send(reply, 404, problem(anonymous(''), 404, 'There is no such page.'));
     const query = request.query as Record<string, unknown>;
     const param = (name: string) => (typeof query[name] === 'string' ? (query[name] as string) : undefined);
     const flow = flows.take(readCookie(request.headers.cookie, FLOW_COOKIE));
@@ -180,11 +220,7 @@ export const consoleRoutes: FastifyPluginAsync<{
     }
     const exp = typeof principal.claims.exp === 'number' ? principal.claims.exp * 1000 : undefined;
     const user: ConsoleUser = { iss: principal.iss, sub: principal.sub, roles, csrf: randomId() };
-    const sessionId = randomId();
-    users.set(sessionId, user, exp);
-    const left = Math.floor(((exp ?? Number.POSITIVE_INFINITY) - core.clock()) / 1000);
-    const maxAge = Math.max(0, Math.min(options.sessionTtlSeconds, left));
-    void reply.header('set-cookie', setCookie(SESSION_COOKIE, sessionId, scope, 'Strict', maxAge));
+    startSession(reply, user, exp);
     return send(reply, 200, continuePage(anonymous(''), flow.next, user.sub));
   });
 
