@@ -39,7 +39,7 @@ beforeAll(async () => {
       { client_id: CONSOLE_CLIENT, redirect_uris: [`${consoleUrl}/callback`, `${base}/approvals/callback`] },
     ],
     resources: [SERVER, consoleUrl],
-    roles: { alice: ['writer'], dave: ['writer'], bob: ['admin'], carol: ['auditor'] },
+    roles: { alice: ['writer'], dave: ['writer'], erin: ['writer'], bob: ['admin'], carol: ['auditor'] },
   });
   upstream = await startSdkUpstream(filesServer);
   tap = await startCountingTap(upstream.url);
@@ -237,6 +237,26 @@ describe('the console, in Chromium, against the real parts', { timeout: 60_000 }
     const dave = await connect('dave');
     await dave.callTool({ name: 'fs_read', arguments: { path: '/srv/data/y' } });
     await dave.close();
+  });
+
+  it('marks a session reviewed from its page, recorded as session.reviewed by the console user', async () => {
+    const erin = await connect('erin');
+    await erin.callTool({ name: 'fs_read', arguments: { path: '/srv/data/e' } });
+    await bob.goto(`${consoleUrl}/state?subject=erin`);
+    await bob.locator('tbody tr').first().getByRole('link', { name: /Open/ }).click();
+    await bob.fill('#review-note', 'nightly export job, expected');
+    await bob.getByRole('button', { name: 'Mark reviewed' }).click();
+    await bob.waitForURL(/done=reviewed/);
+    expect(await bob.locator('[role="status"]').textContent()).toContain('Marked reviewed');
+    await bob.getByRole('link', { name: /Timeline of this/ }).click();
+    const reviewed = bob.locator('tbody tr', { hasText: 'session.reviewed' });
+    expect(await reviewed.count()).toBe(1);
+    expect(await reviewed.textContent()).toContain('console:bob');
+    await reviewed.locator('summary').click();
+    expect(await reviewed.locator('pre').textContent()).toContain('nightly export job, expected');
+    // A review changes nothing: erin's session goes on.
+    await erin.callTool({ name: 'fs_read', arguments: { path: '/srv/data/f' } });
+    await erin.close();
   });
 
   it('runs no script: a strict CSP, and a hostile name shown as text', async () => {
