@@ -3,9 +3,10 @@
 # the `node` package when the machine's Node is older), the pinned `opa` CLI,
 # `redis-server` (the Redis session store's tests and benchmark start their own), the
 # pinned MCP Inspector (its CLI is run through the proxy by an e2e test), tlog-verify (a
-# Go checker of the audit trail's checkpoints and proofs, for an interop test) and Debian's
-# Chromium (the console's browser tests drive it with playwright-core; no browser is ever
-# downloaded). Safe to run again and again; it starts no service.
+# Go checker of the audit trail's checkpoints and proofs, for an interop test), the pinned
+# Regal (the Rego linter of the policy tests) and Debian's Chromium (the console's browser
+# tests drive it with playwright-core; no browser is ever downloaded). Safe to run again
+# and again; it starts no service.
 #
 #   scripts/setup.sh          everything the tests need
 #   scripts/setup.sh serve    only what serving needs (npm dependencies): the committed
@@ -113,7 +114,28 @@ if [ ! -x "$TLOG_VERIFY" ] || [ "$(cat "$TLOG_VERIFY_STAMP" 2>/dev/null)" != "$(
   (cd "$TLOG_VERIFY_SRC" && go build -mod=readonly -trimpath -buildvcs=false -o "$TLOG_VERIFY" .)
   tlog_verify_sum >"$TLOG_VERIFY_STAMP"
 fi
-# 8. Chromium from Debian's packages when absent, for the console's browser tests
+# 8. Regal, the Rego linter `mcp-warden test` (npm run policy:test) runs, at the version
+#    tools/regal/go.mod pins, built into .tools/bin like tlog-verify: rebuilt only when that
+#    go.mod or go.sum changes; -mod=readonly verifies every module against the committed go.sum.
+#    The version is linked in, for `regal version`.
+REGAL="$TOOLS_BIN/regal"
+REGAL_SRC="$ROOT/tools/regal"
+REGAL_STAMP="$ROOT/.tools/regal.sha256"
+regal_sum() { (cd "$REGAL_SRC" && sha256sum go.mod go.sum); }
+if [ ! -x "$REGAL" ] || [ "$(cat "$REGAL_STAMP" 2>/dev/null)" != "$(regal_sum)" ]; then
+  command -v go >/dev/null || die "Go is missing to build Regal (tools/regal)"
+  log "building regal (go build, tools/regal; a few minutes, once)"
+  mkdir -p "$TOOLS_BIN"
+  (
+    cd "$REGAL_SRC"
+    regal_version=$(go list -mod=readonly -m -f '{{.Version}}' github.com/open-policy-agent/regal)
+    go build -mod=readonly -trimpath -buildvcs=false \
+      -ldflags "-X github.com/open-policy-agent/regal/pkg/version.Version=$regal_version" \
+      -o "$REGAL" github.com/open-policy-agent/regal
+  )
+  regal_sum >"$REGAL_STAMP"
+fi
+# 9. Chromium from Debian's packages when absent, for the console's browser tests
 #    (test/helpers/browser.ts drives /usr/bin/chromium, or $CHROMIUM_PATH, with
 #    playwright-core). Debian's build, not a test tool's own download: the closed network
 #    refuses those, and the distribution keeps it patched.
@@ -124,4 +146,4 @@ if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && ! command -v chromium >/dev
   chromium_install || { DEBIAN_FRONTEND=noninteractive apt-get update && chromium_install; }
 fi
 redis_version=$(redis-server --version | sed -E 's/.* v=([^ ]+).*/\1/')
-log "ready: node $(node -v), opa $(have_version "$OPA"), redis-server $redis_version, inspector $INSPECTOR_VERSION"
+log "ready: node $(node -v), opa $(have_version "$OPA"), regal $(have_version "$REGAL"), redis-server $redis_version, inspector $INSPECTOR_VERSION"
