@@ -17,7 +17,7 @@ dba_subjects := ["carol", "dba-oncall"]
 
 # Tool -> the approval a call needs, without its reason (added per call), or null
 # for none. The engine checks the obligation (src/approval/obligation.ts).
-approvals := {
+tool_approvals := {
 	"fs_read": null,
 	"fs_delete": {
 		"approvers": "self",
@@ -41,7 +41,9 @@ decision := {
 	"visible": null,
 }
 
-allow := count(deny) == 0
+default allow := false
+
+allow if count(deny) == 0
 
 default _method := ""
 
@@ -61,14 +63,14 @@ default obligations := {}
 obligations := {"approval": _obligation} if {
 	allow
 	_method == "tools/call"
-	is_object(approvals[_tool])
+	is_object(tool_approvals[_tool])
 }
 
 # The tool's approval with its reason; without one if the reason cannot be built, so
 # that a missing message never drops the obligation (and with it the approval).
-_obligation := object.union(approvals[_tool], {"reason": _reason[_tool]}) if {
+_obligation := object.union(tool_approvals[_tool], {"reason": _reason[_tool]}) if {
 	is_string(_reason[_tool])
-} else := approvals[_tool]
+} else := tool_approvals[_tool]
 
 # What the approver is shown.
 _reason["fs_delete"] := concat("", [
@@ -80,9 +82,9 @@ _reason["db_drop"] := concat("", [
 ])
 
 # The path for fs_delete's message, at most 200 characters (a reason is at most 1024).
-_path_text := substring(_arguments.path, 0, 200) if is_string(_arguments.path)
+default _path_text := "(no path)"
 
-else := "(no path)"
+_path_text := substring(_arguments.path, 0, 200) if is_string(_arguments.path)
 
 # --- deny ----------------------------------------------------------------------
 
@@ -95,13 +97,16 @@ deny contains {"code": "tool_unknown", "message": "the tool is not in the exampl
 	not _known_tool
 }
 
-_known_tool if _tool in object.keys(approvals)
-
-deny contains {"code": "argument_not_allowed", "message": "argument 'database' must be a name of 1 to 64 letters, digits or underscores"} if {
+deny contains {
+	"code": "argument_not_allowed",
+	"message": "argument 'database' must be a name of 1 to 64 letters, digits or underscores",
+} if {
 	_method == "tools/call"
 	_tool == "db_drop"
 	not _database_name(object.get(_arguments, "database", null))
 }
+
+_known_tool if _tool in object.keys(tool_approvals)
 
 _database_name(v) if {
 	is_string(v)

@@ -48,13 +48,16 @@ deny contains {"code": "argument_not_allowed", "message": "argument 'url' must b
 	not _host_allowed(object.get(_args, "url", null))
 }
 
-_host_allowed(url) if _host(url) in allowed_hosts
-
-deny contains {"code": "argument_not_allowed", "message": concat("", ["argument 'max_rows' must be an integer from 1 to ", format_int(max_rows_limit, 10)])} if {
+deny contains {"code": "argument_not_allowed", "message": concat("", [
+	"argument 'max_rows' must be an integer from 1 to ",
+	format_int(max_rows_limit, 10),
+])} if {
 	_method == "tools/call"
 	input.request.tool == "sql_query"
 	not _rows_ok(object.get(_args, "max_rows", null))
 }
+
+_host_allowed(url) if _host(url) in allowed_hosts
 
 # The lower-cased host of an https URL; undefined for anything else, or when the
 # authority carries userinfo.

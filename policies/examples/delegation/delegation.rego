@@ -42,7 +42,9 @@ decision := {
 	"visible": null,
 }
 
-allow := count(deny) == 0
+default allow := false
+
+allow if count(deny) == 0
 
 default _method := ""
 
@@ -72,12 +74,6 @@ deny contains {"code": "actor_tenant_mismatch", "message": concat("", [
 	count(strangers) > 0
 }
 
-_of_tenant(actor) if {
-	tenant := input.principal.claims.tenant
-	is_string(tenant)
-	{t | some id in [actor.sub, object.get(actor, "spiffe_id", null)]; t := agent_tenants[id]} == {tenant}
-}
-
 # --- rule 2: at most two hops ---------------------------------------------------
 
 # The engine also caps the chain (identity.delegation.max_depth); this policy is
@@ -91,14 +87,8 @@ deny contains {
 
 # --- rule 3: destructive tools need a human in the chain ------------------------
 
-# A human: a user (not a workload) whose account the engine did not see shared by many
-# clients, workloads or chains. `shared` is always a boolean in the engine's input;
-# anything but false is taken as shared.
-_human if {
-	input.principal.kind == "user"
-	input.principal.shared == false
-}
-
+# Only a human (_human, below) may call a destructive tool; a human's agent may too,
+# with the `approval` obligation (obligations, below).
 deny contains {"code": "human_required", "message": concat("", [
 	"tool '", _tool, "' is destructive: only a human user may call it, ",
 	"not a workload or a shared account",
@@ -107,6 +97,39 @@ deny contains {"code": "human_required", "message": concat("", [
 	_tool in destructive_tools
 	not _human
 }
+
+# --- rule 4: some tools need an attributable agent ------------------------------
+
+# An agent must call the tool (the subject alone may not), and the most recent actor
+# must have proved itself with its own JWT-SVID (attested), so the call is pinned to
+# one workload, not to whoever holds the user's token.
+deny contains {"code": "agent_not_attributable", "message": concat("", [
+	"tool '", _tool, "' needs an attributable agent: the most recent actor must ",
+	"prove itself with its own JWT-SVID",
+])} if {
+	_method == "tools/call"
+	_tool in attributable_tools
+	not _actors[0].attested == true
+}
+
+# --- helpers of rules 1 and 3 ---------------------------------------------------
+
+# Rule 1: the actor is of the subject's tenant.
+_of_tenant(actor) if {
+	tenant := input.principal.claims.tenant
+	is_string(tenant)
+	{t | some id in [actor.sub, object.get(actor, "spiffe_id", null)]; t := agent_tenants[id]} == {tenant}
+}
+
+# A human: a user (not a workload) whose account the engine did not see shared by many
+# clients, workloads or chains. `shared` is always a boolean in the engine's input;
+# anything but false is taken as shared.
+_human if {
+	input.principal.kind == "user"
+	input.principal.shared == false
+}
+
+# --- obligations (rule 3) -------------------------------------------------------
 
 # A human's agent may call a destructive tool once the human approved that exact
 # call ("self": the requester approves, after signing in again; docs/approvals.md).
@@ -127,20 +150,6 @@ obligations := {"approval": {
 	count(_actors) > 0
 }
 
-# --- rule 4: some tools need an attributable agent ------------------------------
-
-# An agent must call the tool (the subject alone may not), and the most recent actor
-# must have proved itself with its own JWT-SVID (attested), so the call is pinned to
-# one workload, not to whoever holds the user's token.
-deny contains {"code": "agent_not_attributable", "message": concat("", [
-	"tool '", _tool, "' needs an attributable agent: the most recent actor must ",
-	"prove itself with its own JWT-SVID",
-])} if {
-	_method == "tools/call"
-	_tool in attributable_tools
-	not _actors[0].attested == true
-}
-
 # --- messages -------------------------------------------------------------------
 
 # An actor as messages name it, at most 200 characters; total, so that no message
@@ -149,6 +158,8 @@ _label(actor) := concat("", ["'", substring(actor.sub, 0, 200), "'"]) if {
 	is_string(actor.sub)
 } else := "(an actor without sub)"
 
+default _tenant_text := "(none)"
+
 _tenant_text := substring(input.principal.claims.tenant, 0, 200) if {
 	is_string(input.principal.claims.tenant)
-} else := "(none)"
+}

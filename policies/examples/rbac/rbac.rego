@@ -39,10 +39,12 @@ deny contains {"code": "tool_unknown", "message": "the tool is not in the exampl
 	not _known_tool
 }
 
-_known_tool if is_set(tool_roles[_tool])
-
-deny contains {"code": "tool_not_permitted", "message": concat("", ["no role of the principal permits tool '", _tool, "'"])} if {
+deny contains {"code": "tool_not_permitted", "message": concat("", [
+	"no role of the principal permits tool '", _tool, "'",
+])} if {
 	_method == "tools/call"
 	allowed := tool_roles[_tool]
 	count({r | some r in input.principal.roles; r in allowed}) == 0
 }
+
+_known_tool if is_set(tool_roles[_tool])

@@ -11,7 +11,11 @@ package mcp.examples.time_window
 # Tool -> {from, to (exclusive), days}; hours are UTC.
 windows := {
 	"deploy": {"from": 9, "to": 17, "days": {"Monday", "Tuesday", "Wednesday", "Thursday"}},
-	"db_backup": {"from": 1, "to": 5, "days": {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"}},
+	"db_backup": {
+		"from": 1,
+		"to": 5,
+		"days": {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"},
+	},
 }
 
 # METADATA
@@ -38,8 +42,6 @@ deny contains {"code": "tool_unknown", "message": "the tool is not in the exampl
 	not _known_tool
 }
 
-_known_tool if is_object(windows[input.request.tool])
-
 deny contains {"code": "outside_time_window", "message": concat("", [
 	"tool '", input.request.tool, "' may only run ", concat(", ", sort(w.days)),
 	" from ", format_int(w.from, 10), ":00 to ", format_int(w.to, 10), ":00 UTC",
@@ -48,6 +50,8 @@ deny contains {"code": "outside_time_window", "message": concat("", [
 	w := windows[input.request.tool]
 	not _within(w)
 }
+
+_known_tool if is_object(windows[input.request.tool])
 
 _within(w) if {
 	hour >= w.from

@@ -2,7 +2,10 @@ package mcp.examples.visibility_test
 
 import data.mcp.examples.visibility
 
-_list(roles, candidates) := {"request": {"method": "tools/list", "candidates": candidates}, "principal": {"roles": roles}}
+_list(roles, candidates) := {
+	"request": {"method": "tools/list", "candidates": candidates},
+	"principal": {"roles": roles},
+}
 
 _codes(d) := [r.code | some r in d.reasons]
 
@@ -23,13 +26,19 @@ test_no_role_sees_nothing if {
 }
 
 test_call_of_hidden_tool_denied if {
-	d := visibility.decision with input as {"request": {"method": "tools/call", "tool": "fs_write"}, "principal": {"roles": ["reader"]}}
+	d := visibility.decision with input as {
+		"request": {"method": "tools/call", "tool": "fs_write"},
+		"principal": {"roles": ["reader"]},
+	}
 	_codes(d) == ["tool_not_permitted"]
 	d.visible == null
 }
 
 test_call_of_visible_tool_allowed if {
-	d := visibility.decision with input as {"request": {"method": "tools/call", "tool": "fs_read"}, "principal": {"roles": ["reader"]}}
+	d := visibility.decision with input as {
+		"request": {"method": "tools/call", "tool": "fs_read"},
+		"principal": {"roles": ["reader"]},
+	}
 	d.allow
 }
 

@@ -40,14 +40,16 @@ deny contains {"code": "tool_unknown", "message": "the tool is not in the exampl
 	not _known_tool
 }
 
-_known_tool if is_string(tool_prefixes[input.request.tool])
-
-deny contains {"code": "workload_not_permitted", "message": concat("", ["only workloads under ", prefix, " may call this tool"])} if {
+deny contains {"code": "workload_not_permitted", "message": concat("", [
+	"only workloads under ", prefix, " may call this tool",
+])} if {
 	_method == "tools/call"
 	input.principal.kind == "workload"
 	prefix := tool_prefixes[input.request.tool]
 	not _under(input.principal.spiffe_id, prefix)
 }
+
+_known_tool if is_string(tool_prefixes[input.request.tool])
 
 _under(id, prefix) if {
 	is_string(id)

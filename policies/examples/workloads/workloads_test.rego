@@ -31,5 +31,8 @@ test_user_denied if {
 
 test_unknown_tool_and_method_denied if {
 	_codes(workloads.decision) == ["tool_unknown"] with input as _call("shell", "workload", "spiffe://example.org/ci/x")
-	_codes(workloads.decision) == ["method_not_permitted"] with input as {"request": {"method": "ping"}, "principal": {"kind": "workload"}}
+	_codes(workloads.decision) == ["method_not_permitted"] with input as {
+		"request": {"method": "ping"},
+		"principal": {"kind": "workload"},
+	}
 }
