@@ -30,7 +30,9 @@ decision := {
 }
 
 # Allowed exactly when no rule below denies.
-allow := count(deny) == 0
+default allow := false
+
+allow if count(deny) == 0
 
 # No obligations by default. A team that wants, say, a stricter audit of allowed
 # destructive calls can add {"audit_level": "high"} here once its engine acts on it:
@@ -133,13 +135,6 @@ _known_method if startswith(_method, "notifications/")
 
 deny contains common.reason("method_not_permitted", _method_refusal) if not _known_method
 
-_method_refusal := concat("", [
-	"method '", _method,
-	"' is a request a server sends to a client; the client answers it, it does not send it",
-]) if {
-	_method in _server_request_methods
-} else := concat("", ["method '", _method, "' is not permitted by policy"])
-
 # --- tools/call ----------------------------------------------------------------
 
 deny contains common.tool_unknown(_tool) if {
@@ -171,7 +166,10 @@ deny contains common.shared_principal_destructive(_tool) if {
 	common.shared_refused(_tool)
 }
 
-deny contains common.reason("tool_not_in_session_scope", concat("", ["tool '", _tool, "' is not in the session's scope"])) if {
+deny contains common.reason(
+	"tool_not_in_session_scope",
+	concat("", ["tool '", _tool, "' is not in the session's scope"]),
+) if {
 	_method == "tools/call"
 	common.known_tool(_tool)
 	not _in_session_scope(_tool)
@@ -187,6 +185,57 @@ deny contains common.reason("argument_not_allowed", concat("", ["argument '", ar
 	problem := _path_problem(object.get(_arguments, arg, null), spec.path_prefixes)
 }
 
+# --- prompts, resources and completions ----------------------------------------
+
+deny contains common.reason(
+	"prompt_not_permitted",
+	concat("", ["no role of the principal permits prompt '", common.display(_prompt), "'"]),
+) if {
+	_checks_prompt
+	not _prompt in common.permitted_prompts
+}
+
+deny contains common.reason(
+	"resource_not_permitted",
+	concat("", ["resource '", common.display(_uri), "' is not under a permitted prefix"]),
+) if {
+	_checks_uri
+	not common.resource_permitted(_uri)
+}
+
+# The engine sets `prompt` for a `ref/prompt` and `uri` for a `ref/resource`; a
+# completion with neither completes nothing this policy can decide.
+deny contains common.reason(
+	"completion_ref_invalid",
+	"completion/complete needs a ref/prompt with a name or a ref/resource with a uri",
+) if {
+	_method in _completion_methods
+	_prompt == null
+	_uri == null
+}
+
+# --- tasks ---------------------------------------------------------------------
+
+deny contains common.reason(
+	"task_unknown",
+	concat("", ["method '", _method, "' names no live task of this principal on this server"]),
+) if {
+	_method in _task_methods
+	not _task_present
+}
+
+# --- what the denials read -----------------------------------------------------
+
+# Why method_not_permitted: a server-to-client request sent by a client, or a method
+# this policy does not know.
+_method_refusal := concat("", [
+	"method '", _method,
+	"' is a request a server sends to a client; the client answers it, it does not send it",
+]) if {
+	_method in _server_request_methods
+} else := concat("", ["method '", _method, "' is not permitted by policy"])
+
+# The argument that holds a tool's path: the catalogue's path_argument, else "path".
 _path_argument(spec) := spec.path_argument if is_string(spec.path_argument)
 
 else := "path"
@@ -196,15 +245,16 @@ _path_problem(v, prefixes) := "is missing or not a string" if {
 	not is_string(v)
 } else := "must not contain a NUL character or a '..' segment" if {
 	common.unsafe_path(v)
-} else := concat("", ["must start with one of: ", concat(", ", sort(common.strings(prefixes)))]) if {
+} else := concat("", [
+	"must start with one of: ",
+	concat(", ", sort(common.string_elements(prefixes))),
+]) if {
 	not common.has_prefix(v, prefixes)
 }
 
 _in_session_scope(_) if not _session_present
 
 _in_session_scope(t) if _session_scope[t]
-
-# --- prompts, resources and completions ----------------------------------------
 
 # A request decided on its prompt: prompts/get (a missing prompt is refused), and a
 # completion of a prompt's argument.
@@ -224,31 +274,6 @@ _checks_uri if {
 	_uri != null
 }
 
-deny contains common.reason("prompt_not_permitted", concat("", ["no role of the principal permits prompt '", common.display(_prompt), "'"])) if {
-	_checks_prompt
-	not _prompt in common.permitted_prompts
-}
-
-deny contains common.reason("resource_not_permitted", concat("", ["resource '", common.display(_uri), "' is not under a permitted prefix"])) if {
-	_checks_uri
-	not common.resource_permitted(_uri)
-}
-
-# The engine sets `prompt` for a `ref/prompt` and `uri` for a `ref/resource`; a
-# completion with neither completes nothing this policy can decide.
-deny contains common.reason("completion_ref_invalid", "completion/complete needs a ref/prompt with a name or a ref/resource with a uri") if {
-	_method in _completion_methods
-	_prompt == null
-	_uri == null
-}
-
-# --- tasks ---------------------------------------------------------------------
-
-deny contains common.reason("task_unknown", concat("", ["method '", _method, "' names no live task of this principal on this server"])) if {
-	_method in _task_methods
-	not _task_present
-}
-
 # `input.task` is null, or an object the engine built; anything else (absent included)
 # counts as no task. A rule of its own: `not is_object(input.task)` inline is undefined,
 # not true, when input.task is absent, which would let a task method through.
@@ -264,18 +289,18 @@ visible := sort(_candidates_within(common.permitted_prompts)) if _method == "pro
 
 # The engine passes only the principal's own live tasks on this server as candidates;
 # without candidates, none is visible.
-visible := sort(common.strings(input.request.candidates)) if _method == "tasks/list"
+visible := sort(common.string_elements(input.request.candidates)) if _method == "tasks/list"
 
 # Without candidates there is no catalogue of resources to list: nothing is visible.
-visible := sort({uri |
-	some uri in common.strings(input.request.candidates)
-	common.resource_permitted(uri)
+visible := sort({resource |
+	some resource in common.string_elements(input.request.candidates)
+	common.resource_permitted(resource)
 }) if _method == "resources/list"
 
 # A URI template is listed when its fixed part lies under a permitted prefix: every URI
 # it expands to then starts with that prefix too (resources/read still checks each).
 visible := sort({template |
-	some template in common.strings(input.request.candidates)
+	some template in common.string_elements(input.request.candidates)
 	common.resource_permitted(_template_prefix(template))
 }) if _method == "resources/templates/list"
 
@@ -301,7 +326,7 @@ _candidates_within(allowed) := _candidates & allowed if {
 	input.request.candidates != null
 } else := allowed
 
-_candidates := {c | some c in common.strings(input.request.candidates)}
+_candidates := {c | some c in common.string_elements(input.request.candidates)}
 
 # --- step-up -------------------------------------------------------------------
 

@@ -22,7 +22,10 @@ default roles := {}
 roles := data.catalogue.roles if is_object(data.catalogue.roles)
 
 # Prompts the catalogue knows; a role may only grant a prompt listed here.
-prompts := {p | some p in data.catalogue.prompts; is_string(p)}
+prompts contains p if {
+	some p in data.catalogue.prompts
+	is_string(p)
+}
 
 # --- principal -----------------------------------------------------------------
 
@@ -115,7 +118,10 @@ shared_refused(t) if {
 }
 
 # The permitted tools refused to a shared principal.
-shared_refused_tools := {t | some t in permitted_tools; shared_refused(t)}
+shared_refused_tools contains t if {
+	some t in permitted_tools
+	shared_refused(t)
+}
 
 # Reason: a destructive tool asked for by a shared principal.
 shared_principal_destructive(t) := reason("shared_principal_destructive", concat("", [
@@ -150,12 +156,15 @@ destructive_approval := data.catalogue.destructive_approval if is_object(data.ca
 # True when destructive_approval is configured.
 destructive_approval_configured if is_object(destructive_approval)
 
-# True when the principal may run tool t only once a human approved the exact call:
-# t is destructive, one of its effective roles lists t, it holds no destructive role,
-# and destructive_approval is configured.
-needs_approval(t) if {
+# True when the principal may run tool t only once a human approved the exact call.
+needs_approval(t) if t in approval_tools
+
+# The tools the principal may run only once approved: destructive, listed by one of its
+# effective roles, while it holds no destructive role and destructive_approval is
+# configured.
+approval_tools contains t if {
+	some t in permitted_tools
 	destructive(t)
-	t in permitted_tools
 	not has_destructive_role
 	destructive_approval_configured
 }
@@ -177,7 +186,10 @@ approval_obligation(t) := object.union(
 # points (the obligation allows 1024 UTF-16 units): a long list of approvers is
 # left out of the message rather than making the obligation malformed.
 _approval_reason(t) := msg if {
-	msg := concat("", [t, " is destructive: ", _approvers_text(destructive_approval.approvers), " must approve this exact call"])
+	msg := concat("", [
+		t, " is destructive: ",
+		_approvers_text(destructive_approval.approvers), " must approve this exact call",
+	])
 	count(msg) <= 512
 } else := substring(concat("", [t, " is destructive: an approver must approve this exact call"]), 0, 512)
 
@@ -189,7 +201,7 @@ _approvers_text(a) := "you (after signing in again)" if {
 	is_object(a)
 	parts := [part |
 		some kind in [["a holder of role ", "roles"], ["subject ", "subjects"], ["a member of group ", "groups"]]
-		names := sort(strings(object.get(a, kind[1], null)))
+		names := sort(string_elements(object.get(a, kind[1], null)))
 		count(names) > 0
 		part := concat("", [kind[0], concat(" or ", names)])
 	]
@@ -214,12 +226,12 @@ resource_prefixes contains p if {
 	p != ""
 }
 
-# True when uri is a string under one of the permitted resource prefixes and
-# tries no traversal.
-resource_permitted(uri) if {
-	is_string(uri)
-	has_prefix(uri, resource_prefixes)
-	not unsafe_path(uri)
+# True when resource (a URI) is a string under one of the permitted resource prefixes
+# and tries no traversal.
+resource_permitted(resource) if {
+	is_string(resource)
+	has_prefix(resource, resource_prefixes)
+	not unsafe_path(resource)
 }
 
 # --- strings and paths ---------------------------------------------------------
@@ -258,7 +270,7 @@ else := "(missing)" if x == null
 else := "(not a string)"
 
 # The string elements of x when x is an array; else the empty set.
-strings(x) := {s | some s in x; is_string(s)} if is_array(x)
+string_elements(x) := {s | some s in x; is_string(s)} if is_array(x)
 
 else := set()
 

@@ -100,7 +100,8 @@ test_approvers_text if {
 
 test_role_listing_unknown_tool_grants_nothing if {
 	catalogue := object.union(data.catalogue, {"roles": {"reader": {"tools": ["fs_read", "ghost", 3]}}})
-	common.permitted_tools == {"fs_read"} with input.principal as _principal(["reader"], []) with data.catalogue as catalogue
+	reader := _principal(["reader"], [])
+	common.permitted_tools == {"fs_read"} with input.principal as reader with data.catalogue as catalogue
 }
 
 test_tool_refusal_order if {
@@ -165,8 +166,8 @@ test_display if {
 }
 
 test_strings if {
-	common.strings(["a", 1, "b", "a"]) == {"a", "b"}
-	common.strings("a") == set()
-	common.strings(null) == set()
-	common.strings({"k": "v"}) == set()
+	common.string_elements(["a", 1, "b", "a"]) == {"a", "b"}
+	common.string_elements("a") == set()
+	common.string_elements(null) == set()
+	common.string_elements({"k": "v"}) == set()
 }

@@ -36,7 +36,9 @@ _fixing_scopes contains s if {
 }
 
 # Allowed exactly when no rule below denies.
-allow := count(deny) == 0
+default allow := false
+
+allow if count(deny) == 0
 
 default scope := []
 
@@ -56,7 +58,11 @@ default _requested := []
 _requested := input.request.tools if is_array(input.request.tools)
 
 # The string entries of the session's current scope; empty when there is none.
-_session_scope := {t | is_array(input.session.scope); some t in input.session.scope; is_string(t)}
+_session_scope contains t if {
+	is_array(input.session.scope)
+	some t in input.session.scope
+	is_string(t)
+}
 
 # request.tools was given (possibly empty or malformed), as opposed to null/absent.
 _tools_given if input.request.tools != null
@@ -84,7 +90,10 @@ _scope := _session_scope | {t | some t in _requested} if {
 
 # --- deny ----------------------------------------------------------------------
 
-deny contains common.reason("method_not_permitted", concat("", ["method '", _method, "' is not a session grant method"])) if {
+deny contains common.reason(
+	"method_not_permitted",
+	concat("", ["method '", _method, "' is not a session grant method"]),
+) if {
 	not _method in _grant_methods
 }
 
@@ -117,20 +126,24 @@ deny contains common.reason("no_tools", "the resulting session scope would hold 
 # The most restrictive (smallest) lifetime configured for any effective role; the
 # catalogue default when none of them has one; a built-in default when the
 # catalogue has none. Values that are not numbers >= 1 are ignored.
+default ttl_seconds := 900
+
 ttl_seconds := floor(min(_role_seconds("ttl_seconds"))) if {
 	count(_role_seconds("ttl_seconds")) > 0
 } else := floor(data.catalogue.session.default_ttl_seconds) if {
 	_duration(data.catalogue.session.default_ttl_seconds)
-} else := 900
+}
 
 # Never longer than ttl_seconds: a session cannot stay idle past its absolute expiry.
 idle_seconds := min({_idle_seconds, ttl_seconds})
+
+default _idle_seconds := 300
 
 _idle_seconds := floor(min(_role_seconds("idle_seconds"))) if {
 	count(_role_seconds("idle_seconds")) > 0
 } else := floor(data.catalogue.session.default_idle_seconds) if {
 	_duration(data.catalogue.session.default_idle_seconds)
-} else := 300
+}
 
 _role_seconds(kind) := {v |
 	some r in common.effective_roles

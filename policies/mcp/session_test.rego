@@ -175,7 +175,8 @@ test_widen_with_tool_already_in_scope if {
 test_widen_to_destructive if {
 	_granted(_widen(["fs_delete"], _admin, _session(["fs_read"])), ["fs_delete", "fs_read"])
 	_granted(_widen(["fs_delete"], _writer, _session(["fs_read"])), ["fs_delete", "fs_read"])
-	_refused(_widen(["fs_delete"], _writer, _session(["fs_read"])), ["destructive_requires_role"]) with data.catalogue as _no_approval
+	refused := _widen(["fs_delete"], _writer, _session(["fs_read"])) with data.catalogue as _no_approval
+	_refused(refused, ["destructive_requires_role"])
 }
 
 test_widen_refuses_unpermitted_tool if {
@@ -249,21 +250,24 @@ test_lifetimes_catalogue_defaults if {
 }
 
 test_lifetimes_builtin_defaults if {
-	catalogue := object.union(object.remove(data.catalogue, ["session"]), {"session": {"default_ttl_seconds": "1h", "default_idle_seconds": -1}})
+	lifetimes := {"default_ttl_seconds": "1h", "default_idle_seconds": -1}
+	catalogue := object.union(object.remove(data.catalogue, ["session"]), {"session": lifetimes})
 	g := _create(null, _writer) with data.catalogue as catalogue
 	g.ttl_seconds == 900
 	g.idle_seconds == 300
 }
 
 test_lifetimes_are_integers if {
-	catalogue := object.union(data.catalogue, {"session": {"ttl_seconds": {"reader": 1800.7}, "idle_seconds": {"reader": 60.2}}})
+	lifetimes := {"ttl_seconds": {"reader": 1800.7}, "idle_seconds": {"reader": 60.2}}
+	catalogue := object.union(data.catalogue, {"session": lifetimes})
 	g := _create(null, _reader) with data.catalogue as catalogue
 	g.ttl_seconds == 1800
 	g.idle_seconds == 60
 }
 
 test_idle_never_exceeds_ttl if {
-	catalogue := object.union(data.catalogue, {"session": {"ttl_seconds": {"reader": 120}, "idle_seconds": {"reader": 900}}})
+	lifetimes := {"ttl_seconds": {"reader": 120}, "idle_seconds": {"reader": 900}}
+	catalogue := object.union(data.catalogue, {"session": lifetimes})
 	g := _create(null, _reader) with data.catalogue as catalogue
 	g.ttl_seconds == 120
 	g.idle_seconds == 120
@@ -272,8 +276,10 @@ test_idle_never_exceeds_ttl if {
 test_widen_refusal_names_the_scopes_that_would_grant if {
 	_widen(["fs_write"], _reader, _session(["fs_read"])).required_scopes == ["mcp:admin", "mcp:write"]
 	_widen(["fs_delete"], _reader, _session(["fs_read"])).required_scopes == ["mcp:admin", "mcp:write"]
-	_widen(["fs_delete"], _reader, _session(["fs_read"])).required_scopes == ["mcp:admin"] with data.catalogue as _no_approval
-	_widen(["fs_delete"], _writer, _session(["fs_read"])).required_scopes == ["mcp:admin"] with data.catalogue as _no_approval
+	reader_delete := _widen(["fs_delete"], _reader, _session(["fs_read"])) with data.catalogue as _no_approval
+	reader_delete.required_scopes == ["mcp:admin"]
+	writer_delete := _widen(["fs_delete"], _writer, _session(["fs_read"])) with data.catalogue as _no_approval
+	writer_delete.required_scopes == ["mcp:admin"]
 	_widen(["fs_delete"], _writer, _session(["fs_read"])).required_scopes == []
 	_widen(["ghost"], _reader, _session(["fs_read"])).required_scopes == []
 }
