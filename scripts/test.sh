@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every test: lint, types, Rego (fmt, check, unit tests with coverage), the committed bundle
-# against a fresh build, then vitest (unit, integration, security, e2e).
+# Every test: lint, types, Rego (fmt, check, Regal lint, unit tests with coverage), the
+# committed bundle against a fresh build, then vitest (unit, integration, security, e2e).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"

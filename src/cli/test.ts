@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { readBundleFile } from '../policy/bundle.ts';
 import { checkCase, loadCaseFiles } from '../policy/cases.ts';
 import { loadPolicyEngine } from '../policy/engine.ts';
-import { opaBinary, wasmBuildArgs } from '../policy/opa-cli.ts';
+import { opaBinary, regalBinary, wasmBuildArgs } from '../policy/opa-cli.ts';
 
 interface CoverageReport {
   files?: Record<string, { covered_lines?: number; not_covered_lines?: number }>;
@@ -14,30 +14,38 @@ interface CoverageReport {
 
 /**
  * `mcp-warden test <dir>`: what a policy folder must pass before it ships — `opa fmt`,
- * `opa check --strict`, `opa test` with line coverage of the policy files (tests left out)
- * at or above a floor, and data-driven cases evaluated against the *compiled* WASM bundle.
+ * `opa check --strict`, `regal lint` (configured by the `.regal/` found above the folder;
+ * `--skip-lint` leaves it out), `opa test` with line coverage of the policy files (tests
+ * left out) at or above a floor, and data-driven cases evaluated against the *compiled*
+ * WASM bundle.
  */
 export async function testCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { cases: { type: 'string' }, 'coverage-min': { type: 'string', default: '90' } },
+    options: {
+      cases: { type: 'string' },
+      'coverage-min': { type: 'string', default: '90' },
+      'skip-lint': { type: 'boolean', default: false },
+    },
   });
   const dir = positionals[0];
   if (dir === undefined) {
-    console.error('usage: mcp-warden test <policy dir> [--cases <dir of *.yaml>] [--coverage-min 90]');
+    console.error('usage: mcp-warden test <policy dir> [--cases <dir>] [--coverage-min <n>] [--skip-lint]');
     return 2;
   }
   const opa = opaBinary();
-  const step = (title: string, opaArgs: string[]): { ok: boolean; stdout: string } => {
+  const run = (title: string, binary: string, binaryArgs: string[], hint: string) => {
     console.log(`== ${title}`);
-    const result = spawnSync(opa, opaArgs, { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const result = spawnSync(binary, binaryArgs, { encoding: 'utf8', maxBuffer: 64 << 20 });
     if (result.error) {
-      console.error(`cannot run ${opa}: ${result.error.message} (run scripts/setup.sh, or set MCP_WARDEN_OPA)`);
-      return { ok: false, stdout: '' };
+      console.error(`cannot run ${binary}: ${result.error.message} (${hint})`);
+      return { ok: false, ran: false, stdout: '' };
     }
-    return { ok: result.status === 0, stdout: `${result.stdout}${result.stderr}` };
+    return { ok: result.status === 0, ran: true, stdout: `${result.stdout}${result.stderr}` };
   };
+  const step = (title: string, opaArgs: string[]) =>
+    run(title, opa, opaArgs, 'run scripts/setup.sh, or set MCP_WARDEN_OPA');
 
   // `opa fmt --list` fails only when a file does not parse; it lists the files it would change.
   const fmt = step('opa fmt', ['fmt', '--list', dir]);
@@ -49,6 +57,19 @@ export async function testCommand(args: string[]): Promise<number> {
   }
   const check = step('opa check --strict', ['check', '--strict', dir]);
   if (!check.ok) return fail(check.stdout);
+  if (values['skip-lint']) {
+    console.log('== regal lint: skipped (--skip-lint)');
+  } else {
+    const regal = regalBinary();
+    const hint = 'run scripts/setup.sh, set MCP_WARDEN_REGAL, or pass --skip-lint';
+    const lint = run('regal lint', regal, ['lint', '--format', 'pretty', '--no-color', dir], hint);
+    if (!lint.ran) return 1;
+    if (!lint.ok) {
+      // Regal pads its report to the terminal's width: trailing blanks only make logs longer.
+      const report = lint.stdout.replace(/[ \t]+$/gm, '');
+      return fail(`regal lint failed (each problem names its rule and the rule's docs):\n${report}`);
+    }
+  }
   const tests = step('opa test', ['test', dir]);
   process.stdout.write(tests.stdout);
   if (!tests.ok) return fail('opa test failed');

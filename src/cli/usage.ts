@@ -73,12 +73,14 @@ generate an API key for a caller and print its config entry (callers.api_keys)
   migrate  --owner-url <url> --grant <role>: create the PostgreSQL schema as its owner and
            give the service's role SELECT and INSERT only (then audit.postgres.migrate: false)
   -h, --help   show this text`,
-  test: `usage: mcp-warden test <policy dir> [--cases <dir>] [--coverage-min <n>]
+  test: `usage: mcp-warden test <policy dir> [--cases <dir>] [--coverage-min <n>] [--skip-lint]
 
-check a policy folder as CI does: opa fmt, opa check --strict, opa test with
-coverage ≥ --coverage-min (90), and --cases <dir> of *.yaml {note, input, want}
-evaluated against the compiled WASM bundle
+check a policy folder as CI does: opa fmt, opa check --strict, regal lint (configured
+by the .regal/config.yaml found in or above the folder), opa test with coverage
+≥ --coverage-min (90), and --cases <dir> of *.yaml {note, input, want} evaluated
+against the compiled WASM bundle
 
+  --skip-lint  leave regal lint out (it is required otherwise: a missing regal fails)
   -h, --help   show this text`,
   witness: `usage: mcp-warden witness [serve] --key-file <file> --log <vkey> (--state <file> | --postgres <url>)
        mcp-warden witness key --key-file <file> [--name <name>]

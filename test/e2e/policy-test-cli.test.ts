@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,20 +9,70 @@ import { OPA, ROOT } from '../helpers/paths.ts';
 
 const run = promisify(execFile);
 
-/** A scratch copy of policies/ and the cases, for `mcp-warden test` to judge. */
+/** A scratch copy of policies/, the cases and the Regal config above them, for `mcp-warden test` to judge. */
 function scratch(): { policies: string; cases: string } {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-warden-test-cli-'));
   cpSync(join(ROOT, 'policies'), join(dir, 'policies'), { recursive: true });
+  cpSync(join(ROOT, '.regal'), join(dir, '.regal'), { recursive: true });
   cpSync(join(ROOT, 'test/fixtures/cases'), join(dir, 'cases'), { recursive: true });
   return { policies: join(dir, 'policies'), cases: join(dir, 'cases') };
 }
 const test = (...args: string[]) => run(process.execPath, [CLI, 'test', ...args]);
+const failure = (pending: Promise<unknown>) =>
+  pending.then(
+    () => null,
+    (err: { code: number; stdout: string; stderr: string }) => err,
+  );
+/** A rule Regal refuses (idiomatic/boolean-assignment) that opa fmt and opa check --strict accept. */
+const LINT_VIOLATION = '\n# A boolean assignment.\nlinted := count(deny) == 0\n';
 
 describe('mcp-warden test <dir>', () => {
   it('passes the shipped policies and cases', async () => {
     const { policies, cases } = scratch();
     const { stdout } = await test(policies, '--cases', cases);
+    expect(stdout).toContain('== regal lint\n== opa test');
     expect(stdout).toMatch(/\d+\/\d+ cases pass/);
+  });
+
+  it('fails on a Regal lint violation, naming the rule, the file and the line', async () => {
+    const { policies } = scratch();
+    appendFileSync(join(policies, 'mcp/authz.rego'), LINT_VIOLATION);
+    const failed = await failure(test(policies));
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain('regal lint failed');
+    expect(failed?.stderr).toMatch(/Rule: +boolean-assignment$/m);
+    expect(failed?.stderr).toMatch(/Location: +\S*mcp\/authz\.rego:\d+:1$/m);
+    // Regal's padding to the terminal's width is cut, and no test ran after the failed step.
+    expect(failed?.stderr).not.toMatch(/ $/m);
+    expect(failed?.stdout).not.toContain('== opa test');
+  });
+
+  it("lints with the project's .regal/config.yaml found above the folder", async () => {
+    // Without it, Regal's defaults refuse every data.catalogue reference (imports/unresolved-reference).
+    const { policies } = scratch();
+    rmSync(join(policies, '../.regal'), { recursive: true });
+    const failed = await failure(test(policies));
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toMatch(/Rule: +unresolved-reference$/m);
+    expect(failed?.stderr).toContain('data.catalogue');
+  });
+
+  it('leaves the lint out only when asked to with --skip-lint', async () => {
+    const { policies } = scratch();
+    appendFileSync(join(policies, 'mcp/authz.rego'), LINT_VIOLATION);
+    const { stdout } = await test(policies, '--skip-lint');
+    expect(stdout).toContain('== regal lint: skipped (--skip-lint)');
+    expect(stdout).toContain('== opa test');
+  });
+
+  it('fails when regal cannot be run, saying how to get it', async () => {
+    const { policies } = scratch();
+    const missing = join(policies, 'no-such-regal');
+    const env = { ...process.env, MCP_WARDEN_REGAL: missing };
+    const failed = await failure(run(process.execPath, [CLI, 'test', policies], { env }));
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain(`cannot run ${missing}: spawnSync ${missing} ENOENT`);
+    expect(failed?.stderr).toContain('run scripts/setup.sh, set MCP_WARDEN_REGAL, or pass --skip-lint');
   });
 
   it('fails on unformatted Rego, showing the diff and the opa to run', async () => {
