@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import {
 } from '../src/errors.ts';
 import { installErrorHandler } from '../src/server/error-handler.ts';
 import { ROOT } from './helpers/paths.ts';
+import { defaultPolicyCodes } from './helpers/policy-codes.ts';
 
 /** The table rows of one `## heading` section of docs/reason-codes.md, as cells with backticks removed. */
 function docRows(heading: string): string[][] {
@@ -29,19 +30,10 @@ function documentedCodes(): string[] {
   return [...docRows('Engine codes'), ...docRows('Default policy codes')].map((row) => row[0] as string);
 }
 
-function policyCodes(): string[] {
-  const dir = join(ROOT, 'policies/mcp');
-  const codes = new Set<string>();
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.rego') && !f.endsWith('_test.rego'))) {
-    for (const m of readFileSync(join(dir, file), 'utf8').matchAll(/reason\("([a-z_]+)"/g)) codes.add(m[1] as string);
-  }
-  return [...codes];
-}
-
 describe('error and reason codes', () => {
   it('every engine code and every default-policy code has a row in docs/reason-codes.md, and no row is stale', () => {
     const documented = documentedCodes();
-    const known = [...ERROR_CLASSES.map((c) => c.code), ...policyCodes()];
+    const known = [...ERROR_CLASSES.map((c) => c.code), ...defaultPolicyCodes()];
     expect(new Set(documented).size).toBe(documented.length);
     expect([...documented].sort()).toEqual([...new Set(known)].sort());
   });

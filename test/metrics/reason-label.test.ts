@@ -1,8 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY_REASONS, reasonLabel } from '../../src/metrics/reason-label.ts';
-import { ROOT } from '../helpers/paths.ts';
+import { defaultPolicyCodes } from '../helpers/policy-codes.ts';
 
 describe('reasonLabel', () => {
   const cases: { note: string; reasons: { code: string }[]; want: string }[] = [
@@ -26,11 +24,7 @@ describe('reasonLabel', () => {
   }
 
   it('labels every reason the default policy gives by its code, and lists none it does not give', () => {
-    const dir = join(ROOT, 'policies/mcp');
-    const codes = new Set<string>();
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.rego') && !f.endsWith('_test.rego'))) {
-      for (const m of readFileSync(join(dir, file), 'utf8').matchAll(/reason\("([a-z_]+)"/g)) codes.add(m[1] as string);
-    }
+    const codes = defaultPolicyCodes();
     expect(codes.size).toBeGreaterThan(5);
     for (const code of codes) expect(reasonLabel([{ code }])).toBe(code);
     for (const code of DEFAULT_POLICY_REASONS) expect(codes).toContain(code);
