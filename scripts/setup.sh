@@ -99,42 +99,33 @@ if [ "$(inspector_version)" != "$INSPECTOR_VERSION" ]; then
   [ "$(inspector_version)" = "$INSPECTOR_VERSION" ] ||
     die "@modelcontextprotocol/inspector $INSPECTOR_VERSION did not install"
 fi
-# 7. tlog-verify, the Go checker of checkpoints and proofs that test/audit/interop-go.test.ts
-#    runs, built from interop/tlog-verify into .tools/bin. Rebuilt only when its sources
-#    change (a stamp keeps their sha256). -mod=readonly: go verifies the modules against the
-#    committed go.sum and never edits it; once they are in Go's module cache no network is needed.
-TLOG_VERIFY="$TOOLS_BIN/tlog-verify"
-TLOG_VERIFY_SRC="$ROOT/interop/tlog-verify"
-TLOG_VERIFY_STAMP="$ROOT/.tools/tlog-verify.sha256"
-tlog_verify_sum() { (cd "$TLOG_VERIFY_SRC" && sha256sum go.mod go.sum main.go); }
-if [ ! -x "$TLOG_VERIFY" ] || [ "$(cat "$TLOG_VERIFY_STAMP" 2>/dev/null)" != "$(tlog_verify_sum)" ]; then
-  command -v go >/dev/null || die "Go is missing to build interop/tlog-verify"
-  log "building tlog-verify (go build, interop/tlog-verify)"
-  mkdir -p "$TOOLS_BIN"
-  (cd "$TLOG_VERIFY_SRC" && go build -mod=readonly -trimpath -buildvcs=false -o "$TLOG_VERIFY" .)
-  tlog_verify_sum >"$TLOG_VERIFY_STAMP"
-fi
+# Go programs are built from a module committed here into .tools/bin, again only
+#    when its go.mod, go.sum or *.go change (a stamp keeps their sha256). -mod=readonly: go
+#    verifies the modules against the committed go.sum and never edits it; once they are in
+#    Go's module cache no network is needed.
+#    go_tool NAME DIR [go build arguments...]
+go_tool() {
+  local name=$1 dir=$2
+  shift 2
+  local bin="$TOOLS_BIN/$name" stamp="$ROOT/.tools/$name.sha256" sources
+  # shellcheck disable=SC2046 # one word per Go file
+  sources=$(cd "$dir" && sha256sum go.mod go.sum $(compgen -G '*.go' || true))
+  if [ ! -x "$bin" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$sources" ]; then
+    command -v go >/dev/null || die "Go is missing to build $name (${dir#"$ROOT"/})"
+    log "building $name (go build, ${dir#"$ROOT"/})"
+    mkdir -p "$TOOLS_BIN"
+    (cd "$dir" && go build -mod=readonly -trimpath -buildvcs=false -o "$bin" "$@")
+    printf '%s\n' "$sources" >"$stamp"
+  fi
+}
+# 7. tlog-verify, the Go checker of checkpoints and proofs that test/audit/interop-go.test.ts runs.
+go_tool tlog-verify "$ROOT/interop/tlog-verify" .
 # 8. Regal, the Rego linter `mcp-warden test` (npm run policy:test) runs, at the version
-#    tools/regal/go.mod pins, built into .tools/bin like tlog-verify: rebuilt only when that
-#    go.mod or go.sum changes; -mod=readonly verifies every module against the committed go.sum.
-#    The version is linked in, for `regal version`.
+# tools/regal/go.mod pins (a `tool` dependency); the version is linked in, for `regal version`.
 REGAL="$TOOLS_BIN/regal"
-REGAL_SRC="$ROOT/tools/regal"
-REGAL_STAMP="$ROOT/.tools/regal.sha256"
-regal_sum() { (cd "$REGAL_SRC" && sha256sum go.mod go.sum); }
-if [ ! -x "$REGAL" ] || [ "$(cat "$REGAL_STAMP" 2>/dev/null)" != "$(regal_sum)" ]; then
-  command -v go >/dev/null || die "Go is missing to build Regal (tools/regal)"
-  log "building regal (go build, tools/regal; a few minutes, once)"
-  mkdir -p "$TOOLS_BIN"
-  (
-    cd "$REGAL_SRC"
-    regal_version=$(go list -mod=readonly -m -f '{{.Version}}' github.com/open-policy-agent/regal)
-    go build -mod=readonly -trimpath -buildvcs=false \
-      -ldflags "-X github.com/open-policy-agent/regal/pkg/version.Version=$regal_version" \
-      -o "$REGAL" github.com/open-policy-agent/regal
-  )
-  regal_sum >"$REGAL_STAMP"
-fi
+regal_module=github.com/open-policy-agent/regal
+regal_version=$(awk -v m="$regal_module" '$1 == m {print $2}' "$ROOT/tools/regal/go.mod")
+go_tool regal "$ROOT/tools/regal" -ldflags "-X $regal_module/pkg/version.Version=$regal_version" "$regal_module"
 # 9. Chromium from Debian's packages when absent, for the console's browser tests
 #    (test/helpers/browser.ts drives /usr/bin/chromium, or $CHROMIUM_PATH, with
 #    playwright-core). Debian's build, not a test tool's own download: the closed network
