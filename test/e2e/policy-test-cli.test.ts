@@ -78,28 +78,22 @@ describe('mcp-warden test <dir>', () => {
   it('fails on unformatted Rego, showing the diff and the opa to run', async () => {
     const { policies } = scratch();
     appendFileSync(join(policies, 'mcp/authz.rego'), '\nx   :=    1\n');
-    const failure = await test(policies).then(
-      () => null,
-      (err: { code: number; stderr: string }) => err,
-    );
-    expect(failure?.code).toBe(1);
-    expect(failure?.stderr).toContain(`not opa-fmt clean (run: ${OPA} fmt -w ${policies})`);
-    expect(failure?.stderr).toContain(`--- ${join(policies, 'mcp/authz.rego')}`);
-    expect(failure?.stderr).toMatch(/^-x {3}:= {4}1$/m);
-    expect(failure?.stderr).toMatch(/^\+x := 1$/m);
+    const failed = await failure(test(policies));
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain(`not opa-fmt clean (run: ${OPA} fmt -w ${policies})`);
+    expect(failed?.stderr).toContain(`--- ${join(policies, 'mcp/authz.rego')}`);
+    expect(failed?.stderr).toMatch(/^-x {3}:= {4}1$/m);
+    expect(failed?.stderr).toMatch(/^\+x := 1$/m);
   });
 
   it("fails on a Rego parse error as a parse error, with opa's file, line and message", async () => {
     const { policies } = scratch();
     appendFileSync(join(policies, 'mcp/authz.rego'), '\ndeny contains this is not rego\n');
-    const failure = await test(policies).then(
-      () => null,
-      (err: { code: number; stderr: string }) => err,
-    );
-    expect(failure?.code).toBe(1);
-    expect(failure?.stderr).toContain('the Rego does not parse');
-    expect(failure?.stderr).toMatch(/mcp\/authz\.rego:\d+: rego_parse_error: /);
-    expect(failure?.stderr).not.toContain('opa-fmt');
+    const failed = await failure(test(policies));
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain('the Rego does not parse');
+    expect(failed?.stderr).toMatch(/mcp\/authz\.rego:\d+: rego_parse_error: /);
+    expect(failed?.stderr).not.toContain('opa-fmt');
   });
 
   it('refuses a case file with an unknown key, naming the key and the file', async () => {
@@ -111,14 +105,11 @@ describe('mcp-warden test <dir>', () => {
   want: { alow: true }
 `,
     );
-    const failure = await test(policies, '--cases', cases).then(
-      () => null,
-      (err: { code: number; stderr: string }) => err,
-    );
-    expect(failure?.code).toBe(1);
-    expect(failure?.stderr).toContain('invalid case file zz-typo.yaml');
-    expect(failure?.stderr).toMatch(/zz-typo\.yaml: 0\.want: .*"alow"/);
-    expect(failure?.stderr).not.toContain('want undefined');
+    const failed = await failure(test(policies, '--cases', cases));
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain('invalid case file zz-typo.yaml');
+    expect(failed?.stderr).toMatch(/zz-typo\.yaml: 0\.want: .*"alow"/);
+    expect(failed?.stderr).not.toContain('want undefined');
   });
 
   it('fails when a case disagrees with the compiled policy, naming it', async () => {
